@@ -1,0 +1,61 @@
+//! How an emulator instance is set up: where it listens, how fast simulated work goes, which Python runs Lambdas.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything an [`crate::Emulator`] needs to start. `Config::default()` is what tests use: a random loopback
+/// port, fast Batch jobs, Python found on PATH.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on. Port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Default region for requests that do not name one (unsigned requests).
+    pub default_region: String,
+    pub batch: BatchConfig,
+    pub lambda: LambdaConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            default_region: "us-east-1".to_owned(),
+            batch: BatchConfig::default(),
+            lambda: LambdaConfig::default(),
+        }
+    }
+}
+
+/// Simulated AWS Batch execution.
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    /// Time a job spends in each state (SUBMITTED, RUNNABLE, STARTING, RUNNING) before moving on.
+    pub state_duration: Duration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self { state_duration: Duration::from_millis(25) }
+    }
+}
+
+/// The Lambda Python runtime.
+#[derive(Debug, Clone)]
+pub struct LambdaConfig {
+    /// An explicit interpreter; otherwise one matching the runtime (e.g. `python3.8`) is searched, then `python3`.
+    pub python: Option<PathBuf>,
+    /// Where the managed virtualenv (boto3 for interpreters that lack it) is created.
+    pub cache_dir: PathBuf,
+    /// Never run `pip`: fail with a clear message when boto3 is missing instead.
+    pub offline: bool,
+    /// Upper bound on warm workers per function (concurrent invocations beyond it wait).
+    pub max_workers_per_function: usize,
+}
+
+impl Default for LambdaConfig {
+    fn default() -> Self {
+        let cache_dir = dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("crts-emulator");
+        Self { python: None, cache_dir, offline: false, max_workers_per_function: 8 }
+    }
+}

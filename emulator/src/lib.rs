@@ -1,0 +1,13 @@
+//! crts-emulator: the slice of AWS that the CRTS runbook uses, emulated in-process on AWS's wire protocols.
+//!
+//! Start one with [`Emulator::start`]; point any AWS client (SDK for Rust, boto3, AWS CLI) at
+//! [`Emulator::endpoint`]. See the crate README section in the workspace README for the codemap.
+
+pub mod config;
+pub mod identity;
+pub mod protocol;
+pub mod server;
+pub mod services;
+
+pub use config::{BatchConfig, Config, LambdaConfig};
+pub use server::{AppState, Emulator};

@@ -1,0 +1,76 @@
+//! The one error type every emulated operation returns, and its constructors.
+//!
+//! A service decides *what* went wrong (status, AWS error code, message); the protocol module it is served
+//! through decides *how* that is written on the wire (rest-json header + body, awsQuery XML, ...).
+
+use std::borrow::Cow;
+
+use http::StatusCode;
+
+/// An AWS error as a client sees it: HTTP status, the error code (`x-amzn-ErrorType`, `<Code>`), a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsError {
+    pub status: StatusCode,
+    pub code: Cow<'static, str>,
+    pub message: String,
+    /// awsQuery distinguishes `Sender` (client) from `Receiver` (server) faults.
+    pub sender_fault: bool,
+}
+
+impl AwsError {
+    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self { status, code: code.into(), message: message.into(), sender_fault: status.is_client_error() }
+    }
+
+    /// 400 with the given code: the most common client error shape.
+    pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404 with the given code.
+    pub fn not_found(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 409 with the given code.
+    pub fn conflict(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// The body could not be decoded into the operation's input shape.
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Self::bad_request("SerializationException", message)
+    }
+
+    /// A required member is missing or a member has the wrong type/value.
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::bad_request("ValidationException", message)
+    }
+
+    /// The operation exists on AWS but this emulator does not implement it.
+    pub fn not_implemented(operation: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            format!("The operation {operation} is not implemented by crts-emulator"),
+        )
+    }
+
+    /// A bug in the emulator. The detail is logged with its location; the client only sees InternalError.
+    #[track_caller]
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        let location = std::panic::Location::caller();
+        tracing::error!(%location, "internal error: {detail}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", "An internal error occurred")
+    }
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status.as_u16(), self.message)
+    }
+}
+
+impl std::error::Error for AwsError {}
+
+pub type AwsResult<T> = Result<T, AwsError>;

@@ -1,0 +1,353 @@
+//! The one HTTP listener: reads a request, finds the service it is for, and hands it over.
+//!
+//! Routing, in order: the execute-api URL forms (data plane, usually unsigned), then the SigV4 credential
+//! scope's service name, then the shape of unsigned requests (path prefixes, `Action=` form bodies).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use http::{HeaderMap, StatusCode};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::identity::{Caller, Sessions};
+use crate::protocol::{self, AwsError, AwsRequest, RequestContext, Response, rest_json, sigv4};
+use crate::services::{apigateway, batch, iam, lambda, sts};
+
+/// Largest request body accepted (Lambda zips travel base64-encoded inside JSON).
+const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
+
+/// The state of one emulator instance: configuration, issued credentials, and each service's resources.
+pub struct AppState {
+    pub config: Config,
+    /// Base URL of this instance, e.g. `http://127.0.0.1:4566`.
+    pub endpoint: String,
+    pub sessions: Sessions,
+    pub iam: iam::Iam,
+    pub lambda: lambda::Lambda,
+    pub batch: batch::Batch,
+    pub apigateway: apigateway::ApiGateway,
+}
+
+impl AppState {
+    fn new(config: Config, endpoint: String) -> Self {
+        Self {
+            iam: iam::Iam::new(),
+            lambda: lambda::Lambda::new(config.lambda.clone()),
+            batch: batch::Batch::new(config.batch.clone()),
+            apigateway: apigateway::ApiGateway::new(),
+            sessions: Sessions::default(),
+            config,
+            endpoint,
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the listener; [`Emulator::shutdown`] also waits for it and stops the
+/// Lambda workers.
+pub struct Emulator {
+    addr: SocketAddr,
+    endpoint: String,
+    state: Arc<AppState>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Binds the listener and starts serving in the background of the current Tokio runtime.
+    pub async fn start(config: Config) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.bind).await?;
+        let addr = listener.local_addr()?;
+        let endpoint = format!("http://{addr}");
+        let state = Arc::new(AppState::new(config, endpoint.clone()));
+        let app = axum::Router::new().fallback(dispatch).with_state(Arc::clone(&state));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("emulator listener stopped: {e}");
+            }
+        });
+        tracing::debug!(%endpoint, "emulator listening");
+        Ok(Self { addr, endpoint, state, shutdown: Some(tx), task: Some(task) })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The instance's state, for tests that need to look inside.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Stops accepting requests, waits for the listener, and stops Lambda workers.
+    pub async fn shutdown(mut self) {
+        self.stop_listener();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.state.lambda.shutdown().await;
+    }
+
+    fn stop_listener(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop_listener();
+    }
+}
+
+/// Where a request goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The API Gateway data plane: `stage` and the resource path after it.
+    ExecuteApi {
+        api_id: String,
+        stage: String,
+        path: String,
+    },
+    Service(Service),
+    Health,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Iam,
+    Sts,
+    Lambda,
+    Batch,
+    ApiGateway,
+}
+
+impl Service {
+    fn from_signing_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "iam" => Service::Iam,
+            "sts" => Service::Sts,
+            "lambda" => Service::Lambda,
+            "batch" => Service::Batch,
+            "apigateway" => Service::ApiGateway,
+            _ => return None,
+        })
+    }
+}
+
+/// Decides where a request goes from its host, path, signature scope and (for awsQuery) form body.
+pub fn route(host: &str, path: &str, signing_name: Option<&str>, body: &[u8]) -> Option<Route> {
+    if let Some(route) = execute_api_route(host, path) {
+        return Some(route);
+    }
+    if path == "/_localstack/health" || path == "/_crts/health" {
+        return Some(Route::Health);
+    }
+    if let Some(name) = signing_name {
+        return Service::from_signing_name(name).map(Route::Service);
+    }
+    // Unsigned control-plane requests (curl, tests): recognise the service by the shape of the request.
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    let service = match first {
+        "2015-03-31" | "2016-08-19" | "2017-03-31" | "2018-10-31" | "2019-09-25" | "2019-09-30" | "2020-06-30"
+        | "2021-10-31" => Service::Lambda,
+        "v1" => Service::Batch,
+        "restapis" | "apikeys" | "usageplans" | "deployments" | "account" | "domainnames" => Service::ApiGateway,
+        _ => {
+            let action = protocol::parse_query(std::str::from_utf8(body).unwrap_or(""))
+                .into_iter()
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v)?;
+            if matches!(action.as_str(), "GetCallerIdentity" | "AssumeRole" | "GetSessionToken") {
+                Service::Sts
+            } else {
+                Service::Iam
+            }
+        }
+    };
+    Some(Route::Service(service))
+}
+
+/// The execute-api URL forms of DESIGN.md: `/_aws/execute-api/{id}/{stage}/...`,
+/// `/restapis/{id}/{stage}/_user_request_/...`, and host-style `{id}.execute-api.<anything>/{stage}/...`.
+fn execute_api_route(host: &str, path: &str) -> Option<Route> {
+    let host = host.split(':').next().unwrap_or(host);
+    let (api_id, rest) = if let Some(rest) = path.strip_prefix("/_aws/execute-api/") {
+        let (api_id, rest) = rest.split_once('/').unwrap_or((rest, ""));
+        (api_id.to_owned(), rest)
+    } else if let Some(rest) = path.strip_prefix("/restapis/") {
+        let mut parts = rest.splitn(4, '/');
+        let api_id = parts.next()?;
+        let stage = parts.next()?;
+        if parts.next()? != "_user_request_" {
+            return None;
+        }
+        let tail = parts.next().unwrap_or("");
+        return Some(Route::ExecuteApi {
+            api_id: api_id.to_owned(),
+            stage: stage.to_owned(),
+            path: format!("/{tail}"),
+        });
+    } else if let Some((api_id, _)) = host.split_once(".execute-api.") {
+        (api_id.to_owned(), path.trim_start_matches('/'))
+    } else {
+        return None;
+    };
+    let (stage, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    Some(Route::ExecuteApi { api_id, stage: stage.to_owned(), path: format!("/{tail}") })
+}
+
+async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(e) => {
+            let err = AwsError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+                format!("Request body could not be read: {e}"),
+            );
+            return protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id);
+        }
+    };
+    let host = host_of(&parts.headers, &parts.uri);
+    let raw_path = parts.uri.path().to_owned();
+    let query = protocol::parse_query(parts.uri.query().unwrap_or(""));
+    let scope = sigv4::credential_scope(&parts.headers, &query);
+    let region = scope.as_ref().map_or_else(|| state.config.default_region.clone(), |s| s.region.clone());
+    let caller = match &scope {
+        Some(scope) => state.sessions.caller_for(&scope.access_key_id),
+        None => Caller::Anonymous,
+    };
+    let route = route(&host, &raw_path, scope.as_ref().map(|s| s.service.as_str()), &body);
+    let ctx = RequestContext { request_id: request_id.clone(), region, caller, endpoint: state.endpoint.clone() };
+    let method = parts.method.clone();
+
+    let response = match route.clone() {
+        Some(Route::ExecuteApi { api_id, stage, path }) => {
+            let req = AwsRequest {
+                method: parts.method,
+                segments: protocol::decode_segments(&path),
+                raw_path: path,
+                query,
+                headers: parts.headers,
+                body,
+                ctx,
+            };
+            apigateway::execute::handle(&state, &api_id, &stage, req).await
+        }
+        Some(Route::Health) => rest_json::ok(&serde_json::json!({
+            "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running" },
+            "edition": "crts-emulator",
+            "version": env!("CARGO_PKG_VERSION"),
+        })),
+        Some(Route::Service(service)) => {
+            let req = AwsRequest {
+                method: parts.method,
+                segments: protocol::decode_segments(&raw_path),
+                raw_path: raw_path.clone(),
+                query,
+                headers: parts.headers,
+                body,
+                ctx,
+            };
+            let response = match service {
+                Service::Iam => iam::handle(&state, req).await,
+                Service::Sts => sts::handle(&state, req).await,
+                Service::Lambda => lambda::handle(&state, req).await,
+                Service::Batch => batch::handle(&state, req).await,
+                Service::ApiGateway => apigateway::handle(&state, req).await,
+            };
+            protocol::with_request_id(response, &request_id)
+        }
+        None => {
+            let service = scope.as_ref().map_or("(unsigned)", |s| s.service.as_str());
+            let err = AwsError::bad_request(
+                "UnrecognizedServiceException",
+                format!(
+                    "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway and execute-api"
+                ),
+            );
+            protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id)
+        }
+    };
+    tracing::debug!(
+        %method, path = %raw_path, route = ?route, status = response.status().as_u16(),
+        elapsed_us = started.elapsed().as_micros() as u64, "request"
+    );
+    response
+}
+
+/// The request's host: the `Host` header (HTTP/1.1) or the URI authority (HTTP/2, absolute-form).
+fn host_of(headers: &HeaderMap, uri: &http::Uri) -> String {
+    headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec(api: &str, stage: &str, path: &str) -> Option<Route> {
+        Some(Route::ExecuteApi { api_id: api.into(), stage: stage.into(), path: path.into() })
+    }
+
+    #[test]
+    fn execute_api_url_forms() {
+        assert_eq!(
+            route("127.0.0.1:4566", "/_aws/execute-api/abc123/default/crts", None, b""),
+            exec("abc123", "default", "/crts")
+        );
+        assert_eq!(
+            route("localhost", "/restapis/abc123/default/_user_request_/crts", None, b""),
+            exec("abc123", "default", "/crts")
+        );
+        assert_eq!(
+            route("abc123.execute-api.localhost.localstack.cloud:4566", "/default/crts", None, b""),
+            exec("abc123", "default", "/crts")
+        );
+        assert_eq!(route("abc123.execute-api.localhost:4566", "/default", None, b""), exec("abc123", "default", "/"));
+        assert_eq!(
+            route("abc123.execute-api.us-east-1.amazonaws.com", "/default/a/b", None, b""),
+            exec("abc123", "default", "/a/b")
+        );
+    }
+
+    #[test]
+    fn control_plane_by_scope_then_by_shape() {
+        assert_eq!(
+            route("h", "/restapis/abc/resources", Some("apigateway"), b""),
+            Some(Route::Service(Service::ApiGateway))
+        );
+        assert_eq!(route("h", "/", Some("iam"), b"Action=CreateRole"), Some(Route::Service(Service::Iam)));
+        assert_eq!(route("h", "/", Some("s3"), b""), None);
+        assert_eq!(route("h", "/2015-03-31/functions/f", None, b""), Some(Route::Service(Service::Lambda)));
+        assert_eq!(route("h", "/v1/submitjob", None, b""), Some(Route::Service(Service::Batch)));
+        assert_eq!(
+            route("h", "/", None, b"Action=GetCallerIdentity&Version=2011-06-15"),
+            Some(Route::Service(Service::Sts))
+        );
+        assert_eq!(route("h", "/", None, b"Action=GetRole"), Some(Route::Service(Service::Iam)));
+        assert_eq!(route("h", "/nothing", None, b""), None);
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per emulated AWS service. Each exposes `handle(state, request) -> Response` for its protocol;
+//! services reach each other only through the small interfaces named in their docs (API Gateway invokes Lambda;
+//! everything asks IAM whether a role session may do something).
+
+pub mod apigateway;
+pub mod batch;
+pub mod iam;
+pub mod lambda;
+pub mod sts;
