@@ -1,9 +1,19 @@
 //! Command-line interface: flags become plain data first, then the work is done by the library.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::report;
+use crate::run::{self, RunOptions};
+use crate::targets::TargetSpec;
+
+/// Exit codes: 0 everything passed; 1 a step or check failed against the target; 2 invalid input or an
+/// unreachable target.
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_INVALID: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(name = "crts-harness", version, about = "Run the CRTS runbook against a target and check it")]
@@ -14,6 +24,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Apply a scenario's steps to a target, run its checks, and print the report.
+    Run {
+        /// The scenario file.
+        #[arg(default_value = "scenarios/crts.yaml")]
+        scenario: PathBuf,
+        /// embedded (the in-process emulator), endpoint=URL (anything AWS-compatible), or aws (a real account).
+        #[arg(long, default_value = "embedded", value_parser = parse_target)]
+        target: TargetSpec,
+        /// Report format on standard output.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// AWS region (default: AWS_REGION / profile for aws, us-east-1 for emulators).
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+        /// Also write report.json, report.xml (JUnit) and report.txt into this directory.
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
+    },
+    /// Check a scenario file without running it.
+    Validate { scenario: PathBuf },
     /// Run the embedded AWS emulator in the foreground until Ctrl-C or SIGTERM.
     Serve {
         /// Port to listen on.
@@ -38,8 +68,66 @@ pub fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command {
             Command::Serve { port, bind } => serve(SocketAddr::new(bind, port)).await,
+            Command::Run { scenario, target, format, region, report_dir } => {
+                run_scenario(RunOptions { scenario, target, region }, format, report_dir).await
+            }
+            Command::Validate { scenario } => match run::validate(&scenario) {
+                Ok(s) => {
+                    println!(
+                        "{}: {} steps, checks: {}",
+                        scenario.display(),
+                        s.steps.len(),
+                        s.checks.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_INVALID)
+                }
+            },
         }
     })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+}
+
+fn parse_target(s: &str) -> Result<TargetSpec, String> {
+    s.parse()
+}
+
+async fn run_scenario(options: RunOptions, format: Format, report_dir: Option<PathBuf>) -> ExitCode {
+    let report = match run::run(&options).await {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let text = report::to_text(&report);
+    let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+    let junit = report::to_junit(&report);
+    match format {
+        Format::Text => print!("{text}"),
+        Format::Json => println!("{json}"),
+        Format::Junit => println!("{junit}"),
+    }
+    if let Some(dir) = report_dir {
+        let written = std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(dir.join("report.txt"), &text))
+            .and_then(|()| std::fs::write(dir.join("report.json"), &json))
+            .and_then(|()| std::fs::write(dir.join("report.xml"), &junit));
+        if let Err(e) = written {
+            eprintln!("error: failed to write the report to {}: {e}", dir.display());
+            return ExitCode::from(EXIT_INVALID);
+        }
+    }
+    if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
 }
 
 fn init_logging() {

@@ -1,0 +1,95 @@
+//! API key: the job-trigger POST must be refused without a valid, enabled key in the stage's usage plan,
+//! and accepted with one.
+//!
+//! The check creates a temporary *disabled* key in the same usage plan (and deletes it afterwards), because
+//! "disabled" is a refusal of its own on AWS.
+
+use aws_sdk_apigateway::types::{Op, PatchOperation};
+
+use super::{CheckSettings, Observation, invoke_url, send};
+use crate::steps::RunContext;
+
+/// An obviously wrong key of a valid length.
+const WRONG_KEY: &str = "crts-wrong-key-0000000000000000000000000";
+
+pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
+    let Some(api) = &settings.api else {
+        return vec![Observation::new("settings", "api settings", "missing", false)];
+    };
+    let url = match invoke_url(ctx, api).await {
+        Ok(url) => url,
+        Err(e) => return vec![Observation::new("invoke URL", "the deployed API", e, false)],
+    };
+    let body = settings.trigger.as_ref().map_or_else(|| "{}".to_owned(), |t| t.body.to_string());
+    let Some(key) = ctx.facts.api_keys.get(&api.api_key) else {
+        return vec![Observation::new(
+            "API key",
+            format!("key {} created by the scenario", api.api_key),
+            "missing",
+            false,
+        )];
+    };
+    let mut observations = Vec::new();
+
+    let post = |key: Option<&str>| {
+        let mut request = ctx.http.post(&url).header("Content-Type", "application/json").body(body.clone());
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        request
+    };
+    let refused = |what: &str, answer: Result<super::HttpAnswer, String>| match answer {
+        Ok(a) => Observation::new(what, "403 Forbidden", a.summary(), a.status == 403),
+        Err(e) => Observation::new(what, "403 Forbidden", e, false),
+    };
+
+    observations.push(refused("POST without x-api-key", send(post(None)).await));
+    observations.push(refused("POST with a wrong key", send(post(Some(WRONG_KEY))).await));
+
+    match disabled_key(ctx, &key.usage_plan_id).await {
+        Ok((id, value)) => {
+            observations.push(refused("POST with a disabled key", send(post(Some(&value))).await));
+            let _ = ctx.apigateway.delete_api_key().api_key(id).send().await;
+        }
+        Err(e) => observations.push(Observation::new("POST with a disabled key", "403 Forbidden", e, false)),
+    }
+
+    match send(post(Some(&key.value))).await {
+        Ok(a) => {
+            observations.push(Observation::new("POST with the valid key", "200", a.status.to_string(), a.status == 200))
+        }
+        Err(e) => observations.push(Observation::new("POST with the valid key", "200", e, false)),
+    }
+    observations
+}
+
+/// Creates a key in the usage plan, then disables it: (id, value).
+async fn disabled_key(ctx: &RunContext, usage_plan_id: &str) -> Result<(String, String), String> {
+    let describe = |e: &dyn std::error::Error| e.to_string();
+    let key = ctx
+        .apigateway
+        .create_api_key()
+        .name(format!("crts-check-disabled-{}", std::process::id()))
+        .enabled(true)
+        .send()
+        .await
+        .map_err(|e| format!("CreateApiKey: {}", aws_smithy_types::error::display::DisplayErrorContext(&e)))?;
+    let id = key.id().unwrap_or_default().to_owned();
+    let value = key.value().unwrap_or_default().to_owned();
+    ctx.apigateway
+        .create_usage_plan_key()
+        .usage_plan_id(usage_plan_id)
+        .key_id(&id)
+        .key_type("API_KEY")
+        .send()
+        .await
+        .map_err(|e| format!("CreateUsagePlanKey: {}", describe(&e)))?;
+    ctx.apigateway
+        .update_api_key()
+        .api_key(&id)
+        .patch_operations(PatchOperation::builder().op(Op::Replace).path("/enabled").value("false").build())
+        .send()
+        .await
+        .map_err(|e| format!("UpdateApiKey: {}", describe(&e)))?;
+    Ok((id, value))
+}

@@ -1,0 +1,127 @@
+//! Job trigger, end to end: an authorised POST becomes an AWS Batch job on the runbook's queue and job
+//! definition revision, with the request's parameters, and the job succeeds.
+
+use std::time::Duration;
+
+use aws_sdk_batch::types::JobStatus;
+
+use super::{CheckSettings, Observation, invoke_url, send};
+use crate::poll::poll_until;
+use crate::steps::RunContext;
+
+pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
+    let (Some(api), Some(trigger)) = (&settings.api, &settings.trigger) else {
+        return vec![Observation::new("settings", "api and trigger settings", "missing", false)];
+    };
+    let url = match invoke_url(ctx, api).await {
+        Ok(url) => url,
+        Err(e) => return vec![Observation::new("invoke URL", "the deployed API", e, false)],
+    };
+    let key = ctx.facts.api_keys.get(&api.api_key).map(|k| k.value.clone()).unwrap_or_default();
+    let mut observations = Vec::new();
+
+    let answer = send(
+        ctx.http
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("x-api-key", key)
+            .body(trigger.body.to_string()),
+    )
+    .await;
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            observations.push(Observation::new("POST job trigger", "200 with a jobId", e, false));
+            return observations;
+        }
+    };
+    let response: serde_json::Value = serde_json::from_str(&answer.body).unwrap_or(serde_json::Value::Null);
+    let job_id = response["jobId"].as_str().map(str::to_owned);
+    let shape = if answer.status == 200 && job_id.is_some() {
+        format!("200 {{jobId: <id>, jobName: {}}}", response["jobName"].as_str().unwrap_or("(absent)"))
+    } else {
+        answer.summary()
+    };
+    observations.push(Observation::new(
+        "POST job trigger",
+        "200 with a jobId",
+        shape,
+        answer.status == 200 && job_id.is_some(),
+    ));
+    let Some(job_id) = job_id else { return observations };
+
+    let described = ctx.batch.describe_jobs().jobs(&job_id).send().await;
+    let job = match described {
+        Ok(out) => out.jobs().first().cloned(),
+        Err(e) => {
+            let e = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+            observations.push(Observation::new("DescribeJobs", "the submitted job", e, false));
+            return observations;
+        }
+    };
+    let Some(job) = job else {
+        observations.push(Observation::new("DescribeJobs", "the submitted job", "not found", false));
+        return observations;
+    };
+
+    let queue_arn =
+        format!("arn:aws:batch:{}:{}:job-queue/{}", ctx.target.region, ctx.target.account_id, trigger.job_queue);
+    let definition_arn = format!(
+        "arn:aws:batch:{}:{}:job-definition/{}",
+        ctx.target.region, ctx.target.account_id, trigger.job_definition
+    );
+    let normalize = |s: &str| s.replace(&ctx.target.account_id, "<account>").replace(&ctx.target.region, "<region>");
+    let job_queue = job.job_queue().unwrap_or("(absent)");
+    let job_definition = job.job_definition().unwrap_or("(absent)");
+    observations.push(Observation::new(
+        "job queue",
+        normalize(&queue_arn),
+        normalize(job_queue),
+        job_queue == queue_arn,
+    ));
+    observations.push(Observation::new(
+        "job definition",
+        normalize(&definition_arn),
+        normalize(job_definition),
+        job_definition == definition_arn,
+    ));
+    let expected_parameters = &trigger.body["parameters"];
+    let actual_parameters: serde_json::Map<String, serde_json::Value> = job
+        .parameters()
+        .map(|p| p.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect())
+        .unwrap_or_default();
+    let actual_parameters = serde_json::Value::Object(actual_parameters);
+    let parameters_ok = expected_parameters
+        .as_object()
+        .is_none_or(|expected| expected.iter().all(|(k, v)| actual_parameters.get(k) == Some(v)));
+    observations.push(Observation::new(
+        "job parameters",
+        expected_parameters.to_string(),
+        actual_parameters.to_string(),
+        parameters_ok,
+    ));
+
+    let batch = ctx.batch.clone();
+    let final_status = poll_until(Duration::from_secs(trigger.job_timeout_seconds), || {
+        let batch = batch.clone();
+        let job_id = job_id.clone();
+        async move {
+            let out = batch
+                .describe_jobs()
+                .jobs(&job_id)
+                .send()
+                .await
+                .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?;
+            let status = out.jobs().first().and_then(|j| j.status().cloned());
+            Ok::<_, String>(status.filter(|s| matches!(s, JobStatus::Succeeded | JobStatus::Failed)))
+        }
+    })
+    .await;
+    let (actual, ok) = match final_status {
+        Ok(Some(status)) => (status.as_str().to_owned(), status == JobStatus::Succeeded),
+        Ok(None) => (format!("not finished after {} s", trigger.job_timeout_seconds), false),
+        Err(e) => (e, false),
+    };
+    observations.push(Observation::new("job final status", "SUCCEEDED", actual, ok));
+    observations
+}

@@ -1,0 +1,118 @@
+//! Checks: what the deployed CRTS stack must do, asked over HTTP (and the SDK) like its users would.
+//!
+//! A failed check is data in the report, not an `Err`: each check returns a [`CheckResult`] made of
+//! observations (what was asked, what was expected, what came back).
+
+mod api_key;
+mod cors;
+mod job_trigger;
+mod settings;
+
+use serde::Serialize;
+
+pub use settings::{ApiSettings, CheckSettings, CorsSettings, TriggerSettings};
+
+use crate::scenario::CheckName;
+use crate::steps::RunContext;
+
+/// The result of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub name: CheckName,
+    pub outcome: Outcome,
+    pub observations: Vec<Observation>,
+}
+
+/// How a check or step ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status", content = "reason")]
+pub enum Outcome {
+    Passed,
+    Failed,
+    /// Not run, and why (an earlier step failed, ...). Never counts as passed.
+    NotRun(String),
+}
+
+/// One thing a check looked at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Observation {
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+    pub ok: bool,
+}
+
+impl Observation {
+    pub fn new(what: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>, ok: bool) -> Self {
+        Self { what: what.into(), expected: expected.into(), actual: actual.into(), ok }
+    }
+}
+
+impl CheckResult {
+    fn from_observations(name: CheckName, observations: Vec<Observation>) -> Self {
+        let outcome = if observations.iter().all(|o| o.ok) { Outcome::Passed } else { Outcome::Failed };
+        Self { name, outcome, observations }
+    }
+
+    pub fn not_run(name: CheckName, reason: impl Into<String>) -> Self {
+        Self { name, outcome: Outcome::NotRun(reason.into()), observations: Vec::new() }
+    }
+}
+
+/// Runs one check against the deployed stack.
+pub async fn run(name: CheckName, ctx: &RunContext, settings: &CheckSettings) -> CheckResult {
+    let observations = match name {
+        CheckName::Cors => cors::run(ctx, settings).await,
+        CheckName::ApiKey => api_key::run(ctx, settings).await,
+        CheckName::JobTrigger => job_trigger::run(ctx, settings).await,
+    };
+    CheckResult::from_observations(name, observations)
+}
+
+/// A response as checks see it: status, headers (lower-case names) and body text.
+#[derive(Debug, Clone)]
+struct HttpAnswer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl HttpAnswer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// `403 {"message":"Forbidden"}`: the status and the body, as the snapshot shows them.
+    fn summary(&self) -> String {
+        let body = self.body.trim();
+        if body.is_empty() { self.status.to_string() } else { format!("{} {body}", self.status) }
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Result<HttpAnswer, String> {
+    let response = request.send().await.map_err(|e| format!("request failed: {e}"))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.map_err(|e| format!("reading the body failed: {e}"))?;
+    Ok(HttpAnswer { status, headers, body })
+}
+
+/// The invoke URL of the API resource the checks exercise.
+async fn invoke_url(ctx: &RunContext, api: &ApiSettings) -> Result<String, String> {
+    let api_id = match ctx.facts.rest_api_ids.get(&api.name) {
+        Some(id) => id.clone(),
+        None => {
+            let apis =
+                ctx.apigateway.get_rest_apis().limit(500).send().await.map_err(|e| {
+                    format!("GetRestApis: {}", aws_smithy_types::error::display::DisplayErrorContext(&e))
+                })?;
+            apis.items()
+                .iter()
+                .find(|a| a.name() == Some(api.name.as_str()))
+                .and_then(|a| a.id())
+                .map(str::to_owned)
+                .ok_or_else(|| format!("no REST API named {}", api.name))?
+        }
+    };
+    Ok(ctx.target.invoke_url(&api_id, &api.stage, &api.path))
+}

@@ -1,0 +1,86 @@
+//! The `settings:` section of a scenario: what the checks need to know about the deployed stack.
+
+use serde::Deserialize;
+
+use crate::scenario::CheckName;
+
+/// Settings for every check a scenario runs; each part is required only when its check is listed.
+#[derive(Debug, Clone, Default)]
+pub struct CheckSettings {
+    pub api: Option<ApiSettings>,
+    pub cors: Option<CorsSettings>,
+    pub trigger: Option<TriggerSettings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    api: Option<ApiSettings>,
+    cors: Option<CorsSettings>,
+    trigger: Option<TriggerSettings>,
+}
+
+/// The API resource under test.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSettings {
+    pub name: String,
+    pub stage: String,
+    pub path: String,
+    /// Name of the API key (its value is learned when the key is created).
+    pub api_key: String,
+}
+
+/// The browser origin that calls the API (the Swagger site).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    pub origin: String,
+    /// Headers the Swagger UI sends with the POST.
+    pub request_headers: Vec<String>,
+}
+
+/// The job-trigger request and what it must produce in Batch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSettings {
+    /// The JSON body POSTed to the API.
+    pub body: serde_json::Value,
+    pub job_queue: String,
+    /// `name:revision` the job must run with.
+    pub job_definition: String,
+    /// How long to wait for the job to succeed (AWS Fargate takes minutes; the emulator milliseconds).
+    #[serde(default = "default_job_timeout")]
+    pub job_timeout_seconds: u64,
+}
+
+fn default_job_timeout() -> u64 {
+    900
+}
+
+impl CheckSettings {
+    /// Parses the section and checks that every listed check has what it needs.
+    pub fn parse(value: Option<serde_norway::Value>, checks: &[CheckName]) -> Result<Self, String> {
+        let raw: RawSettings = match value {
+            Some(value) => serde_path_to_error::deserialize(value).map_err(|e| {
+                let path = e.path().to_string();
+                if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) }
+            })?,
+            None => RawSettings { api: None, cors: None, trigger: None },
+        };
+        for check in checks {
+            let missing = match check {
+                CheckName::Cors if raw.api.is_none() => Some("api"),
+                CheckName::Cors if raw.cors.is_none() => Some("cors"),
+                CheckName::ApiKey if raw.api.is_none() => Some("api"),
+                CheckName::JobTrigger if raw.api.is_none() => Some("api"),
+                CheckName::JobTrigger if raw.trigger.is_none() => Some("trigger"),
+                _ => None,
+            };
+            if let Some(part) = missing {
+                return Err(format!("the `{}` check needs `settings.{part}`", check.as_str()));
+            }
+        }
+        Ok(Self { api: raw.api, cors: raw.cors, trigger: raw.trigger })
+    }
+}

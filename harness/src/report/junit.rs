@@ -1,0 +1,54 @@
+//! JUnit XML for CI systems: one test suite for the steps, one for the checks.
+
+use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
+
+use super::Report;
+use crate::checks::Outcome;
+
+pub fn to_junit(report: &Report) -> String {
+    let mut junit = JunitReport::new(format!("crts-harness {}", report.scenario));
+    let mut steps = TestSuite::new(format!("{} steps on {}", report.scenario, report.target));
+    for step in &report.steps {
+        let status = match &step.outcome {
+            Outcome::Passed => TestCaseStatus::success(),
+            Outcome::Failed => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status.set_message(step.error.clone().unwrap_or_default());
+                status
+            }
+            Outcome::NotRun(reason) => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(reason.clone());
+                status
+            }
+        };
+        let mut case = TestCase::new(step.id.clone(), status);
+        case.set_time(step.duration);
+        steps.add_test_case(case);
+    }
+    let mut checks = TestSuite::new(format!("{} checks on {}", report.scenario, report.target));
+    for check in &report.checks {
+        let status = match &check.outcome {
+            Outcome::Passed => TestCaseStatus::success(),
+            Outcome::Failed => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let failed: Vec<String> = check
+                    .observations
+                    .iter()
+                    .filter(|o| !o.ok)
+                    .map(|o| format!("{}: expected {}, got {}", o.what, o.expected, o.actual))
+                    .collect();
+                status.set_message(failed.join("; "));
+                status
+            }
+            Outcome::NotRun(reason) => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(reason.clone());
+                status
+            }
+        };
+        checks.add_test_case(TestCase::new(check.name.as_str(), status));
+    }
+    junit.add_test_suites([steps, checks]);
+    junit.to_string().unwrap_or_else(|e| format!("<!-- JUnit serialization failed: {e} -->"))
+}

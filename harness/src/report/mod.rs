@@ -1,0 +1,116 @@
+//! Reports: what a run did, as a text table, JSON, JUnit XML, and the normalized snapshot view.
+
+mod junit;
+mod text;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::checks::{CheckResult, Outcome};
+use crate::steps::Observed;
+
+pub use junit::to_junit;
+pub use text::to_text;
+
+/// Everything a run produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub target: String,
+    #[serde(serialize_with = "millis")]
+    pub target_start: Duration,
+    #[serde(serialize_with = "millis")]
+    pub wall_time: Duration,
+    pub steps: Vec<StepReport>,
+    pub checks: Vec<CheckResult>,
+}
+
+/// One runbook step's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub runbook: String,
+    pub outcome: Outcome,
+    /// What the step read back from the target.
+    pub observed: Observed,
+    /// The target's refusal or the unexpected effect, when the step failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(serialize_with = "millis")]
+    pub duration: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
+}
+
+impl Report {
+    /// True when every step and every check passed.
+    pub fn passed(&self) -> bool {
+        self.steps.iter().all(|s| s.outcome == Outcome::Passed)
+            && self.checks.iter().all(|c| c.outcome == Outcome::Passed)
+    }
+
+    /// The view snapshots record: outcomes and observations, without timings; ids, the account and region
+    /// already normalized by the run (see `Normalizer`). The same on every target that supports a check.
+    pub fn snapshot_view(&self) -> serde_json::Value {
+        let steps: Vec<serde_json::Value> = self
+            .steps
+            .iter()
+            .map(|s| {
+                let mut step = serde_json::json!({ "id": s.id, "outcome": s.outcome });
+                if !s.observed.is_empty() {
+                    step["observed"] = serde_json::json!(s.observed);
+                }
+                if let Some(error) = &s.error {
+                    step["error"] = serde_json::json!(error);
+                }
+                step
+            })
+            .collect();
+        serde_json::json!({ "scenario": self.scenario, "steps": steps, "checks": self.checks })
+    }
+
+    /// The snapshot view of a single check.
+    pub fn check_view(&self, name: crate::scenario::CheckName) -> serde_json::Value {
+        self.checks.iter().find(|c| c.name == name).map_or(serde_json::Value::Null, |c| serde_json::json!(c))
+    }
+}
+
+/// Rewrites target-specific values (account id, region, secrets) into stable placeholders.
+#[derive(Debug, Clone)]
+pub struct Normalizer {
+    replacements: Vec<(String, String)>,
+}
+
+impl Normalizer {
+    pub fn new(account_id: &str, region: &str) -> Self {
+        Self {
+            replacements: vec![
+                (account_id.to_owned(), "<account>".to_owned()),
+                (region.to_owned(), "<region>".to_owned()),
+            ],
+        }
+    }
+
+    /// Secrets (API key values) are replaced wherever they appear.
+    pub fn add_secret(&mut self, secret: &str) {
+        if !secret.is_empty() {
+            self.replacements.insert(0, (secret.to_owned(), "<redacted>".to_owned()));
+        }
+    }
+
+    pub fn text(&self, text: &str) -> String {
+        self.replacements.iter().fold(text.to_owned(), |t, (from, to)| t.replace(from, to))
+    }
+
+    pub fn value(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => *s = self.text(s),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.value(v)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.value(v)),
+            _ => {}
+        }
+    }
+}

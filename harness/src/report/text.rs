@@ -1,0 +1,68 @@
+//! The human report: one line per step and check, details only for what failed.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::checks::Outcome;
+
+pub fn to_text(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "scenario {} on {} (target ready in {:.1} ms, run {:.1} ms)",
+        report.scenario,
+        report.target,
+        report.target_start.as_secs_f64() * 1000.0,
+        report.wall_time.as_secs_f64() * 1000.0
+    );
+    let width = report.steps.iter().map(|s| s.id.len()).chain(std::iter::once(24)).max().unwrap_or(24);
+    let _ = writeln!(out, "\n{:<width$}  {:<8}  {}", "STEP", "RESULT", "OBSERVED");
+    for step in &report.steps {
+        let detail = match (&step.outcome, &step.error) {
+            (_, Some(error)) => error.clone(),
+            (Outcome::NotRun(reason), None) => reason.clone(),
+            _ => step.observed.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(" "),
+        };
+        let _ = writeln!(out, "{:<width$}  {:<8}  {}", step.id, label(&step.outcome), detail);
+    }
+    let _ = writeln!(out, "\n{:<width$}  {:<8}  {}", "CHECK", "RESULT", "DETAIL");
+    for check in &report.checks {
+        let detail = match &check.outcome {
+            Outcome::NotRun(reason) => reason.clone(),
+            _ => format!(
+                "{}/{} observations as expected",
+                check.observations.iter().filter(|o| o.ok).count(),
+                check.observations.len()
+            ),
+        };
+        let _ = writeln!(out, "{:<width$}  {:<8}  {}", check.name.as_str(), label(&check.outcome), detail);
+        for o in check.observations.iter().filter(|o| !o.ok) {
+            let _ = writeln!(out, "{:<width$}    ✗ {}: expected {}, got {}", "", o.what, o.expected, o.actual);
+        }
+    }
+    let steps_ok = report.steps.iter().filter(|s| s.outcome == Outcome::Passed).count();
+    let checks_ok = report.checks.iter().filter(|c| c.outcome == Outcome::Passed).count();
+    let _ = writeln!(
+        out,
+        "\n{}: {steps_ok}/{} steps, {checks_ok}/{} checks passed",
+        if report.passed() { "PASSED" } else { "FAILED" },
+        report.steps.len(),
+        report.checks.len()
+    );
+    out
+}
+
+fn label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Passed => "ok",
+        Outcome::Failed => "FAILED",
+        Outcome::NotRun(_) => "not run",
+    }
+}
+
+fn compact(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,113 @@
+//! One run: validate the scenario, start the target, apply the steps in order, run the checks, report.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::checks::{self, CheckResult, Outcome};
+use crate::report::{Normalizer, Report, StepReport};
+use crate::scenario::{self, ScenarioError, Variables};
+use crate::steps::RunContext;
+use crate::targets::{self, TargetError, TargetSpec};
+
+/// What to run where.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub scenario: PathBuf,
+    pub target: TargetSpec,
+    pub region: Option<String>,
+}
+
+/// Why a run could not happen at all (exit code 2). Step and check failures are in the [`Report`].
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("invalid scenario: {0}")]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+}
+
+/// The variables only a target knows, with the values used to validate before it is started.
+fn runtime_variables(account_id: &str, region: &str) -> Variables {
+    let mut vars = Variables::default();
+    vars.insert("account_id", account_id);
+    vars.insert("region", region);
+    vars
+}
+
+/// Validates the scenario without touching any target.
+pub fn validate(path: &Path) -> Result<scenario::Scenario, ScenarioError> {
+    scenario::load(path, &runtime_variables("000000000000", "us-east-1"))
+}
+
+pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
+    let started = Instant::now();
+    validate(&options.scenario)?;
+    let target = targets::start(&options.target, options.region.as_deref()).await?;
+    let session = target.session.clone();
+    let scenario = scenario::load(&options.scenario, &runtime_variables(&session.account_id, &session.region))?;
+    let mut normalizer = Normalizer::new(&session.account_id, &session.region);
+    let mut ctx = RunContext::new(session.clone());
+
+    let mut steps = Vec::with_capacity(scenario.steps.len());
+    let mut failed_step: Option<String> = None;
+    for step in &scenario.steps {
+        if let Some(failed) = &failed_step {
+            steps.push(StepReport {
+                id: step.id.clone(),
+                runbook: step.runbook.clone(),
+                outcome: Outcome::NotRun(format!("step {failed} failed")),
+                observed: Default::default(),
+                error: None,
+                duration: Default::default(),
+            });
+            continue;
+        }
+        let step_started = Instant::now();
+        let result = step.action.run(&mut ctx).await;
+        for key in ctx.facts.api_keys.values() {
+            normalizer.add_secret(&key.value);
+        }
+        let (outcome, mut observed, error) = match result {
+            Ok(observed) => (Outcome::Passed, observed, None),
+            Err(e) => {
+                failed_step = Some(step.id.clone());
+                (Outcome::Failed, Default::default(), Some(normalizer.text(&e.message)))
+            }
+        };
+        observed.values_mut().for_each(|v| normalizer.value(v));
+        tracing::info!(step = %step.id, ok = error.is_none(), "step");
+        steps.push(StepReport {
+            id: step.id.clone(),
+            runbook: step.runbook.clone(),
+            outcome,
+            observed,
+            error,
+            duration: step_started.elapsed(),
+        });
+    }
+
+    let mut checks = Vec::with_capacity(scenario.checks.len());
+    for &name in &scenario.checks {
+        let mut result = match &failed_step {
+            Some(failed) => CheckResult::not_run(name, format!("step {failed} failed")),
+            None => checks::run(name, &ctx, &scenario.check_settings).await,
+        };
+        for o in &mut result.observations {
+            o.actual = normalizer.text(&o.actual);
+            o.expected = normalizer.text(&o.expected);
+        }
+        tracing::info!(check = name.as_str(), outcome = ?result.outcome, "check");
+        checks.push(result);
+    }
+
+    let report = Report {
+        scenario: scenario.name.clone(),
+        target: session.kind.to_owned(),
+        target_start: target.start_time,
+        wall_time: started.elapsed(),
+        steps,
+        checks,
+    };
+    target.stop().await;
+    Ok(report)
+}

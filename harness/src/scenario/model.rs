@@ -1,0 +1,53 @@
+//! The validated, in-memory form of a scenario file.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::CheckSettings;
+use crate::steps::StepAction;
+
+/// A scenario ready to run: every step parsed into its typed action, variables substituted.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    /// The file it was loaded from (for messages).
+    pub path: PathBuf,
+    /// The directory that relative fixture paths are resolved against (the repository root for ours).
+    pub base_dir: PathBuf,
+    pub steps: Vec<Step>,
+    pub checks: Vec<CheckName>,
+    pub check_settings: CheckSettings,
+}
+
+/// One runbook step.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// `section.step`, e.g. `apigateway.enable-cors`.
+    pub id: String,
+    /// Where in the runbook this step is documented.
+    pub runbook: String,
+    /// Line of the step in its file (1-based), for messages.
+    pub line: usize,
+    pub action: StepAction,
+}
+
+/// The checks a scenario asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    Cors,
+    ApiKey,
+    JobTrigger,
+}
+
+impl CheckName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::Cors => "cors",
+            CheckName::ApiKey => "api_key",
+            CheckName::JobTrigger => "job_trigger",
+        }
+    }
+}

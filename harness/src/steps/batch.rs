@@ -1,0 +1,249 @@
+//! AWS Batch steps: the Fargate compute environment, the job queue, and the job definition revisions.
+
+use aws_sdk_batch::types::{
+    AssignPublicIp, CeState, CeType, ComputeEnvironmentOrder, ComputeResource, ContainerProperties, CrType,
+    JobDefinitionType, JqState, NetworkConfiguration, PlatformCapability, ResourceRequirement, ResourceType,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Observed, RunContext, Settings, StepError, StringMap};
+
+/// Fargate compute types the runbook may use.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum FargateType {
+    #[serde(rename = "FARGATE")]
+    Fargate,
+    #[serde(rename = "FARGATE_SPOT")]
+    FargateSpot,
+}
+
+/// "AWS Batch > Compute Environments": a managed Fargate compute environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateComputeEnvironment {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub compute_type: FargateType,
+    pub max_vcpus: i32,
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+}
+
+impl Settings for CreateComputeEnvironment {}
+
+impl CreateComputeEnvironment {
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let compute_type = match self.compute_type {
+            FargateType::Fargate => CrType::Fargate,
+            FargateType::FargateSpot => CrType::FargateSpot,
+        };
+        let resources = ComputeResource::builder()
+            .r#type(compute_type)
+            .maxv_cpus(self.max_vcpus)
+            .set_subnets(Some(self.subnets.clone()))
+            .set_security_group_ids(Some(self.security_groups.clone()))
+            .build();
+        ctx.batch
+            .create_compute_environment()
+            .compute_environment_name(&self.name)
+            .r#type(CeType::Managed)
+            .state(CeState::Enabled)
+            .compute_resources(resources)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("CreateComputeEnvironment", e))?;
+
+        let described = ctx
+            .batch
+            .describe_compute_environments()
+            .compute_environments(&self.name)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("DescribeComputeEnvironments", e))?;
+        let ce = described.compute_environments().first().ok_or_else(|| {
+            StepError::unexpected(format!("compute environment {} not found after creation", self.name))
+        })?;
+        Ok(Observed::from([
+            ("compute_environment".into(), json!(ce.compute_environment_name())),
+            ("type".into(), json!(ce.r#type().map(|t| t.as_str()))),
+            ("compute_resources".into(), json!(ce.compute_resources().map(|r| r.r#type().map(|t| t.as_str())))),
+            ("state".into(), json!(ce.state().map(|s| s.as_str()))),
+        ]))
+    }
+}
+
+/// "AWS Batch > Job Queue": a queue over the compute environments, in order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJobQueue {
+    pub name: String,
+    #[serde(default = "default_priority")]
+    pub priority: i32,
+    pub compute_environments: Vec<String>,
+}
+
+fn default_priority() -> i32 {
+    1
+}
+
+impl Settings for CreateJobQueue {}
+
+impl CreateJobQueue {
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let mut request =
+            ctx.batch.create_job_queue().job_queue_name(&self.name).priority(self.priority).state(JqState::Enabled);
+        for (order, ce) in (1..).zip(&self.compute_environments) {
+            let entry = ComputeEnvironmentOrder::builder().order(order).compute_environment(ce).build();
+            request = request.compute_environment_order(entry);
+        }
+        request.send().await.map_err(|e| StepError::sdk("CreateJobQueue", e))?;
+
+        let described = ctx
+            .batch
+            .describe_job_queues()
+            .job_queues(&self.name)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("DescribeJobQueues", e))?;
+        let queue = described
+            .job_queues()
+            .first()
+            .ok_or_else(|| StepError::unexpected(format!("job queue {} not found after creation", self.name)))?;
+        let environments: Vec<String> = queue
+            .compute_environment_order()
+            .iter()
+            .map(|o| o.compute_environment().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_owned())
+            .collect();
+        Ok(Observed::from([
+            ("job_queue".into(), json!(queue.job_queue_name())),
+            ("state".into(), json!(queue.state().map(|s| s.as_str()))),
+            ("compute_environments".into(), json!(environments)),
+        ]))
+    }
+}
+
+/// "AWS Batch > Job Definitions": a Fargate container job definition. Registering the same name again makes
+/// the next revision, which is how the runbook ends up with `CrtsAwsJD:2`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterJobDefinition {
+    pub name: String,
+    pub image: String,
+    /// Fargate vCPU (e.g. "1") and memory in MiB (e.g. "2048"): AWS checks the pair.
+    pub vcpu: String,
+    pub memory: String,
+    /// Name of the role ECS uses to pull the image and write logs.
+    pub execution_role: String,
+    /// The runbook's "Assign public IP" (needed to pull from ECR without a NAT gateway).
+    pub assign_public_ip: bool,
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Default parameters, substituted for `Ref::name` in the command.
+    #[serde(default)]
+    pub parameters: StringMap,
+    /// The revision this registration must produce (the Lambda's `aws_jobdefinition` names it).
+    pub expect_revision: Option<i32>,
+}
+
+impl Settings for RegisterJobDefinition {}
+
+impl RegisterJobDefinition {
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let role = ctx
+            .iam
+            .get_role()
+            .role_name(&self.execution_role)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetRole", e))?;
+        let role_arn = role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
+        let requirement =
+            |kind: ResourceType, value: &str| ResourceRequirement::builder().r#type(kind).value(value).build();
+        let container = ContainerProperties::builder()
+            .image(&self.image)
+            .set_command(if self.command.is_empty() { None } else { Some(self.command.clone()) })
+            .execution_role_arn(role_arn)
+            .resource_requirements(requirement(ResourceType::Vcpu, &self.vcpu))
+            .resource_requirements(requirement(ResourceType::Memory, &self.memory))
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .assign_public_ip(if self.assign_public_ip {
+                        AssignPublicIp::Enabled
+                    } else {
+                        AssignPublicIp::Disabled
+                    })
+                    .build(),
+            )
+            .build();
+        let registered = ctx
+            .batch
+            .register_job_definition()
+            .job_definition_name(&self.name)
+            .r#type(JobDefinitionType::Container)
+            .platform_capabilities(PlatformCapability::Fargate)
+            .container_properties(container)
+            .set_parameters(if self.parameters.is_empty() {
+                None
+            } else {
+                Some(self.parameters.clone().into_iter().collect())
+            })
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("RegisterJobDefinition", e))?;
+        let revision = registered.revision().unwrap_or_default();
+        if let Some(expected) = self.expect_revision
+            && expected != revision
+        {
+            return Err(StepError::unexpected(format!(
+                "registered {}:{revision}, but the runbook needs revision {expected} (was the definition registered before?)",
+                self.name
+            )));
+        }
+
+        let described = ctx
+            .batch
+            .describe_job_definitions()
+            .job_definitions(format!("{}:{revision}", self.name))
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("DescribeJobDefinitions", e))?;
+        let definition = described
+            .job_definitions()
+            .first()
+            .ok_or_else(|| StepError::unexpected(format!("{}:{revision} not found after registration", self.name)))?;
+        let container = definition.container_properties();
+        let public_ip = container
+            .and_then(|c| c.network_configuration())
+            .and_then(|n| n.assign_public_ip())
+            .map(|a| a.as_str().to_owned());
+        let resources: Vec<String> = container
+            .map(|c| {
+                c.resource_requirements()
+                    .iter()
+                    .map(|r| format!("{}={}", r.r#type().map_or("?", |t| t.as_str()), r.value().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Observed::from([
+            (
+                "job_definition".into(),
+                json!(format!(
+                    "{}:{}",
+                    definition.job_definition_name().unwrap_or_default(),
+                    definition.revision().unwrap_or_default()
+                )),
+            ),
+            ("status".into(), json!(definition.status())),
+            (
+                "platform".into(),
+                json!(definition.platform_capabilities().iter().map(|p| p.as_str()).collect::<Vec<_>>()),
+            ),
+            ("image".into(), json!(container.and_then(|c| c.image()))),
+            ("resources".into(), json!(resources)),
+            ("assign_public_ip".into(), json!(public_ip)),
+        ]))
+    }
+}

@@ -1,0 +1,180 @@
+//! Runbook steps. Each step *applies* a change through the AWS SDK for Rust and then *observes* what it meant
+//! by reading it back, so the observation (not the request) is what the report shows.
+//!
+//! A step's `action` in the scenario picks one of the [`StepAction`] variants; its `with:` mapping is
+//! deserialized into that variant's settings with unknown keys refused.
+
+mod apigateway;
+mod batch;
+mod context;
+mod iam;
+mod lambda;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+pub use context::{Facts, RunContext};
+
+/// What a step did, as the report shows it: a few normalized facts read back from the target.
+pub type Observed = BTreeMap<String, serde_json::Value>;
+
+/// Every action a scenario step can take, with its settings.
+#[derive(Debug, Clone)]
+pub enum StepAction {
+    IamCreateRole(iam::CreateRole),
+    IamAttachPolicy(iam::AttachPolicy),
+    BatchCreateComputeEnvironment(batch::CreateComputeEnvironment),
+    BatchCreateJobQueue(batch::CreateJobQueue),
+    BatchRegisterJobDefinition(batch::RegisterJobDefinition),
+    LambdaCreateFunction(lambda::CreateFunction),
+    LambdaSetEnvironment(lambda::SetEnvironment),
+    ApiGatewayAddLambdaTrigger(apigateway::AddLambdaTrigger),
+    ApiGatewayCreateMethod(apigateway::CreateMethod),
+    ApiGatewayLambdaProxyIntegration(apigateway::LambdaProxyIntegration),
+    ApiGatewayRequireApiKey(apigateway::RequireApiKey),
+    ApiGatewayDeleteMethod(apigateway::DeleteMethod),
+    ApiGatewayCreateApiKey(apigateway::CreateApiKey),
+    ApiGatewayEnableCors(apigateway::EnableCors),
+    ApiGatewayMethodResponseHeader(apigateway::MethodResponseHeader),
+    ApiGatewayDeploy(apigateway::Deploy),
+}
+
+/// The action names a scenario may use, for error messages.
+pub const ACTIONS: &[&str] = &[
+    "iam.create-role",
+    "iam.attach-policy",
+    "batch.create-compute-environment",
+    "batch.create-job-queue",
+    "batch.register-job-definition",
+    "lambda.create-function",
+    "lambda.set-environment",
+    "apigateway.add-lambda-trigger",
+    "apigateway.create-method",
+    "apigateway.lambda-proxy-integration",
+    "apigateway.require-api-key",
+    "apigateway.delete-method",
+    "apigateway.create-api-key",
+    "apigateway.enable-cors",
+    "apigateway.method-response-header",
+    "apigateway.deploy",
+];
+
+impl StepAction {
+    /// Parses `action` + `with` (variables already substituted). Files named in `with` are resolved against
+    /// `base_dir` and must exist.
+    pub fn parse(action: &str, with: serde_norway::Value, base_dir: &Path) -> Result<Self, String> {
+        let with = if with.is_null() { serde_norway::Value::Mapping(Default::default()) } else { with };
+        Ok(match action {
+            "iam.create-role" => Self::IamCreateRole(settings(with, base_dir)?),
+            "iam.attach-policy" => Self::IamAttachPolicy(settings(with, base_dir)?),
+            "batch.create-compute-environment" => Self::BatchCreateComputeEnvironment(settings(with, base_dir)?),
+            "batch.create-job-queue" => Self::BatchCreateJobQueue(settings(with, base_dir)?),
+            "batch.register-job-definition" => Self::BatchRegisterJobDefinition(settings(with, base_dir)?),
+            "lambda.create-function" => Self::LambdaCreateFunction(settings(with, base_dir)?),
+            "lambda.set-environment" => Self::LambdaSetEnvironment(settings(with, base_dir)?),
+            "apigateway.add-lambda-trigger" => Self::ApiGatewayAddLambdaTrigger(settings(with, base_dir)?),
+            "apigateway.create-method" => Self::ApiGatewayCreateMethod(settings(with, base_dir)?),
+            "apigateway.lambda-proxy-integration" => Self::ApiGatewayLambdaProxyIntegration(settings(with, base_dir)?),
+            "apigateway.require-api-key" => Self::ApiGatewayRequireApiKey(settings(with, base_dir)?),
+            "apigateway.delete-method" => Self::ApiGatewayDeleteMethod(settings(with, base_dir)?),
+            "apigateway.create-api-key" => Self::ApiGatewayCreateApiKey(settings(with, base_dir)?),
+            "apigateway.enable-cors" => Self::ApiGatewayEnableCors(settings(with, base_dir)?),
+            "apigateway.method-response-header" => Self::ApiGatewayMethodResponseHeader(settings(with, base_dir)?),
+            "apigateway.deploy" => Self::ApiGatewayDeploy(settings(with, base_dir)?),
+            other => return Err(format!("unknown action `{other}` (known actions: {})", ACTIONS.join(", "))),
+        })
+    }
+
+    /// Applies the step to the target, then reads back what it meant.
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        match self {
+            Self::IamCreateRole(s) => s.run(ctx).await,
+            Self::IamAttachPolicy(s) => s.run(ctx).await,
+            Self::BatchCreateComputeEnvironment(s) => s.run(ctx).await,
+            Self::BatchCreateJobQueue(s) => s.run(ctx).await,
+            Self::BatchRegisterJobDefinition(s) => s.run(ctx).await,
+            Self::LambdaCreateFunction(s) => s.run(ctx).await,
+            Self::LambdaSetEnvironment(s) => s.run(ctx).await,
+            Self::ApiGatewayAddLambdaTrigger(s) => s.run(ctx).await,
+            Self::ApiGatewayCreateMethod(s) => s.run(ctx).await,
+            Self::ApiGatewayLambdaProxyIntegration(s) => s.run(ctx).await,
+            Self::ApiGatewayRequireApiKey(s) => s.run(ctx).await,
+            Self::ApiGatewayDeleteMethod(s) => s.run(ctx).await,
+            Self::ApiGatewayCreateApiKey(s) => s.run(ctx).await,
+            Self::ApiGatewayEnableCors(s) => s.run(ctx).await,
+            Self::ApiGatewayMethodResponseHeader(s) => s.run(ctx).await,
+            Self::ApiGatewayDeploy(s) => s.run(ctx).await,
+        }
+    }
+}
+
+/// Step settings that name files resolve and check them here, at validation time.
+trait Settings: DeserializeOwned {
+    fn resolve_files(&mut self, _base_dir: &Path) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn settings<T: Settings>(with: serde_norway::Value, base_dir: &Path) -> Result<T, String> {
+    let mut value: T = serde_path_to_error::deserialize(with).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." { format!("with: {}", e.inner()) } else { format!("with.{path}: {}", e.inner()) }
+    })?;
+    value.resolve_files(base_dir)?;
+    Ok(value)
+}
+
+/// Resolves a fixture path against the repository root and checks that it is a readable file.
+fn fixture(base_dir: &Path, relative: &Path) -> Result<PathBuf, String> {
+    let path = base_dir.join(relative);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "file `{}` not found (paths are relative to the repository root {})",
+            relative.display(),
+            base_dir.display()
+        ))
+    }
+}
+
+/// A step the target refused or that did not have the observed effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    /// The AWS error code when the target refused (e.g. `AccessDenied`), else empty.
+    pub code: String,
+    pub message: String,
+}
+
+impl StepError {
+    /// The step's effect, read back, is not what it should be.
+    pub fn unexpected(message: impl Into<String>) -> Self {
+        Self { code: String::new(), message: message.into() }
+    }
+
+    /// An SDK call failed: keeps AWS's error code and message (`DisplayErrorContext` for the full chain).
+    pub fn sdk<E, R>(operation: &str, err: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Self
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let code = err.code().unwrap_or_default().to_owned();
+        let message = match err.message() {
+            Some(m) => format!("{operation}: {code}: {m}"),
+            None => format!("{operation}: {}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
+        };
+        Self { code, message }
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A plain string-to-string map in settings (environment variables, parameters).
+pub type StringMap = BTreeMap<String, String>;

@@ -1,0 +1,146 @@
+//! Targets: where a scenario runs. Every target is reached only through the AWS SDK and HTTP.
+//!
+//! - `embedded` (default): the crts-emulator started in this process on a random loopback port;
+//! - `endpoint=URL`: anything AWS-compatible already running (`crts-harness serve`, LocalStack, ...);
+//! - `aws`: a real account through aws-config's default chain (profiles, environment, SSO).
+
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+/// Which target to run against, as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    Embedded,
+    Endpoint(String),
+    Aws,
+}
+
+impl FromStr for TargetSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "embedded" => Ok(Self::Embedded),
+            "aws" => Ok(Self::Aws),
+            _ => match s.strip_prefix("endpoint=") {
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                    Ok(Self::Endpoint(url.trim_end_matches('/').to_owned()))
+                }
+                Some(url) => Err(format!("`{url}` is not an http(s) URL (example: endpoint=http://localhost:4566)")),
+                None => Err(format!("unknown target `{s}`: use embedded, endpoint=URL or aws")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for TargetSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded => f.write_str("embedded"),
+            Self::Endpoint(url) => write!(f, "endpoint={url}"),
+            Self::Aws => f.write_str("aws"),
+        }
+    }
+}
+
+/// A target that is up: how to reach it with the SDK and with plain HTTP.
+#[derive(Debug, Clone)]
+pub struct TargetSession {
+    /// `embedded`, `endpoint` or `aws`: the kind, never the URL (reports must match across targets).
+    pub kind: &'static str,
+    /// The emulator or LocalStack URL; `None` for AWS.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub account_id: String,
+    pub sdk_config: SdkConfig,
+}
+
+impl TargetSession {
+    /// The invoke URL of `path` on an API stage, in the form the target serves.
+    pub fn invoke_url(&self, api_id: &str, stage: &str, path: &str) -> String {
+        let path = path.trim_start_matches('/');
+        match &self.endpoint {
+            Some(endpoint) => format!("{endpoint}/_aws/execute-api/{api_id}/{stage}/{path}"),
+            None => format!("https://{api_id}.execute-api.{}.amazonaws.com/{stage}/{path}", self.region),
+        }
+    }
+}
+
+/// A started target; keeps the embedded emulator alive while the run needs it.
+pub struct StartedTarget {
+    pub session: TargetSession,
+    /// How long the target took to become usable.
+    pub start_time: Duration,
+    emulator: Option<crts_emulator::Emulator>,
+}
+
+impl StartedTarget {
+    /// Stops what this process started.
+    pub async fn stop(self) {
+        if let Some(emulator) = self.emulator {
+            emulator.shutdown().await;
+        }
+    }
+}
+
+/// Why a target could not be used (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("failed to start the embedded emulator: {0}")]
+    EmbeddedStart(std::io::Error),
+    #[error("target {target} is unreachable: {detail} (is it running? for LocalStack: docker compose up -d)")]
+    Unreachable { target: String, detail: String },
+}
+
+/// Starts (embedded) or connects to (endpoint, aws) a target and learns its account id.
+pub async fn start(spec: &TargetSpec, region: Option<&str>) -> Result<StartedTarget, TargetError> {
+    let started = Instant::now();
+    let (endpoint, emulator, kind) = match spec {
+        TargetSpec::Embedded => {
+            let config = crts_emulator::Config {
+                default_region: region.unwrap_or("us-east-1").to_owned(),
+                ..Default::default()
+            };
+            let emulator = crts_emulator::Emulator::start(config).await.map_err(TargetError::EmbeddedStart)?;
+            (Some(emulator.endpoint().to_owned()), Some(emulator), "embedded")
+        }
+        TargetSpec::Endpoint(url) => (Some(url.clone()), None, "endpoint"),
+        TargetSpec::Aws => (None, None, "aws"),
+    };
+
+    let sdk_config = match &endpoint {
+        Some(url) => {
+            // Emulators accept any credentials; "test" maps to account 000000000000 as on LocalStack.
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new(region.unwrap_or("us-east-1").to_owned()))
+                .endpoint_url(url)
+                .credentials_provider(Credentials::new("test", "test", None, None, "crts-harness"))
+                .load()
+                .await
+        }
+        None => {
+            let mut loader = aws_config::defaults(BehaviorVersion::latest());
+            if let Some(region) = region {
+                loader = loader.region(Region::new(region.to_owned()));
+            }
+            loader.load().await
+        }
+    };
+    let region = sdk_config.region().map_or_else(|| "us-east-1".to_owned(), |r| r.to_string());
+
+    let sts = aws_sdk_sts::Client::new(&sdk_config);
+    let identity = sts.get_caller_identity().send().await.map_err(|e| TargetError::Unreachable {
+        target: spec.to_string(),
+        detail: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+    })?;
+    let account_id = identity.account().unwrap_or(crts_emulator::identity::DEFAULT_ACCOUNT).to_owned();
+
+    Ok(StartedTarget {
+        session: TargetSession { kind, endpoint, region, account_id, sdk_config },
+        start_time: started.elapsed(),
+        emulator,
+    })
+}
