@@ -132,7 +132,7 @@ async fn run_scenario(options: RunOptions, format: Format, report_dir: Option<Pa
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRTS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,crts_emulator=info,crts_harness=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,crts_emulator=info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

@@ -75,7 +75,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
             }
         };
         observed.values_mut().for_each(|v| normalizer.value(v));
-        tracing::info!(step = %step.id, ok = error.is_none(), "step");
+        tracing::debug!(step = %step.id, ok = error.is_none(), "step");
         steps.push(StepReport {
             id: step.id.clone(),
             runbook: step.runbook.clone(),
@@ -96,7 +96,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
             o.actual = normalizer.text(&o.actual);
             o.expected = normalizer.text(&o.expected);
         }
-        tracing::info!(check = name.as_str(), outcome = ?result.outcome, "check");
+        tracing::debug!(check = name.as_str(), outcome = ?result.outcome, "check");
         checks.push(result);
     }
 
