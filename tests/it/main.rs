@@ -1,1 +1,9 @@
-fn main() {}
+//! Integration tests, one binary (each test binary links the AWS SDK again, so there is only this one).
+
+mod faults;
+mod malformed_requests;
+mod python_clients;
+mod refusals;
+mod runbook;
+mod scenario_errors;
+mod support;

@@ -1,5 +1,5 @@
-//! API key: the job-trigger POST must be refused without a valid, enabled key in the stage's usage plan,
-//! and accepted with one.
+//! API key: the job-trigger POST must be refused (403) without a valid, enabled key in the stage's usage
+//! plan, and let through to the function with one.
 //!
 //! The check creates a temporary *disabled* key in the same usage plan (and deletes it afterwards), because
 //! "disabled" is a refusal of its own on AWS.

@@ -1,0 +1,76 @@
+//! boto3 and the AWS CLI against `crts-harness serve`: the emulator accepts what other clients send, not only
+//! what the Rust SDK sends. The scripts live in tests/boto3 and tests/cli.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use rstest::rstest;
+
+use crate::support::{harness_binary, repo_root};
+
+/// `crts-harness serve --port 0`, stopped (SIGKILL on drop is fine: it holds nothing on disk).
+struct Served {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Served {
+    let mut child = Command::new(harness_binary())
+        .args(["serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start crts-harness serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut first_line = String::new();
+    BufReader::new(stdout).read_line(&mut first_line).expect("serve prints its endpoint");
+    let endpoint = first_line.trim().rsplit(' ').next().expect("`... listening on URL`").to_owned();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "unexpected serve banner: {first_line}");
+    Served { child, endpoint }
+}
+
+fn run_client(program: &str, script: &Path, endpoint: &str) {
+    let out = Command::new(program)
+        .arg(script)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_REGION", "us-east-1")
+        .env("CRTS_REPO", repo_root())
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} (install it: see README): {e}"));
+    assert!(
+        out.status.success(),
+        "{} failed:\n--- stdout\n{}\n--- stderr\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[rstest]
+#[case::boto3_sts_iam("boto3/iam_smoke.py")]
+#[case::boto3_batch("boto3/batch_smoke.py")]
+#[case::boto3_lambda("boto3/lambda_smoke.py")]
+#[case::boto3_apigateway("boto3/apigateway_smoke.py")]
+#[case::boto3_crts_setup_and_trigger("boto3/crts_setup.py")]
+fn boto3_scripts_pass_against_serve(#[case] script: &str) {
+    let served = serve();
+    run_client("python3", &repo_root().join("tests").join(script), &served.endpoint);
+}
+
+#[test]
+fn the_aws_cli_performs_the_crts_setup_and_trigger_against_serve() {
+    let served = serve();
+    run_client("bash", &repo_root().join("tests/cli/crts_setup.sh"), &served.endpoint);
+}

@@ -1,0 +1,61 @@
+//! Shared helpers: a started emulator, SDK clients pointed at it, and the harness run on the embedded target.
+
+use std::path::{Path, PathBuf};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use crts_emulator::{Config, Emulator};
+use crts_harness::report::Report;
+use crts_harness::run::{RunOptions, run};
+use crts_harness::targets::TargetSpec;
+
+/// The repository root (fixtures and scenarios are relative to it).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn scenario(relative: &str) -> PathBuf {
+    repo_root().join("scenarios").join(relative)
+}
+
+/// An emulator on a random loopback port.
+pub async fn emulator() -> Emulator {
+    Emulator::start(Config::default()).await.expect("the emulator binds a random loopback port")
+}
+
+/// SDK configuration for the emulator, with the account's own (administrator) keys.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    sdk_config_with_keys(endpoint, "test", "test", None).await
+}
+
+pub async fn sdk_config_with_keys(endpoint: &str, key: &str, secret: &str, token: Option<String>) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(key, secret, token, None, "tests"))
+        .load()
+        .await
+}
+
+/// Runs a scenario file on a fresh embedded emulator.
+pub async fn run_embedded(path: &Path) -> Report {
+    let options = RunOptions { scenario: path.to_path_buf(), target: TargetSpec::Embedded, region: None };
+    run(&options).await.expect("the scenario is valid and the embedded target starts")
+}
+
+/// insta settings that keep snapshots in tests/snapshots.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(repo_root().join("tests/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}
+
+/// The `crts-harness` binary built by `cargo test --workspace` (it sits next to the test's deps directory).
+pub fn harness_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let binary = dir.join("crts-harness");
+    assert!(binary.is_file(), "{} is missing: run the tests with `cargo test --workspace`", binary.display());
+    binary
+}
