@@ -59,3 +59,19 @@ impl Default for LambdaConfig {
         Self { python: None, cache_dir, offline: false, max_workers_per_function: 8 }
     }
 }
+
+impl LambdaConfig {
+    /// The defaults, adjusted by the environment: `CRTS_PYTHON` (an interpreter to use for every runtime),
+    /// `CRTS_OFFLINE=1` (never pip-install boto3), `CRTS_CACHE_DIR` (where the managed virtualenv lives).
+    pub fn from_env() -> Self {
+        let mut config = Self::default();
+        if let Some(python) = std::env::var_os("CRTS_PYTHON").filter(|p| !p.is_empty()) {
+            config.python = Some(PathBuf::from(python));
+        }
+        if let Some(dir) = std::env::var_os("CRTS_CACHE_DIR").filter(|p| !p.is_empty()) {
+            config.cache_dir = PathBuf::from(dir);
+        }
+        config.offline = std::env::var("CRTS_OFFLINE").is_ok_and(|v| !v.is_empty() && v != "0");
+        config
+    }
+}

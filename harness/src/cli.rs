@@ -137,7 +137,7 @@ fn init_logging() {
 }
 
 async fn serve(bind: SocketAddr) -> ExitCode {
-    let config = crts_emulator::Config { bind, ..Default::default() };
+    let config = crts_emulator::Config { bind, lambda: crts_emulator::LambdaConfig::from_env(), ..Default::default() };
     let emulator = match crts_emulator::Emulator::start(config).await {
         Ok(emulator) => emulator,
         Err(e) => {

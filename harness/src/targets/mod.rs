@@ -102,6 +102,7 @@ pub async fn start(spec: &TargetSpec, region: Option<&str>) -> Result<StartedTar
         TargetSpec::Embedded => {
             let config = crts_emulator::Config {
                 default_region: region.unwrap_or("us-east-1").to_owned(),
+                lambda: crts_emulator::LambdaConfig::from_env(),
                 ..Default::default()
             };
             let emulator = crts_emulator::Emulator::start(config).await.map_err(TargetError::EmbeddedStart)?;
