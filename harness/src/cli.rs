@@ -42,6 +42,23 @@ pub enum Command {
         #[arg(long)]
         report_dir: Option<PathBuf>,
     },
+    /// Measure emulator start, full run wall time and warm POST latency/throughput, and print the figures.
+    Bench {
+        #[arg(long, default_value = "scenarios/crts.yaml")]
+        scenario: PathBuf,
+        /// Emulator starts to time.
+        #[arg(long, default_value_t = 50)]
+        starts: usize,
+        /// Full runs to time (the first includes the Lambda's cold start).
+        #[arg(long, default_value_t = 6)]
+        runs: usize,
+        /// POSTs to send through the deployed API.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        /// POSTs in flight at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// Check a scenario file without running it.
     Validate { scenario: PathBuf },
     /// Run the embedded AWS emulator in the foreground until Ctrl-C or SIGTERM.
@@ -70,6 +87,22 @@ pub fn main() -> ExitCode {
             Command::Serve { port, bind } => serve(SocketAddr::new(bind, port)).await,
             Command::Run { scenario, target, format, region, report_dir } => {
                 run_scenario(RunOptions { scenario, target, region }, format, report_dir).await
+            }
+            Command::Bench { scenario, starts, runs, requests, concurrency } => {
+                let options = crate::bench::BenchOptions {
+                    scenario,
+                    starts: starts.max(1),
+                    runs: runs.max(1),
+                    requests: requests.max(1),
+                    concurrency: concurrency.max(1),
+                };
+                match crate::bench::bench(&options).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: bench failed: {e}");
+                        ExitCode::from(EXIT_FAILED)
+                    }
+                }
             }
             Command::Validate { scenario } => match run::validate(&scenario) {
                 Ok(s) => {

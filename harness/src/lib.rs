@@ -4,6 +4,7 @@
 //! [`checks`] asks the deployed stack what users would; [`targets`] starts or reaches the AWS to run on;
 //! [`report`] renders results; [`run`] ties them together; [`cli`] is the command line.
 
+pub mod bench;
 pub mod checks;
 pub mod cli;
 mod poll;

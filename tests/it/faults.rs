@@ -23,7 +23,6 @@ async fn a_broken_step_fails_exactly_its_checks(#[case] fault: &str, #[case] fai
         assert_eq!(check.outcome, expected, "check {} on fault {fault}:\n{text}", check.name.as_str());
     }
     // How each check fails is part of the contract: the snapshot holds the failing observations.
-    let failed: Vec<serde_json::Value> =
-        failing.iter().map(|&name| report.check_view(name)).collect();
+    let failed: Vec<serde_json::Value> = failing.iter().map(|&name| report.check_view(name)).collect();
     snapshot_settings().bind(|| insta::assert_yaml_snapshot!(format!("fault_{fault}"), failed));
 }

@@ -7,7 +7,9 @@ use crate::support::emulator;
 
 /// A SigV4 Authorization header for `service`: the emulator routes by its credential scope.
 fn auth(service: &str) -> String {
-    format!("AWS4-HMAC-SHA256 Credential=test/20261124/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0")
+    format!(
+        "AWS4-HMAC-SHA256 Credential=test/20261124/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    )
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -20,9 +22,30 @@ enum Shape {
 
 #[rstest]
 #[case::iam_no_action("iam", "POST", "/", "Version=2010-05-08", Shape::QueryXml, "MissingAction")]
-#[case::iam_unknown_action("iam", "POST", "/", "Action=MakeCoffee&Version=2010-05-08", Shape::QueryXml, "InvalidAction")]
-#[case::iam_missing_member("iam", "POST", "/", "Action=CreateRole&Version=2010-05-08", Shape::QueryXml, "ValidationError")]
-#[case::iam_bad_policy("iam", "POST", "/", "Action=CreatePolicy&PolicyName=p&PolicyDocument=%7Bnot-json&Version=2010-05-08", Shape::QueryXml, "MalformedPolicyDocument")]
+#[case::iam_unknown_action(
+    "iam",
+    "POST",
+    "/",
+    "Action=MakeCoffee&Version=2010-05-08",
+    Shape::QueryXml,
+    "InvalidAction"
+)]
+#[case::iam_missing_member(
+    "iam",
+    "POST",
+    "/",
+    "Action=CreateRole&Version=2010-05-08",
+    Shape::QueryXml,
+    "ValidationError"
+)]
+#[case::iam_bad_policy(
+    "iam",
+    "POST",
+    "/",
+    "Action=CreatePolicy&PolicyName=p&PolicyDocument=%7Bnot-json&Version=2010-05-08",
+    Shape::QueryXml,
+    "MalformedPolicyDocument"
+)]
 #[case::sts_unknown_action("sts", "POST", "/", "Action=Nope&Version=2011-06-15", Shape::QueryXml, "InvalidAction")]
 #[case::lambda_bad_json("lambda", "POST", "/2015-03-31/functions", "{not json", Shape::RestJson, "")]
 #[case::lambda_wrong_type("lambda", "POST", "/2015-03-31/functions", r#"{"FunctionName": 42}"#, Shape::RestJson, "")]
@@ -30,7 +53,14 @@ enum Shape {
 #[case::batch_bad_json("batch", "POST", "/v1/submitjob", "[1,2", Shape::RestJson, "")]
 #[case::batch_missing_members("batch", "POST", "/v1/submitjob", "{}", Shape::RestJson, "")]
 #[case::apigateway_bad_json("apigateway", "POST", "/restapis", "{\"name\":", Shape::RestJson, "")]
-#[case::apigateway_bad_patch("apigateway", "PATCH", "/apikeys/nope", r#"{"patchOperations": "replace"}"#, Shape::RestJson, "")]
+#[case::apigateway_bad_patch(
+    "apigateway",
+    "PATCH",
+    "/apikeys/nope",
+    r#"{"patchOperations": "replace"}"#,
+    Shape::RestJson,
+    ""
+)]
 #[case::unknown_service("dynamodb", "POST", "/", "{}", Shape::RestJson, "UnrecognizedServiceException")]
 #[tokio::test]
 async fn malformed_requests_get_aws_shaped_client_errors(
@@ -47,7 +77,10 @@ async fn malformed_requests_get_aws_shaped_client_errors(
     let response = http
         .request(method, format!("{}{path}", emulator.endpoint()))
         .header("Authorization", auth(service))
-        .header("Content-Type", if matches!(shape, Shape::QueryXml) { "application/x-www-form-urlencoded" } else { "application/json" })
+        .header(
+            "Content-Type",
+            if matches!(shape, Shape::QueryXml) { "application/x-www-form-urlencoded" } else { "application/json" },
+        )
         .body(body.to_owned())
         .send()
         .await

@@ -23,12 +23,27 @@ fn write_scenario(yaml: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 #[case::yaml_syntax("steps:\n  - id: a\n    action: [unclosed\n", "broken.yaml:3: ")]
 #[case::unknown_top_level_key(&format!("stepz: []\n"), "unknown field `stepz`")]
 #[case::unknown_action(&format!("steps:\n{VALID_STEP}  - id: x.y\n    action: iam.create-rol\n"), "broken.yaml:6: step `x.y`: unknown action `iam.create-rol` (known actions: iam.create-role,")]
-#[case::missing_setting("steps:\n  - id: lambda.execution-role\n    action: iam.create-role\n    with: { name: r }\n", "broken.yaml:2: step `lambda.execution-role`: with: missing field `trust_policy`")]
-#[case::misspelled_setting("steps:\n  - id: lambda.execution-role\n    action: iam.create-role\n    with: { name: r, trust_polcy: x }\n", "with.trust_polcy: unknown field `trust_polcy`")]
-#[case::missing_fixture("steps:\n  - id: lambda.execution-role\n    action: iam.create-role\n    with: { name: r, trust_policy: fixtures/nope.json }\n", "file `fixtures/nope.json` not found")]
-#[case::unknown_variable("steps:\n  - id: lambda.execution-role\n    action: iam.create-role\n    with: { name: \"${nope}\", trust_policy: x }\n", "unknown variable `${nope}`")]
+#[case::missing_setting(
+    "steps:\n  - id: lambda.execution-role\n    action: iam.create-role\n    with: { name: r }\n",
+    "broken.yaml:2: step `lambda.execution-role`: with: missing field `trust_policy`"
+)]
+#[case::misspelled_setting(
+    "steps:\n  - id: lambda.execution-role\n    action: iam.create-role\n    with: { name: r, trust_polcy: x }\n",
+    "with.trust_polcy: unknown field `trust_polcy`"
+)]
+#[case::missing_fixture(
+    "steps:\n  - id: lambda.execution-role\n    action: iam.create-role\n    with: { name: r, trust_policy: fixtures/nope.json }\n",
+    "file `fixtures/nope.json` not found"
+)]
+#[case::unknown_variable(
+    "steps:\n  - id: lambda.execution-role\n    action: iam.create-role\n    with: { name: \"${nope}\", trust_policy: x }\n",
+    "unknown variable `${nope}`"
+)]
 #[case::duplicate_id(&format!("steps:\n{VALID_STEP}{VALID_STEP}"), "broken.yaml:2: step `lambda.execution-role`: duplicate step id")]
-#[case::wrong_type("steps:\n  - id: batch.job-queue\n    action: batch.create-job-queue\n    with: { name: q, priority: high, compute_environments: [] }\n", "with.priority: invalid type: string \"high\", expected i32")]
+#[case::wrong_type(
+    "steps:\n  - id: batch.job-queue\n    action: batch.create-job-queue\n    with: { name: q, priority: high, compute_environments: [] }\n",
+    "with.priority: invalid type: string \"high\", expected i32"
+)]
 #[case::check_without_settings(&format!("steps:\n{VALID_STEP}checks: [cors]\n"), "the `cors` check needs `settings.api`")]
 #[case::unknown_check(&format!("steps:\n{VALID_STEP}checks: [corz]\n"), "unknown variant `corz`")]
 #[case::extends_missing_step(&format!("extends: {}/scenarios/crts.yaml\nremove_steps: [apigateway.nope]\n", repo_root().display()), "broken.yaml:2: remove_steps: no step `apigateway.nope`")]

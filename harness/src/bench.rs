@@ -1,0 +1,147 @@
+//! `crts-harness bench`: the figures the project promises, measured and printed.
+//!
+//! - emulator start time (bind + ready), over many starts;
+//! - full `run` wall time of scenarios/crts.yaml on the embedded target (first run, then warm runs);
+//! - warm POST latency and throughput through API Gateway → Lambda (Python) → Batch SubmitJob.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use crate::run::{RunOptions, run};
+use crate::targets::TargetSpec;
+
+/// What to measure and how much.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub scenario: PathBuf,
+    pub starts: usize,
+    pub runs: usize,
+    pub requests: usize,
+    pub concurrency: usize,
+}
+
+pub async fn bench(options: &BenchOptions) -> Result<(), String> {
+    println!(
+        "crts-harness bench ({} build, {} cores)",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+
+    let mut starts = Vec::with_capacity(options.starts);
+    for _ in 0..options.starts {
+        let started = Instant::now();
+        let emulator = crts_emulator::Emulator::start(crts_emulator::Config::default())
+            .await
+            .map_err(|e| format!("emulator start: {e}"))?;
+        starts.push(started.elapsed());
+        emulator.shutdown().await;
+    }
+    print_stats("emulator start", &mut starts, "target <= 20 ms");
+
+    let mut runs = Vec::with_capacity(options.runs);
+    for i in 0..options.runs {
+        let report =
+            run(&RunOptions { scenario: options.scenario.clone(), target: TargetSpec::Embedded, region: None })
+                .await
+                .map_err(|e| e.to_string())?;
+        if !report.passed() {
+            return Err(format!("run {i} did not pass:\n{}", crate::report::to_text(&report)));
+        }
+        if i == 0 {
+            println!("full run, first (Lambda cold start) : {:>8.1} ms", report.wall_time.as_secs_f64() * 1e3);
+        } else {
+            runs.push(report.wall_time);
+        }
+    }
+    if !runs.is_empty() {
+        print_stats("full run, warm interpreter", &mut runs, "target <= 500 ms");
+    }
+
+    warm_posts(options).await
+}
+
+/// Deploys the scenario on an emulator we own, then POSTs to the job trigger with `concurrency` in flight.
+async fn warm_posts(options: &BenchOptions) -> Result<(), String> {
+    let emulator = crts_emulator::Emulator::start(crts_emulator::Config {
+        lambda: crts_emulator::LambdaConfig::from_env(),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| format!("emulator start: {e}"))?;
+    let endpoint = emulator.endpoint().to_owned();
+    let report = run(&RunOptions {
+        scenario: options.scenario.clone(),
+        target: TargetSpec::Endpoint(endpoint.clone()),
+        region: None,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    if !report.passed() {
+        return Err(format!("the scenario did not pass:\n{}", crate::report::to_text(&report)));
+    }
+    let target =
+        crate::targets::start(&TargetSpec::Endpoint(endpoint.clone()), None).await.map_err(|e| e.to_string())?;
+    let apigateway = aws_sdk_apigateway::Client::new(&target.session.sdk_config);
+    let apis = apigateway.get_rest_apis().send().await.map_err(|e| format!("GetRestApis: {e}"))?;
+    let api_id = apis.items().first().and_then(|a| a.id()).ok_or("no API deployed")?.to_owned();
+    let keys = apigateway.get_api_keys().include_values(true).send().await.map_err(|e| format!("GetApiKeys: {e}"))?;
+    let key = keys.items().iter().find(|k| k.enabled()).and_then(|k| k.value()).ok_or("no enabled key")?.to_owned();
+    let url = target.session.invoke_url(&api_id, "default", "/crts");
+
+    let http =
+        reqwest::Client::builder().pool_max_idle_per_host(options.concurrency).build().map_err(|e| e.to_string())?;
+    let body = r#"{"jobName":"bench","parameters":{"suite":"bench"}}"#;
+    // Warm every worker the pool may use.
+    for _ in 0..options.concurrency * 2 {
+        let _ = http.post(&url).header("x-api-key", &key).body(body).send().await;
+    }
+    let semaphore = Arc::new(Semaphore::new(options.concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(options.requests);
+    for _ in 0..options.requests {
+        let permit = Arc::clone(&semaphore).acquire_owned().await.map_err(|e| e.to_string())?;
+        let (http, url, key) = (http.clone(), url.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let sent = Instant::now();
+            let status = http.post(&url).header("x-api-key", key).body(body).send().await.map(|r| r.status().as_u16());
+            drop(permit);
+            (sent.elapsed(), status)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(options.requests);
+    let mut failures = 0;
+    for task in tasks {
+        let (latency, status) = task.await.map_err(|e| e.to_string())?;
+        if status != Ok(200) {
+            failures += 1;
+        }
+        latencies.push(latency);
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "warm POST throughput                : {:>8.0} req/s ({} requests, {} in flight, {failures} not 200; target >= 500 req/s)",
+        options.requests as f64 / elapsed.as_secs_f64(),
+        options.requests,
+        options.concurrency
+    );
+    print_stats("warm POST latency", &mut latencies, "");
+    target.stop().await;
+    emulator.shutdown().await;
+    if failures > 0 { Err(format!("{failures} POSTs did not answer 200")) } else { Ok(()) }
+}
+
+fn print_stats(label: &str, samples: &mut [Duration], target: &str) {
+    samples.sort();
+    let pick = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
+    println!(
+        "{label:<36}: {:>8.2} ms median, p95 {:.2} ms, max {:.2} ms (n={}){}",
+        pick(0.5),
+        pick(0.95),
+        pick(1.0),
+        samples.len(),
+        if target.is_empty() { String::new() } else { format!("; {target}") }
+    );
+}
