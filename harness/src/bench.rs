@@ -115,7 +115,7 @@ async fn warm_posts(options: &BenchOptions) -> Result<(), String> {
     let mut failures = 0;
     for task in tasks {
         let (latency, status) = task.await.map_err(|e| e.to_string())?;
-        if status != Ok(200) {
+        if !matches!(status, Ok(200)) {
             failures += 1;
         }
         latencies.push(latency);
