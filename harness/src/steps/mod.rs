@@ -83,7 +83,13 @@ impl StepAction {
             "apigateway.enable-cors" => Self::ApiGatewayEnableCors(settings(with, base_dir)?),
             "apigateway.method-response-header" => Self::ApiGatewayMethodResponseHeader(settings(with, base_dir)?),
             "apigateway.deploy" => Self::ApiGatewayDeploy(settings(with, base_dir)?),
-            other => return Err(format!("unknown action `{other}` (known actions: {})", ACTIONS.join(", "))),
+            other => {
+                let hint = match closest(other, ACTIONS) {
+                    Some(near) => format!("did you mean `{near}`? known actions: {}", ACTIONS.join(", ")),
+                    None => format!("known actions: {}", ACTIONS.join(", ")),
+                };
+                return Err(format!("unknown action `{other}` ({hint})"));
+            }
         })
     }
 
@@ -108,6 +114,25 @@ impl StepAction {
             Self::ApiGatewayDeploy(s) => s.run(ctx).await,
         }
     }
+}
+
+/// The candidate within a small edit distance of `word`, for "did you mean" hints.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates.iter().map(|c| (edit_distance(word, c), *c)).filter(|(d, _)| *d <= 3).min().map(|(_, c)| c)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            current[j + 1] = (previous[j] + usize::from(ca != *cb)).min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// Step settings that name files resolve and check them here, at validation time.
