@@ -1,1 +1,208 @@
-//! Every refusal the emulator makes, as a client sees it (filled in with the services).
+//! Every refusal the emulator makes, as a client sees it: status, error code, message.
+//! The CRTS checks exist to catch exactly these, so each must look like AWS's.
+
+use aws_sdk_batch::error::ProvideErrorMetadata;
+use aws_sdk_batch::types::{
+    ContainerProperties, JobDefinitionType, PlatformCapability, ResourceRequirement, ResourceType,
+};
+use crts_harness::run::{RunOptions, run};
+use crts_harness::targets::TargetSpec;
+
+use crate::support::{emulator, scenario, sdk_config, sdk_config_with_keys};
+
+/// The CRTS stack deployed by the scenario on an emulator this test owns.
+async fn deployed() -> (crts_emulator::Emulator, String, String) {
+    let emulator = emulator().await;
+    let options = RunOptions {
+        scenario: scenario("crts.yaml"),
+        target: TargetSpec::Endpoint(emulator.endpoint().to_owned()),
+        region: None,
+    };
+    let report = run(&options).await.expect("valid scenario");
+    assert!(report.passed(), "{}", crts_harness::report::to_text(&report));
+    let apigateway = aws_sdk_apigateway::Client::new(&sdk_config(emulator.endpoint()).await);
+    let api_id = apigateway.get_rest_apis().send().await.expect("GetRestApis").items()[0].id().expect("id").to_owned();
+    let keys = apigateway.get_api_keys().include_values(true).send().await.expect("GetApiKeys");
+    let key = keys.items()[0].value().expect("value").to_owned();
+    (emulator, api_id, key)
+}
+
+async fn http(method: reqwest::Method, url: &str, key: Option<&str>) -> (u16, Option<String>, String) {
+    let mut request = reqwest::Client::new().request(method, url).header("Content-Type", "application/json").body("{}");
+    if let Some(key) = key {
+        request = request.header("x-api-key", key);
+    }
+    let response = request.send().await.expect("the emulator answers");
+    let status = response.status().as_u16();
+    let error_type = response.headers().get("x-amzn-ErrorType").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (status, error_type, response.text().await.expect("body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execute_api_refusals_look_like_api_gateway() {
+    let (emulator, api_id, key) = deployed().await;
+    let base = format!("{}/_aws/execute-api/{api_id}/default", emulator.endpoint());
+    let missing_token = (
+        403,
+        Some("MissingAuthenticationTokenException".to_owned()),
+        r#"{"message":"Missing Authentication Token"}"#.to_owned(),
+    );
+    let forbidden = (403, Some("ForbiddenException".to_owned()), r#"{"message":"Forbidden"}"#.to_owned());
+
+    assert_eq!(http(reqwest::Method::POST, &format!("{base}/nothing-here"), Some(&key)).await, missing_token);
+    assert_eq!(http(reqwest::Method::GET, &format!("{base}/crts"), Some(&key)).await, missing_token, "no GET method");
+    assert_eq!(http(reqwest::Method::POST, &format!("{base}/crts"), None).await, forbidden);
+    assert_eq!(http(reqwest::Method::POST, &format!("{base}/crts"), Some("not-a-key-not-a-key-0000")).await, forbidden);
+    let other_stage = format!("{}/_aws/execute-api/{api_id}/prod/crts", emulator.endpoint());
+    assert_eq!(http(reqwest::Method::POST, &other_stage, Some(&key)).await, missing_token, "unknown stage");
+    let other_api = format!("{}/_aws/execute-api/nope123456/default/crts", emulator.endpoint());
+    assert_eq!(http(reqwest::Method::POST, &other_api, Some(&key)).await, missing_token, "unknown API");
+
+    // A function whose answer the proxy integration cannot map: 502, with AWS's spacing.
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config(emulator.endpoint()).await);
+    let zip = {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        writer.start_file("lambda_function.py", zip::write::SimpleFileOptions::default()).expect("zip entry");
+        writer.write_all(b"def lambda_handler(event, context):\n    return 'just a string'\n").expect("zip write");
+        writer.finish().expect("zip finish").into_inner()
+    };
+    lambda
+        .update_function_code()
+        .function_name("crts")
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(zip))
+        .send()
+        .await
+        .expect("UpdateFunctionCode");
+    let bad_gateway =
+        (502, Some("InternalServerErrorException".to_owned()), r#"{"message": "Internal server error"}"#.to_owned());
+    let mut answer = http(reqwest::Method::POST, &format!("{base}/crts"), Some(&key)).await;
+    for _ in 0..100 {
+        if answer.0 == 502 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        answer = http(reqwest::Method::POST, &format!("{base}/crts"), Some(&key)).await;
+    }
+    assert_eq!(answer, bad_gateway);
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_sessions_are_held_to_their_policies() {
+    let (emulator, _api_id, _key) = deployed().await;
+    let admin = sdk_config(emulator.endpoint()).await;
+    let iam = aws_sdk_iam::Client::new(&admin);
+    let role_arn =
+        iam.get_role().role_name("crts-role").send().await.expect("GetRole").role().expect("role").arn().to_owned();
+    let session = emulator.state().sessions.issue(&role_arn, "refusal-test");
+    let as_role = sdk_config_with_keys(
+        emulator.endpoint(),
+        &session.access_key_id,
+        &session.secret_access_key,
+        Some(session.session_token.clone()),
+    )
+    .await;
+    let batch = aws_sdk_batch::Client::new(&as_role);
+    let submit =
+        || batch.submit_job().job_name("as-role").job_queue("crts-aws-jq").job_definition("CrtsAwsJD:2").send();
+
+    submit().await.expect("the runbook's policy allows batch:SubmitJob");
+
+    // Without the policy: implicit deny.
+    let policy_arn = "arn:aws:iam::000000000000:policy/crts-batch-submit-job";
+    iam.detach_role_policy().role_name("crts-role").policy_arn(policy_arn).send().await.expect("DetachRolePolicy");
+    let err = submit().await.expect_err("denied without the policy");
+    assert_eq!(err.code(), Some("AccessDeniedException"));
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+    let message = err.message().expect("a message");
+    assert!(
+        message.starts_with("User: arn:aws:sts::000000000000:assumed-role/crts-role/refusal-test is not authorized to perform: batch:SubmitJob on resource: arn:aws:batch:us-east-1:000000000000:"),
+        "{message}"
+    );
+    assert!(message.ends_with("because no identity-based policy allows the batch:SubmitJob action"), "{message}");
+
+    // Allowed again, then an explicit Deny wins over the Allow.
+    iam.attach_role_policy().role_name("crts-role").policy_arn(policy_arn).send().await.expect("AttachRolePolicy");
+    submit().await.expect("allowed again");
+    iam.put_role_policy()
+        .role_name("crts-role")
+        .policy_name("deny-submit")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"batch:Submit*","Resource":"arn:aws:batch:*:*:job-queue/crts-*"}]}"#)
+        .send()
+        .await
+        .expect("PutRolePolicy");
+    let err = submit().await.expect_err("explicit deny");
+    assert!(
+        err.message().unwrap_or_default().ends_with("with an explicit deny in an identity-based policy"),
+        "{:?}",
+        err.message()
+    );
+
+    // awsQuery's AccessDenied: the role may not manage IAM.
+    let iam_as_role = aws_sdk_iam::Client::new(&as_role);
+    let err = iam_as_role
+        .create_role()
+        .role_name("escalate")
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+        .expect_err("denied");
+    assert_eq!(err.code(), Some("AccessDenied"));
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn batch_refuses_with_client_exceptions() {
+    let emulator = emulator().await;
+    let batch = aws_sdk_batch::Client::new(&sdk_config(emulator.endpoint()).await);
+
+    let err = batch
+        .submit_job()
+        .job_name("j")
+        .job_queue("nope")
+        .job_definition("nope")
+        .send()
+        .await
+        .expect_err("unknown queue");
+    assert_eq!(err.code(), Some("ClientException"));
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+
+    let requirement = |kind, value: &str| ResourceRequirement::builder().r#type(kind).value(value).build();
+    let fargate = |execution_role: Option<&str>, vcpu: &str, memory: &str| {
+        batch
+            .register_job_definition()
+            .job_definition_name("jd")
+            .r#type(JobDefinitionType::Container)
+            .platform_capabilities(PlatformCapability::Fargate)
+            .container_properties(
+                ContainerProperties::builder()
+                    .image("busybox")
+                    .set_execution_role_arn(execution_role.map(str::to_owned))
+                    .resource_requirements(requirement(ResourceType::Vcpu, vcpu))
+                    .resource_requirements(requirement(ResourceType::Memory, memory))
+                    .build(),
+            )
+            .send()
+    };
+    let role = Some("arn:aws:iam::000000000000:role/ecsTaskExecutionRole");
+    let err = fargate(None, "1", "2048").await.expect_err("Fargate needs an execution role");
+    assert_eq!(err.code(), Some("ClientException"));
+    let err = fargate(role, "1", "512").await.expect_err("1 vCPU needs 2048-8192 MiB");
+    assert_eq!(err.code(), Some("ClientException"));
+    let err = fargate(role, "3", "8192").await.expect_err("3 vCPU is not a Fargate size");
+    assert_eq!(err.code(), Some("ClientException"));
+    let ok = fargate(role, "0.25", "512").await.expect("a valid pair");
+    assert_eq!(ok.revision(), Some(1));
+    let err = batch
+        .submit_job()
+        .job_name("j")
+        .job_queue("nope")
+        .job_definition("jd")
+        .send()
+        .await
+        .expect_err("unknown queue");
+    assert_eq!(err.message(), Some("JobQueue nope not found."));
+    emulator.shutdown().await;
+}
