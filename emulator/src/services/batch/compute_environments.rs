@@ -250,10 +250,9 @@ pub(crate) fn update(op: &Op<'_>) -> AwsResult<Value> {
     let identifier = required(input.compute_environment, "computeEnvironment")?;
     op.authorize("UpdateComputeEnvironment", &[arn_for(&op.scope, &identifier)])?;
     check_state(input.state.as_deref())?;
-    if let Some(max) = input.compute_resources.as_ref().and_then(|r| r.get("maxvCpus")) {
-        if !max.as_i64().is_some_and(|m| m >= 0) {
-            return Err(client_error("computeResources.maxvCpus must be a non-negative integer"));
-        }
+    let max_vcpus = input.compute_resources.as_ref().and_then(|r| r.get("maxvCpus"));
+    if max_vcpus.is_some_and(|max| max.as_i64().is_none_or(|m| m < 0)) {
+        return Err(client_error("computeResources.maxvCpus must be a non-negative integer"));
     }
     op.with_store(|store| {
         let ce = store

@@ -256,12 +256,12 @@ fn check_container(op: &Op<'_>, platform: Platform, container: &Value) -> AwsRes
             return Err(op.executing_error("privileged is not applicable for jobs that run on Fargate resources."));
         }
     }
-    if let Some(ip) = check.network_configuration.and_then(|n| n.assign_public_ip) {
-        if !matches!(ip.as_str(), "ENABLED" | "DISABLED") {
-            return Err(client_error(format!(
-                "Invalid networkConfiguration.assignPublicIp {ip}: must be ENABLED or DISABLED"
-            )));
-        }
+    if let Some(ip) = check.network_configuration.and_then(|n| n.assign_public_ip)
+        && !matches!(ip.as_str(), "ENABLED" | "DISABLED")
+    {
+        return Err(client_error(format!(
+            "Invalid networkConfiguration.assignPublicIp {ip}: must be ENABLED or DISABLED"
+        )));
     }
     check_environment(op, check.environment.as_deref().unwrap_or_default())?;
     let requirements = check.resource_requirements.unwrap_or_default();

@@ -519,10 +519,10 @@ impl JobFilter {
 pub(crate) fn list(op: &Op<'_>) -> AwsResult<Value> {
     let input: ListInput = op.input()?;
     op.authorize("ListJobs", &["*".to_owned()])?;
-    if let Some(status) = &input.job_status {
-        if !STATUSES.contains(&status.as_str()) {
-            return Err(client_error(format!("Invalid jobStatus {status}: must be one of {}", STATUSES.join(", "))));
-        }
+    if let Some(status) = &input.job_status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(client_error(format!("Invalid jobStatus {status}: must be one of {}", STATUSES.join(", "))));
     }
     let filters = match input.filters {
         Some(filters) if filters.len() > 1 => {

@@ -118,7 +118,7 @@ pub(crate) fn is_fargate_pair(vcpus: f64, mib: u64) -> bool {
         (16.0, 32768, 122880, 8192),
     ];
     PAIRS.iter().any(|&(v, low, high, step)| {
-        let in_steps = (low..=high).contains(&mib) && (mib - low) % step == 0;
+        let in_steps = (low..=high).contains(&mib) && (mib - low).is_multiple_of(step);
         // 0.25 vCPU offers exactly 512, 1024 and 2048 MiB (not 1536).
         let quarter_ok = v != 0.25 || mib != 1536;
         (vcpus - v).abs() < 1e-9 && in_steps && quarter_ok
