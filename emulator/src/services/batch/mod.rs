@@ -1,19 +1,242 @@
-//! Placeholder until the service is implemented: every operation answers NotImplemented.
+//! AWS Batch (rest-json, every operation is `POST /v1/<lowercase operation name>`): compute environments, job
+//! queues, job definitions and simulated container jobs.
+//!
+//! <https://docs.aws.amazon.com/batch/latest/APIReference/Welcome.html>
+//!
+//! Codemap: [`compute_environments`], [`job_queues`], [`job_definitions`], [`jobs`] (SubmitJob and the simulated
+//! lifecycle), [`tags`], [`validation`] (names, Fargate vCPU/memory pairs). Resources live per account and region.
+//!
+//! Jobs are simulated, not run: a job's status is derived from its submission time each time it is read
+//! (SUBMITTED → RUNNABLE → STARTING → RUNNING → SUCCEEDED, one [`BatchConfig::state_duration`] each), so there
+//! are no background tasks and nothing to lose; CancelJob/TerminateJob record a forced final state.
 
-use std::sync::Arc;
+mod compute_environments;
+mod job_definitions;
+mod job_queues;
+mod jobs;
+mod tags;
+mod validation;
 
-use crate::protocol::{AwsError, AwsRequest, Response, rest_json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use http::StatusCode;
+use serde_json::Value;
+
+use crate::config::BatchConfig;
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::server::AppState;
+use crate::services::iam::Denial;
 
-pub async fn handle(_state: &Arc<AppState>, req: AwsRequest) -> Response {
-    rest_json::error(&AwsError::not_implemented(&req.raw_path), rest_json::ErrorStyle::Message)
-}
-
-#[derive(Debug, Default)]
-pub struct Batch;
-
-impl Batch {
-    pub fn new(_config: crate::config::BatchConfig) -> Self {
-        Self
+/// Serves one Batch request: finds the operation, asks IAM whether the caller may perform it, runs it.
+pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+    let authorize = |action: &str, resources: &[String]| state.iam.authorize(&req.ctx.caller, action, resources);
+    match state.batch.dispatch(&req, &authorize) {
+        Ok(output) => rest_json::ok(&output),
+        Err(err) => rest_json::error(&err, rest_json::ErrorStyle::Message),
     }
 }
+
+/// Asks IAM whether the caller may perform an action (`batch:SubmitJob`) on resources (ARNs or `*`).
+pub(crate) type Authorize<'a> = dyn Fn(&str, &[String]) -> Result<(), Denial> + 'a;
+
+/// Milliseconds since the Unix epoch, the unit of every Batch timestamp.
+pub(crate) type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The Batch service of one emulator instance.
+pub struct Batch {
+    config: BatchConfig,
+    clock: Clock,
+    /// Resources per (account id, region).
+    stores: Mutex<HashMap<Scope, Store>>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Self::new(BatchConfig::default())
+    }
+}
+
+impl Batch {
+    pub fn new(config: BatchConfig) -> Self {
+        Self::with_clock(config, Arc::new(|| chrono::Utc::now().timestamp_millis()))
+    }
+
+    /// A Batch whose notion of "now" is `clock` (tests drive job lifecycles with it).
+    pub(crate) fn with_clock(config: BatchConfig, clock: Clock) -> Self {
+        Self { config, clock, stores: Mutex::new(HashMap::new()) }
+    }
+
+    /// Runs one operation and returns its JSON output.
+    pub(crate) fn dispatch(&self, req: &AwsRequest, authorize: &Authorize<'_>) -> AwsResult<Value> {
+        let segments = req.path();
+        let op = Op { batch: self, req, authorize, scope: Scope::of(req) };
+        match (req.method.as_str(), segments.as_slice()) {
+            ("POST", ["v1", name]) => match name.to_ascii_lowercase().as_str() {
+                "createcomputeenvironment" => compute_environments::create(&op),
+                "describecomputeenvironments" => compute_environments::describe(&op),
+                "updatecomputeenvironment" => compute_environments::update(&op),
+                "deletecomputeenvironment" => compute_environments::delete(&op),
+                "createjobqueue" => job_queues::create(&op),
+                "describejobqueues" => job_queues::describe(&op),
+                "updatejobqueue" => job_queues::update(&op),
+                "deletejobqueue" => job_queues::delete(&op),
+                "registerjobdefinition" => job_definitions::register(&op),
+                "describejobdefinitions" => job_definitions::describe(&op),
+                "deregisterjobdefinition" => job_definitions::deregister(&op),
+                "submitjob" => jobs::submit(&op),
+                "describejobs" => jobs::describe(&op),
+                "listjobs" => jobs::list(&op),
+                "canceljob" => jobs::cancel(&op),
+                "terminatejob" => jobs::terminate(&op),
+                _ => Err(AwsError::not_implemented(&format!("Batch {}", req.raw_path))),
+            },
+            (method, ["v1", "tags", arn @ ..]) if !arn.is_empty() => {
+                let arn = arn.join("/");
+                match method {
+                    "GET" => tags::list(&op, &arn),
+                    "POST" => tags::tag(&op, &arn),
+                    "DELETE" => tags::untag(&op, &arn),
+                    _ => Err(AwsError::not_implemented(&format!("Batch {method} {}", req.raw_path))),
+                }
+            }
+            (method, _) => Err(AwsError::not_implemented(&format!("Batch {method} {}", req.raw_path))),
+        }
+    }
+
+    /// Runs `f` on the resources of one account and region. The lock is never held across an `.await`.
+    fn with_store<T>(&self, scope: &Scope, f: impl FnOnce(&mut Store) -> T) -> T {
+        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        f(stores.entry(scope.clone()).or_default())
+    }
+
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// [`BatchConfig::state_duration`] in milliseconds.
+    fn state_ms(&self) -> i64 {
+        i64::try_from(self.config.state_duration.as_millis()).unwrap_or(i64::MAX / 8)
+    }
+}
+
+/// One operation in progress: the service, the request, who may do what, and where.
+pub(crate) struct Op<'a> {
+    batch: &'a Batch,
+    req: &'a AwsRequest,
+    authorize: &'a Authorize<'a>,
+    scope: Scope,
+}
+
+impl Op<'_> {
+    fn input<T: serde::de::DeserializeOwned>(&self) -> AwsResult<T> {
+        rest_json::input(self.req)
+    }
+
+    /// `batch:<operation>` on `resources`, or 403 AccessDeniedException with IAM's message.
+    fn authorize(&self, operation: &str, resources: &[String]) -> AwsResult<()> {
+        (self.authorize)(&format!("batch:{operation}"), resources)
+            .map_err(|denial| AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", denial.message))
+    }
+
+    fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        self.batch.with_store(&self.scope, f)
+    }
+
+    fn now(&self) -> i64 {
+        self.batch.now()
+    }
+
+    /// AWS Batch's wording for most semantic refusals: `Error executing request, Exception : <detail>, RequestId: <id>`.
+    fn executing_error(&self, detail: impl std::fmt::Display) -> AwsError {
+        client_error(format!("Error executing request, Exception : {detail}, RequestId: {}", self.req.ctx.request_id))
+    }
+}
+
+/// The account and region resources belong to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Scope {
+    account: String,
+    region: String,
+}
+
+impl Scope {
+    fn of(req: &AwsRequest) -> Self {
+        Self { account: req.ctx.account_id().to_owned(), region: req.ctx.region.clone() }
+    }
+
+    /// `arn:aws:batch:<region>:<account>:<resource>`.
+    fn arn(&self, resource: &str) -> String {
+        format!("arn:aws:batch:{}:{}:{resource}", self.region, self.account)
+    }
+}
+
+/// Every Batch resource of one account and region.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    compute_environments: BTreeMap<String, compute_environments::ComputeEnvironment>,
+    job_queues: BTreeMap<String, job_queues::JobQueue>,
+    /// Revisions of each job definition name, revision 1 first.
+    job_definitions: BTreeMap<String, Vec<job_definitions::JobDefinition>>,
+    jobs: HashMap<String, jobs::Job>,
+}
+
+/// 400 ClientException: the error shape of every Batch refusal.
+fn client_error(message: impl Into<String>) -> AwsError {
+    AwsError::bad_request("ClientException", message)
+}
+
+/// A required member that was not sent, in AWS's validation wording.
+fn required<T>(value: Option<T>, member: &str) -> AwsResult<T> {
+    value.ok_or_else(|| {
+        client_error(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    })
+}
+
+/// Whether `identifier` (a name or a full ARN) designates the resource `name`/`arn`.
+fn designates(identifier: &str, name: &str, arn: &str) -> bool {
+    if identifier.starts_with("arn:") { identifier == arn } else { identifier == name }
+}
+
+/// `maxResults`/`nextToken` pagination over an already ordered list. The token is the offset of the next item.
+fn paginate<T>(
+    items: Vec<T>,
+    max_results: Option<i32>,
+    next_token: Option<&str>,
+) -> AwsResult<(Vec<T>, Option<String>)> {
+    let start = match next_token {
+        None | Some("") => 0,
+        Some(token) => token
+            .parse::<usize>()
+            .ok()
+            .filter(|offset| *offset <= items.len())
+            .ok_or_else(|| client_error(format!("Invalid nextToken: {token}")))?,
+    };
+    let page = match max_results {
+        None => 100,
+        Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
+        Some(n) => return Err(client_error(format!("maxResults must be between 1 and 1000, got {n}"))),
+    };
+    let end = start.saturating_add(page).min(items.len());
+    let token = (end < items.len()).then(|| end.to_string());
+    Ok((items.into_iter().skip(start).take(end - start).collect(), token))
+}
+
+/// Inserts `value` under `key` unless it is null (AWS omits absent members rather than sending null).
+fn put(object: &mut serde_json::Map<String, Value>, key: &str, value: impl Into<Value>) {
+    let value = value.into();
+    if !value.is_null() {
+        object.insert(key.to_owned(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests;
