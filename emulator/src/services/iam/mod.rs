@@ -1,15 +1,32 @@
-//! Placeholder until the service is implemented: every operation answers NotImplemented.
+//! AWS Identity and Access Management (awsQuery): roles, managed and inline policies, and the evaluation of
+//! those policies for calls made with a role session's credentials.
+//!
+//! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>
+//!
+//! Codemap: [`operations`] (one function per API action), [`policy`] (parsing and evaluation),
+//! [`managed`] (the AWS-managed policies the runbook attaches). Resources live per account.
 
-use std::sync::Arc;
+mod managed;
+mod operations;
+pub mod policy;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::identity::Caller;
-use crate::protocol::{AwsError, AwsRequest, Response, query};
+use crate::protocol::query::{self, QueryInput};
+use crate::protocol::{AwsError, AwsRequest, Response};
 use crate::server::AppState;
 
-const XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+use policy::{Decision, PolicyDocument};
 
-pub async fn handle(_state: &Arc<AppState>, req: AwsRequest) -> Response {
-    query::error(&AwsError::not_implemented(&req.raw_path), XMLNS, &req.ctx.request_id)
+pub(crate) const XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+/// Serves one IAM request: reads the action, asks whether the caller may perform it, runs it.
+pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+    let request_id = req.ctx.request_id.clone();
+    let result = QueryInput::from_request(&req).and_then(|input| operations::dispatch(&state.iam, &req, &input));
+    result.unwrap_or_else(|err| query::error(&err, XMLNS, &request_id))
 }
 
 /// Why a role session may not do something, in AWS's words:
@@ -20,23 +37,103 @@ pub struct Denial {
     pub message: String,
 }
 
+/// The IAM service of one emulator instance.
 #[derive(Debug, Default)]
-pub struct Iam;
+pub struct Iam {
+    accounts: Mutex<HashMap<String, Account>>,
+}
+
+/// One account's IAM resources.
+#[derive(Debug, Default)]
+pub(crate) struct Account {
+    pub roles: BTreeMap<String, Role>,
+    /// Customer-managed policies by ARN.
+    pub policies: BTreeMap<String, ManagedPolicy>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Role {
+    pub name: String,
+    pub path: String,
+    pub id: String,
+    pub arn: String,
+    pub created: String,
+    pub trust_policy: String,
+    pub description: Option<String>,
+    pub max_session_duration: u32,
+    /// Attached managed policy ARNs, in attachment order.
+    pub attached: Vec<String>,
+    /// Inline policies: name → (original text, parsed).
+    pub inline: BTreeMap<String, (String, PolicyDocument)>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ManagedPolicy {
+    pub name: String,
+    pub path: String,
+    pub id: String,
+    pub arn: String,
+    pub description: Option<String>,
+    pub created: String,
+    pub document: String,
+    pub parsed: PolicyDocument,
+}
 
 impl Iam {
     pub fn new() -> Self {
-        Self
+        Self::default()
+    }
+
+    /// Runs `f` on one account's resources. The lock is never held across an `.await`.
+    pub(crate) fn with_account<T>(&self, account_id: &str, f: impl FnOnce(&mut Account) -> T) -> T {
+        let mut accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
+        f(accounts.entry(account_id.to_owned()).or_default())
     }
 
     /// May `caller` perform `action` (e.g. `batch:SubmitJob`) on every one of `resources` (ARNs)?
     /// The account's own keys (and unsigned requests) may do anything; role sessions are evaluated against the
     /// role's attached and inline policies: explicit Deny > Allow > implicit deny.
-    pub fn authorize(&self, _caller: &Caller, _action: &str, _resources: &[String]) -> Result<(), Denial> {
-        Ok(())
+    ///
+    /// Deliberate deviation: unsigned control-plane calls act as the account (AWS would refuse them).
+    pub fn authorize(&self, caller: &Caller, action: &str, resources: &[String]) -> Result<(), Denial> {
+        let Caller::Role(session) = caller else { return Ok(()) };
+        let denied = |decision: Decision, resource: &str| {
+            let because = match decision {
+                Decision::ExplicitDeny => "with an explicit deny in an identity-based policy".to_owned(),
+                _ => format!("because no identity-based policy allows the {action} action"),
+            };
+            Denial {
+                message: format!(
+                    "User: {} is not authorized to perform: {action} on resource: {resource} {because}",
+                    session.assumed_role_arn()
+                ),
+            }
+        };
+        self.with_account(&session.account_id, |account| {
+            let Some(role) = account.roles.get(&session.role_name) else {
+                return Err(denied(Decision::ImplicitDeny, resources.first().map_or("*", String::as_str)));
+            };
+            let managed: Vec<PolicyDocument> = role
+                .attached
+                .iter()
+                .filter_map(|arn| match account.policies.get(arn) {
+                    Some(policy) => Some(policy.parsed.clone()),
+                    None => managed::document(arn).and_then(|d| PolicyDocument::parse(d).ok()),
+                })
+                .collect();
+            let documents = managed.iter().chain(role.inline.values().map(|(_, parsed)| parsed));
+            policy::evaluate(documents, action, resources).map_err(|(decision, resource)| denied(decision, &resource))
+        })
     }
 
     /// Whether a role with this ARN exists (Lambda's CreateFunction checks its execution role).
-    pub fn role_exists(&self, _role_arn: &str) -> bool {
-        true
+    pub fn role_exists(&self, role_arn: &str) -> bool {
+        let Some(account_id) = role_arn.split(':').nth(4) else { return false };
+        self.with_account(account_id, |account| account.roles.values().any(|r| r.arn == role_arn))
     }
+}
+
+/// An error for the caller of an IAM action a role session may not perform.
+pub(crate) fn access_denied(denial: Denial) -> AwsError {
+    AwsError::new(http::StatusCode::FORBIDDEN, "AccessDenied", denial.message)
 }

@@ -1,0 +1,484 @@
+//! One function per IAM action. Each links its API reference; responses are awsQuery XML.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::policy::PolicyDocument;
+use super::{Account, Iam, ManagedPolicy, Role, XMLNS, access_denied, managed};
+use crate::identity::random_upper_alnum;
+use crate::protocol::query::{self, QueryInput};
+use crate::protocol::xml::XmlWriter;
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
+
+/// IAM returns policy documents URL-encoded (RFC 3986 unreserved characters stay as they are).
+const DOCUMENT_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+fn encode_document(document: &str) -> String {
+    utf8_percent_encode(document, DOCUMENT_ENCODE).to_string()
+}
+
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Everything an action handler needs.
+struct Call<'a> {
+    iam: &'a Iam,
+    req: &'a AwsRequest,
+    input: &'a QueryInput,
+    action: &'a str,
+}
+
+impl Call<'_> {
+    fn account_id(&self) -> &str {
+        self.req.ctx.account_id()
+    }
+
+    /// Asks whether a role session may perform this action on `resource`.
+    fn authorize(&self, resource: String) -> AwsResult<()> {
+        self.iam.authorize(&self.req.ctx.caller, &format!("iam:{}", self.action), &[resource]).map_err(access_denied)
+    }
+
+    fn role_arn(&self, name: &str) -> String {
+        format!("arn:aws:iam::{}:role/{name}", self.account_id())
+    }
+
+    fn respond(&self, result: impl FnOnce(&mut XmlWriter)) -> Response {
+        query::respond(self.action, XMLNS, &self.req.ctx.request_id, result)
+    }
+
+    fn respond_empty(&self) -> Response {
+        query::respond_empty(self.action, XMLNS, &self.req.ctx.request_id)
+    }
+
+    fn with_account<T>(&self, f: impl FnOnce(&mut Account) -> T) -> T {
+        self.iam.with_account(self.account_id(), f)
+    }
+}
+
+pub(super) fn dispatch(iam: &Iam, req: &AwsRequest, input: &QueryInput) -> AwsResult<Response> {
+    let Some(action) = input.action() else {
+        return Err(AwsError::bad_request("MissingAction", "Missing Action"));
+    };
+    let call = Call { iam, req, input, action };
+    match action {
+        "CreateRole" => create_role(&call),
+        "GetRole" => get_role(&call),
+        "DeleteRole" => delete_role(&call),
+        "ListRoles" => list_roles(&call),
+        "CreatePolicy" => create_policy(&call),
+        "GetPolicy" => get_policy(&call),
+        "GetPolicyVersion" => get_policy_version(&call),
+        "DeletePolicy" => delete_policy(&call),
+        "ListPolicies" => list_policies(&call),
+        "AttachRolePolicy" => attach_role_policy(&call),
+        "DetachRolePolicy" => detach_role_policy(&call),
+        "ListAttachedRolePolicies" => list_attached_role_policies(&call),
+        "PutRolePolicy" => put_role_policy(&call),
+        "GetRolePolicy" => get_role_policy(&call),
+        "DeleteRolePolicy" => delete_role_policy(&call),
+        "ListRolePolicies" => list_role_policies(&call),
+        other => Err(AwsError::bad_request(
+            "InvalidAction",
+            format!("Could not find operation {other} for version 2010-05-08"),
+        )),
+    }
+}
+
+fn no_such_role(name: &str) -> AwsError {
+    AwsError::not_found("NoSuchEntity", format!("The role with name {name} cannot be found."))
+}
+
+fn no_such_policy(arn: &str) -> AwsError {
+    AwsError::not_found("NoSuchEntity", format!("Policy {arn} does not exist or is not attachable."))
+}
+
+fn malformed(message: String) -> AwsError {
+    AwsError::bad_request("MalformedPolicyDocument", message)
+}
+
+/// Validates a path: `/` or `/segments/`.
+fn path_param(call: &Call<'_>) -> AwsResult<String> {
+    let path = call.input.get("Path").unwrap_or("/");
+    if path.starts_with('/') && path.ends_with('/') && path.len() <= 512 {
+        Ok(path.to_owned())
+    } else {
+        Err(AwsError::validation(format!(
+            "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters: {path}"
+        )))
+    }
+}
+
+/// Validates a role or policy name: 1-64 (roles) or 1-128 (policies) of `[\w+=,.@-]`.
+fn name_param<'a>(call: &Call<'a>, member: &str, max: usize) -> AwsResult<&'a str> {
+    let name = call.input.required(member)?;
+    let valid = !name.is_empty()
+        && name.len() <= max
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if valid {
+        Ok(name)
+    } else {
+        Err(AwsError::validation(format!(
+            "1 validation error detected: Value '{name}' at '{}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+            lower_first(member)
+        )))
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+fn write_role(w: &mut XmlWriter, element: &str, role: &Role) {
+    w.open(element, None)
+        .text("Path", &role.path)
+        .text("RoleName", &role.name)
+        .text("RoleId", &role.id)
+        .text("Arn", &role.arn)
+        .text("CreateDate", &role.created)
+        .text("AssumeRolePolicyDocument", &encode_document(&role.trust_policy))
+        .opt_text("Description", role.description.as_deref())
+        .text("MaxSessionDuration", &role.max_session_duration.to_string())
+        .close(element);
+}
+
+fn write_policy(w: &mut XmlWriter, element: &str, policy: &ManagedPolicy, attachments: usize) {
+    w.open(element, None)
+        .text("PolicyName", &policy.name)
+        .text("PolicyId", &policy.id)
+        .text("Arn", &policy.arn)
+        .text("Path", &policy.path)
+        .text("DefaultVersionId", "v1")
+        .text("AttachmentCount", &attachments.to_string())
+        .text("PermissionsBoundaryUsageCount", "0")
+        .text("IsAttachable", "true")
+        .opt_text("Description", policy.description.as_deref())
+        .text("CreateDate", &policy.created)
+        .text("UpdateDate", &policy.created)
+        .close(element);
+}
+
+/// An AWS-managed policy presented like a customer-managed one (for GetPolicy/GetPolicyVersion).
+fn aws_managed(arn: &str) -> Option<ManagedPolicy> {
+    let document = managed::document(arn)?;
+    let name = arn.rsplit('/').next().unwrap_or(arn).to_owned();
+    let path = arn.trim_start_matches("arn:aws:iam::aws:policy").trim_end_matches(name.as_str()).to_owned();
+    Some(ManagedPolicy {
+        name,
+        path,
+        id: "ANPAAWSMANAGED0000000".to_owned(),
+        arn: arn.to_owned(),
+        description: None,
+        created: "2015-04-09T15:03:43Z".to_owned(),
+        document: document.to_owned(),
+        parsed: PolicyDocument::parse(document).ok()?,
+    })
+}
+
+fn attachment_count(account: &Account, arn: &str) -> usize {
+    account.roles.values().filter(|r| r.attached.iter().any(|a| a == arn)).count()
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html>
+/// Deviation: tags and permissions boundaries are accepted but not stored.
+fn create_role(call: &Call<'_>) -> AwsResult<Response> {
+    let name = name_param(call, "RoleName", 64)?;
+    let trust_policy = call.input.required("AssumeRolePolicyDocument")?;
+    let path = path_param(call)?;
+    call.authorize(call.role_arn(name))?;
+    PolicyDocument::parse(trust_policy).map_err(malformed)?;
+    let max_session_duration = match call.input.get("MaxSessionDuration") {
+        Some(v) => v.parse::<u32>().ok().filter(|d| (3600..=43200).contains(d)).ok_or_else(|| {
+            AwsError::validation("1 validation error detected: Value at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200")
+        })?,
+        None => 3600,
+    };
+    let role = Role {
+        name: name.to_owned(),
+        arn: format!("arn:aws:iam::{}:role{path}{name}", call.account_id()),
+        path,
+        id: format!("AROA{}", random_upper_alnum(17)),
+        created: now(),
+        trust_policy: trust_policy.to_owned(),
+        description: call.input.get("Description").map(str::to_owned),
+        max_session_duration,
+        attached: Vec::new(),
+        inline: Default::default(),
+    };
+    call.with_account(|account| {
+        if account.roles.contains_key(name) {
+            return Err(AwsError::conflict("EntityAlreadyExists", format!("Role with name {name} already exists.")));
+        }
+        account.roles.insert(name.to_owned(), role.clone());
+        Ok(())
+    })?;
+    Ok(call.respond(|w| write_role(w, "Role", &role)))
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html>
+fn get_role(call: &Call<'_>) -> AwsResult<Response> {
+    let name = call.input.required("RoleName")?;
+    call.authorize(call.role_arn(name))?;
+    let role = call.with_account(|account| account.roles.get(name).cloned()).ok_or_else(|| no_such_role(name))?;
+    Ok(call.respond(|w| write_role(w, "Role", &role)))
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html>
+fn delete_role(call: &Call<'_>) -> AwsResult<Response> {
+    let name = call.input.required("RoleName")?;
+    call.authorize(call.role_arn(name))?;
+    call.with_account(|account| {
+        let role = account.roles.get(name).ok_or_else(|| no_such_role(name))?;
+        if !role.attached.is_empty() {
+            return Err(AwsError::conflict("DeleteConflict", "Cannot delete entity, must detach all policies first."));
+        }
+        if !role.inline.is_empty() {
+            return Err(AwsError::conflict("DeleteConflict", "Cannot delete entity, must delete policies first."));
+        }
+        account.roles.remove(name);
+        Ok(())
+    })?;
+    Ok(call.respond_empty())
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html>
+/// Deviation: no pagination (IsTruncated is always false).
+fn list_roles(call: &Call<'_>) -> AwsResult<Response> {
+    call.authorize("*".to_owned())?;
+    let prefix = call.input.get("PathPrefix").unwrap_or("/");
+    let roles: Vec<Role> =
+        call.with_account(|account| account.roles.values().filter(|r| r.path.starts_with(prefix)).cloned().collect());
+    Ok(call.respond(|w| {
+        w.open("Roles", None);
+        for role in &roles {
+            write_role(w, "member", role);
+        }
+        w.close("Roles").text("IsTruncated", "false");
+    }))
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html>
+fn create_policy(call: &Call<'_>) -> AwsResult<Response> {
+    let name = name_param(call, "PolicyName", 128)?;
+    let document = call.input.required("PolicyDocument")?;
+    let path = path_param(call)?;
+    let arn = format!("arn:aws:iam::{}:policy{path}{name}", call.account_id());
+    call.authorize(arn.clone())?;
+    let parsed = PolicyDocument::parse(document).map_err(malformed)?;
+    let policy = ManagedPolicy {
+        name: name.to_owned(),
+        path,
+        id: format!("ANPA{}", random_upper_alnum(17)),
+        arn: arn.clone(),
+        description: call.input.get("Description").map(str::to_owned),
+        created: now(),
+        document: document.to_owned(),
+        parsed,
+    };
+    call.with_account(|account| {
+        if account.policies.values().any(|p| p.name == name) {
+            return Err(AwsError::conflict(
+                "EntityAlreadyExists",
+                format!("A policy called {name} already exists. Duplicate names are not allowed."),
+            ));
+        }
+        account.policies.insert(arn, policy.clone());
+        Ok(())
+    })?;
+    Ok(call.respond(|w| write_policy(w, "Policy", &policy, 0)))
+}
+
+/// The customer-managed or AWS-managed policy with this ARN, and its attachment count.
+fn find_policy(call: &Call<'_>, arn: &str) -> AwsResult<(ManagedPolicy, usize)> {
+    let found =
+        call.with_account(|account| account.policies.get(arn).cloned().map(|p| (p, attachment_count(account, arn))));
+    match found {
+        Some(found) => Ok(found),
+        None => aws_managed(arn)
+            .map(|p| (p, 0))
+            .ok_or_else(|| AwsError::not_found("NoSuchEntity", format!("Policy {arn} was not found."))),
+    }
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetPolicy.html>
+fn get_policy(call: &Call<'_>) -> AwsResult<Response> {
+    let arn = call.input.required("PolicyArn")?;
+    call.authorize(arn.to_owned())?;
+    let (policy, attachments) = find_policy(call, arn)?;
+    Ok(call.respond(|w| write_policy(w, "Policy", &policy, attachments)))
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetPolicyVersion.html>
+/// Deviation: policies have exactly one version, `v1` (CreatePolicyVersion is not implemented).
+fn get_policy_version(call: &Call<'_>) -> AwsResult<Response> {
+    let arn = call.input.required("PolicyArn")?;
+    let version = call.input.required("VersionId")?;
+    call.authorize(arn.to_owned())?;
+    let (policy, _) = find_policy(call, arn)?;
+    if version != "v1" {
+        return Err(AwsError::not_found("NoSuchEntity", format!("Policy {arn} version {version} does not exist.")));
+    }
+    Ok(call.respond(|w| {
+        w.open("PolicyVersion", None)
+            .text("Document", &encode_document(&policy.document))
+            .text("VersionId", "v1")
+            .text("IsDefaultVersion", "true")
+            .text("CreateDate", &policy.created)
+            .close("PolicyVersion");
+    }))
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicy.html>
+fn delete_policy(call: &Call<'_>) -> AwsResult<Response> {
+    let arn = call.input.required("PolicyArn")?;
+    call.authorize(arn.to_owned())?;
+    call.with_account(|account| {
+        if !account.policies.contains_key(arn) {
+            return Err(AwsError::not_found("NoSuchEntity", format!("Policy {arn} was not found.")));
+        }
+        if attachment_count(account, arn) > 0 {
+            return Err(AwsError::conflict("DeleteConflict", "Cannot delete a policy attached to entities."));
+        }
+        account.policies.remove(arn);
+        Ok(())
+    })?;
+    Ok(call.respond_empty())
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListPolicies.html>
+/// Deviation: `Scope=AWS` lists the AWS-managed policies the emulator knows; no pagination.
+fn list_policies(call: &Call<'_>) -> AwsResult<Response> {
+    call.authorize("*".to_owned())?;
+    let scope = call.input.get("Scope").unwrap_or("All");
+    let mut policies: Vec<(ManagedPolicy, usize)> = if scope == "AWS" {
+        Vec::new()
+    } else {
+        call.with_account(|account| {
+            account.policies.values().map(|p| (p.clone(), attachment_count(account, &p.arn))).collect()
+        })
+    };
+    if scope != "Local" {
+        policies.extend(managed::AWS_MANAGED.iter().filter_map(|(arn, _)| aws_managed(arn)).map(|p| (p, 0)));
+    }
+    let only_attached = call.input.get("OnlyAttached") == Some("true");
+    Ok(call.respond(|w| {
+        w.open("Policies", None);
+        for (policy, attachments) in policies.iter().filter(|(_, n)| !only_attached || *n > 0) {
+            write_policy(w, "member", policy, *attachments);
+        }
+        w.close("Policies").text("IsTruncated", "false");
+    }))
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html>
+fn attach_role_policy(call: &Call<'_>) -> AwsResult<Response> {
+    let name = call.input.required("RoleName")?;
+    let arn = call.input.required("PolicyArn")?;
+    call.authorize(call.role_arn(name))?;
+    call.with_account(|account| {
+        if !account.policies.contains_key(arn) && managed::document(arn).is_none() {
+            return Err(no_such_policy(arn));
+        }
+        let role = account.roles.get_mut(name).ok_or_else(|| no_such_role(name))?;
+        if !role.attached.iter().any(|a| a == arn) {
+            role.attached.push(arn.to_owned());
+        }
+        Ok(())
+    })?;
+    Ok(call.respond_empty())
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_DetachRolePolicy.html>
+fn detach_role_policy(call: &Call<'_>) -> AwsResult<Response> {
+    let name = call.input.required("RoleName")?;
+    let arn = call.input.required("PolicyArn")?;
+    call.authorize(call.role_arn(name))?;
+    call.with_account(|account| {
+        let role = account.roles.get_mut(name).ok_or_else(|| no_such_role(name))?;
+        let before = role.attached.len();
+        role.attached.retain(|a| a != arn);
+        if role.attached.len() == before {
+            return Err(AwsError::not_found("NoSuchEntity", format!("Policy {arn} was not found.")));
+        }
+        Ok(())
+    })?;
+    Ok(call.respond_empty())
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html>
+fn list_attached_role_policies(call: &Call<'_>) -> AwsResult<Response> {
+    let name = call.input.required("RoleName")?;
+    call.authorize(call.role_arn(name))?;
+    let attached = call
+        .with_account(|account| account.roles.get(name).map(|r| r.attached.clone()))
+        .ok_or_else(|| no_such_role(name))?;
+    Ok(call.respond(|w| {
+        w.open("AttachedPolicies", None);
+        for arn in &attached {
+            let policy_name = arn.rsplit('/').next().unwrap_or(arn);
+            w.open("member", None).text("PolicyName", policy_name).text("PolicyArn", arn).close("member");
+        }
+        w.close("AttachedPolicies").text("IsTruncated", "false");
+    }))
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html>
+fn put_role_policy(call: &Call<'_>) -> AwsResult<Response> {
+    let name = call.input.required("RoleName")?;
+    let policy_name = name_param(call, "PolicyName", 128)?;
+    let document = call.input.required("PolicyDocument")?;
+    call.authorize(call.role_arn(name))?;
+    let parsed = PolicyDocument::parse(document).map_err(malformed)?;
+    call.with_account(|account| {
+        let role = account.roles.get_mut(name).ok_or_else(|| no_such_role(name))?;
+        role.inline.insert(policy_name.to_owned(), (document.to_owned(), parsed));
+        Ok(())
+    })?;
+    Ok(call.respond_empty())
+}
+
+fn no_such_role_policy(policy_name: &str) -> AwsError {
+    AwsError::not_found("NoSuchEntity", format!("The role policy with name {policy_name} cannot be found."))
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html>
+fn get_role_policy(call: &Call<'_>) -> AwsResult<Response> {
+    let name = call.input.required("RoleName")?;
+    let policy_name = call.input.required("PolicyName")?;
+    call.authorize(call.role_arn(name))?;
+    let document = call.with_account(|account| {
+        let role = account.roles.get(name).ok_or_else(|| no_such_role(name))?;
+        role.inline.get(policy_name).map(|(text, _)| text.clone()).ok_or_else(|| no_such_role_policy(policy_name))
+    })?;
+    Ok(call.respond(|w| {
+        w.text("RoleName", name).text("PolicyName", policy_name).text("PolicyDocument", &encode_document(&document));
+    }))
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePolicy.html>
+fn delete_role_policy(call: &Call<'_>) -> AwsResult<Response> {
+    let name = call.input.required("RoleName")?;
+    let policy_name = call.input.required("PolicyName")?;
+    call.authorize(call.role_arn(name))?;
+    call.with_account(|account| {
+        let role = account.roles.get_mut(name).ok_or_else(|| no_such_role(name))?;
+        role.inline.remove(policy_name).map(|_| ()).ok_or_else(|| no_such_role_policy(policy_name))
+    })?;
+    Ok(call.respond_empty())
+}
+
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRolePolicies.html>
+fn list_role_policies(call: &Call<'_>) -> AwsResult<Response> {
+    let name = call.input.required("RoleName")?;
+    call.authorize(call.role_arn(name))?;
+    let names: Vec<String> = call
+        .with_account(|account| account.roles.get(name).map(|r| r.inline.keys().cloned().collect()))
+        .ok_or_else(|| no_such_role(name))?;
+    Ok(call.respond(|w| {
+        w.open("PolicyNames", None);
+        for policy_name in &names {
+            w.text("member", policy_name);
+        }
+        w.close("PolicyNames").text("IsTruncated", "false");
+    }))
+}
