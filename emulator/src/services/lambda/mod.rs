@@ -1,58 +1,166 @@
-//! Placeholder until the service is implemented: every operation answers NotImplemented.
+//! AWS Lambda (rest-json under `/2015-03-31/functions`): functions from zip files, their resource policies,
+//! and invocations run by a real Python runtime (see [`runtime`]).
+//!
+//! <https://docs.aws.amazon.com/lambda/latest/api/welcome.html>
+//!
+//! Codemap: [`functions`] (Create/Get/Update/Delete/List), [`permissions`] (AddPermission, GetPolicy,
+//! RemovePermission, and the check API Gateway's invocations pass), [`invoke`] (Invoke and
+//! [`Lambda::invoke_for_service`]), [`runtime`] (interpreters, worker pools, the Python bootstrap).
+//! Functions live per account and region.
 
-use std::sync::Arc;
+mod functions;
+mod invoke;
+mod permissions;
+pub mod runtime;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use http::{Method, StatusCode};
 
-use crate::protocol::{AwsError, AwsRequest, Response, rest_json};
+use crate::config::LambdaConfig;
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::server::AppState;
 
-pub async fn handle(_state: &Arc<AppState>, req: AwsRequest) -> Response {
-    rest_json::error(&AwsError::not_implemented(&req.raw_path), rest_json::ErrorStyle::LambdaTyped)
+pub use invoke::{InvokeOutcome, ServiceInvocation};
+
+/// Serves one Lambda request.
+pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+    rest_json::finish(route(state, &req).await, rest_json::ErrorStyle::LambdaTyped)
 }
 
-/// What a synchronous invocation returned.
+async fn route(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
+    let path = req.path();
+    let method = &req.method;
+    match path.as_slice() {
+        ["2015-03-31", "functions"] if method == Method::POST => functions::create(state, req).await,
+        ["2015-03-31", "functions"] if method == Method::GET => functions::list(state, req),
+        ["2015-03-31", "functions", name] if method == Method::GET => functions::get(state, req, name),
+        ["2015-03-31", "functions", name] if method == Method::DELETE => functions::delete(state, req, name).await,
+        ["2015-03-31", "functions", name, "configuration"] if method == Method::GET => {
+            functions::get_configuration(state, req, name)
+        }
+        ["2015-03-31", "functions", name, "configuration"] if method == Method::PUT => {
+            functions::update_configuration(state, req, name).await
+        }
+        ["2015-03-31", "functions", name, "code"] if method == Method::PUT => functions::update_code(state, req, name).await,
+        ["2015-03-31", "functions", name, "policy"] if method == Method::POST => permissions::add(state, req, name),
+        ["2015-03-31", "functions", name, "policy"] if method == Method::GET => permissions::get(state, req, name),
+        ["2015-03-31", "functions", name, "policy", sid] if method == Method::DELETE => {
+            permissions::remove(state, req, name, sid)
+        }
+        ["2015-03-31", "functions", name, "invocations"] if method == Method::POST => invoke::invoke(state, req, name).await,
+        _ => Err(AwsError::new(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            format!("crts-emulator does not implement Lambda {method} {}", req.raw_path),
+        )),
+    }
+}
+
+/// The Lambda service of one emulator instance.
+pub struct Lambda {
+    config: LambdaConfig,
+    /// Functions per (account, region), by name.
+    functions: Mutex<HashMap<(String, String), BTreeMap<String, Function>>>,
+    /// Where the bootstrap and the functions' extracted code live for this instance.
+    work_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Lambda {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lambda").field("work_dir", &self.work_dir).finish_non_exhaustive()
+    }
+}
+
+/// One function (`$LATEST`; versions and aliases are not emulated).
 #[derive(Debug, Clone)]
-pub struct InvokeOutcome {
-    /// The function's response payload (JSON), or Lambda's error payload when `function_error` is set.
-    pub payload: Bytes,
-    /// `Unhandled` when the handler raised or timed out (the `X-Amz-Function-Error` header).
-    pub function_error: Option<String>,
+pub(crate) struct Function {
+    pub name: String,
+    pub arn: String,
+    pub runtime: String,
+    pub role: String,
+    pub handler: String,
+    pub description: String,
+    pub timeout: u32,
+    pub memory: u32,
+    pub environment: BTreeMap<String, String>,
+    pub architectures: Vec<String>,
+    pub code_dir: PathBuf,
+    pub code_size: u64,
+    pub code_sha256: String,
+    pub last_modified: String,
+    pub revision_id: String,
+    /// The first read after create/update reports the operation as finished.
+    pub pending_report: bool,
+    /// Resource policy statements (AddPermission).
+    pub policy: Vec<serde_json::Value>,
+    /// The warm workers of the current code and configuration (replaced on every update).
+    pub pool: Option<Arc<runtime::Pool>>,
+    pub tags: BTreeMap<String, String>,
 }
-
-/// An AWS service (API Gateway) invoking a function on a user's behalf.
-#[derive(Debug, Clone)]
-pub struct ServiceInvocation<'a> {
-    /// Function name, partial or full ARN.
-    pub function: &'a str,
-    pub account_id: &'a str,
-    pub region: &'a str,
-    /// e.g. `apigateway.amazonaws.com`: must be granted by the function's resource policy (AddPermission).
-    pub principal: &'a str,
-    /// e.g. `arn:aws:execute-api:us-east-1:000000000000:abc123/default/POST/crts`, matched against `SourceArn`.
-    pub source_arn: &'a str,
-    pub payload: Bytes,
-}
-
-#[derive(Debug, Default)]
-pub struct Lambda;
 
 impl Lambda {
-    pub fn new(_config: crate::config::LambdaConfig) -> Self {
-        Self
+    pub fn new(config: LambdaConfig) -> Self {
+        let work_dir = std::env::temp_dir().join(format!(
+            "crts-emulator-lambda-{}-{}",
+            std::process::id(),
+            crate::identity::random_lower_alnum(8)
+        ));
+        Self { config, functions: Mutex::new(HashMap::new()), work_dir }
     }
 
-    /// Invokes a function synchronously for another service. Errors: the function does not exist
-    /// (ResourceNotFoundException), or its resource policy does not allow `principal` from `source_arn`
-    /// (AccessDeniedException): API Gateway turns both into its own 5xx answers.
-    pub async fn invoke_for_service(
-        &self,
-        _state: &Arc<AppState>,
-        invocation: ServiceInvocation<'_>,
-    ) -> Result<InvokeOutcome, AwsError> {
-        Err(AwsError::not_implemented(invocation.function))
+    /// Runs `f` on the functions of one account and region. Never held across an `.await`.
+    pub(crate) fn with_functions<T>(&self, account: &str, region: &str, f: impl FnOnce(&mut BTreeMap<String, Function>) -> T) -> T {
+        let mut all = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
+        f(all.entry((account.to_owned(), region.to_owned())).or_default())
     }
 
-    /// Stops every warm worker process.
-    pub async fn shutdown(&self) {}
+    /// Stops every warm worker and removes the extracted code.
+    pub async fn shutdown(&self) {
+        let pools: Vec<Arc<runtime::Pool>> = {
+            let all = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
+            all.values().flat_map(|fs| fs.values().filter_map(|f| f.pool.clone())).collect()
+        };
+        for pool in pools {
+            pool.shutdown().await;
+        }
+        let _ = tokio::fs::remove_dir_all(&self.work_dir).await;
+    }
+}
+
+impl Drop for Lambda {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.work_dir);
+    }
+}
+
+/// `name`, `arn:aws:lambda:r:acct:function:name` or `acct:function:name` → `name`.
+pub(crate) fn function_name(reference: &str) -> &str {
+    match reference.rsplit_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => reference,
+    }
+}
+
+pub(crate) fn not_found(arn: &str) -> AwsError {
+    AwsError::not_found("ResourceNotFoundException", format!("Function not found: {arn}"))
+}
+
+pub(crate) fn function_arn(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:lambda:{region}:{account}:function:{name}")
+}
+
+/// The caller may perform `lambda:<operation>` on the function (role sessions are evaluated by IAM).
+pub(crate) fn authorize(state: &AppState, req: &AwsRequest, operation: &str, arn: &str) -> AwsResult<()> {
+    state
+        .iam
+        .authorize(&req.ctx.caller, &format!("lambda:{operation}"), &[arn.to_owned()])
+        .map_err(|d| AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", d.message))
+}
+
+pub(crate) fn json_payload(bytes: &Bytes) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

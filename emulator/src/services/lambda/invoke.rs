@@ -1,0 +1,148 @@
+//! Invoke, and invocations by other services (API Gateway's Lambda proxy integration).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+
+use super::functions::ensure_pool;
+use super::runtime::Outcome;
+use super::{authorize, function_arn, function_name, json_payload, not_found, permissions};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
+use crate::server::AppState;
+
+/// What a synchronous invocation returned.
+#[derive(Debug, Clone)]
+pub struct InvokeOutcome {
+    /// The function's response payload (JSON), or Lambda's error payload when `function_error` is set.
+    pub payload: Bytes,
+    /// `Unhandled` when the handler raised or timed out (the `X-Amz-Function-Error` header).
+    pub function_error: Option<String>,
+    /// The invocation's log (START/END/REPORT lines and what the handler printed).
+    pub log: String,
+}
+
+/// An AWS service (API Gateway) invoking a function on a user's behalf.
+#[derive(Debug, Clone)]
+pub struct ServiceInvocation<'a> {
+    /// Function name, partial or full ARN.
+    pub function: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    /// e.g. `apigateway.amazonaws.com`: must be granted by the function's resource policy (AddPermission).
+    pub principal: &'a str,
+    /// e.g. `arn:aws:execute-api:us-east-1:000000000000:abc123/default/POST/crts`, matched against `SourceArn`.
+    pub source_arn: &'a str,
+    pub payload: Bytes,
+}
+
+impl super::Lambda {
+    /// Invokes a function synchronously for another service. Errors: the function does not exist
+    /// (ResourceNotFoundException), or its resource policy does not allow `principal` from `source_arn`
+    /// (AccessDeniedException): API Gateway turns both into its own 5xx answers.
+    pub async fn invoke_for_service(
+        &self,
+        state: &Arc<AppState>,
+        invocation: ServiceInvocation<'_>,
+    ) -> Result<InvokeOutcome, AwsError> {
+        let name = function_name(invocation.function);
+        let arn = function_arn(invocation.region, invocation.account_id, name);
+        let policy = self
+            .with_functions(invocation.account_id, invocation.region, |fs| fs.get(name).map(|f| f.policy.clone()))
+            .ok_or_else(|| not_found(&arn))?;
+        if !permissions::allows_service(&policy, invocation.principal, invocation.source_arn, invocation.account_id) {
+            return Err(AwsError::new(
+                StatusCode::FORBIDDEN,
+                "AccessDeniedException",
+                format!(
+                    "The resource policy of {arn} does not allow {} to invoke it from {}",
+                    invocation.principal, invocation.source_arn
+                ),
+            ));
+        }
+        run(state, invocation.account_id, invocation.region, name, &invocation.payload).await
+    }
+}
+
+/// Runs the function once on a warm worker.
+async fn run(state: &Arc<AppState>, account: &str, region: &str, name: &str, payload: &Bytes) -> AwsResult<InvokeOutcome> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let pool = ensure_pool(state, account, region, name).await.map_err(|message| {
+        if message.starts_with("Function not found") {
+            AwsError::not_found("ResourceNotFoundException", message)
+        } else {
+            // The interpreter cannot run the function (no Python, no boto3 offline): AWS's closest is a
+            // runtime failure of the service.
+            AwsError::new(StatusCode::BAD_GATEWAY, "ServiceException", message)
+        }
+    })?;
+    let invocation = pool.invoke(&request_id, &json_payload(payload)).await;
+    Ok(match invocation.outcome {
+        Outcome::Returned(json) => InvokeOutcome { payload: Bytes::from(json), function_error: None, log: invocation.log },
+        Outcome::Failed(mut error) => {
+            error["requestId"] = serde_json::json!(request_id);
+            if error.get("stackTrace").is_none() {
+                error["stackTrace"] = serde_json::json!([]);
+            }
+            InvokeOutcome {
+                payload: Bytes::from(error.to_string()),
+                function_error: Some("Unhandled".to_owned()),
+                log: invocation.log,
+            }
+        }
+    })
+}
+
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>
+/// Deviations: `Qualifier` other than `$LATEST` and `ClientContext` are not emulated.
+pub(super) async fn invoke(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+    let (account, region) = (req.ctx.account_id().to_owned(), req.ctx.region.clone());
+    let name = function_name(reference).to_owned();
+    let arn = function_arn(&region, &account, &name);
+    authorize(state, req, "InvokeFunction", &arn)?;
+    if !state.lambda.with_functions(&account, &region, |fs| fs.contains_key(&name)) {
+        return Err(not_found(&arn));
+    }
+    if !req.body.is_empty() && serde_json::from_slice::<serde_json::Value>(&req.body).is_err() {
+        return Err(AwsError::bad_request(
+            "InvalidRequestContentException",
+            "Could not parse request body into json: Could not parse payload into json",
+        ));
+    }
+    match req.header("X-Amz-Invocation-Type").unwrap_or("RequestResponse") {
+        "RequestResponse" => {}
+        "Event" => {
+            let (state, payload) = (Arc::clone(state), req.body.clone());
+            tokio::spawn(async move {
+                if let Err(e) = run(&state, &account, &region, &name, &payload).await {
+                    tracing::warn!("asynchronous invocation of {name} failed: {e}");
+                }
+            });
+            return Ok(rest_json::empty(StatusCode::ACCEPTED));
+        }
+        "DryRun" => return Ok(rest_json::empty(StatusCode::NO_CONTENT)),
+        other => {
+            return Err(AwsError::validation(format!(
+                "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+            )));
+        }
+    }
+    let outcome = run(state, &account, &region, &name, &req.body).await?;
+    let mut response = rest_json::json_bytes(StatusCode::OK, outcome.payload.to_vec());
+    let headers = response.headers_mut();
+    headers.insert("X-Amz-Executed-Version", HeaderValue::from_static("$LATEST"));
+    if let Some(error) = &outcome.function_error
+        && let Ok(value) = HeaderValue::from_str(error)
+    {
+        headers.insert("X-Amz-Function-Error", value);
+    }
+    if req.header("X-Amz-Log-Type") == Some("Tail") {
+        let log = outcome.log.as_bytes();
+        let tail = &log[log.len().saturating_sub(4096)..];
+        if let Ok(value) = HeaderValue::from_str(&base64::engine::general_purpose::STANDARD.encode(tail)) {
+            headers.insert("X-Amz-Log-Result", value);
+        }
+    }
+    Ok(response)
+}

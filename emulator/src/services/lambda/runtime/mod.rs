@@ -1,0 +1,207 @@
+//! The Python runtime: warm worker processes that each load one function's handler once and then serve
+//! invocations, one at a time, over a line-delimited JSON protocol (see `bootstrap.py`).
+//!
+//! A [`Pool`] belongs to one version of one function's code and configuration; updating the function makes
+//! a new pool, and the old one's workers end when the last invocation using them does. Under concurrent load
+//! a pool starts more workers, up to its limit; a worker that crashes is dropped (and a new one started on
+//! the next invocation); a worker that exceeds the function's timeout is killed.
+
+pub mod interpreter;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{Mutex, Semaphore};
+
+use interpreter::Interpreter;
+
+/// The bootstrap every worker runs, written to the cache directory once per emulator.
+pub const BOOTSTRAP: &str = include_str!("bootstrap.py");
+
+/// Everything a worker of one function version needs.
+#[derive(Debug, Clone)]
+pub struct WorkerSpec {
+    pub bootstrap: PathBuf,
+    pub code_dir: PathBuf,
+    pub function_arn: String,
+    pub timeout: Duration,
+    /// The complete environment of the process (nothing is inherited).
+    pub env: Vec<(String, String)>,
+}
+
+/// What one invocation produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler returned; the JSON of its value.
+    Returned(String),
+    /// The handler (or the runtime) failed: Lambda's error payload.
+    Failed(serde_json::Value),
+}
+
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub outcome: Outcome,
+    /// The invocation's log (START/END/REPORT and what the handler printed).
+    pub log: String,
+}
+
+/// Warm workers of one function version.
+pub struct Pool {
+    interpreter: Arc<Interpreter>,
+    spec: WorkerSpec,
+    idle: Mutex<Vec<Worker>>,
+    slots: Semaphore,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").field("function", &self.spec.function_arn).finish_non_exhaustive()
+    }
+}
+
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Pool {
+    pub fn new(interpreter: Arc<Interpreter>, spec: WorkerSpec, max_workers: usize) -> Self {
+        Self { interpreter, spec, idle: Mutex::new(Vec::new()), slots: Semaphore::new(max_workers.max(1)) }
+    }
+
+    /// Starts one worker ahead of the first invocation, so its Python start-up is not on the request path.
+    pub async fn prewarm(&self) {
+        let Ok(_slot) = self.slots.try_acquire() else { return };
+        match self.spawn() {
+            Ok(worker) => self.idle.lock().await.push(worker),
+            Err(e) => tracing::warn!("pre-starting a worker for {} failed: {e}", self.spec.function_arn),
+        }
+    }
+
+    /// Runs one invocation on an idle worker (or a new one, if the pool may grow).
+    pub async fn invoke(&self, request_id: &str, payload: &str) -> Invocation {
+        let Ok(_slot) = self.slots.acquire().await else {
+            return runtime_error("Runtime.Unavailable", "the function's workers are shutting down".to_owned());
+        };
+        let idle = self.idle.lock().await.pop();
+        let mut worker = match idle {
+            Some(worker) => worker,
+            None => match self.spawn() {
+                Ok(worker) => worker,
+                Err(e) => return runtime_error("Runtime.StartError", e),
+            },
+        };
+        let deadline_ms = chrono::Utc::now().timestamp_millis() + self.spec.timeout.as_millis() as i64;
+        let request = serde_json::json!({
+            "payload": payload,
+            "request_id": request_id,
+            "deadline_ms": deadline_ms,
+            "function_arn": self.spec.function_arn,
+        });
+        let exchange = async {
+            let mut line = request.to_string();
+            line.push('\n');
+            worker.stdin.write_all(line.as_bytes()).await?;
+            worker.stdin.flush().await?;
+            let mut answer = String::new();
+            let read = worker.stdout.read_line(&mut answer).await?;
+            Ok::<_, std::io::Error>((read, answer))
+        };
+        match tokio::time::timeout(self.spec.timeout, exchange).await {
+            Ok(Ok((read, answer))) if read > 0 => match parse_answer(&answer) {
+                Some(invocation) => {
+                    self.idle.lock().await.push(worker);
+                    invocation
+                }
+                None => runtime_error("Runtime.InvalidResponse", format!("the runtime answered {answer:?}")),
+            },
+            Ok(_) => {
+                // EOF or a broken pipe: the worker died (os._exit, a crash in native code, ...).
+                let status = exit_status(&mut worker).await;
+                tracing::debug!(function = %self.spec.function_arn, "worker exited: {status}");
+                runtime_error(
+                    "Runtime.ExitError",
+                    format!("RequestId: {request_id} Error: Runtime exited with error: {status}"),
+                )
+            }
+            Err(_elapsed) => {
+                let _ = worker.child.start_kill();
+                let seconds = self.spec.timeout.as_secs_f64();
+                let message = format!("{} Task timed out after {seconds:.2} seconds", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+                let log = format!("START RequestId: {request_id} Version: $LATEST\n{message}\nEND RequestId: {request_id}\n");
+                Invocation {
+                    outcome: Outcome::Failed(serde_json::json!({
+                        "errorMessage": format!("Task timed out after {seconds:.2} seconds"),
+                        "errorType": "Sandbox.Timedout",
+                    })),
+                    log,
+                }
+            }
+        }
+    }
+
+    /// Kills every idle worker now (busy ones end with their invocation).
+    pub async fn shutdown(&self) {
+        self.slots.close();
+        for mut worker in self.idle.lock().await.drain(..) {
+            let _ = worker.child.start_kill();
+        }
+    }
+
+    fn spawn(&self) -> Result<Worker, String> {
+        let mut child = Command::new(&self.interpreter.python)
+            .arg(&self.spec.bootstrap)
+            .current_dir(&self.spec.code_dir)
+            .env_clear()
+            .envs(self.spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("starting {} failed: {e}", self.interpreter.python.display()))?;
+        let stdin = child.stdin.take().ok_or("the worker has no stdin")?;
+        let stdout = child.stdout.take().ok_or("the worker has no stdout")?;
+        // Drain stderr (the handler's prints, tracebacks) so the worker never blocks on a full pipe.
+        if let Some(mut stderr) = child.stderr.take() {
+            let function = self.spec.function_arn.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(&mut stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    tracing::debug!(%function, "{line}");
+                }
+            });
+        }
+        Ok(Worker { child, stdin, stdout: BufReader::new(stdout) })
+    }
+}
+
+fn parse_answer(answer: &str) -> Option<Invocation> {
+    let value: serde_json::Value = serde_json::from_str(answer).ok()?;
+    let log = value["log"].as_str().unwrap_or_default().to_owned();
+    let outcome = match (value.get("ok"), value.get("error")) {
+        (Some(serde_json::Value::String(json)), _) => Outcome::Returned(json.clone()),
+        (_, Some(error)) => Outcome::Failed(error.clone()),
+        _ => return None,
+    };
+    Some(Invocation { outcome, log })
+}
+
+fn runtime_error(error_type: &str, message: String) -> Invocation {
+    Invocation {
+        outcome: Outcome::Failed(serde_json::json!({ "errorMessage": message, "errorType": error_type })),
+        log: String::new(),
+    }
+}
+
+async fn exit_status(worker: &mut Worker) -> String {
+    match tokio::time::timeout(Duration::from_secs(2), worker.child.wait()).await {
+        Ok(Ok(status)) => status.to_string(),
+        _ => "the process stopped answering".to_owned(),
+    }
+}
