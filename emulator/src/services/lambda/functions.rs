@@ -170,7 +170,11 @@ struct UpdateConfigurationInput {
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html>
 /// Warm workers of the previous configuration finish what they are doing and stop.
-pub(super) async fn update_configuration(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+pub(super) async fn update_configuration(
+    state: &Arc<AppState>,
+    req: &AwsRequest,
+    reference: &str,
+) -> AwsResult<Response> {
     let input: UpdateConfigurationInput = rest_json::input(req)?;
     if let Some(runtime) = &input.runtime {
         validate_runtime(runtime)?;
@@ -218,7 +222,8 @@ struct UpdateCodeInput {
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html>
 pub(super) async fn update_code(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
     let input: UpdateCodeInput = rest_json::input(req)?;
-    let zip = decode_zip(&CodeInput { zip_file: input.zip_file, s3_bucket: input.s3_bucket, image_uri: input.image_uri })?;
+    let zip =
+        decode_zip(&CodeInput { zip_file: input.zip_file, s3_bucket: input.s3_bucket, image_uri: input.image_uri })?;
     let code_dir = state.lambda.work_dir.join("code").join(crate::identity::random_lower_alnum(16));
     extract(&zip, &code_dir).await?;
     let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&zip));
@@ -243,7 +248,8 @@ pub(super) async fn delete(state: &Arc<AppState>, req: &AwsRequest, reference: &
     let name = function_name(reference).to_owned();
     let arn = function_arn(&region, &account, &name);
     authorize(state, req, "DeleteFunction", &arn)?;
-    let removed = state.lambda.with_functions(&account, &region, |fs| fs.remove(&name)).ok_or_else(|| not_found(&arn))?;
+    let removed =
+        state.lambda.with_functions(&account, &region, |fs| fs.remove(&name)).ok_or_else(|| not_found(&arn))?;
     if let Some(pool) = removed.pool {
         pool.shutdown().await;
     }
@@ -344,7 +350,8 @@ fn in_progress(f: &Function) -> Value {
 }
 
 fn validate_name(name: &str) -> AwsResult<()> {
-    let valid = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let valid =
+        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if valid {
         Ok(())
     } else {
@@ -433,7 +440,12 @@ pub(super) fn prewarm(state: &Arc<AppState>, account: &str, region: &str, name: 
 }
 
 /// The function's current worker pool, made (and its interpreter resolved) if it has none.
-pub(super) async fn ensure_pool(state: &Arc<AppState>, account: &str, region: &str, name: &str) -> Result<Arc<Pool>, String> {
+pub(super) async fn ensure_pool(
+    state: &Arc<AppState>,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<Arc<Pool>, String> {
     let arn = function_arn(region, account, name);
     let snapshot = state.lambda.with_functions(account, region, |fs| fs.get(name).cloned());
     let function = snapshot.ok_or_else(|| format!("Function not found: {arn}"))?;
@@ -474,13 +486,19 @@ async fn write_bootstrap(work_dir: &std::path::Path) -> Result<std::path::PathBu
 
 /// The worker's whole environment: the function's variables, Lambda's reserved ones, the role session's
 /// credentials, and the emulator as the AWS endpoint. Nothing of the emulator's own AWS settings leaks in.
-fn worker_env(f: &Function, region: &str, endpoint: &str, session: &crate::identity::RoleSession) -> Vec<(String, String)> {
+fn worker_env(
+    f: &Function,
+    region: &str,
+    endpoint: &str,
+    session: &crate::identity::RoleSession,
+) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"]
         .iter()
         .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
         .collect();
     env.extend(f.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let stream = format!("{}/[$LATEST]{}", chrono::Utc::now().format("%Y/%m/%d"), crate::identity::random_lower_alnum(32));
+    let stream =
+        format!("{}/[$LATEST]{}", chrono::Utc::now().format("%Y/%m/%d"), crate::identity::random_lower_alnum(32));
     let reserved = [
         ("AWS_LAMBDA_FUNCTION_NAME", f.name.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),

@@ -66,7 +66,13 @@ impl super::Lambda {
 }
 
 /// Runs the function once on a warm worker.
-async fn run(state: &Arc<AppState>, account: &str, region: &str, name: &str, payload: &Bytes) -> AwsResult<InvokeOutcome> {
+async fn run(
+    state: &Arc<AppState>,
+    account: &str,
+    region: &str,
+    name: &str,
+    payload: &Bytes,
+) -> AwsResult<InvokeOutcome> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let pool = ensure_pool(state, account, region, name).await.map_err(|message| {
         if message.starts_with("Function not found") {
@@ -79,7 +85,9 @@ async fn run(state: &Arc<AppState>, account: &str, region: &str, name: &str, pay
     })?;
     let invocation = pool.invoke(&request_id, &json_payload(payload)).await;
     Ok(match invocation.outcome {
-        Outcome::Returned(json) => InvokeOutcome { payload: Bytes::from(json), function_error: None, log: invocation.log },
+        Outcome::Returned(json) => {
+            InvokeOutcome { payload: Bytes::from(json), function_error: None, log: invocation.log }
+        }
         Outcome::Failed(mut error) => {
             error["requestId"] = serde_json::json!(request_id);
             if error.get("stackTrace").is_none() {

@@ -45,13 +45,17 @@ async fn route(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
         ["2015-03-31", "functions", name, "configuration"] if method == Method::PUT => {
             functions::update_configuration(state, req, name).await
         }
-        ["2015-03-31", "functions", name, "code"] if method == Method::PUT => functions::update_code(state, req, name).await,
+        ["2015-03-31", "functions", name, "code"] if method == Method::PUT => {
+            functions::update_code(state, req, name).await
+        }
         ["2015-03-31", "functions", name, "policy"] if method == Method::POST => permissions::add(state, req, name),
         ["2015-03-31", "functions", name, "policy"] if method == Method::GET => permissions::get(state, req, name),
         ["2015-03-31", "functions", name, "policy", sid] if method == Method::DELETE => {
             permissions::remove(state, req, name, sid)
         }
-        ["2015-03-31", "functions", name, "invocations"] if method == Method::POST => invoke::invoke(state, req, name).await,
+        ["2015-03-31", "functions", name, "invocations"] if method == Method::POST => {
+            invoke::invoke(state, req, name).await
+        }
         _ => Err(AwsError::new(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
@@ -113,7 +117,12 @@ impl Lambda {
     }
 
     /// Runs `f` on the functions of one account and region. Never held across an `.await`.
-    pub(crate) fn with_functions<T>(&self, account: &str, region: &str, f: impl FnOnce(&mut BTreeMap<String, Function>) -> T) -> T {
+    pub(crate) fn with_functions<T>(
+        &self,
+        account: &str,
+        region: &str,
+        f: impl FnOnce(&mut BTreeMap<String, Function>) -> T,
+    ) -> T {
         let mut all = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
         f(all.entry((account.to_owned(), region.to_owned())).or_default())
     }

@@ -137,7 +137,8 @@ pub(super) fn allows_service(policy: &[Value], principal: &str, source_arn: &str
             || statement["Principal"] == json!("*")
             || statement["Principal"]["AWS"] == json!("*");
         let condition = &statement["Condition"];
-        let arn_ok = condition["ArnLike"]["AWS:SourceArn"].as_str().is_none_or(|p| wildcard_match(p, source_arn, false));
+        let arn_ok =
+            condition["ArnLike"]["AWS:SourceArn"].as_str().is_none_or(|p| wildcard_match(p, source_arn, false));
         let account_ok = condition["StringEquals"]["AWS:SourceAccount"].as_str().is_none_or(|a| a == account);
         statement["Effect"] == "Allow" && action_ok && principal_ok && arn_ok && account_ok
     })
@@ -158,7 +159,12 @@ mod tests {
         let apigw = "apigateway.amazonaws.com";
         assert!(allows_service(&policy, apigw, &source("default/POST/crts"), "000000000000"));
         assert!(!allows_service(&policy, apigw, &source("default/GET/crts"), "000000000000"));
-        assert!(!allows_service(&policy, apigw, "arn:aws:execute-api:us-east-1:000000000000:other/default/POST/crts", "000000000000"));
+        assert!(!allows_service(
+            &policy,
+            apigw,
+            "arn:aws:execute-api:us-east-1:000000000000:other/default/POST/crts",
+            "000000000000"
+        ));
         assert!(!allows_service(&policy, "events.amazonaws.com", &source("default/POST/crts"), "000000000000"));
         assert!(!allows_service(&[], apigw, &source("default/POST/crts"), "000000000000"));
     }

@@ -42,7 +42,8 @@ fn cache() -> &'static Cache {
 /// The interpreter for `runtime` (e.g. `python3.8`), provisioning boto3 if needed. Errors are messages for
 /// users that say what to do.
 pub async fn resolve(config: &LambdaConfig, runtime: &str) -> Result<Arc<Interpreter>, String> {
-    let key = LambdaConfigKey { python: config.python.clone(), cache_dir: config.cache_dir.clone(), offline: config.offline };
+    let key =
+        LambdaConfigKey { python: config.python.clone(), cache_dir: config.cache_dir.clone(), offline: config.offline };
     let mut resolved = cache().lock().await;
     if let Some(interpreter) = resolved.get(&(runtime.to_owned(), key.clone())) {
         return Ok(Arc::clone(interpreter));
@@ -65,10 +66,7 @@ pub async fn resolve(config: &LambdaConfig, runtime: &str) -> Result<Arc<Interpr
 async fn find_and_provision(config: &LambdaConfig, runtime: &str) -> Result<Interpreter, String> {
     let (python, why) = find(config, runtime).await?;
     if imports_boto3(&python).await {
-        return Ok(Interpreter {
-            description: format!("{} ({why}; boto3 importable)", python.display()),
-            python,
-        });
+        return Ok(Interpreter { description: format!("{} ({why}; boto3 importable)", python.display()), python });
     }
     let version = version_of(&python).await.unwrap_or_else(|| "unknown".to_owned());
     let venv = config.cache_dir.join(format!("venv-python{version}"));
@@ -79,10 +77,8 @@ async fn find_and_provision(config: &LambdaConfig, runtime: &str) -> Result<Inte
             python: venv_python,
         });
     }
-    let fix = format!(
-        "run `{} -m pip install boto3`, or set CRTS_PYTHON to an interpreter that has boto3",
-        python.display()
-    );
+    let fix =
+        format!("run `{} -m pip install boto3`, or set CRTS_PYTHON to an interpreter that has boto3", python.display());
     if config.offline {
         return Err(format!(
             "boto3 is not importable by {} and CRTS_OFFLINE is set: {fix}, or unset CRTS_OFFLINE to let crts-emulator install it in {}",
@@ -95,9 +91,15 @@ async fn find_and_provision(config: &LambdaConfig, runtime: &str) -> Result<Inte
         python.display(),
         venv.display()
     );
-    provision(&python, &venv).await.map_err(|e| format!("installing boto3 for {} failed: {e}; {fix}", python.display()))?;
+    provision(&python, &venv)
+        .await
+        .map_err(|e| format!("installing boto3 for {} failed: {e}; {fix}", python.display()))?;
     Ok(Interpreter {
-        description: format!("{} ({why}; boto3 installed into the managed virtualenv {})", python.display(), venv.display()),
+        description: format!(
+            "{} ({why}; boto3 installed into the managed virtualenv {})",
+            python.display(),
+            venv.display()
+        ),
         python: venv_python,
     })
 }
@@ -134,9 +136,7 @@ async fn find(config: &LambdaConfig, runtime: &str) -> Result<(PathBuf, String),
 /// `$PYENV_ROOT/versions/3.8*/bin/python3.8` for `python3.8`, newest first.
 fn pyenv_candidates(runtime: &str) -> Vec<PathBuf> {
     let Some(version) = runtime.strip_prefix("python") else { return Vec::new() };
-    let root = std::env::var_os("PYENV_ROOT")
-        .map(PathBuf::from)
-        .or_else(|| dirs::home_dir().map(|h| h.join(".pyenv")));
+    let root = std::env::var_os("PYENV_ROOT").map(PathBuf::from).or_else(|| dirs::home_dir().map(|h| h.join(".pyenv")));
     let Some(versions) = root.map(|r| r.join("versions")) else { return Vec::new() };
     let Ok(entries) = std::fs::read_dir(&versions) else { return Vec::new() };
     let mut found: Vec<PathBuf> = entries
@@ -177,11 +177,8 @@ async fn python_ok(python: &Path, code: &str) -> bool {
 
 /// `3.8` for a Python 3.8.x interpreter.
 async fn version_of(python: &Path) -> Option<String> {
-    let out = Command::new(python)
-        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
-        .output()
-        .await
-        .ok()?;
+    let out =
+        Command::new(python).args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"]).output().await.ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
@@ -199,7 +196,15 @@ async fn provision(python: &Path, venv: &Path) -> Result<(), String> {
     let result = async {
         run(Command::new(python).arg("-m").arg("venv").arg(&temporary)).await?;
         let temporary_python = temporary.join("bin").join("python");
-        run(Command::new(&temporary_python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "boto3"])).await?;
+        run(Command::new(&temporary_python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "boto3",
+        ]))
+        .await?;
         Ok::<_, String>(())
     }
     .await;
@@ -223,7 +228,8 @@ async fn run(command: &mut Command) -> Result<(), String> {
         Ok(())
     } else {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        let tail: String =
+            stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
         Err(format!("{command:?} exited with {}: {tail}", out.status))
     }
 }
@@ -246,7 +252,12 @@ mod tests {
         let fake = dir.join("python-without-boto3");
         std::fs::write(&fake, "#!/bin/sh\nexec python3 -S -I \"$@\"\n").expect("write shim");
         make_executable(&fake);
-        let config = LambdaConfig { python: Some(fake.clone()), offline: true, cache_dir: dir.join("cache"), ..LambdaConfig::default() };
+        let config = LambdaConfig {
+            python: Some(fake.clone()),
+            offline: true,
+            cache_dir: dir.join("cache"),
+            ..LambdaConfig::default()
+        };
         let err = resolve(&config, "python3.8").await.expect_err("offline, no boto3");
         assert!(err.contains("boto3 is not importable by"), "{err}");
         assert!(err.contains("CRTS_OFFLINE"), "{err}");

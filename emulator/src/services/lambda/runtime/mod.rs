@@ -132,8 +132,12 @@ impl Pool {
             Err(_elapsed) => {
                 let _ = worker.child.start_kill();
                 let seconds = self.spec.timeout.as_secs_f64();
-                let message = format!("{} Task timed out after {seconds:.2} seconds", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"));
-                let log = format!("START RequestId: {request_id} Version: $LATEST\n{message}\nEND RequestId: {request_id}\n");
+                let message = format!(
+                    "{} Task timed out after {seconds:.2} seconds",
+                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                );
+                let log =
+                    format!("START RequestId: {request_id} Version: $LATEST\n{message}\nEND RequestId: {request_id}\n");
                 Invocation {
                     outcome: Outcome::Failed(serde_json::json!({
                         "errorMessage": format!("Task timed out after {seconds:.2} seconds"),
