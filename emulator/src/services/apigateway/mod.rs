@@ -1,30 +1,169 @@
-//! Placeholder until the service is implemented: every operation answers NotImplemented.
+//! Amazon API Gateway, REST APIs (v1): the control plane (rest-json under `/restapis`, `/apikeys`,
+//! `/usageplans`) and the execute-api data plane that serves deployed stages ([`execute`]).
+//!
+//! <https://docs.aws.amazon.com/apigateway/latest/api/API_Operations.html>
+//!
+//! Codemap: [`model`] (stored resources and their JSON), [`rest_apis`] (APIs and resources), [`methods`]
+//! (methods, integrations and their responses), [`deployments`] (deployments and stages), [`api_keys`]
+//! (keys, usage plans), [`gateway_responses`], [`patch`] (patch operations), [`execute`] and [`proxy`]
+//! (the data plane). Resources live per account and region.
 
-use std::sync::Arc;
+mod api_keys;
+mod deployments;
+pub mod execute;
+mod gateway_responses;
+mod methods;
+mod model;
+mod patch;
+mod proxy;
+mod rest_apis;
 
-use crate::protocol::{AwsError, AwsRequest, Response, rest_json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use http::{Method, StatusCode};
+
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::server::AppState;
 
-pub async fn handle(_state: &Arc<AppState>, req: AwsRequest) -> Response {
-    rest_json::error(&AwsError::not_implemented(&req.raw_path), rest_json::ErrorStyle::Message)
+use model::{RestApi, Store};
+
+/// Serves one control-plane request.
+pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+    rest_json::finish(route(state, &req), rest_json::ErrorStyle::Message)
 }
 
+fn route(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
+    let action = format!("apigateway:{}", req.method);
+    let resource = format!("arn:aws:apigateway:{}::{}", req.ctx.region, req.raw_path);
+    state
+        .iam
+        .authorize(&req.ctx.caller, &action, &[resource])
+        .map_err(|d| AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", d.message))?;
+    let call = Call { gateway: &state.apigateway, req };
+    let m = &req.method;
+    let path = req.path();
+    match path.as_slice() {
+        ["restapis"] if m == Method::POST => rest_apis::create_api(&call),
+        ["restapis"] if m == Method::GET => rest_apis::get_apis(&call),
+        ["restapis", api] if m == Method::GET => rest_apis::get_api(&call, api),
+        ["restapis", api] if m == Method::DELETE => rest_apis::delete_api(&call, api),
+        ["restapis", api] if m == Method::PATCH => rest_apis::update_api(&call, api),
+        ["restapis", api, "resources"] if m == Method::GET => rest_apis::get_resources(&call, api),
+        ["restapis", api, "resources", parent] if m == Method::POST => rest_apis::create_resource(&call, api, parent),
+        ["restapis", api, "resources", id] if m == Method::GET => rest_apis::get_resource(&call, api, id),
+        ["restapis", api, "resources", id] if m == Method::DELETE => rest_apis::delete_resource(&call, api, id),
+        ["restapis", api, "resources", id] if m == Method::PATCH => rest_apis::update_resource(&call, api, id),
+        ["restapis", api, "resources", id, "methods", verb] => methods::method(&call, api, id, verb),
+        ["restapis", api, "resources", id, "methods", verb, "responses", status] => {
+            methods::method_response(&call, api, id, verb, status)
+        }
+        ["restapis", api, "resources", id, "methods", verb, "integration"] => {
+            methods::integration(&call, api, id, verb)
+        }
+        ["restapis", api, "resources", id, "methods", verb, "integration", "responses", status] => {
+            methods::integration_response(&call, api, id, verb, status)
+        }
+        ["restapis", api, "deployments"] if m == Method::POST => deployments::create_deployment(&call, api),
+        ["restapis", api, "deployments"] if m == Method::GET => deployments::get_deployments(&call, api),
+        ["restapis", api, "deployments", id] if m == Method::GET => deployments::get_deployment(&call, api, id),
+        ["restapis", api, "deployments", id] if m == Method::DELETE => deployments::delete_deployment(&call, api, id),
+        ["restapis", api, "stages"] if m == Method::POST => deployments::create_stage(&call, api),
+        ["restapis", api, "stages"] if m == Method::GET => deployments::get_stages(&call, api),
+        ["restapis", api, "stages", name] if m == Method::GET => deployments::get_stage(&call, api, name),
+        ["restapis", api, "stages", name] if m == Method::DELETE => deployments::delete_stage(&call, api, name),
+        ["restapis", api, "stages", name] if m == Method::PATCH => deployments::update_stage(&call, api, name),
+        ["restapis", api, "gatewayresponses"] if m == Method::GET => gateway_responses::get_all(&call, api),
+        ["restapis", api, "gatewayresponses", kind] => gateway_responses::one(&call, api, kind),
+        ["apikeys"] if m == Method::POST => api_keys::create_key(&call),
+        ["apikeys"] if m == Method::GET => api_keys::get_keys(&call),
+        ["apikeys", id] if m == Method::GET => api_keys::get_key(&call, id),
+        ["apikeys", id] if m == Method::PATCH => api_keys::update_key(&call, id),
+        ["apikeys", id] if m == Method::DELETE => api_keys::delete_key(&call, id),
+        ["usageplans"] if m == Method::POST => api_keys::create_plan(&call),
+        ["usageplans"] if m == Method::GET => api_keys::get_plans(&call),
+        ["usageplans", id] if m == Method::GET => api_keys::get_plan(&call, id),
+        ["usageplans", id] if m == Method::PATCH => api_keys::update_plan(&call, id),
+        ["usageplans", id] if m == Method::DELETE => api_keys::delete_plan(&call, id),
+        ["usageplans", id, "keys"] if m == Method::POST => api_keys::create_plan_key(&call, id),
+        ["usageplans", id, "keys"] if m == Method::GET => api_keys::get_plan_keys(&call, id),
+        ["usageplans", id, "keys", key] if m == Method::GET => api_keys::get_plan_key(&call, id, key),
+        ["usageplans", id, "keys", key] if m == Method::DELETE => api_keys::delete_plan_key(&call, id, key),
+        _ => Err(AwsError::not_implemented(&format!("API Gateway {m} {}", req.raw_path))),
+    }
+}
+
+/// The API Gateway service of one emulator instance.
 #[derive(Debug, Default)]
-pub struct ApiGateway;
+pub struct ApiGateway {
+    stores: Mutex<HashMap<(String, String), Store>>,
+}
 
 impl ApiGateway {
     pub fn new() -> Self {
-        Self
+        Self::default()
+    }
+
+    /// The first `Some` that `f` finds in any account and region (execute-api requests carry no account).
+    pub(crate) fn find<T>(&self, mut f: impl FnMut(&str, &str, &Store) -> Option<T>) -> Option<T> {
+        let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        stores.iter().find_map(|((account, region), store)| f(account, region, store))
+    }
+
+    /// Runs `f` on one account and region's resources. Never held across an `.await`.
+    pub(crate) fn with_store<T>(&self, account: &str, region: &str, f: impl FnOnce(&mut Store) -> T) -> T {
+        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        f(stores.entry((account.to_owned(), region.to_owned())).or_default())
     }
 }
 
-pub mod execute {
-    use std::sync::Arc;
+/// One control-plane call: the service and the request.
+pub(crate) struct Call<'a> {
+    gateway: &'a ApiGateway,
+    req: &'a AwsRequest,
+}
 
-    use crate::protocol::{AwsError, AwsRequest, Response, rest_json};
-    use crate::server::AppState;
-
-    pub async fn handle(_state: &Arc<AppState>, _api_id: &str, _stage: &str, req: AwsRequest) -> Response {
-        rest_json::error(&AwsError::not_implemented(&req.raw_path), rest_json::ErrorStyle::Message)
+impl Call<'_> {
+    fn store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        self.gateway.with_store(self.req.ctx.account_id(), &self.req.ctx.region, f)
     }
+
+    /// Runs `f` on one REST API, or NotFound.
+    fn api<T>(&self, api_id: &str, f: impl FnOnce(&mut RestApi) -> AwsResult<T>) -> AwsResult<T> {
+        let account = self.req.ctx.account_id().to_owned();
+        self.store(|store| match store.apis.get_mut(api_id) {
+            Some(api) => f(api),
+            None => Err(not_found(format!("Invalid API identifier specified {account}:{api_id}"))),
+        })
+    }
+}
+
+pub(crate) fn not_found(message: impl Into<String>) -> AwsError {
+    AwsError::not_found("NotFoundException", message)
+}
+
+pub(crate) fn conflict(message: impl Into<String>) -> AwsError {
+    AwsError::conflict("ConflictException", message)
+}
+
+pub(crate) fn bad_request(message: impl Into<String>) -> AwsError {
+    AwsError::bad_request("BadRequestException", message)
+}
+
+/// Decodes a JSON body, reporting problems as API Gateway's BadRequestException.
+pub(crate) fn input<T: serde::de::DeserializeOwned>(req: &AwsRequest) -> AwsResult<T> {
+    rest_json::input(req).map_err(|e| bad_request(e.message))
+}
+
+/// A new resource id: 10 lowercase alphanumerics, like `a1b2c3d4e5`.
+pub(crate) fn new_id() -> String {
+    crate::identity::random_lower_alnum(10)
+}
+
+pub(crate) fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+pub(crate) fn created(value: &serde_json::Value) -> Response {
+    rest_json::respond(StatusCode::CREATED, value)
 }

@@ -1,0 +1,283 @@
+//! API keys and usage plans: what lets a key through an `apiKeyRequired` method on a stage.
+
+use std::collections::BTreeSet;
+
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::model::{ApiKey, UsagePlan};
+use super::{Call, bad_request, conflict, created, input, new_id, not_found, now, patch};
+use crate::protocol::{AwsResult, Response, rest_json};
+
+fn invalid_key() -> crate::protocol::AwsError {
+    not_found("Invalid API Key identifier specified")
+}
+
+fn invalid_plan() -> crate::protocol::AwsError {
+    not_found("Invalid Usage Plan ID specified")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateKeyInput {
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    enabled: bool,
+    value: Option<String>,
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateApiKey.html>
+/// `enabled` defaults to false, as on AWS. Deviations: `stageKeys` and `customerId` are not emulated.
+pub(super) fn create_key(call: &Call<'_>) -> AwsResult<Response> {
+    let input: CreateKeyInput = input(call.req)?;
+    let value = match input.value {
+        Some(value) if (20..=128).contains(&value.len()) => value,
+        Some(_) => return Err(bad_request("API Key value should be at least 20 characters")),
+        None => crate::identity::random_alnum(40),
+    };
+    let time = now();
+    let key = ApiKey {
+        id: new_id(),
+        name: input.name.unwrap_or_default(),
+        value,
+        enabled: input.enabled,
+        description: input.description,
+        created: time,
+        updated: time,
+    };
+    let body = key.to_json(true);
+    call.store(|store| {
+        if store.api_keys.values().any(|k| k.value == key.value) {
+            return Err(conflict("API Key already exists"));
+        }
+        store.api_keys.insert(key.id.clone(), key);
+        Ok(())
+    })?;
+    Ok(created(&body))
+}
+
+fn flag(call: &Call<'_>, name: &str) -> bool {
+    call.req.query_param(name) == Some("true")
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetApiKeys.html> (values only with includeValues=true)
+pub(super) fn get_keys(call: &Call<'_>) -> AwsResult<Response> {
+    let include = flag(call, "includeValues");
+    let name_query = call.req.query_param("name").map(str::to_owned);
+    let items: Vec<Value> = call.store(|store| {
+        store
+            .api_keys
+            .values()
+            .filter(|k| name_query.as_deref().is_none_or(|q| k.name.starts_with(q)))
+            .map(|k| k.to_json(include))
+            .collect()
+    });
+    Ok(rest_json::ok(&json!({ "item": items })))
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetApiKey.html> (value only with includeValue=true)
+pub(super) fn get_key(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+    let include = flag(call, "includeValue");
+    let key = call.store(|store| store.api_keys.get(id).cloned()).ok_or_else(invalid_key)?;
+    Ok(rest_json::ok(&key.to_json(include)))
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateApiKey.html> (`/enabled`, `/name`, `/description`)
+pub(super) fn update_key(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+    let operations = patch::operations(call.req)?;
+    call.store(|store| {
+        let key = store.api_keys.get_mut(id).ok_or_else(invalid_key)?;
+        for op in &operations {
+            match (op.op.as_str(), op.path.as_str()) {
+                ("replace", "/enabled") => key.enabled = op.bool_value()?,
+                ("replace", "/name") => key.name = op.value()?.to_owned(),
+                ("replace", "/description") => key.description = op.value.clone(),
+                _ => return Err(op.unsupported()),
+            }
+        }
+        key.updated = now();
+        Ok(rest_json::ok(&key.to_json(false)))
+    })
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteApiKey.html>
+pub(super) fn delete_key(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+    call.store(|store| {
+        store.api_keys.remove(id).ok_or_else(invalid_key)?;
+        for plan in store.usage_plans.values_mut() {
+            plan.keys.remove(id);
+        }
+        Ok(rest_json::empty(StatusCode::ACCEPTED))
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatePlanInput {
+    name: String,
+    description: Option<String>,
+    #[serde(default)]
+    api_stages: Vec<ApiStageInput>,
+    throttle: Option<Value>,
+    quota: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiStageInput {
+    api_id: String,
+    stage: String,
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateUsagePlan.html>
+/// Deviation: throttle and quota are stored and returned but not enforced.
+pub(super) fn create_plan(call: &Call<'_>) -> AwsResult<Response> {
+    let input: CreatePlanInput = input(call.req)?;
+    call.store(|store| {
+        let mut api_stages = Vec::new();
+        for s in input.api_stages {
+            check_stage(store, &s.api_id, &s.stage)?;
+            api_stages.push((s.api_id, s.stage));
+        }
+        let plan = UsagePlan {
+            id: new_id(),
+            name: input.name,
+            description: input.description,
+            api_stages,
+            throttle: input.throttle,
+            quota: input.quota,
+            keys: BTreeSet::new(),
+        };
+        let body = plan.to_json();
+        store.usage_plans.insert(plan.id.clone(), plan);
+        Ok(created(&body))
+    })
+}
+
+/// The API and stage a usage plan names must exist.
+fn check_stage(store: &super::model::Store, api_id: &str, stage: &str) -> AwsResult<()> {
+    let api = store.apis.get(api_id).ok_or_else(|| not_found(format!("Invalid API identifier specified {api_id}")))?;
+    if api.stages.contains_key(stage) {
+        Ok(())
+    } else {
+        Err(not_found(format!("Invalid stage identifier specified {api_id}:{stage}")))
+    }
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlans.html>
+pub(super) fn get_plans(call: &Call<'_>) -> AwsResult<Response> {
+    let key_id = call.req.query_param("keyId").map(str::to_owned);
+    let items: Vec<Value> = call.store(|store| {
+        store
+            .usage_plans
+            .values()
+            .filter(|p| key_id.as_ref().is_none_or(|k| p.keys.contains(k)))
+            .map(UsagePlan::to_json)
+            .collect()
+    });
+    Ok(rest_json::ok(&json!({ "item": items })))
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlan.html>
+pub(super) fn get_plan(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+    let plan = call.store(|store| store.usage_plans.get(id).cloned()).ok_or_else(invalid_plan)?;
+    Ok(rest_json::ok(&plan.to_json()))
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateUsagePlan.html>
+/// (`/name`, `/description`, add/remove `/apiStages` with value `apiId:stage`)
+pub(super) fn update_plan(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+    let operations = patch::operations(call.req)?;
+    call.store(|store| {
+        for op in &operations {
+            if op.path == "/apiStages" && op.op == "add" {
+                let (api, stage) = op.value()?.split_once(':').ok_or_else(|| op.unsupported())?;
+                check_stage(store, api, stage)?;
+            }
+        }
+        let plan = store.usage_plans.get_mut(id).ok_or_else(invalid_plan)?;
+        for op in &operations {
+            match (op.op.as_str(), op.path.as_str()) {
+                ("replace", "/name") => plan.name = op.value()?.to_owned(),
+                ("replace", "/description") => plan.description = op.value.clone(),
+                ("add", "/apiStages") => {
+                    let (api, stage) = op.value()?.split_once(':').ok_or_else(|| op.unsupported())?;
+                    let entry = (api.to_owned(), stage.to_owned());
+                    if !plan.api_stages.contains(&entry) {
+                        plan.api_stages.push(entry);
+                    }
+                }
+                ("remove", "/apiStages") => {
+                    let (api, stage) = op.value()?.split_once(':').ok_or_else(|| op.unsupported())?;
+                    plan.api_stages.retain(|(a, s)| !(a == api && s == stage));
+                }
+                _ => return Err(op.unsupported()),
+            }
+        }
+        Ok(rest_json::ok(&plan.to_json()))
+    })
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteUsagePlan.html>
+pub(super) fn delete_plan(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+    call.store(|store| store.usage_plans.remove(id)).ok_or_else(invalid_plan)?;
+    Ok(rest_json::empty(StatusCode::ACCEPTED))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreatePlanKeyInput {
+    key_id: String,
+    key_type: String,
+}
+
+fn plan_key_json(key: &ApiKey) -> Value {
+    json!({ "id": key.id, "name": key.name, "type": "API_KEY", "value": key.value })
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateUsagePlanKey.html>
+pub(super) fn create_plan_key(call: &Call<'_>, plan_id: &str) -> AwsResult<Response> {
+    let input: CreatePlanKeyInput = input(call.req)?;
+    if input.key_type != "API_KEY" {
+        return Err(bad_request(format!("Invalid key type: {}", input.key_type)));
+    }
+    call.store(|store| {
+        let key = store.api_keys.get(&input.key_id).cloned().ok_or_else(invalid_key)?;
+        let plan = store.usage_plans.get_mut(plan_id).ok_or_else(invalid_plan)?;
+        if !plan.keys.insert(key.id.clone()) {
+            return Err(conflict(format!("Usage Plan {plan_id} cannot be added because API Key {} cannot reference multiple Usage Plans with the same API Stage", key.id)));
+        }
+        Ok(created(&plan_key_json(&key)))
+    })
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlanKeys.html>
+pub(super) fn get_plan_keys(call: &Call<'_>, plan_id: &str) -> AwsResult<Response> {
+    call.store(|store| {
+        let plan = store.usage_plans.get(plan_id).ok_or_else(invalid_plan)?;
+        let items: Vec<Value> = plan.keys.iter().filter_map(|id| store.api_keys.get(id)).map(plan_key_json).collect();
+        Ok(rest_json::ok(&json!({ "item": items })))
+    })
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlanKey.html>
+pub(super) fn get_plan_key(call: &Call<'_>, plan_id: &str, key_id: &str) -> AwsResult<Response> {
+    call.store(|store| {
+        let plan = store.usage_plans.get(plan_id).ok_or_else(invalid_plan)?;
+        let key = plan.keys.get(key_id).and_then(|id| store.api_keys.get(id)).ok_or_else(invalid_key)?;
+        Ok(rest_json::ok(&plan_key_json(key)))
+    })
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteUsagePlanKey.html>
+pub(super) fn delete_plan_key(call: &Call<'_>, plan_id: &str, key_id: &str) -> AwsResult<Response> {
+    call.store(|store| {
+        let plan = store.usage_plans.get_mut(plan_id).ok_or_else(invalid_plan)?;
+        if !plan.keys.remove(key_id) {
+            return Err(invalid_key());
+        }
+        Ok(rest_json::empty(StatusCode::ACCEPTED))
+    })
+}

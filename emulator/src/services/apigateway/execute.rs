@@ -1,0 +1,434 @@
+//! The execute-api data plane: a deployed stage answering HTTP requests as API Gateway does.
+//! <https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-call-api.html>
+//!
+//! Order of evaluation, as on AWS: the stage and resource/method (else 403 Missing Authentication Token),
+//! the API key when the method requires one (else 403 Forbidden), then the integration: MOCK answers from
+//! its integration response; AWS_PROXY invokes the Lambda function and maps its answer (a malformed answer
+//! or a function error is 502). Deviations: mapping templates are returned as written (no VTL), and
+//! AWS/HTTP integrations answer 500.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+
+use super::model::{Method, Resource, Snapshot};
+use super::proxy;
+use crate::protocol::{AwsRequest, Response};
+use crate::server::AppState;
+use crate::services::lambda::ServiceInvocation;
+
+/// What a stage serves, found across accounts (execute-api requests are unsigned; API ids are global).
+struct Target {
+    account_id: String,
+    region: String,
+    deployment_id: String,
+    snapshot: Arc<Snapshot>,
+    variables: BTreeMap<String, String>,
+}
+
+/// One of API Gateway's own answers (not the integration's).
+#[derive(Debug, Clone, Copy)]
+enum GatewayError {
+    MissingAuthenticationToken,
+    InvalidApiKey,
+    /// The function's answer could not be mapped, or the function failed: 502.
+    BadGateway,
+    /// The integration could not be invoked (permissions, configuration): 500.
+    Configuration,
+}
+
+impl GatewayError {
+    /// (gateway response type, status, x-amzn-ErrorType, default body as AWS writes it).
+    fn parts(self) -> (&'static str, u16, &'static str, &'static str, &'static str) {
+        match self {
+            Self::MissingAuthenticationToken => (
+                "MISSING_AUTHENTICATION_TOKEN",
+                403,
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+                r#"{"message":"Missing Authentication Token"}"#,
+            ),
+            Self::InvalidApiKey => {
+                ("INVALID_API_KEY", 403, "ForbiddenException", "Forbidden", r#"{"message":"Forbidden"}"#)
+            }
+            Self::BadGateway => (
+                "DEFAULT_5XX",
+                502,
+                "InternalServerErrorException",
+                "Internal server error",
+                r#"{"message": "Internal server error"}"#,
+            ),
+            Self::Configuration => (
+                "API_CONFIGURATION_ERROR",
+                500,
+                "InternalServerErrorException",
+                "Internal server error",
+                r#"{"message": "Internal server error"}"#,
+            ),
+        }
+    }
+}
+
+pub async fn handle(state: &Arc<AppState>, api_id: &str, stage: &str, req: AwsRequest) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let apigw_id = format!("{}=", crate::identity::random_alnum(15));
+    let mut response = serve(state, api_id, stage, &req, &request_id, &apigw_id).await;
+    let headers = response.headers_mut();
+    for (name, value) in [("x-amzn-RequestId", request_id.as_str()), ("x-amz-apigw-id", apigw_id.as_str())] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+async fn serve(
+    state: &Arc<AppState>,
+    api_id: &str,
+    stage: &str,
+    req: &AwsRequest,
+    request_id: &str,
+    apigw_id: &str,
+) -> Response {
+    let Some(target) = find_stage(state, api_id, stage) else {
+        return gateway_error(None, GatewayError::MissingAuthenticationToken);
+    };
+    let snapshot = &target.snapshot;
+    let Some((resource, path_parameters)) = match_resource(&snapshot.resources, &req.segments) else {
+        return gateway_error(Some(snapshot), GatewayError::MissingAuthenticationToken);
+    };
+    let verb = req.method.as_str();
+    let Some(method) = resource.methods.get(verb).or_else(|| resource.methods.get("ANY")) else {
+        return gateway_error(Some(snapshot), GatewayError::MissingAuthenticationToken);
+    };
+
+    let mut api_key = None;
+    if method.api_key_required {
+        match check_api_key(state, &target, api_id, stage, req.header("x-api-key")) {
+            Some(key) => api_key = Some(key),
+            None => return gateway_error(Some(snapshot), GatewayError::InvalidApiKey),
+        }
+    }
+
+    let Some(integration) = &method.integration else {
+        return gateway_error(Some(snapshot), GatewayError::Configuration);
+    };
+    match integration.kind.as_str() {
+        "MOCK" => mock(method),
+        "AWS_PROXY" => {
+            if integration.http_method.as_deref() != Some("POST") {
+                tracing::warn!("AWS_PROXY integration of {api_id} {verb} {} must use POST", resource.path);
+                return gateway_error(Some(snapshot), GatewayError::Configuration);
+            }
+            let Some(function) = integration.uri.as_deref().and_then(function_from_uri) else {
+                tracing::warn!("AWS_PROXY integration of {api_id} has no Lambda function URI");
+                return gateway_error(Some(snapshot), GatewayError::Configuration);
+            };
+            let host = req.header("host").unwrap_or("localhost").to_owned();
+            let event = proxy::event(
+                req,
+                &proxy::EventContext {
+                    account_id: &target.account_id,
+                    api_id,
+                    stage,
+                    deployment_id: &target.deployment_id,
+                    resource_id: &resource.id,
+                    resource_path: &resource.path,
+                    path_parameters: &path_parameters,
+                    stage_variables: &target.variables,
+                    request_id,
+                    extended_request_id: apigw_id,
+                    api_key: api_key.as_ref().map(|(value, id)| (value.as_str(), id.as_str())),
+                    host: &host,
+                },
+            );
+            let source_arn = format!(
+                "arn:aws:execute-api:{}:{}:{api_id}/{stage}/{verb}/{}",
+                target.region,
+                target.account_id,
+                resource.path.trim_start_matches('/')
+            );
+            let invocation = ServiceInvocation {
+                function: &function,
+                account_id: &target.account_id,
+                region: &target.region,
+                principal: "apigateway.amazonaws.com",
+                source_arn: &source_arn,
+                payload: Bytes::from(event.to_string()),
+            };
+            let outcome = match state.lambda.invoke_for_service(state, invocation).await {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    tracing::warn!("Execution failed due to configuration error: {e}");
+                    return gateway_error(Some(snapshot), GatewayError::Configuration);
+                }
+            };
+            if outcome.function_error.is_some() {
+                tracing::info!("Lambda execution failed: {}", String::from_utf8_lossy(&outcome.payload));
+                return gateway_error(Some(snapshot), GatewayError::BadGateway);
+            }
+            match proxy::map_response(&outcome.payload) {
+                Some(mapped) => proxy_response(mapped),
+                None => {
+                    tracing::info!("Execution failed due to configuration error: Malformed Lambda proxy response");
+                    gateway_error(Some(snapshot), GatewayError::BadGateway)
+                }
+            }
+        }
+        other => {
+            tracing::warn!("integration type {other} is not served by crts-emulator's data plane");
+            gateway_error(Some(snapshot), GatewayError::Configuration)
+        }
+    }
+}
+
+fn find_stage(state: &AppState, api_id: &str, stage: &str) -> Option<Target> {
+    state.apigateway.find(|account_id, region, store| {
+        let api = store.apis.get(api_id)?;
+        let stage = api.stages.get(stage)?;
+        let deployment = api.deployments.get(&stage.deployment_id)?;
+        Some(Target {
+            account_id: account_id.to_owned(),
+            region: region.to_owned(),
+            deployment_id: deployment.id.clone(),
+            snapshot: Arc::clone(&deployment.snapshot),
+            variables: stage.variables.clone(),
+        })
+    })
+}
+
+/// The key's (value, id) when it exists, is enabled, and a usage plan binds it to this API stage.
+fn check_api_key(
+    state: &AppState,
+    target: &Target,
+    api_id: &str,
+    stage: &str,
+    value: Option<&str>,
+) -> Option<(String, String)> {
+    let value = value?;
+    state.apigateway.with_store(&target.account_id, &target.region, |store| {
+        let key = store.api_keys.values().find(|k| k.value == value && k.enabled)?;
+        let bound = store
+            .usage_plans
+            .values()
+            .any(|p| p.keys.contains(&key.id) && p.api_stages.iter().any(|(a, s)| a == api_id && s == stage));
+        bound.then(|| (key.value.clone(), key.id.clone()))
+    })
+}
+
+/// The most specific resource whose path matches: literal segments beat `{param}`, which beats `{proxy+}`.
+fn match_resource<'a>(
+    resources: &'a [Resource],
+    segments: &[String],
+) -> Option<(&'a Resource, BTreeMap<String, String>)> {
+    let mut best: Option<(Vec<u8>, &Resource, BTreeMap<String, String>)> = None;
+    for resource in resources {
+        let template: Vec<&str> = resource.path.split('/').filter(|s| !s.is_empty()).collect();
+        let Some((score, parameters)) = match_template(&template, segments) else { continue };
+        if best.as_ref().is_none_or(|(best_score, _, _)| score > *best_score) {
+            best = Some((score, resource, parameters));
+        }
+    }
+    best.map(|(_, resource, parameters)| (resource, parameters))
+}
+
+/// Per-segment specificity (2 literal, 1 parameter, 0 greedy) and the extracted path parameters.
+fn match_template(template: &[&str], segments: &[String]) -> Option<(Vec<u8>, BTreeMap<String, String>)> {
+    let mut score = Vec::with_capacity(template.len());
+    let mut parameters = BTreeMap::new();
+    for (i, part) in template.iter().enumerate() {
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix("+}")) {
+            if i >= segments.len() {
+                return None;
+            }
+            parameters.insert(name.to_owned(), segments[i..].join("/"));
+            score.push(0);
+            return Some((score, parameters));
+        }
+        let segment = segments.get(i)?;
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            parameters.insert(name.to_owned(), segment.clone());
+            score.push(1);
+        } else if part == segment {
+            score.push(2);
+        } else {
+            return None;
+        }
+    }
+    (template.len() == segments.len()).then_some((score, parameters))
+}
+
+/// `arn:aws:apigateway:r:lambda:path/2015-03-31/functions/<function arn>/invocations` → the function ARN.
+fn function_from_uri(uri: &str) -> Option<String> {
+    let rest = uri.split_once("/functions/")?.1;
+    Some(rest.strip_suffix("/invocations").unwrap_or(rest).to_owned())
+}
+
+/// A MOCK integration: the request template's statusCode selects the integration response, whose literal
+/// header mappings (`'*'`) and template become the answer.
+fn mock(method: &Method) -> Response {
+    let Some(integration) = &method.integration else { return gateway_error(None, GatewayError::Configuration) };
+    let template = integration
+        .request_templates
+        .get("application/json")
+        .or_else(|| integration.request_templates.values().next())
+        .map(String::as_str)
+        .unwrap_or("{\"statusCode\": 200}");
+    let status = serde_json::from_str::<serde_json::Value>(template)
+        .ok()
+        .and_then(|v| v["statusCode"].as_u64())
+        .unwrap_or(200)
+        .to_string();
+    let selected = integration
+        .responses
+        .values()
+        .find(|r| r.selection_pattern.as_deref().is_some_and(|p| !p.is_empty() && p == status))
+        .or_else(|| integration.responses.values().find(|r| r.selection_pattern.as_deref().is_none_or(str::is_empty)));
+    let Some(selected) = selected else {
+        tracing::warn!("MOCK integration has no integration response for status {status}");
+        return gateway_error(None, GatewayError::Configuration);
+    };
+    let status = selected.status_code.parse().ok().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
+    let body = selected
+        .response_templates
+        .get("application/json")
+        .or_else(|| selected.response_templates.values().next())
+        .cloned()
+        .unwrap_or_default();
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (target, source) in &selected.response_parameters {
+        let (Some(name), Some(value)) = (target.strip_prefix("method.response.header."), literal(source)) else {
+            continue;
+        };
+        if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(name), HeaderValue::from_str(value)) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+/// `'value'` → `value` (static mapping values are quoted).
+fn literal(source: &str) -> Option<&str> {
+    source.strip_prefix('\'').and_then(|s| s.strip_suffix('\''))
+}
+
+fn proxy_response(mapped: proxy::ProxyResponse) -> Response {
+    let mut response = Response::new(Body::from(mapped.body));
+    *response.status_mut() = StatusCode::from_u16(mapped.status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    for (name, value) in &mapped.headers {
+        if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(name.as_str()), HeaderValue::from_str(value)) {
+            headers.append(name, value);
+        }
+    }
+    if !headers.contains_key(http::header::CONTENT_TYPE) {
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    let trace = format!("Root=1-{:08x}-{}", chrono::Utc::now().timestamp(), crate::identity::random_lower_alnum(24));
+    if let Ok(value) = HeaderValue::from_str(&trace) {
+        headers.insert("X-Amzn-Trace-Id", value);
+    }
+    response
+}
+
+/// One of API Gateway's own errors, with the API's gateway response override when it has one (the exact
+/// type first, then DEFAULT_4XX / DEFAULT_5XX). Without an override there are no CORS headers, as on AWS.
+fn gateway_error(snapshot: Option<&Snapshot>, error: GatewayError) -> Response {
+    let (kind, status, error_type, message, default_body) = error.parts();
+    let family = if status >= 500 { "DEFAULT_5XX" } else { "DEFAULT_4XX" };
+    let custom = snapshot.and_then(|s| s.gateway_responses.get(kind).or_else(|| s.gateway_responses.get(family)));
+    let (status, body, extra_headers) = match custom {
+        Some(custom) => {
+            let status = custom.status_code.as_deref().and_then(|s| s.parse().ok()).unwrap_or(status);
+            let body = custom
+                .response_templates
+                .get("application/json")
+                .map(|t| t.replace("$context.error.messageString", &format!("\"{message}\"")))
+                .unwrap_or_else(|| default_body.to_owned());
+            let headers: Vec<(String, String)> = custom
+                .response_parameters
+                .iter()
+                .filter_map(|(k, v)| {
+                    Some((k.strip_prefix("gatewayresponse.header.")?.to_owned(), literal(v)?.to_owned()))
+                })
+                .collect();
+            (status, body, headers)
+        }
+        None => (status, default_body.to_owned(), Vec::new()),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert("x-amzn-ErrorType", HeaderValue::from_static(error_type));
+    for (name, value) in extra_headers {
+        if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(name.as_str()), HeaderValue::from_str(&value)) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(path: &str) -> Resource {
+        Resource {
+            id: path.to_owned(),
+            parent_id: None,
+            path_part: None,
+            path: path.to_owned(),
+            methods: BTreeMap::new(),
+        }
+    }
+
+    fn segments(path: &str) -> Vec<String> {
+        path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn literal_beats_parameter_beats_greedy() {
+        let resources = vec![
+            resource("/"),
+            resource("/crts"),
+            resource("/{function}"),
+            resource("/{proxy+}"),
+            resource("/crts/{id}"),
+        ];
+        let matched = |path: &str| match_resource(&resources, &segments(path)).map(|(r, p)| (r.path.clone(), p));
+        assert_eq!(matched("/").map(|m| m.0), Some("/".to_owned()));
+        assert_eq!(matched("/crts").map(|m| m.0), Some("/crts".to_owned()));
+        let (path, params) = matched("/other").expect("matches the parameter");
+        assert_eq!((path.as_str(), params.get("function").map(String::as_str)), ("/{function}", Some("other")));
+        let (path, params) = matched("/a/b/c").expect("greedy");
+        assert_eq!((path.as_str(), params.get("proxy").map(String::as_str)), ("/{proxy+}", Some("a/b/c")));
+        assert_eq!(matched("/crts/42").map(|m| m.0), Some("/crts/{id}".to_owned()));
+        let no_greedy = vec![resource("/"), resource("/crts")];
+        assert!(match_resource(&no_greedy, &segments("/nothing")).is_none());
+    }
+
+    #[test]
+    fn lambda_function_arns_come_from_integration_uris() {
+        assert_eq!(
+            function_from_uri("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:crts/invocations").as_deref(),
+            Some("arn:aws:lambda:us-east-1:000000000000:function:crts")
+        );
+        assert_eq!(function_from_uri("arn:aws:apigateway:us-east-1:s3:path/bucket"), None);
+    }
+
+    #[test]
+    fn default_gateway_errors_are_awss_bodies_without_cors() {
+        let response = gateway_error(None, GatewayError::InvalidApiKey);
+        assert_eq!(response.status(), 403);
+        assert_eq!(response.headers()["x-amzn-ErrorType"], "ForbiddenException");
+        assert!(!response.headers().contains_key("access-control-allow-origin"));
+        assert_eq!(gateway_error(None, GatewayError::BadGateway).status(), 502);
+    }
+}

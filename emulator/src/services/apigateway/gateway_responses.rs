@@ -1,0 +1,112 @@
+//! Gateway responses: how API Gateway's own errors (missing token, invalid key, ...) are answered.
+//! <https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html>
+
+use std::collections::BTreeMap;
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::model::GatewayResponse;
+use super::{Call, bad_request, created, input, not_found};
+use crate::protocol::{AwsResult, Response, rest_json};
+
+/// (type, default status) of the gateway responses the emulator knows.
+pub(crate) const DEFAULTS: &[(&str, &str)] = &[
+    ("ACCESS_DENIED", "403"),
+    ("API_CONFIGURATION_ERROR", "500"),
+    ("AUTHORIZER_CONFIGURATION_ERROR", "500"),
+    ("AUTHORIZER_FAILURE", "500"),
+    ("BAD_REQUEST_BODY", "400"),
+    ("BAD_REQUEST_PARAMETERS", "400"),
+    ("DEFAULT_4XX", ""),
+    ("DEFAULT_5XX", ""),
+    ("EXPIRED_TOKEN", "403"),
+    ("INTEGRATION_FAILURE", "504"),
+    ("INTEGRATION_TIMEOUT", "504"),
+    ("INVALID_API_KEY", "403"),
+    ("INVALID_SIGNATURE", "403"),
+    ("MISSING_AUTHENTICATION_TOKEN", "403"),
+    ("QUOTA_EXCEEDED", "429"),
+    ("REQUEST_TOO_LARGE", "413"),
+    ("RESOURCE_NOT_FOUND", "404"),
+    ("THROTTLED", "429"),
+    ("UNAUTHORIZED", "401"),
+    ("UNSUPPORTED_MEDIA_TYPE", "415"),
+    ("WAF_FILTERED", "403"),
+];
+
+fn default_response(kind: &str, status: &str) -> GatewayResponse {
+    GatewayResponse {
+        response_type: kind.to_owned(),
+        status_code: (!status.is_empty()).then(|| status.to_owned()),
+        response_parameters: BTreeMap::new(),
+        response_templates: BTreeMap::from([(
+            "application/json".to_owned(),
+            "{\"message\":$context.error.messageString}".to_owned(),
+        )]),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PutInput {
+    status_code: Option<String>,
+    #[serde(default)]
+    response_parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    response_templates: BTreeMap<String, String>,
+}
+
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetGatewayResponses.html>
+pub(super) fn get_all(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
+    call.api(api_id, |api| {
+        let items: Vec<Value> = DEFAULTS
+            .iter()
+            .map(|(kind, status)| match api.gateway_responses.get(*kind) {
+                Some(custom) => custom.to_json(false),
+                None => default_response(kind, status).to_json(true),
+            })
+            .collect();
+        Ok(rest_json::ok(&json!({ "item": items })))
+    })
+}
+
+/// Put/Get/DeleteGatewayResponse: <https://docs.aws.amazon.com/apigateway/latest/api/API_PutGatewayResponse.html>
+pub(super) fn one(call: &Call<'_>, api_id: &str, kind: &str) -> AwsResult<Response> {
+    let Some((_, default_status)) = DEFAULTS.iter().find(|(k, _)| *k == kind) else {
+        return Err(bad_request(format!("Invalid response type specified: {kind}")));
+    };
+    match call.req.method {
+        Method::PUT => {
+            let input: PutInput = input(call.req)?;
+            call.api(api_id, |api| {
+                let response = GatewayResponse {
+                    response_type: kind.to_owned(),
+                    status_code: input
+                        .status_code
+                        .or_else(|| (!default_status.is_empty()).then(|| (*default_status).to_owned())),
+                    response_parameters: input.response_parameters,
+                    response_templates: input.response_templates,
+                };
+                let body = response.to_json(false);
+                api.gateway_responses.insert(kind.to_owned(), response);
+                Ok(created(&body))
+            })
+        }
+        Method::GET => call.api(api_id, |api| {
+            Ok(rest_json::ok(&match api.gateway_responses.get(kind) {
+                Some(custom) => custom.to_json(false),
+                None => default_response(kind, default_status).to_json(true),
+            }))
+        }),
+        Method::DELETE => call.api(api_id, |api| {
+            api.gateway_responses.remove(kind).ok_or_else(|| not_found("Invalid Gateway Response specified"))?;
+            Ok(rest_json::empty(StatusCode::ACCEPTED))
+        }),
+        _ => Err(crate::protocol::AwsError::not_implemented(&format!(
+            "API Gateway {} {}",
+            call.req.method, call.req.raw_path
+        ))),
+    }
+}

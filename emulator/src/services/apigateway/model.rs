@@ -1,0 +1,320 @@
+//! API Gateway's resources as stored, and their JSON as the control plane returns it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+/// Everything API Gateway holds for one account and region.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    pub apis: BTreeMap<String, RestApi>,
+    pub api_keys: BTreeMap<String, ApiKey>,
+    pub usage_plans: BTreeMap<String, UsagePlan>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RestApi {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created: i64,
+    pub api_key_source: String,
+    pub endpoint_types: Vec<String>,
+    pub root_id: String,
+    pub resources: BTreeMap<String, Resource>,
+    pub deployments: BTreeMap<String, Deployment>,
+    pub stages: BTreeMap<String, Stage>,
+    pub gateway_responses: BTreeMap<String, GatewayResponse>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Resource {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub path_part: Option<String>,
+    pub path: String,
+    pub methods: BTreeMap<String, Method>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Method {
+    pub http_method: String,
+    pub authorization_type: String,
+    pub api_key_required: bool,
+    pub operation_name: Option<String>,
+    pub request_parameters: BTreeMap<String, bool>,
+    pub request_models: BTreeMap<String, String>,
+    pub integration: Option<Integration>,
+    pub responses: BTreeMap<String, MethodResponse>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Integration {
+    pub kind: String,
+    pub http_method: Option<String>,
+    pub uri: Option<String>,
+    pub request_templates: BTreeMap<String, String>,
+    pub request_parameters: BTreeMap<String, String>,
+    pub passthrough_behavior: String,
+    pub timeout_in_millis: i64,
+    pub cache_namespace: String,
+    pub content_handling: Option<String>,
+    pub responses: BTreeMap<String, IntegrationResponse>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct IntegrationResponse {
+    pub status_code: String,
+    pub selection_pattern: Option<String>,
+    pub response_parameters: BTreeMap<String, String>,
+    pub response_templates: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct MethodResponse {
+    pub status_code: String,
+    pub response_parameters: BTreeMap<String, bool>,
+    pub response_models: BTreeMap<String, String>,
+}
+
+/// A deployment: a frozen copy of the API's resources as they were when it was made.
+#[derive(Debug, Clone)]
+pub(crate) struct Deployment {
+    pub id: String,
+    pub description: Option<String>,
+    pub created: i64,
+    pub snapshot: Arc<Snapshot>,
+}
+
+/// What a stage serves.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub resources: Vec<Resource>,
+    pub gateway_responses: BTreeMap<String, GatewayResponse>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Stage {
+    pub name: String,
+    pub deployment_id: String,
+    pub description: Option<String>,
+    pub variables: BTreeMap<String, String>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GatewayResponse {
+    pub response_type: String,
+    pub status_code: Option<String>,
+    pub response_parameters: BTreeMap<String, String>,
+    pub response_templates: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub value: String,
+    pub enabled: bool,
+    pub description: Option<String>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct UsagePlan {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// (API id, stage name).
+    pub api_stages: Vec<(String, String)>,
+    pub throttle: Option<Value>,
+    pub quota: Option<Value>,
+    pub keys: BTreeSet<String>,
+}
+
+fn insert_opt(map: &mut Map<String, Value>, key: &str, value: Option<&String>) {
+    if let Some(value) = value {
+        map.insert(key.to_owned(), json!(value));
+    }
+}
+
+fn insert_map<V: serde::Serialize>(map: &mut Map<String, Value>, key: &str, value: &BTreeMap<String, V>) {
+    if !value.is_empty() {
+        map.insert(key.to_owned(), json!(value));
+    }
+}
+
+impl RestApi {
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), json!(self.id));
+        map.insert("name".into(), json!(self.name));
+        insert_opt(&mut map, "description", self.description.as_ref());
+        map.insert("createdDate".into(), json!(self.created));
+        map.insert("apiKeySource".into(), json!(self.api_key_source));
+        map.insert("endpointConfiguration".into(), json!({ "types": self.endpoint_types }));
+        map.insert("rootResourceId".into(), json!(self.root_id));
+        map.insert("disableExecuteApiEndpoint".into(), json!(false));
+        Value::Object(map)
+    }
+}
+
+impl Resource {
+    /// `embed_methods`: whole methods (GetResources?embed=methods) instead of `{"POST": {}}`.
+    pub fn to_json(&self, embed_methods: bool) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), json!(self.id));
+        insert_opt(&mut map, "parentId", self.parent_id.as_ref());
+        insert_opt(&mut map, "pathPart", self.path_part.as_ref());
+        map.insert("path".into(), json!(self.path));
+        if !self.methods.is_empty() {
+            let methods: Map<String, Value> = self
+                .methods
+                .iter()
+                .map(|(name, m)| (name.clone(), if embed_methods { m.to_json() } else { json!({}) }))
+                .collect();
+            map.insert("resourceMethods".into(), Value::Object(methods));
+        }
+        Value::Object(map)
+    }
+}
+
+impl Method {
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("httpMethod".into(), json!(self.http_method));
+        map.insert("authorizationType".into(), json!(self.authorization_type));
+        map.insert("apiKeyRequired".into(), json!(self.api_key_required));
+        insert_opt(&mut map, "operationName", self.operation_name.as_ref());
+        insert_map(&mut map, "requestParameters", &self.request_parameters);
+        insert_map(&mut map, "requestModels", &self.request_models);
+        if let Some(integration) = &self.integration {
+            map.insert("methodIntegration".into(), integration.to_json());
+        }
+        if !self.responses.is_empty() {
+            let responses: Map<String, Value> = self.responses.iter().map(|(s, r)| (s.clone(), r.to_json())).collect();
+            map.insert("methodResponses".into(), Value::Object(responses));
+        }
+        Value::Object(map)
+    }
+}
+
+impl Integration {
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("type".into(), json!(self.kind));
+        insert_opt(&mut map, "httpMethod", self.http_method.as_ref());
+        insert_opt(&mut map, "uri", self.uri.as_ref());
+        insert_map(&mut map, "requestTemplates", &self.request_templates);
+        insert_map(&mut map, "requestParameters", &self.request_parameters);
+        map.insert("passthroughBehavior".into(), json!(self.passthrough_behavior));
+        insert_opt(&mut map, "contentHandling", self.content_handling.as_ref());
+        map.insert("timeoutInMillis".into(), json!(self.timeout_in_millis));
+        map.insert("cacheNamespace".into(), json!(self.cache_namespace));
+        map.insert("cacheKeyParameters".into(), json!([]));
+        if !self.responses.is_empty() {
+            let responses: Map<String, Value> = self.responses.iter().map(|(s, r)| (s.clone(), r.to_json())).collect();
+            map.insert("integrationResponses".into(), Value::Object(responses));
+        }
+        Value::Object(map)
+    }
+}
+
+impl IntegrationResponse {
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("statusCode".into(), json!(self.status_code));
+        insert_opt(&mut map, "selectionPattern", self.selection_pattern.as_ref());
+        insert_map(&mut map, "responseParameters", &self.response_parameters);
+        insert_map(&mut map, "responseTemplates", &self.response_templates);
+        Value::Object(map)
+    }
+}
+
+impl MethodResponse {
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("statusCode".into(), json!(self.status_code));
+        insert_map(&mut map, "responseParameters", &self.response_parameters);
+        insert_map(&mut map, "responseModels", &self.response_models);
+        Value::Object(map)
+    }
+}
+
+impl Deployment {
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), json!(self.id));
+        insert_opt(&mut map, "description", self.description.as_ref());
+        map.insert("createdDate".into(), json!(self.created));
+        Value::Object(map)
+    }
+}
+
+impl Stage {
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("stageName".into(), json!(self.name));
+        map.insert("deploymentId".into(), json!(self.deployment_id));
+        insert_opt(&mut map, "description", self.description.as_ref());
+        insert_map(&mut map, "variables", &self.variables);
+        map.insert("cacheClusterEnabled".into(), json!(false));
+        map.insert("cacheClusterStatus".into(), json!("NOT_AVAILABLE"));
+        map.insert("methodSettings".into(), json!({}));
+        map.insert("tracingEnabled".into(), json!(false));
+        map.insert("createdDate".into(), json!(self.created));
+        map.insert("lastUpdatedDate".into(), json!(self.updated));
+        Value::Object(map)
+    }
+}
+
+impl GatewayResponse {
+    pub fn to_json(&self, default: bool) -> Value {
+        let mut map = Map::new();
+        map.insert("responseType".into(), json!(self.response_type));
+        insert_opt(&mut map, "statusCode", self.status_code.as_ref());
+        map.insert("responseParameters".into(), json!(self.response_parameters));
+        map.insert("responseTemplates".into(), json!(self.response_templates));
+        map.insert("defaultResponse".into(), json!(default));
+        Value::Object(map)
+    }
+}
+
+impl ApiKey {
+    pub fn to_json(&self, include_value: bool) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), json!(self.id));
+        map.insert("name".into(), json!(self.name));
+        insert_opt(&mut map, "description", self.description.as_ref());
+        map.insert("enabled".into(), json!(self.enabled));
+        map.insert("createdDate".into(), json!(self.created));
+        map.insert("lastUpdatedDate".into(), json!(self.updated));
+        map.insert("stageKeys".into(), json!([]));
+        if include_value {
+            map.insert("value".into(), json!(self.value));
+        }
+        Value::Object(map)
+    }
+}
+
+impl UsagePlan {
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("id".into(), json!(self.id));
+        map.insert("name".into(), json!(self.name));
+        insert_opt(&mut map, "description", self.description.as_ref());
+        let stages: Vec<Value> =
+            self.api_stages.iter().map(|(api, stage)| json!({ "apiId": api, "stage": stage })).collect();
+        map.insert("apiStages".into(), json!(stages));
+        if let Some(throttle) = &self.throttle {
+            map.insert("throttle".into(), throttle.clone());
+        }
+        if let Some(quota) = &self.quota {
+            map.insert("quota".into(), quota.clone());
+        }
+        Value::Object(map)
+    }
+}
