@@ -1,5 +1,6 @@
 //! Command-line interface: flags become plain data first, then the work is done by the library.
 
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -180,13 +181,17 @@ async fn serve(bind: SocketAddr) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!("crts-emulator listening on {}", emulator.endpoint());
-    println!(
+    // Whoever started us may stop reading stdout (tests read the first line): never die of a closed pipe.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "crts-emulator listening on {}", emulator.endpoint());
+    let _ = writeln!(
+        out,
         "  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1",
         emulator.endpoint()
     );
+    let _ = out.flush();
     wait_for_stop_signal().await;
-    println!("stopping");
+    tracing::info!("stopping");
     emulator.shutdown().await;
     ExitCode::SUCCESS
 }

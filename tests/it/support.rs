@@ -51,11 +51,24 @@ pub fn snapshot_settings() -> insta::Settings {
     settings
 }
 
-/// The `crts-harness` binary built by `cargo test --workspace` (it sits next to the test's deps directory).
+/// The `crts-harness` binary, built once per test run with the same profile as the tests. (Integration tests
+/// of another package get no `CARGO_BIN_EXE_*`, and `cargo test` does not build other packages' binaries.)
 pub fn harness_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary has a path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
-    let binary = dir.join("crts-harness");
-    assert!(binary.is_file(), "{} is missing: run the tests with `cargo test --workspace`", binary.display());
-    binary
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("the test binary has a path");
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf();
+            let mut build = std::process::Command::new(env!("CARGO"));
+            build.args(["build", "--quiet", "-p", "crts-harness", "--bin", "crts-harness"]).current_dir(repo_root());
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build for crts-harness");
+            assert!(status.success(), "building crts-harness failed");
+            let binary = profile_dir.join("crts-harness");
+            assert!(binary.is_file(), "{} is missing after cargo build", binary.display());
+            binary
+        })
+        .clone()
 }

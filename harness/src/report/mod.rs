@@ -102,7 +102,8 @@ impl Normalizer {
     }
 
     pub fn text(&self, text: &str) -> String {
-        self.replacements.iter().fold(text.to_owned(), |t, (from, to)| t.replace(from, to))
+        let replaced = self.replacements.iter().fold(text.to_owned(), |t, (from, to)| t.replace(from, to));
+        redact_uuids(&replaced)
     }
 
     pub fn value(&self, value: &mut serde_json::Value) {
@@ -112,5 +113,57 @@ impl Normalizer {
             serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.value(v)),
             _ => {}
         }
+    }
+}
+
+/// Replaces every UUID (job ids, request ids) with `<uuid>`: they differ on every run.
+fn redact_uuids(text: &str) -> String {
+    const SHAPE: [usize; 5] = [8, 4, 4, 4, 12];
+    let bytes = text.as_bytes();
+    let is_uuid_at = |start: usize| {
+        let mut i = start;
+        for (n, len) in SHAPE.iter().enumerate() {
+            if i + len > bytes.len() || !bytes[i..i + len].iter().all(u8::is_ascii_hexdigit) {
+                return false;
+            }
+            i += len;
+            if n < 4 {
+                if bytes.get(i) != Some(&b'-') {
+                    return false;
+                }
+                i += 1;
+            }
+        }
+        bytes.get(i).is_none_or(|b| !b.is_ascii_hexdigit())
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let boundary = i == 0 || !bytes[i - 1].is_ascii_hexdigit();
+        if boundary && is_uuid_at(i) {
+            out.push_str("<uuid>");
+            i += 36;
+        } else {
+            let c = text[i..].chars().next().unwrap_or_default();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_accounts_regions_secrets_and_uuids() {
+        let mut n = Normalizer::new("123456789012", "eu-west-1");
+        n.add_secret("s3cr3tkeyvalue");
+        assert_eq!(
+            n.text("arn:aws:batch:eu-west-1:123456789012:job/5d7b224f-c493-4390-bab0-701d2bf99137 key=s3cr3tkeyvalue"),
+            "arn:aws:batch:<region>:<account>:job/<uuid> key=<redacted>"
+        );
+        assert_eq!(n.text("not-a-uuid 5d7b224f-c493"), "not-a-uuid 5d7b224f-c493");
     }
 }
