@@ -4,6 +4,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -70,6 +71,9 @@ pub enum Command {
         /// Address to bind.
         #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
         bind: IpAddr,
+        /// How long a simulated Batch job stays in each state (SUBMITTED, RUNNABLE, STARTING, RUNNING).
+        #[arg(long, env = "CRTS_BATCH_STATE_MS", default_value_t = 25)]
+        batch_state_ms: u64,
     },
 }
 
@@ -85,7 +89,9 @@ pub fn main() -> ExitCode {
     };
     runtime.block_on(async {
         match cli.command {
-            Command::Serve { port, bind } => serve(SocketAddr::new(bind, port)).await,
+            Command::Serve { port, bind, batch_state_ms } => {
+                serve(SocketAddr::new(bind, port), Duration::from_millis(batch_state_ms)).await
+            }
             Command::Run { scenario, target, format, region, report_dir } => {
                 run_scenario(RunOptions { scenario, target, region }, format, report_dir).await
             }
@@ -170,8 +176,13 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-async fn serve(bind: SocketAddr) -> ExitCode {
-    let config = crts_emulator::Config { bind, lambda: crts_emulator::LambdaConfig::from_env(), ..Default::default() };
+async fn serve(bind: SocketAddr, batch_state: Duration) -> ExitCode {
+    let config = crts_emulator::Config {
+        bind,
+        lambda: crts_emulator::LambdaConfig::from_env(),
+        batch: crts_emulator::BatchConfig { state_duration: batch_state },
+        ..Default::default()
+    };
     let emulator = match crts_emulator::Emulator::start(config).await {
         Ok(emulator) => emulator,
         Err(e) => {

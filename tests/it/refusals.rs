@@ -85,6 +85,18 @@ async fn execute_api_refusals_look_like_api_gateway() {
         answer = http(reqwest::Method::POST, &format!("{base}/crts"), Some(&key)).await;
     }
     assert_eq!(answer, bad_gateway);
+
+    // Without the resource-policy statement that lets API Gateway invoke the function: 500, as AWS's
+    // "Execution failed due to configuration error: Invalid permissions on Lambda function".
+    let policy = lambda.get_policy().function_name("crts").send().await.expect("GetPolicy");
+    let document: serde_json::Value = serde_json::from_str(policy.policy().expect("a policy")).expect("JSON policy");
+    for statement in document["Statement"].as_array().expect("statements") {
+        let sid = statement["Sid"].as_str().expect("a Sid");
+        lambda.remove_permission().function_name("crts").statement_id(sid).send().await.expect("RemovePermission");
+    }
+    let configuration_error =
+        (500, Some("InternalServerErrorException".to_owned()), r#"{"message": "Internal server error"}"#.to_owned());
+    assert_eq!(http(reqwest::Method::POST, &format!("{base}/crts"), Some(&key)).await, configuration_error);
     emulator.shutdown().await;
 }
 

@@ -1,5 +1,6 @@
 //! Job trigger, end to end: an authorised POST becomes an AWS Batch job on the runbook's queue and job
-//! definition revision, with the request's parameters, and the job succeeds.
+//! definition revision, with the request's parameters, and the job succeeds; a body the trigger cannot read
+//! is refused with 400 and a message.
 
 use std::time::Duration;
 
@@ -20,14 +21,32 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
     let key = ctx.facts.api_keys.get(&api.api_key).map(|k| k.value.clone()).unwrap_or_default();
     let mut observations = Vec::new();
 
-    let answer = send(
-        ctx.http
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("x-api-key", key)
-            .body(trigger.body.to_string()),
-    )
-    .await;
+    let post = |body: String| {
+        ctx.http.post(&url).header("Content-Type", "application/json").header("x-api-key", &key).body(body)
+    };
+
+    // A body the trigger cannot read is the caller's mistake: 400 with a message, and no job.
+    let bad_body = "400 with a message";
+    match send(post("{not json".to_owned())).await {
+        Ok(a) => {
+            let message = serde_json::from_str::<serde_json::Value>(&a.body)
+                .ok()
+                .and_then(|v| v["message"].as_str().map(str::to_owned));
+            let actual = match &message {
+                Some(m) if a.status == 400 => format!("400 {m}"),
+                _ => a.summary(),
+            };
+            observations.push(Observation::new(
+                "POST with a malformed body",
+                bad_body,
+                actual,
+                a.status == 400 && message.is_some(),
+            ));
+        }
+        Err(e) => observations.push(Observation::new("POST with a malformed body", bad_body, e, false)),
+    }
+
+    let answer = send(post(trigger.body.to_string())).await;
     let answer = match answer {
         Ok(a) => a,
         Err(e) => {
