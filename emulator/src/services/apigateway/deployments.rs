@@ -29,6 +29,9 @@ pub(super) fn create_deployment(call: &Call<'_>, api_id: &str) -> AwsResult<Resp
         if !api.resources.values().any(|r| !r.methods.is_empty()) {
             return Err(bad_request("The REST API doesn't contain any methods"));
         }
+        if api.resources.values().any(|r| r.methods.values().any(|m| m.integration.is_none())) {
+            return Err(bad_request("No integration defined for method"));
+        }
         if let Some(stage) = &input.stage_name {
             validate_stage_name(stage)?;
         }
