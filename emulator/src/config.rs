@@ -36,7 +36,7 @@ pub struct BatchConfig {
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        Self { state_duration: Duration::from_millis(25) }
+        Self { state_duration: Duration::from_millis(10) }
     }
 }
 
@@ -56,7 +56,9 @@ pub struct LambdaConfig {
 impl Default for LambdaConfig {
     fn default() -> Self {
         let cache_dir = dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("crts-emulator");
-        Self { python: None, cache_dir, offline: false, max_workers_per_function: 8 }
+        // Handlers are CPU-bound against a local emulator: more workers than twice the cores only thrash.
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self { python: None, cache_dir, offline: false, max_workers_per_function: (2 * cores).max(4) }
     }
 }
 

@@ -72,7 +72,7 @@ pub enum Command {
         #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
         bind: IpAddr,
         /// How long a simulated Batch job stays in each state (SUBMITTED, RUNNABLE, STARTING, RUNNING).
-        #[arg(long, env = "CRTS_BATCH_STATE_MS", default_value_t = 25)]
+        #[arg(long, env = "CRTS_BATCH_STATE_MS", default_value_t = 10)]
         batch_state_ms: u64,
     },
 }

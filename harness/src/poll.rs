@@ -4,14 +4,14 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// Calls `attempt` until it returns `Ok(Some(_))`, an error, or `limit` passes (then `Ok(None)`).
-/// The delay starts at 10 ms and doubles up to 1 s, so emulators answer in milliseconds and AWS is not flooded.
+/// The delay starts at 5 ms and doubles up to 1 s, so emulators answer in milliseconds and AWS is not flooded.
 pub async fn poll_until<T, E, F, Fut>(limit: Duration, mut attempt: F) -> Result<Option<T>, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, E>>,
 {
     let started = Instant::now();
-    let mut delay = Duration::from_millis(10);
+    let mut delay = Duration::from_millis(5);
     loop {
         if let Some(value) = attempt().await? {
             return Ok(Some(value));

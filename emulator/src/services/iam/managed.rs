@@ -29,3 +29,15 @@ pub const AWS_MANAGED: &[(&str, &str)] = &[
 pub fn document(arn: &str) -> Option<&'static str> {
     AWS_MANAGED.iter().find(|(a, _)| *a == arn).map(|(_, d)| *d)
 }
+
+/// The parsed AWS-managed policy (parsed once per process: authorization runs on every request).
+pub fn parsed(arn: &str) -> Option<&'static super::policy::PolicyDocument> {
+    static PARSED: std::sync::OnceLock<Vec<(&'static str, super::policy::PolicyDocument)>> = std::sync::OnceLock::new();
+    let parsed = PARSED.get_or_init(|| {
+        AWS_MANAGED
+            .iter()
+            .filter_map(|(arn, document)| super::policy::PolicyDocument::parse(document).ok().map(|p| (*arn, p)))
+            .collect()
+    });
+    parsed.iter().find(|(a, _)| *a == arn).map(|(_, p)| p)
+}

@@ -113,15 +113,15 @@ impl Iam {
             let Some(role) = account.roles.get(&session.role_name) else {
                 return Err(denied(Decision::ImplicitDeny, resources.first().map_or("*", String::as_str)));
             };
-            let managed: Vec<PolicyDocument> = role
+            let managed: Vec<&PolicyDocument> = role
                 .attached
                 .iter()
                 .filter_map(|arn| match account.policies.get(arn) {
-                    Some(policy) => Some(policy.parsed.clone()),
-                    None => managed::document(arn).and_then(|d| PolicyDocument::parse(d).ok()),
+                    Some(policy) => Some(&policy.parsed),
+                    None => managed::parsed(arn),
                 })
                 .collect();
-            let documents = managed.iter().chain(role.inline.values().map(|(_, parsed)| parsed));
+            let documents = managed.into_iter().chain(role.inline.values().map(|(_, parsed)| parsed));
             policy::evaluate(documents, action, resources).map_err(|(decision, resource)| denied(decision, &resource))
         })
     }
