@@ -21,7 +21,7 @@ fn write_scenario(yaml: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 
 #[rstest]
 #[case::yaml_syntax("steps:\n  - id: a\n    action: [unclosed\n", "broken.yaml:3: ")]
-#[case::unknown_top_level_key(&format!("stepz: []\n"), "unknown field `stepz`")]
+#[case::unknown_top_level_key("stepz: []\n", "unknown field `stepz`")]
 #[case::unknown_action(&format!("steps:\n{VALID_STEP}  - id: x.y\n    action: iam.create-rol\n"), "broken.yaml:7: step `x.y`: unknown action `iam.create-rol` (did you mean `iam.create-role`?")]
 #[case::missing_setting(
     "steps:\n  - id: lambda.execution-role\n    action: iam.create-role\n    with: { name: r }\n",

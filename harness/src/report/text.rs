@@ -16,7 +16,7 @@ pub fn to_text(report: &Report) -> String {
         report.wall_time.as_secs_f64() * 1000.0
     );
     let width = report.steps.iter().map(|s| s.id.len()).chain(std::iter::once(24)).max().unwrap_or(24);
-    let _ = writeln!(out, "\n{:<width$}  {:<8}  {}", "STEP", "RESULT", "OBSERVED");
+    let _ = writeln!(out, "\n{:<width$}  {:<8}  OBSERVED", "STEP", "RESULT");
     for step in &report.steps {
         let detail = match (&step.outcome, &step.error) {
             (_, Some(error)) => error.clone(),
@@ -25,7 +25,7 @@ pub fn to_text(report: &Report) -> String {
         };
         let _ = writeln!(out, "{:<width$}  {:<8}  {}", step.id, label(&step.outcome), detail);
     }
-    let _ = writeln!(out, "\n{:<width$}  {:<8}  {}", "CHECK", "RESULT", "DETAIL");
+    let _ = writeln!(out, "\n{:<width$}  {:<8}  DETAIL", "CHECK", "RESULT");
     for check in &report.checks {
         let detail = match &check.outcome {
             Outcome::NotRun(reason) => reason.clone(),
