@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::identity::{Caller, Sessions};
 use crate::protocol::{self, AwsError, AwsRequest, RequestContext, Response, rest_json, sigv4};
-use crate::services::{apigateway, batch, iam, lambda, sts};
+use crate::services::{apigateway, batch, iam, lambda, s3, sts};
 
 /// Largest request body accepted (Lambda zips travel base64-encoded inside JSON).
 const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
@@ -31,6 +31,7 @@ pub struct AppState {
     pub lambda: lambda::Lambda,
     pub batch: batch::Batch,
     pub apigateway: apigateway::ApiGateway,
+    pub s3: s3::S3,
 }
 
 impl AppState {
@@ -40,6 +41,7 @@ impl AppState {
             lambda: lambda::Lambda::new(config.lambda.clone()),
             batch: batch::Batch::new(config.batch.clone()),
             apigateway: apigateway::ApiGateway::new(),
+            s3: s3::S3::new(),
             sessions: Sessions::default(),
             config,
             endpoint,
@@ -123,6 +125,10 @@ pub enum Route {
         stage: String,
         path: String,
     },
+    /// The S3 static website endpoint of a bucket.
+    S3Website {
+        bucket: String,
+    },
     Service(Service),
     Health,
 }
@@ -134,6 +140,7 @@ pub enum Service {
     Lambda,
     Batch,
     ApiGateway,
+    S3,
 }
 
 impl Service {
@@ -144,6 +151,7 @@ impl Service {
             "lambda" => Service::Lambda,
             "batch" => Service::Batch,
             "apigateway" => Service::ApiGateway,
+            "s3" => Service::S3,
             _ => return None,
         })
     }
@@ -154,13 +162,19 @@ pub fn route(host: &str, path: &str, signing_name: Option<&str>, body: &[u8]) ->
     if let Some(route) = execute_api_route(host, path) {
         return Some(route);
     }
+    if let Some(bucket) = s3::website::bucket_from_website_host(host) {
+        return Some(Route::S3Website { bucket });
+    }
     if path == "/_localstack/health" || path == "/_crts/health" {
         return Some(Route::Health);
     }
     if let Some(name) = signing_name {
         return Service::from_signing_name(name).map(Route::Service);
     }
-    // Unsigned control-plane requests (curl, tests): recognise the service by the shape of the request.
+    // Unsigned requests (browsers, curl, tests): recognise the service by the host, then the shape of the request.
+    if s3::bucket_from_host(host).is_some() {
+        return Some(Route::Service(Service::S3));
+    }
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
     let service = match first {
         "2015-03-31" | "2016-08-19" | "2017-03-31" | "2018-10-31" | "2019-09-25" | "2019-09-30" | "2020-06-30"
@@ -168,10 +182,14 @@ pub fn route(host: &str, path: &str, signing_name: Option<&str>, body: &[u8]) ->
         "v1" => Service::Batch,
         "restapis" | "apikeys" | "usageplans" | "deployments" | "account" | "domainnames" => Service::ApiGateway,
         _ => {
-            let action = protocol::parse_query(std::str::from_utf8(body).unwrap_or(""))
+            // awsQuery (IAM, STS) carries `Action=` in a form body; anything else unsigned is anonymous S3.
+            let Some(action) = protocol::parse_query(std::str::from_utf8(body).unwrap_or(""))
                 .into_iter()
                 .find(|(k, _)| k == "Action")
-                .map(|(_, v)| v)?;
+                .map(|(_, v)| v)
+            else {
+                return Some(Route::Service(Service::S3));
+            };
             if matches!(action.as_str(), "GetCallerIdentity" | "AssumeRole" | "GetSessionToken") {
                 Service::Sts
             } else {
@@ -252,8 +270,20 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             };
             apigateway::execute::handle(&state, &api_id, &stage, req).await
         }
+        Some(Route::S3Website { bucket }) => {
+            let req = AwsRequest {
+                method: parts.method,
+                segments: protocol::decode_segments(&raw_path),
+                raw_path: raw_path.clone(),
+                query,
+                headers: parts.headers,
+                body,
+                ctx: RequestContext { caller: Caller::Anonymous, ..ctx },
+            };
+            s3::website::handle(&state, &bucket, req).await
+        }
         Some(Route::Health) => rest_json::ok(&serde_json::json!({
-            "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running" },
+            "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running" },
             "edition": "crts-emulator",
             "version": env!("CARGO_PKG_VERSION"),
         })),
@@ -273,6 +303,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                 Service::Lambda => lambda::handle(&state, req).await,
                 Service::Batch => batch::handle(&state, req).await,
                 Service::ApiGateway => apigateway::handle(&state, req).await,
+                Service::S3 => s3::handle(&state, req).await,
             };
             protocol::with_request_id(response, &request_id)
         }
@@ -281,7 +312,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             let err = AwsError::bad_request(
                 "UnrecognizedServiceException",
                 format!(
-                    "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway and execute-api"
+                    "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway, s3 (+ website) and execute-api"
                 ),
             );
             protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id)
@@ -340,7 +371,6 @@ mod tests {
             Some(Route::Service(Service::ApiGateway))
         );
         assert_eq!(route("h", "/", Some("iam"), b"Action=CreateRole"), Some(Route::Service(Service::Iam)));
-        assert_eq!(route("h", "/", Some("s3"), b""), None);
         assert_eq!(route("h", "/2015-03-31/functions/f", None, b""), Some(Route::Service(Service::Lambda)));
         assert_eq!(route("h", "/v1/submitjob", None, b""), Some(Route::Service(Service::Batch)));
         assert_eq!(
@@ -348,6 +378,12 @@ mod tests {
             Some(Route::Service(Service::Sts))
         );
         assert_eq!(route("h", "/", None, b"Action=GetRole"), Some(Route::Service(Service::Iam)));
-        assert_eq!(route("h", "/nothing", None, b""), None);
+        assert_eq!(route("h", "/nothing", None, b""), Some(Route::Service(Service::S3)));
+        assert_eq!(route("h", "/", Some("s3"), b""), Some(Route::Service(Service::S3)));
+        assert_eq!(route("b.s3.localhost.localstack.cloud:4566", "/", None, b""), Some(Route::Service(Service::S3)));
+        assert_eq!(
+            route("site.s3-website.localhost:4566", "/index.html", None, b""),
+            Some(Route::S3Website { bucket: "site".into() })
+        );
     }
 }

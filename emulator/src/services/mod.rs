@@ -6,4 +6,5 @@ pub mod apigateway;
 pub mod batch;
 pub mod iam;
 pub mod lambda;
+pub mod s3;
 pub mod sts;

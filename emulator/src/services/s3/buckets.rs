@@ -1,0 +1,588 @@
+//! Bucket operations: ListBuckets, Create/Head/Delete/ListObjects(V2)/GetBucketLocation, and the bucket's
+//! configuration subresources (`?publicAccessBlock`, `?policy`, `?cors`, `?website`).
+
+use http::{HeaderMap, Method, StatusCode};
+
+use super::bucket_policy::BucketPolicy;
+use super::cors::CorsRule;
+use super::error::{S3Error, S3Result};
+use super::model::{Bucket, PublicAccessBlock, Website};
+use super::{XMLNS, arn, authorize, child_text, children_text, empty_with, parse_xml, xml_ok, xml_time};
+use crate::protocol::xml::XmlWriter;
+use crate::protocol::{AwsRequest, Response};
+use crate::server::AppState;
+
+/// `GET /`: ListBuckets.
+pub fn service_level(state: &AppState, req: &AwsRequest) -> S3Result<Response> {
+    if req.method != Method::GET {
+        return Err(S3Error::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+        )
+        .with("Method", req.method.as_str())
+        .with("ResourceType", "SERVICE"));
+    }
+    let caller = &req.ctx.caller;
+    if matches!(caller, crate::identity::Caller::Anonymous) {
+        return Err(S3Error::access_denied());
+    }
+    if let crate::identity::Caller::Role(_) = caller {
+        state
+            .iam
+            .authorize(caller, "s3:ListAllMyBuckets", &["*".to_owned()])
+            .map_err(|d| S3Error::new(StatusCode::FORBIDDEN, "AccessDenied", d.message))?;
+    }
+    let account = req.ctx.account_id().to_owned();
+    let buckets: Vec<(String, String, String)> = state.s3.with_buckets(|buckets| {
+        buckets
+            .values()
+            .filter(|b| b.owner == account)
+            .map(|b| (b.name.clone(), xml_time(&b.created), b.region.clone()))
+            .collect()
+    });
+    let mut xml = XmlWriter::new();
+    xml.open("ListAllMyBucketsResult", Some(XMLNS));
+    xml.open("Owner", None).text("ID", &owner_id(&account)).text("DisplayName", "crts").close("Owner");
+    xml.open("Buckets", None);
+    for (name, created, region) in &buckets {
+        xml.open("Bucket", None)
+            .text("Name", name)
+            .text("CreationDate", created)
+            .text("BucketRegion", region)
+            .close("Bucket");
+    }
+    xml.close("Buckets").close("ListAllMyBucketsResult");
+    Ok(xml_ok(xml.finish()))
+}
+
+/// The canonical user id S3 shows for an account (64 hex characters, stable per account).
+fn owner_id(account: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(account.as_bytes()))
+}
+
+/// Everything addressed to `/bucket`.
+pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+    let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
+    let m = &req.method;
+    let caller = &req.ctx.caller;
+    let bucket_arn = arn(bucket, None);
+    let auth = |action: &str| -> S3Result<()> {
+        // Authorization needs the bucket to exist (NoSuchBucket first, as S3 answers the owner).
+        authorize(state, caller, bucket, action, &bucket_arn)
+    };
+    if has("publicAccessBlock") {
+        return match *m {
+            Method::PUT => {
+                auth("s3:PutBucketPublicAccessBlock")?;
+                put_public_access_block(state, req, bucket)
+            }
+            Method::GET => {
+                auth("s3:GetBucketPublicAccessBlock")?;
+                get_public_access_block(state, bucket)
+            }
+            Method::DELETE => {
+                auth("s3:PutBucketPublicAccessBlock")?;
+                state.s3.with_bucket(bucket, |b| {
+                    b.public_access_block = None;
+                    Ok(())
+                })?;
+                Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+            }
+            _ => Err(method_not_allowed(m)),
+        };
+    }
+    if has("policy") {
+        return match *m {
+            Method::PUT => {
+                auth("s3:PutBucketPolicy")?;
+                put_policy(state, req, bucket)
+            }
+            Method::GET => {
+                auth("s3:GetBucketPolicy")?;
+                let text = state.s3.with_bucket(bucket, |b| {
+                    b.policy.as_ref().map(|p| p.text.clone()).ok_or_else(|| {
+                        S3Error::new(StatusCode::NOT_FOUND, "NoSuchBucketPolicy", "The bucket policy does not exist")
+                            .with("BucketName", bucket)
+                    })
+                })?;
+                Ok(http::Response::builder()
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(axum::body::Body::from(text))
+                    .unwrap_or_default())
+            }
+            Method::DELETE => {
+                auth("s3:DeleteBucketPolicy")?;
+                state.s3.with_bucket(bucket, |b| {
+                    b.policy = None;
+                    Ok(())
+                })?;
+                Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+            }
+            _ => Err(method_not_allowed(m)),
+        };
+    }
+    if has("cors") {
+        return match *m {
+            Method::PUT => {
+                auth("s3:PutBucketCORS")?;
+                put_cors(state, req, bucket)
+            }
+            Method::GET => {
+                auth("s3:GetBucketCORS")?;
+                get_cors(state, bucket)
+            }
+            Method::DELETE => {
+                auth("s3:PutBucketCORS")?;
+                state.s3.with_bucket(bucket, |b| {
+                    b.cors = None;
+                    Ok(())
+                })?;
+                Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+            }
+            _ => Err(method_not_allowed(m)),
+        };
+    }
+    if has("website") {
+        return match *m {
+            Method::PUT => {
+                auth("s3:PutBucketWebsite")?;
+                put_website(state, req, bucket)
+            }
+            Method::GET => {
+                auth("s3:GetBucketWebsite")?;
+                get_website(state, bucket)
+            }
+            Method::DELETE => {
+                auth("s3:DeleteBucketWebsite")?;
+                state.s3.with_bucket(bucket, |b| {
+                    b.website = None;
+                    Ok(())
+                })?;
+                Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+            }
+            _ => Err(method_not_allowed(m)),
+        };
+    }
+    if has("location") && *m == Method::GET {
+        auth("s3:GetBucketLocation")?;
+        let region = state.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
+        let mut xml = XmlWriter::new();
+        let constraint = if region == "us-east-1" { "" } else { region.as_str() };
+        xml.open("LocationConstraint", Some(XMLNS));
+        let mut out = xml.finish();
+        crate::protocol::xml::escape_into(&mut out, constraint);
+        out.push_str("</LocationConstraint>");
+        return Ok(xml_ok(out));
+    }
+    if has("delete") && *m == Method::POST {
+        return super::objects::delete_objects(state, req, bucket);
+    }
+    if let Some((name, _)) = req.query.iter().find(|(k, _)| UNSUPPORTED_SUBRESOURCES.contains(&k.as_str())) {
+        return Err(S3Error::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            format!("The bucket subresource ?{name} is not implemented by crts-emulator"),
+        ));
+    }
+    match *m {
+        Method::PUT => create_bucket(state, req, bucket),
+        Method::HEAD => {
+            auth("s3:ListBucket")?;
+            let region = state.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
+            let mut response = empty_with(StatusCode::OK, HeaderMap::new());
+            if let Ok(value) = region.parse() {
+                response.headers_mut().insert("x-amz-bucket-region", value);
+            }
+            Ok(response)
+        }
+        Method::DELETE => {
+            auth("s3:DeleteBucket")?;
+            state.s3.with_buckets(|buckets| {
+                let b = buckets.get(bucket).ok_or_else(|| S3Error::no_such_bucket(bucket))?;
+                if !b.objects.is_empty() {
+                    return Err(S3Error::new(
+                        StatusCode::CONFLICT,
+                        "BucketNotEmpty",
+                        "The bucket you tried to delete is not empty",
+                    )
+                    .with("BucketName", bucket));
+                }
+                buckets.remove(bucket);
+                Ok(())
+            })?;
+            Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+        }
+        Method::GET => {
+            auth("s3:ListBucket")?;
+            super::objects::list_objects(state, req, bucket)
+        }
+        _ => Err(method_not_allowed(m)),
+    }
+}
+
+/// Subresources S3 has that this emulator does not: refused clearly rather than mistaken for ListObjects.
+const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
+    "acl",
+    "accelerate",
+    "analytics",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "replication",
+    "requestPayment",
+    "tagging",
+    "uploads",
+    "versioning",
+    "versions",
+];
+
+fn method_not_allowed(method: &Method) -> S3Error {
+    S3Error::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+    )
+    .with("Method", method.as_str())
+    .with("ResourceType", "BUCKET")
+}
+
+/// CreateBucket: name rules, LocationConstraint against the endpoint's region, and AWS's answer for a bucket
+/// that exists (yours: BucketAlreadyOwnedByYou, except the us-east-1 legacy 200; someone else's: BucketAlreadyExists).
+fn create_bucket(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+    let caller = &req.ctx.caller;
+    match caller {
+        crate::identity::Caller::Anonymous => return Err(S3Error::access_denied()),
+        crate::identity::Caller::Role(_) => state
+            .iam
+            .authorize(caller, "s3:CreateBucket", &[arn(bucket, None)])
+            .map_err(|d| S3Error::new(StatusCode::FORBIDDEN, "AccessDenied", d.message))?,
+        crate::identity::Caller::Account { .. } => {}
+    }
+    validate_bucket_name(bucket)?;
+    let region = req.ctx.region.clone();
+    let constraint = if req.body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let doc = parse_xml(&req.body)?;
+        child_text(doc.root_element(), "LocationConstraint").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    };
+    match (&constraint, region.as_str()) {
+        (Some(c), "us-east-1") if c == "us-east-1" => {
+            return Err(S3Error::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLocationConstraint",
+                "The specified location-constraint is not valid",
+            )
+            .with("LocationConstraint", c.as_str()));
+        }
+        (Some(c), r) if c != r && r != "us-east-1" => {
+            return Err(S3Error::new(
+                StatusCode::BAD_REQUEST,
+                "IllegalLocationConstraintException",
+                format!(
+                    "The {c} location constraint is incompatible for the region specific endpoint this request was sent to."
+                ),
+            ));
+        }
+        (None, r) if r != "us-east-1" => {
+            return Err(S3Error::new(
+                StatusCode::BAD_REQUEST,
+                "IllegalLocationConstraintException",
+                "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.",
+            ));
+        }
+        _ => {}
+    }
+    let bucket_region = constraint.unwrap_or_else(|| region.clone());
+    let owner = req.ctx.account_id().to_owned();
+    state.s3.with_buckets(|buckets| match buckets.get(bucket) {
+        Some(existing) if existing.owner != owner => Err(S3Error::new(
+            StatusCode::CONFLICT,
+            "BucketAlreadyExists",
+            "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+        )
+        .with("BucketName", bucket)),
+        Some(existing) if existing.region == "us-east-1" && region == "us-east-1" => Ok(()),
+        Some(_) => Err(S3Error::new(
+            StatusCode::CONFLICT,
+            "BucketAlreadyOwnedByYou",
+            "Your previous request to create the named bucket succeeded and you already own it.",
+        )
+        .with("BucketName", bucket)),
+        None => {
+            buckets.insert(bucket.to_owned(), Bucket::new(bucket.to_owned(), owner.clone(), bucket_region));
+            Ok(())
+        }
+    })?;
+    let mut response = empty_with(StatusCode::OK, HeaderMap::new());
+    if let Ok(value) = format!("/{bucket}").parse() {
+        response.headers_mut().insert(http::header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// S3's bucket naming rules (general purpose buckets).
+fn validate_bucket_name(name: &str) -> S3Result<()> {
+    let invalid = || {
+        S3Error::new(StatusCode::BAD_REQUEST, "InvalidBucketName", "The specified bucket is not valid.")
+            .with("BucketName", name)
+    };
+    let bytes = name.as_bytes();
+    if !(3..=63).contains(&bytes.len())
+        || !bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-')
+        || !bytes[0].is_ascii_alphanumeric()
+        || !bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        || name.contains("..")
+        || name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name.starts_with("xn--")
+        || name.ends_with("-s3alias")
+    {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+fn put_public_access_block(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+    let doc = parse_xml(&req.body)?;
+    let root = doc.root_element();
+    if !root.has_tag_name("PublicAccessBlockConfiguration") {
+        return Err(S3Error::malformed_xml());
+    }
+    let flag = |name: &str| -> S3Result<bool> {
+        match child_text(root, name).map(str::trim) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(S3Error::malformed_xml()),
+        }
+    };
+    let block = PublicAccessBlock {
+        block_public_acls: flag("BlockPublicAcls")?,
+        ignore_public_acls: flag("IgnorePublicAcls")?,
+        block_public_policy: flag("BlockPublicPolicy")?,
+        restrict_public_buckets: flag("RestrictPublicBuckets")?,
+    };
+    state.s3.with_bucket(bucket, |b| {
+        b.public_access_block = Some(block);
+        Ok(())
+    })?;
+    Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+}
+
+fn get_public_access_block(state: &AppState, bucket: &str) -> S3Result<Response> {
+    let block = state.s3.with_bucket(bucket, |b| {
+        b.public_access_block.ok_or_else(|| {
+            S3Error::new(
+                StatusCode::NOT_FOUND,
+                "NoSuchPublicAccessBlockConfiguration",
+                "The public access block configuration was not found",
+            )
+            .with("BucketName", bucket)
+        })
+    })?;
+    let mut xml = XmlWriter::new();
+    xml.open("PublicAccessBlockConfiguration", Some(XMLNS))
+        .text("BlockPublicAcls", &block.block_public_acls.to_string())
+        .text("IgnorePublicAcls", &block.ignore_public_acls.to_string())
+        .text("BlockPublicPolicy", &block.block_public_policy.to_string())
+        .text("RestrictPublicBuckets", &block.restrict_public_buckets.to_string())
+        .close("PublicAccessBlockConfiguration");
+    Ok(xml_ok(xml.finish()))
+}
+
+/// PutBucketPolicy: MalformedPolicy for a bad document; AccessDenied for a public one while BlockPublicPolicy.
+fn put_policy(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+    let text = std::str::from_utf8(&req.body).map_err(|_| {
+        S3Error::new(
+            StatusCode::BAD_REQUEST,
+            "MalformedPolicy",
+            "Policies must be valid JSON and the first byte must be '{'",
+        )
+    })?;
+    let policy = BucketPolicy::parse(text, bucket)
+        .map_err(|message| S3Error::new(StatusCode::BAD_REQUEST, "MalformedPolicy", message))?;
+    state.s3.with_bucket(bucket, |b| {
+        if policy.is_public() && b.block().block_public_policy {
+            return Err(S3Error::new(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                format!(
+                    "User: {} is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::{bucket}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
+                    req.ctx.caller.arn()
+                ),
+            ));
+        }
+        b.policy = Some(policy);
+        Ok(())
+    })?;
+    Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+}
+
+fn put_cors(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+    let doc = parse_xml(&req.body)?;
+    let root = doc.root_element();
+    if !root.has_tag_name("CORSConfiguration") {
+        return Err(S3Error::malformed_xml());
+    }
+    let mut rules = Vec::new();
+    for node in root.children().filter(|c| c.has_tag_name("CORSRule")) {
+        let max_age = match child_text(node, "MaxAgeSeconds") {
+            Some(text) => Some(text.trim().parse::<u32>().map_err(|_| S3Error::malformed_xml())?),
+            None => None,
+        };
+        let rule = CorsRule {
+            id: child_text(node, "ID").map(str::to_owned),
+            allowed_origins: children_text(node, "AllowedOrigin"),
+            allowed_methods: children_text(node, "AllowedMethod"),
+            allowed_headers: children_text(node, "AllowedHeader"),
+            expose_headers: children_text(node, "ExposeHeader"),
+            max_age_seconds: max_age,
+        };
+        rule.validate()?;
+        rules.push(rule);
+    }
+    if rules.is_empty() || rules.len() > 100 {
+        return Err(S3Error::malformed_xml());
+    }
+    state.s3.with_bucket(bucket, |b| {
+        b.cors = Some(rules);
+        Ok(())
+    })?;
+    Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+}
+
+fn get_cors(state: &AppState, bucket: &str) -> S3Result<Response> {
+    let rules = state.s3.with_bucket(bucket, |b| {
+        b.cors.clone().ok_or_else(|| {
+            S3Error::new(StatusCode::NOT_FOUND, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
+                .with("BucketName", bucket)
+        })
+    })?;
+    let mut xml = XmlWriter::new();
+    xml.open("CORSConfiguration", Some(XMLNS));
+    for rule in &rules {
+        xml.open("CORSRule", None);
+        xml.opt_text("ID", rule.id.as_deref());
+        for h in &rule.allowed_headers {
+            xml.text("AllowedHeader", h);
+        }
+        for m in &rule.allowed_methods {
+            xml.text("AllowedMethod", m);
+        }
+        for o in &rule.allowed_origins {
+            xml.text("AllowedOrigin", o);
+        }
+        for e in &rule.expose_headers {
+            xml.text("ExposeHeader", e);
+        }
+        xml.opt_text("MaxAgeSeconds", rule.max_age_seconds.map(|a| a.to_string()).as_deref());
+        xml.close("CORSRule");
+    }
+    xml.close("CORSConfiguration");
+    Ok(xml_ok(xml.finish()))
+}
+
+fn put_website(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+    let doc = parse_xml(&req.body)?;
+    let root = doc.root_element();
+    if !root.has_tag_name("WebsiteConfiguration") {
+        return Err(S3Error::malformed_xml());
+    }
+    let node = |name: &str| root.children().find(|c| c.has_tag_name(name));
+    let website = if let Some(redirect) = node("RedirectAllRequestsTo") {
+        let host = child_text(redirect, "HostName").map(str::trim).filter(|h| !h.is_empty());
+        let Some(host) = host else { return Err(S3Error::malformed_xml()) };
+        Website::RedirectAll {
+            host: host.to_owned(),
+            protocol: child_text(redirect, "Protocol").map(|p| p.trim().to_owned()),
+        }
+    } else {
+        let Some(index) = node("IndexDocument") else {
+            return Err(S3Error::invalid_argument(
+                "A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty",
+            )
+            .with("ArgumentName", "IndexDocument"));
+        };
+        let suffix = child_text(index, "Suffix").map(str::trim).unwrap_or("");
+        if suffix.is_empty() || suffix.contains('/') {
+            return Err(S3Error::invalid_argument("The IndexDocument Suffix is not well formed")
+                .with("ArgumentName", "IndexDocument")
+                .with("ArgumentValue", suffix));
+        }
+        let error_key = node("ErrorDocument").and_then(|e| child_text(e, "Key")).map(|k| k.trim().to_owned());
+        let routing_rules = node("RoutingRules").map(|r| {
+            let range = r.range();
+            req_text(&req.body)[range].to_owned()
+        });
+        Website::Site { index_suffix: suffix.to_owned(), error_key, routing_rules }
+    };
+    state.s3.with_bucket(bucket, |b| {
+        b.website = Some(website);
+        Ok(())
+    })?;
+    Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+}
+
+fn req_text(body: &[u8]) -> &str {
+    std::str::from_utf8(body).unwrap_or("")
+}
+
+fn get_website(state: &AppState, bucket: &str) -> S3Result<Response> {
+    let website =
+        state.s3.with_bucket(bucket, |b| b.website.clone().ok_or_else(|| no_such_website_configuration(bucket)))?;
+    let mut out = XmlWriter::new();
+    out.open("WebsiteConfiguration", Some(XMLNS));
+    let mut tail = String::new();
+    match &website {
+        Website::RedirectAll { host, protocol } => {
+            out.open("RedirectAllRequestsTo", None).text("HostName", host).opt_text("Protocol", protocol.as_deref());
+            out.close("RedirectAllRequestsTo");
+        }
+        Website::Site { index_suffix, error_key, routing_rules } => {
+            out.open("IndexDocument", None).text("Suffix", index_suffix).close("IndexDocument");
+            if let Some(key) = error_key {
+                out.open("ErrorDocument", None).text("Key", key).close("ErrorDocument");
+            }
+            if let Some(rules) = routing_rules {
+                tail.push_str(rules);
+            }
+        }
+    }
+    let mut xml = out.finish();
+    xml.push_str(&tail);
+    xml.push_str("</WebsiteConfiguration>");
+    Ok(xml_ok(xml))
+}
+
+pub fn no_such_website_configuration(bucket: &str) -> S3Error {
+    S3Error::new(
+        StatusCode::NOT_FOUND,
+        "NoSuchWebsiteConfiguration",
+        "The specified bucket does not have a website configuration",
+    )
+    .with("BucketName", bucket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_follow_s3_rules() {
+        for ok in ["cris-swagger-bucket", "a.b-c", "abc", "x1"] {
+            if ok.len() >= 3 {
+                assert!(validate_bucket_name(ok).is_ok(), "{ok}");
+            }
+        }
+        for bad in ["ab", "Upper", "-lead", "trail-", "a..b", "192.168.1.1", "under_score", "xn--abc"] {
+            assert_eq!(validate_bucket_name(bad).expect_err("refused").code, "InvalidBucketName", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! S3 on the restXml protocol: buckets, objects, Block Public Access, bucket policies (evaluated for anonymous
+//! requests), CORS, and static website hosting with its own endpoint ([`website`]).
+//!
+//! Addressing: path-style (`/bucket/key`) and virtual-host-style (`bucket.s3.localhost.localstack.cloud`,
+//! `bucket.s3[.region].amazonaws.com`, `bucket.localhost`). Who may do what:
+//! - the account's own keys: everything (as an administrator);
+//! - role sessions (Lambda functions): their IAM policies, `s3:<Action>` on the bucket or object ARN;
+//! - anonymous requests: the bucket policy's statements for `Principal: "*"`, unless Block Public Access's
+//!   RestrictPublicBuckets is on for a bucket whose policy is public.
+//!
+//! Modules: [`model`] (what is stored), [`buckets`] (bucket operations and configuration), [`objects`],
+//! [`payload`] (aws-chunked bodies, checksums), [`cors`], [`bucket_policy`], [`error`], [`website`].
+
+pub mod bucket_policy;
+mod buckets;
+pub mod cors;
+pub mod error;
+pub mod model;
+mod objects;
+pub mod payload;
+pub mod website;
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
+
+use axum::body::Body;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+
+use crate::identity::Caller;
+use crate::protocol::{AwsRequest, Response};
+use crate::server::AppState;
+use bucket_policy::Verdict;
+use error::{S3Error, S3Result};
+use model::Bucket;
+
+/// The S3 namespace of XML documents.
+pub const XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+/// All buckets of one emulator instance (bucket names are global, as on AWS).
+#[derive(Debug, Default)]
+pub struct S3 {
+    buckets: Mutex<BTreeMap<String, Bucket>>,
+}
+
+impl S3 {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `f` on every bucket. The lock is never held across an `.await`.
+    fn with_buckets<T>(&self, f: impl FnOnce(&mut BTreeMap<String, Bucket>) -> T) -> T {
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut buckets)
+    }
+
+    /// Runs `f` on one bucket, or fails with NoSuchBucket.
+    fn with_bucket<T>(&self, name: &str, f: impl FnOnce(&mut Bucket) -> S3Result<T>) -> S3Result<T> {
+        self.with_buckets(|buckets| match buckets.get_mut(name) {
+            Some(bucket) => f(bucket),
+            None => Err(S3Error::no_such_bucket(name)),
+        })
+    }
+}
+
+/// What a REST request addresses: nothing (ListBuckets), a bucket, or an object in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+}
+
+/// The bucket named by a virtual-host-style host, if the host is one.
+pub fn bucket_from_host(host: &str) -> Option<String> {
+    let host =
+        host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host });
+    let host = host.to_ascii_lowercase();
+    if host.contains(".s3-website") || host.contains(".execute-api.") {
+        return None;
+    }
+    let bucket = if let Some(bucket) = host.strip_suffix(".s3.localhost.localstack.cloud") {
+        bucket
+    } else if host.ends_with(".amazonaws.com") {
+        let at = host.rfind(".s3.").or_else(|| host.rfind(".s3-"))?;
+        &host[..at]
+    } else {
+        host.strip_suffix(".localhost")?
+    };
+    (!bucket.is_empty() && !bucket.contains(':')).then(|| bucket.to_owned())
+}
+
+/// Splits a request into bucket and key, for either addressing style.
+pub fn target_of(host: &str, raw_path: &str) -> Target {
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let path = raw_path.strip_prefix('/').unwrap_or(raw_path);
+    match bucket_from_host(host) {
+        Some(bucket) => Target { bucket: Some(bucket), key: (!path.is_empty()).then(|| decode(path)) },
+        None => {
+            let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+            Target { bucket: (!bucket.is_empty()).then(|| decode(bucket)), key: (!key.is_empty()).then(|| decode(key)) }
+        }
+    }
+}
+
+/// Serves one REST request.
+pub async fn handle(state: &AppState, req: AwsRequest) -> Response {
+    let host = req.header("host").unwrap_or("").to_owned();
+    let target = target_of(&host, &req.raw_path);
+    let method = req.method.clone();
+    let request_id = req.ctx.request_id.clone();
+    let result = if method == Method::OPTIONS {
+        preflight(state, &target, &req)
+    } else {
+        let result = match (&target.bucket, &target.key) {
+            (None, _) => buckets::service_level(state, &req),
+            (Some(bucket), None) => buckets::bucket_level(state, &req, bucket),
+            (Some(bucket), Some(key)) => objects::object_level(state, &req, bucket, key),
+        };
+        result.map(|response| with_cors(state, &target, &req, response))
+    };
+    let mut response = result.unwrap_or_else(|err| err.to_response(&method, &request_id));
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amz-request-id", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&error::host_id(&request_id)) {
+        headers.insert("x-amz-id-2", value);
+    }
+    headers.insert(http::header::SERVER, HeaderValue::from_static("AmazonS3"));
+    response
+}
+
+/// An OPTIONS preflight against a bucket or object.
+fn preflight(state: &AppState, target: &Target, req: &AwsRequest) -> S3Result<Response> {
+    let Some(bucket) = &target.bucket else {
+        return Err(S3Error::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Insufficient information. Origin request header needed.",
+        ));
+    };
+    let rules = state.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))?;
+    let headers = cors::preflight(rules.as_deref(), &req.headers)?;
+    Ok(empty_with(StatusCode::OK, headers))
+}
+
+/// Adds the bucket's CORS headers to a successful response when the request carried an `Origin`.
+fn with_cors(state: &AppState, target: &Target, req: &AwsRequest, mut response: Response) -> Response {
+    if req.headers.contains_key("origin")
+        && let Some(bucket) = &target.bucket
+        && let Ok(rules) = state.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))
+    {
+        let headers = cors::actual_request_headers(rules.as_deref(), &req.headers, req.method.as_str());
+        response.headers_mut().extend(headers);
+    }
+    response
+}
+
+/// May this caller do `action` (`s3:GetObject`) on `resource` (a bucket or object ARN) of `bucket`?
+pub fn authorize(state: &AppState, caller: &Caller, bucket: &str, action: &str, resource: &str) -> S3Result<()> {
+    match caller {
+        Caller::Account { .. } => Ok(()),
+        Caller::Role(_) => state
+            .iam
+            .authorize(caller, action, &[resource.to_owned()])
+            .map_err(|denial| S3Error::new(StatusCode::FORBIDDEN, "AccessDenied", denial.message)),
+        Caller::Anonymous => {
+            let verdict = state.s3.with_bucket(bucket, |b| {
+                Ok(match &b.policy {
+                    Some(policy) if b.block().restrict_public_buckets && policy.is_public() => Verdict::Silent,
+                    Some(policy) => policy.decide_anonymous(action, resource),
+                    None => Verdict::Silent,
+                })
+            })?;
+            if verdict == Verdict::Allow { Ok(()) } else { Err(S3Error::access_denied()) }
+        }
+    }
+}
+
+/// `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`.
+pub fn arn(bucket: &str, key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!("arn:aws:s3:::{bucket}/{key}"),
+        None => format!("arn:aws:s3:::{bucket}"),
+    }
+}
+
+/// A response without a body.
+fn empty_with(status: StatusCode, headers: HeaderMap) -> Response {
+    let mut response = http::Response::builder().status(status).body(Body::empty()).unwrap_or_default();
+    response.headers_mut().extend(headers);
+    response
+}
+
+/// 200 with an XML document.
+fn xml_ok(xml: String) -> Response {
+    http::Response::builder()
+        .status(StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "application/xml")
+        .body(Body::from(xml))
+        .unwrap_or_default()
+}
+
+/// S3's timestamp format in XML: `2026-11-25T10:00:00.000Z`.
+fn xml_time(time: &chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// HTTP dates in headers: `Wed, 25 Nov 2026 10:00:00 GMT`.
+fn http_time(time: &chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// Parses an XML request body; S3 answers MalformedXML for anything unreadable.
+fn parse_xml(body: &[u8]) -> S3Result<roxmltree::Document<'_>> {
+    let text = std::str::from_utf8(body).map_err(|_| S3Error::malformed_xml())?;
+    roxmltree::Document::parse(text).map_err(|_| S3Error::malformed_xml())
+}
+
+/// The text of the first child element named `name`.
+fn child_text<'a>(node: roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
+    node.children().find(|c| c.has_tag_name(name)).map(|c| c.text().unwrap_or(""))
+}
+
+/// The texts of every child element named `name`.
+fn children_text(node: roxmltree::Node<'_, '_>, name: &str) -> Vec<String> {
+    node.children().filter(|c| c.has_tag_name(name)).map(|c| c.text().unwrap_or("").trim().to_owned()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_and_virtual_host_addressing() {
+        let t = |bucket: Option<&str>, key: Option<&str>| Target {
+            bucket: bucket.map(str::to_owned),
+            key: key.map(str::to_owned),
+        };
+        assert_eq!(target_of("127.0.0.1:4566", "/"), t(None, None));
+        assert_eq!(target_of("127.0.0.1:4566", "/b"), t(Some("b"), None));
+        assert_eq!(target_of("127.0.0.1:4566", "/b/"), t(Some("b"), None));
+        assert_eq!(target_of("localhost:4566", "/b/dir/a%20b.txt"), t(Some("b"), Some("dir/a b.txt")));
+        assert_eq!(target_of("b.s3.localhost.localstack.cloud:4566", "/k"), t(Some("b"), Some("k")));
+        assert_eq!(target_of("s3.localhost.localstack.cloud:4566", "/b/k"), t(Some("b"), Some("k")));
+        assert_eq!(target_of("my.site.s3.eu-west-1.amazonaws.com", "/"), t(Some("my.site"), None));
+        assert_eq!(target_of("b.s3.amazonaws.com", "/x/y"), t(Some("b"), Some("x/y")));
+        assert_eq!(target_of("b.localhost:4566", "/k"), t(Some("b"), Some("k")));
+        assert_eq!(bucket_from_host("b.s3-website.localhost:4566"), None);
+        assert_eq!(bucket_from_host("localhost:4566"), None);
+    }
+}

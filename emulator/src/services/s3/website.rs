@@ -1,0 +1,176 @@
+//! The static website endpoint (`{bucket}.s3-website-{region}.amazonaws.com` and the local host forms): GET and
+//! HEAD only, anonymous, index documents for `/` and `folder/`, a redirect for `folder` when `folder/` has an
+//! index, the error document, and HTML error pages (404 NoSuchKey, 403 AccessDenied, ...).
+
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+
+use super::error::{S3Error, S3Result};
+use super::model::Website;
+use super::objects::serve_object;
+use super::{arn, authorize, buckets, cors, empty_with};
+use crate::identity::Caller;
+use crate::protocol::{AwsRequest, Response};
+use crate::server::AppState;
+
+/// The bucket a website host names: `{bucket}.s3-website.localhost[.localstack.cloud]`,
+/// `{bucket}.s3-website-{region}.amazonaws.com` or `{bucket}.s3-website.{region}.amazonaws.com`.
+pub fn bucket_from_website_host(host: &str) -> Option<String> {
+    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    let at = host.find(".s3-website")?;
+    let rest = &host[at + ".s3-website".len()..];
+    let known = rest == ".localhost"
+        || rest == ".localhost.localstack.cloud"
+        || (rest.ends_with(".amazonaws.com") && (rest.starts_with('-') || rest.starts_with('.')));
+    (known && at > 0).then(|| host[..at].to_owned())
+}
+
+/// Serves one request to the website endpoint of `bucket`. Requests are anonymous, as from a browser.
+pub async fn handle(state: &AppState, bucket: &str, req: AwsRequest) -> Response {
+    let request_id = req.ctx.request_id.clone();
+    let method = req.method.clone();
+    let mut response = match serve(state, bucket, &req) {
+        Ok(response) => response,
+        Err(failure) => failure.into_response(state, bucket, &req),
+    };
+    if req.headers.contains_key("origin")
+        && let Ok(rules) = state.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))
+    {
+        response.headers_mut().extend(cors::actual_request_headers(rules.as_deref(), &req.headers, method.as_str()));
+    }
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amz-request-id", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&super::error::host_id(&request_id)) {
+        headers.insert("x-amz-id-2", value);
+    }
+    headers.insert(http::header::SERVER, HeaderValue::from_static("AmazonS3"));
+    response
+}
+
+/// Why the website could not serve the object: an error page, possibly replaced by the error document.
+struct Failure {
+    error: S3Error,
+    /// Whether the bucket's error document may stand in (404/403 for objects do; a missing bucket does not).
+    error_document: bool,
+}
+
+impl Failure {
+    fn plain(error: S3Error) -> Self {
+        Self { error, error_document: false }
+    }
+
+    fn into_response(self, state: &AppState, bucket: &str, req: &AwsRequest) -> Response {
+        if self.error_document
+            && let Some(response) = error_document(state, bucket, req, self.error.status)
+        {
+            return response;
+        }
+        self.error.to_html_response(&req.method, &req.ctx.request_id)
+    }
+}
+
+fn serve(state: &AppState, bucket: &str, req: &AwsRequest) -> Result<Response, Failure> {
+    if req.method == Method::OPTIONS {
+        let rules = state.s3.with_bucket(bucket, |b| Ok(b.cors.clone())).map_err(Failure::plain)?;
+        let headers = cors::preflight(rules.as_deref(), &req.headers).map_err(Failure::plain)?;
+        return Ok(empty_with(StatusCode::OK, headers));
+    }
+    if req.method != Method::GET && req.method != Method::HEAD {
+        return Err(Failure::plain(
+            S3Error::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            )
+            .with("Method", req.method.as_str())
+            .with("ResourceType", "OBJECT"),
+        ));
+    }
+    let website = state
+        .s3
+        .with_bucket(bucket, |b| b.website.clone().ok_or_else(|| buckets::no_such_website_configuration(bucket)))
+        .map_err(Failure::plain)?;
+    let path = percent_encoding::percent_decode_str(&req.raw_path).decode_utf8_lossy().into_owned();
+    let (index_suffix, _error_key) = match website {
+        Website::RedirectAll { host, protocol } => {
+            let location = format!("{}://{host}{}", protocol.as_deref().unwrap_or("http"), req.raw_path);
+            return Ok(redirect(StatusCode::MOVED_PERMANENTLY, &location));
+        }
+        Website::Site { index_suffix, error_key, .. } => (index_suffix, error_key),
+    };
+    let relative = path.trim_start_matches('/');
+    let key = if relative.is_empty() || relative.ends_with('/') {
+        format!("{relative}{index_suffix}")
+    } else {
+        relative.to_owned()
+    };
+    let object = read(state, bucket, &key).map_err(|error| Failure { error, error_document: true })?;
+    match object {
+        Some(object) => serve_object(&object, &req.headers, &req.method, false).map_err(Failure::plain),
+        None => {
+            // `folder` without its slash: redirect when `folder/<index>` exists.
+            if !relative.is_empty()
+                && !relative.ends_with('/')
+                && matches!(read(state, bucket, &format!("{relative}/{index_suffix}")), Ok(Some(_)))
+            {
+                return Ok(redirect(StatusCode::FOUND, &format!("/{relative}/")));
+            }
+            Err(Failure { error: S3Error::no_such_key(&key), error_document: true })
+        }
+    }
+}
+
+/// The object behind `key` if the public may read it: `Ok(None)` when it does not exist, AccessDenied when the
+/// bucket policy (or Block Public Access) does not let anonymous readers have it.
+fn read(state: &AppState, bucket: &str, key: &str) -> S3Result<Option<super::model::Object>> {
+    let exists = state.s3.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
+    match exists {
+        Some(object) => {
+            authorize(state, &Caller::Anonymous, bucket, "s3:GetObject", &arn(bucket, Some(key)))?;
+            Ok(Some(object))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The bucket's error document with the error's status, when one is configured and readable.
+fn error_document(state: &AppState, bucket: &str, req: &AwsRequest, status: StatusCode) -> Option<Response> {
+    let key = state
+        .s3
+        .with_bucket(bucket, |b| {
+            Ok(match &b.website {
+                Some(Website::Site { error_key: Some(key), .. }) => Some(key.clone()),
+                _ => None,
+            })
+        })
+        .ok()??;
+    let object = read(state, bucket, &key).ok()??;
+    let mut response = serve_object(&object, &HeaderMap::new(), &req.method, false).ok()?;
+    *response.status_mut() = status;
+    Some(response)
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(http::header::LOCATION, value);
+    }
+    empty_with(status, headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn website_host_forms() {
+        let b = |h: &str| bucket_from_website_host(h);
+        assert_eq!(b("site.s3-website.localhost:4566"), Some("site".into()));
+        assert_eq!(b("site.s3-website.localhost.localstack.cloud:4566"), Some("site".into()));
+        assert_eq!(b("cris-swagger-bucket.s3-website-us-east-1.amazonaws.com"), Some("cris-swagger-bucket".into()));
+        assert_eq!(b("my.site.s3-website.eu-central-1.amazonaws.com"), Some("my.site".into()));
+        assert_eq!(b("site.s3.localhost:4566"), None);
+        assert_eq!(b("s3-website.localhost"), None);
+    }
+}
