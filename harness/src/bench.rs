@@ -43,10 +43,14 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
 
     let mut runs = Vec::with_capacity(options.runs);
     for i in 0..options.runs {
-        let report =
-            run(&RunOptions { scenario: options.scenario.clone(), target: TargetSpec::Embedded, region: None })
-                .await
-                .map_err(|e| e.to_string())?;
+        let report = run(&RunOptions {
+            scenario: options.scenario.clone(),
+            target: TargetSpec::Embedded,
+            region: None,
+            report_dir: None,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         if !report.passed() {
             return Err(format!("run {i} did not pass:\n{}", crate::report::to_text(&report)));
         }
@@ -76,6 +80,7 @@ async fn warm_posts(options: &BenchOptions) -> Result<(), String> {
         scenario: options.scenario.clone(),
         target: TargetSpec::Endpoint(endpoint.clone()),
         region: None,
+        report_dir: None,
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -93,7 +93,12 @@ pub fn main() -> ExitCode {
                 serve(SocketAddr::new(bind, port), Duration::from_millis(batch_state_ms)).await
             }
             Command::Run { scenario, target, format, region, report_dir } => {
-                run_scenario(RunOptions { scenario, target, region }, format, report_dir).await
+                run_scenario(
+                    RunOptions { scenario, target, region, report_dir: report_dir.clone() },
+                    format,
+                    report_dir,
+                )
+                .await
             }
             Command::Bench { scenario, starts, runs, requests, concurrency } => {
                 let options = crate::bench::BenchOptions {

@@ -15,6 +15,8 @@ pub struct RunOptions {
     pub scenario: PathBuf,
     pub target: TargetSpec,
     pub region: Option<String>,
+    /// Where reports and check artifacts (screenshots) go.
+    pub report_dir: Option<PathBuf>,
 }
 
 /// Why a run could not happen at all (exit code 2). Step and check failures are in the [`Report`].
@@ -47,6 +49,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let scenario = scenario::load(&options.scenario, &runtime_variables(&session.account_id, &session.region))?;
     let mut normalizer = Normalizer::new(&session.account_id, &session.region);
     let mut ctx = RunContext::new(session.clone());
+    ctx.artifacts.clone_from(&options.report_dir);
 
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed_step: Option<String> = None;

@@ -25,6 +25,7 @@ async fn reports_never_contain_api_key_values_and_match_on_the_endpoint_target()
         scenario: scenario("crts.yaml"),
         target: TargetSpec::Endpoint(emulator.endpoint().to_owned()),
         region: None,
+        report_dir: None,
     };
     let report = run(&options).await.expect("valid scenario, reachable endpoint");
     assert!(report.passed(), "{}", crts_harness::report::to_text(&report));

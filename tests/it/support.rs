@@ -39,7 +39,8 @@ pub async fn sdk_config_with_keys(endpoint: &str, key: &str, secret: &str, token
 
 /// Runs a scenario file on a fresh embedded emulator.
 pub async fn run_embedded(path: &Path) -> Report {
-    let options = RunOptions { scenario: path.to_path_buf(), target: TargetSpec::Embedded, region: None };
+    let options =
+        RunOptions { scenario: path.to_path_buf(), target: TargetSpec::Embedded, region: None, report_dir: None };
     run(&options).await.expect("the scenario is valid and the embedded target starts")
 }
 

@@ -7,10 +7,12 @@ mod api_key;
 mod cors;
 mod job_trigger;
 mod settings;
+mod swagger_browser;
+mod swagger_site;
 
 use serde::Serialize;
 
-pub use settings::{ApiSettings, CheckSettings, CorsSettings, TriggerSettings};
+pub use settings::{ApiSettings, CheckSettings, CorsSettings, SwaggerSettings, TriggerSettings};
 
 use crate::scenario::CheckName;
 use crate::steps::RunContext;
@@ -31,6 +33,8 @@ pub enum Outcome {
     Failed,
     /// Not run, and why (an earlier step failed, ...). Never counts as passed.
     NotRun(String),
+    /// Could not run here, and why (`no browser`): reported, never counted as passed, not a failure.
+    Skipped(String),
 }
 
 /// One thing a check looked at.
@@ -65,6 +69,13 @@ pub async fn run(name: CheckName, ctx: &RunContext, settings: &CheckSettings) ->
         CheckName::Cors => cors::run(ctx, settings).await,
         CheckName::ApiKey => api_key::run(ctx, settings).await,
         CheckName::JobTrigger => job_trigger::run(ctx, settings).await,
+        CheckName::SwaggerSite => swagger_site::run(ctx, settings).await,
+        CheckName::SwaggerBrowser => match swagger_browser::run(ctx, settings).await {
+            Ok(observations) => observations,
+            Err(swagger_browser::Skip(reason)) => {
+                return CheckResult { name, outcome: Outcome::Skipped(reason), observations: Vec::new() };
+            }
+        },
     };
     CheckResult::from_observations(name, observations)
 }
@@ -99,6 +110,12 @@ async fn send(request: reqwest::RequestBuilder) -> Result<HttpAnswer, String> {
 
 /// The invoke URL of the API resource the checks exercise.
 async fn invoke_url(ctx: &RunContext, api: &ApiSettings) -> Result<String, String> {
+    let api_id = api_id(ctx, api).await?;
+    Ok(ctx.target.invoke_url(&api_id, &api.stage, &api.path))
+}
+
+/// The id of the API the checks exercise (learned by the steps, else looked up by name).
+async fn api_id(ctx: &RunContext, api: &ApiSettings) -> Result<String, String> {
     let api_id = match ctx.facts.rest_api_ids.get(&api.name) {
         Some(id) => id.clone(),
         None => {
@@ -114,5 +131,5 @@ async fn invoke_url(ctx: &RunContext, api: &ApiSettings) -> Result<String, Strin
                 .ok_or_else(|| format!("no REST API named {}", api.name))?
         }
     };
-    Ok(ctx.target.invoke_url(&api_id, &api.stage, &api.path))
+    Ok(api_id)
 }

@@ -10,6 +10,7 @@ pub struct CheckSettings {
     pub api: Option<ApiSettings>,
     pub cors: Option<CorsSettings>,
     pub trigger: Option<TriggerSettings>,
+    pub swagger: Option<SwaggerSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -18,6 +19,20 @@ struct RawSettings {
     api: Option<ApiSettings>,
     cors: Option<CorsSettings>,
     trigger: Option<TriggerSettings>,
+    swagger: Option<SwaggerSettings>,
+}
+
+/// The Swagger site: the bucket whose website serves it and the API definition's key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwaggerSettings {
+    pub bucket: String,
+    #[serde(default = "default_definition")]
+    pub definition: String,
+}
+
+fn default_definition() -> String {
+    "crts-swagger.json".into()
 }
 
 /// The API resource under test.
@@ -66,7 +81,7 @@ impl CheckSettings {
                 let path = e.path().to_string();
                 if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) }
             })?,
-            None => RawSettings { api: None, cors: None, trigger: None },
+            None => RawSettings { api: None, cors: None, trigger: None, swagger: None },
         };
         for check in checks {
             let missing = match check {
@@ -75,12 +90,15 @@ impl CheckSettings {
                 CheckName::ApiKey if raw.api.is_none() => Some("api"),
                 CheckName::JobTrigger if raw.api.is_none() => Some("api"),
                 CheckName::JobTrigger if raw.trigger.is_none() => Some("trigger"),
+                CheckName::SwaggerSite | CheckName::SwaggerBrowser if raw.api.is_none() => Some("api"),
+                CheckName::SwaggerSite | CheckName::SwaggerBrowser if raw.swagger.is_none() => Some("swagger"),
+                CheckName::SwaggerBrowser if raw.trigger.is_none() => Some("trigger"),
                 _ => None,
             };
             if let Some(part) = missing {
                 return Err(format!("the `{}` check needs `settings.{part}`", check.as_str()));
             }
         }
-        Ok(Self { api: raw.api, cors: raw.cors, trigger: raw.trigger })
+        Ok(Self { api: raw.api, cors: raw.cors, trigger: raw.trigger, swagger: raw.swagger })
     }
 }

@@ -46,10 +46,10 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Report {
-    /// True when every step and every check passed.
+    /// True when every step passed and every check passed or was skipped (a skip is shown, never hidden).
     pub fn passed(&self) -> bool {
         self.steps.iter().all(|s| s.outcome == Outcome::Passed)
-            && self.checks.iter().all(|c| c.outcome == Outcome::Passed)
+            && self.checks.iter().all(|c| matches!(c.outcome, Outcome::Passed | Outcome::Skipped(_)))
     }
 
     /// The view snapshots record: outcomes and observations, without timings; ids, the account and region

@@ -20,7 +20,7 @@ pub fn to_text(report: &Report) -> String {
     for step in &report.steps {
         let detail = match (&step.outcome, &step.error) {
             (_, Some(error)) => error.clone(),
-            (Outcome::NotRun(reason), None) => reason.clone(),
+            (Outcome::NotRun(reason) | Outcome::Skipped(reason), None) => reason.clone(),
             _ => step.observed.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(" "),
         };
         let _ = writeln!(out, "{:<width$}  {:<8}  {}", step.id, label(&step.outcome), detail);
@@ -29,6 +29,7 @@ pub fn to_text(report: &Report) -> String {
     for check in &report.checks {
         let detail = match &check.outcome {
             Outcome::NotRun(reason) => reason.clone(),
+            Outcome::Skipped(reason) => format!("skipped: {reason}"),
             _ => format!(
                 "{}/{} observations as expected",
                 check.observations.iter().filter(|o| o.ok).count(),
@@ -42,12 +43,14 @@ pub fn to_text(report: &Report) -> String {
     }
     let steps_ok = report.steps.iter().filter(|s| s.outcome == Outcome::Passed).count();
     let checks_ok = report.checks.iter().filter(|c| c.outcome == Outcome::Passed).count();
+    let skipped = report.checks.iter().filter(|c| matches!(c.outcome, Outcome::Skipped(_))).count();
     let _ = writeln!(
         out,
-        "\n{}: {steps_ok}/{} steps, {checks_ok}/{} checks passed",
+        "\n{}: {steps_ok}/{} steps, {checks_ok}/{} checks passed{}",
         if report.passed() { "PASSED" } else { "FAILED" },
         report.steps.len(),
-        report.checks.len()
+        report.checks.len(),
+        if skipped > 0 { format!(", {skipped} skipped") } else { String::new() }
     );
     out
 }
@@ -57,6 +60,7 @@ fn label(outcome: &Outcome) -> &'static str {
         Outcome::Passed => "ok",
         Outcome::Failed => "FAILED",
         Outcome::NotRun(_) => "not run",
+        Outcome::Skipped(_) => "skipped",
     }
 }
 

@@ -40,6 +40,8 @@ pub enum CheckName {
     Cors,
     ApiKey,
     JobTrigger,
+    SwaggerSite,
+    SwaggerBrowser,
 }
 
 impl CheckName {
@@ -48,6 +50,8 @@ impl CheckName {
             CheckName::Cors => "cors",
             CheckName::ApiKey => "api_key",
             CheckName::JobTrigger => "job_trigger",
+            CheckName::SwaggerSite => "swagger_site",
+            CheckName::SwaggerBrowser => "swagger_browser",
         }
     }
 }

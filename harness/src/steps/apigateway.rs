@@ -321,6 +321,10 @@ pub struct EnableCors {
     pub allow_methods: Vec<String>,
     pub allow_headers: Vec<String>,
     pub allow_origin: String,
+    /// Gateway responses that also get the headers (the console's "Default 4XX" / "Default 5XX" boxes), so a
+    /// browser can read API Gateway's own errors (403 Forbidden for a wrong key) too.
+    #[serde(default)]
+    pub gateway_responses: Vec<String>,
 }
 
 impl Settings for EnableCors {}
@@ -376,6 +380,17 @@ impl EnableCors {
             integration_response = integration_response.response_parameters(header(name), format!("'{value}'"));
         }
         integration_response.send().await.map_err(|e| StepError::sdk("PutIntegrationResponse", e))?;
+        for kind in &self.gateway_responses {
+            let mut response = ctx
+                .apigateway
+                .put_gateway_response()
+                .rest_api_id(&api_id)
+                .response_type(aws_sdk_apigateway::types::GatewayResponseType::from(kind.as_str()));
+            for (name, value) in names.iter().zip(&values) {
+                response = response.response_parameters(format!("gatewayresponse.header.{name}"), format!("'{value}'"));
+            }
+            response.send().await.map_err(|e| StepError::sdk("PutGatewayResponse", e))?;
+        }
 
         let observed = ctx
             .apigateway
@@ -397,6 +412,7 @@ impl EnableCors {
             ("resource".into(), json!(self.path)),
             ("methods".into(), json!(resource_methods(ctx, &api_id, &self.path).await?)),
             ("preflight_headers".into(), json!(headers.into_iter().collect::<std::collections::BTreeMap<_, _>>())),
+            ("gateway_responses_with_cors".into(), json!(gateway_responses_with_cors(ctx, &api_id).await?)),
         ]))
     }
 }
@@ -493,8 +509,30 @@ impl Deploy {
     }
 }
 
+/// The gateway response types of an API that carry an Access-Control-Allow-Origin header.
+async fn gateway_responses_with_cors(ctx: &RunContext, api_id: &str) -> Result<Vec<String>, StepError> {
+    let responses = ctx
+        .apigateway
+        .get_gateway_responses()
+        .rest_api_id(api_id)
+        .send()
+        .await
+        .map_err(|e| StepError::sdk("GetGatewayResponses", e))?;
+    let mut kinds: Vec<String> = responses
+        .items()
+        .iter()
+        .filter(|r| {
+            r.response_parameters()
+                .is_some_and(|p| p.contains_key("gatewayresponse.header.Access-Control-Allow-Origin"))
+        })
+        .filter_map(|r| r.response_type().map(|t| t.as_str().to_owned()))
+        .collect();
+    kinds.sort();
+    Ok(kinds)
+}
+
 /// The id of the REST API called `name` (learned when created, else looked up).
-async fn api_id(ctx: &mut RunContext, name: &str) -> Result<String, StepError> {
+pub(super) async fn api_id(ctx: &mut RunContext, name: &str) -> Result<String, StepError> {
     if let Some(id) = ctx.facts.rest_api_ids.get(name) {
         return Ok(id.clone());
     }

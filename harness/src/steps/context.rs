@@ -13,7 +13,10 @@ pub struct RunContext {
     pub lambda: aws_sdk_lambda::Client,
     pub batch: aws_sdk_batch::Client,
     pub apigateway: aws_sdk_apigateway::Client,
+    pub s3: aws_sdk_s3::Client,
     pub http: reqwest::Client,
+    /// Where checks save files (screenshots): the report directory when there is one.
+    pub artifacts: Option<std::path::PathBuf>,
     pub facts: Facts,
 }
 
@@ -25,11 +28,16 @@ impl RunContext {
             lambda: aws_sdk_lambda::Client::new(config),
             batch: aws_sdk_batch::Client::new(config),
             apigateway: aws_sdk_apigateway::Client::new(config),
+            // Emulators are addressed path-style (`http://127.0.0.1:PORT/bucket/key`): no DNS for bucket hosts.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config).force_path_style(target.endpoint.is_some()).build(),
+            ),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .unwrap_or_else(|_| reqwest::Client::new()),
             facts: Facts::default(),
+            artifacts: None,
             target,
         }
     }

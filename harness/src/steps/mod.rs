@@ -9,6 +9,8 @@ mod batch;
 mod context;
 mod iam;
 mod lambda;
+mod s3;
+mod swagger;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,12 @@ pub enum StepAction {
     ApiGatewayEnableCors(apigateway::EnableCors),
     ApiGatewayMethodResponseHeader(apigateway::MethodResponseHeader),
     ApiGatewayDeploy(apigateway::Deploy),
+    S3CreateBucket(s3::CreateBucket),
+    S3EnableWebsite(s3::EnableWebsite),
+    S3PutBucketPolicy(s3::PutBucketPolicy),
+    S3PutBucketCors(s3::PutBucketCors),
+    SwaggerUploadUi(swagger::UploadUi),
+    SwaggerPutApiDefinition(swagger::PutApiDefinition),
 }
 
 /// The action names a scenario may use, for error messages.
@@ -59,6 +67,12 @@ pub const ACTIONS: &[&str] = &[
     "apigateway.enable-cors",
     "apigateway.method-response-header",
     "apigateway.deploy",
+    "s3.create-bucket",
+    "s3.enable-website",
+    "s3.put-bucket-policy",
+    "s3.put-bucket-cors",
+    "swagger.upload-ui",
+    "swagger.put-api-definition",
 ];
 
 impl StepAction {
@@ -83,6 +97,12 @@ impl StepAction {
             "apigateway.enable-cors" => Self::ApiGatewayEnableCors(settings(with, base_dir)?),
             "apigateway.method-response-header" => Self::ApiGatewayMethodResponseHeader(settings(with, base_dir)?),
             "apigateway.deploy" => Self::ApiGatewayDeploy(settings(with, base_dir)?),
+            "s3.create-bucket" => Self::S3CreateBucket(settings(with, base_dir)?),
+            "s3.enable-website" => Self::S3EnableWebsite(settings(with, base_dir)?),
+            "s3.put-bucket-policy" => Self::S3PutBucketPolicy(settings(with, base_dir)?),
+            "s3.put-bucket-cors" => Self::S3PutBucketCors(settings(with, base_dir)?),
+            "swagger.upload-ui" => Self::SwaggerUploadUi(settings(with, base_dir)?),
+            "swagger.put-api-definition" => Self::SwaggerPutApiDefinition(settings(with, base_dir)?),
             other => {
                 let hint = match closest(other, ACTIONS) {
                     Some(near) => format!("did you mean `{near}`? known actions: {}", ACTIONS.join(", ")),
@@ -112,6 +132,12 @@ impl StepAction {
             Self::ApiGatewayEnableCors(s) => s.run(ctx).await,
             Self::ApiGatewayMethodResponseHeader(s) => s.run(ctx).await,
             Self::ApiGatewayDeploy(s) => s.run(ctx).await,
+            Self::S3CreateBucket(s) => s.run(ctx).await,
+            Self::S3EnableWebsite(s) => s.run(ctx).await,
+            Self::S3PutBucketPolicy(s) => s.run(ctx).await,
+            Self::S3PutBucketCors(s) => s.run(ctx).await,
+            Self::SwaggerUploadUi(s) => s.run(ctx).await,
+            Self::SwaggerPutApiDefinition(s) => s.run(ctx).await,
         }
     }
 }

@@ -69,6 +69,47 @@ impl TargetSession {
     }
 }
 
+impl TargetSession {
+    /// Where a browser reaches an API stage: `(scheme, host[:port], base path)`. Emulators serve the host-style
+    /// form `{api}.execute-api.localhost:PORT`, which browsers resolve to loopback without DNS; AWS is
+    /// `https://{api}.execute-api.{region}.amazonaws.com`.
+    pub fn api_base(&self, api_id: &str, stage: &str) -> (String, String, String) {
+        match self.endpoint_port() {
+            Some(port) => ("http".into(), format!("{api_id}.execute-api.localhost:{port}"), format!("/{stage}")),
+            None => {
+                ("https".into(), format!("{api_id}.execute-api.{}.amazonaws.com", self.region), format!("/{stage}"))
+            }
+        }
+    }
+
+    /// The bucket's static website endpoint (the runbook's "Bucket website endpoint").
+    pub fn website_url(&self, bucket: &str) -> String {
+        match self.endpoint_port() {
+            Some(port) => format!("http://{bucket}.s3-website.localhost:{port}"),
+            None => format!("http://{bucket}.s3-website-{}.amazonaws.com", self.region),
+        }
+    }
+
+    /// An object's URL on the S3 REST endpoint, as an anonymous client would use it.
+    pub fn object_url(&self, bucket: &str, key: &str) -> String {
+        match &self.endpoint {
+            Some(endpoint) => format!("{endpoint}/{bucket}/{key}"),
+            None => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.region),
+        }
+    }
+
+    /// The address `*.localhost` names stand for on an emulator target (reqwest does not resolve them itself).
+    pub fn loopback(&self) -> Option<std::net::SocketAddr> {
+        let port = self.endpoint_port()?;
+        Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    fn endpoint_port(&self) -> Option<u16> {
+        let url = reqwest::Url::parse(self.endpoint.as_deref()?).ok()?;
+        url.port_or_known_default()
+    }
+}
+
 /// A started target; keeps the embedded emulator alive while the run needs it.
 pub struct StartedTarget {
     pub session: TargetSession,

@@ -1,0 +1,123 @@
+//! A real browser for the checks: headless Chromium driven over WebDriver (Debian's `chromium` and
+//! `chromium-driver`, through the `fantoccini` client).
+//!
+//! `CRTS_CHROMIUM` and `CRTS_CHROMEDRIVER` name the binaries when they are not on PATH as `chromium` /
+//! `chromedriver`. Chromium resolves `*.localhost` to loopback by itself, so the emulator's website and
+//! execute-api host forms work without DNS.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::json;
+use tokio::process::{Child, Command};
+
+/// Why there is no browser session: not installed here (checks are then skipped, never passed), or installed
+/// but failing (checks fail).
+#[derive(Debug, Clone)]
+pub enum Unavailable {
+    NotInstalled(String),
+    Failed(String),
+}
+
+/// A headless Chromium session; the driver process is killed when this is dropped.
+pub struct Browser {
+    pub client: Client,
+    _driver: Child,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and opens a headless Chromium session through it.
+    pub async fn start() -> Result<Self, Unavailable> {
+        let chromium = find_binary("CRTS_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"])?;
+        let chromedriver = find_binary("CRTS_CHROMEDRIVER", &["chromedriver"])?;
+        let port = free_port().map_err(|e| Unavailable::Failed(format!("no free port for chromedriver: {e}")))?;
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| Unavailable::Failed(format!("cannot start {}: {e}", chromedriver.display())))?;
+        let url = format!("http://127.0.0.1:{port}");
+        wait_until_ready(&url).await?;
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new",
+                    // Root in a container has no user namespace sandbox.
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--window-size=1280,1400",
+                    "--no-first-run",
+                    "--disable-extensions",
+                ],
+            },
+        });
+        let capabilities = match capabilities {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector).capabilities(capabilities).connect(&url).await.map_err(|e| {
+            Unavailable::Failed(format!("chromedriver could not start Chromium ({}): {e}", chromium.display()))
+        })?;
+        Ok(Self { client, _driver: driver })
+    }
+
+    /// Ends the browser session (the driver goes with `self`).
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+fn find_binary(variable: &str, names: &[&str]) -> Result<PathBuf, Unavailable> {
+    if let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(Unavailable::NotInstalled(format!("{variable}={} does not exist", path.display())))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        for name in names {
+            let candidate = dir.join(name);
+            if is_executable(&candidate) {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(Unavailable::NotInstalled(format!(
+        "no browser: {} not found on PATH (install Debian's chromium and chromium-driver, or set {variable})",
+        names.join(" / ")
+    )))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn wait_until_ready(url: &str) -> Result<(), Unavailable> {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Ok(response) = http.get(format!("{url}/status")).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(Unavailable::Failed(format!("chromedriver did not answer on {url} within 20 s")))
+}

@@ -1,0 +1,288 @@
+//! S3 steps ("Swagger via AWS S3 > AWS S3"): the bucket with public access allowed, static website hosting, the
+//! runbook's bucket policy and CORS rules.
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::types::{
+    CorsConfiguration, CorsRule, ErrorDocument, IndexDocument, PublicAccessBlockConfiguration, WebsiteConfiguration,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Observed, RunContext, Settings, StepError, fixture};
+
+/// Creates the bucket. `public_access: allowed` is the console's unticked "Block all public access" (all four
+/// Block Public Access settings off); `blocked` keeps AWS's default for new buckets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBucket {
+    pub name: String,
+    pub public_access: PublicAccess,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicAccess {
+    Allowed,
+    Blocked,
+}
+
+impl Settings for CreateBucket {}
+
+impl CreateBucket {
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let mut create = ctx.s3.create_bucket().bucket(&self.name);
+        if ctx.target.region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(ctx.target.region.as_str().into())
+                    .build(),
+            );
+        }
+        create.send().await.map_err(|e| StepError::sdk("CreateBucket", e))?;
+        if self.public_access == PublicAccess::Allowed {
+            let off = PublicAccessBlockConfiguration::builder()
+                .block_public_acls(false)
+                .ignore_public_acls(false)
+                .block_public_policy(false)
+                .restrict_public_buckets(false)
+                .build();
+            ctx.s3
+                .put_public_access_block()
+                .bucket(&self.name)
+                .public_access_block_configuration(off)
+                .send()
+                .await
+                .map_err(|e| StepError::sdk("PutPublicAccessBlock", e))?;
+        }
+
+        ctx.s3.head_bucket().bucket(&self.name).send().await.map_err(|e| StepError::sdk("HeadBucket", e))?;
+        let block = ctx.s3.get_public_access_block().bucket(&self.name).send().await;
+        let blocked: Vec<&str> = match &block {
+            Ok(out) => out
+                .public_access_block_configuration()
+                .map(|c| {
+                    [
+                        (c.block_public_acls(), "BlockPublicAcls"),
+                        (c.ignore_public_acls(), "IgnorePublicAcls"),
+                        (c.block_public_policy(), "BlockPublicPolicy"),
+                        (c.restrict_public_buckets(), "RestrictPublicBuckets"),
+                    ]
+                    .into_iter()
+                    .filter(|(on, _)| *on == Some(true))
+                    .map(|(_, name)| name)
+                    .collect()
+                })
+                .unwrap_or_default(),
+            Err(e) if is_code(e, "NoSuchPublicAccessBlockConfiguration") => Vec::new(),
+            Err(_) => return Err(StepError::sdk("GetPublicAccessBlock", block.expect_err("matched Err"))),
+        };
+        Ok(Observed::from([("bucket".into(), json!(self.name)), ("public_access_blocked".into(), json!(blocked))]))
+    }
+}
+
+/// Whether an SDK error carries this AWS error code.
+fn is_code<E, R>(err: &aws_smithy_runtime_api::client::result::SdkError<E, R>, code: &str) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    err.code() == Some(code)
+}
+
+/// Enables static website hosting.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableWebsite {
+    pub bucket: String,
+    pub index_document: String,
+    #[serde(default)]
+    pub error_document: Option<String>,
+}
+
+impl Settings for EnableWebsite {}
+
+impl EnableWebsite {
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let index = IndexDocument::builder()
+            .suffix(&self.index_document)
+            .build()
+            .map_err(|e| StepError::unexpected(e.to_string()))?;
+        let mut website = WebsiteConfiguration::builder().index_document(index);
+        if let Some(key) = &self.error_document {
+            website = website.error_document(
+                ErrorDocument::builder().key(key).build().map_err(|e| StepError::unexpected(e.to_string()))?,
+            );
+        }
+        ctx.s3
+            .put_bucket_website()
+            .bucket(&self.bucket)
+            .website_configuration(website.build())
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("PutBucketWebsite", e))?;
+
+        let got = ctx
+            .s3
+            .get_bucket_website()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetBucketWebsite", e))?;
+        Ok(Observed::from([
+            ("index_document".into(), json!(got.index_document().map(|i| i.suffix()))),
+            ("error_document".into(), json!(got.error_document().map(|e| e.key()))),
+        ]))
+    }
+}
+
+/// Puts the runbook's bucket policy (a file, sent verbatim but for the bucket name).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutBucketPolicy {
+    pub bucket: String,
+    pub document: PathBuf,
+    /// The bucket name written in the document (the runbook's `cris-swagger-bucket`), replaced by `bucket`.
+    #[serde(default)]
+    pub document_bucket: Option<String>,
+}
+
+impl Settings for PutBucketPolicy {
+    fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
+        self.document = fixture(base_dir, &self.document)?;
+        Ok(())
+    }
+}
+
+impl PutBucketPolicy {
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let mut document = read(&self.document)?;
+        if let Some(name) = &self.document_bucket {
+            document = document.replace(&format!("arn:aws:s3:::{name}"), &format!("arn:aws:s3:::{}", self.bucket));
+        }
+        ctx.s3
+            .put_bucket_policy()
+            .bucket(&self.bucket)
+            .policy(document)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("PutBucketPolicy", e))?;
+
+        let got = ctx
+            .s3
+            .get_bucket_policy()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetBucketPolicy", e))?;
+        let policy: serde_json::Value = serde_json::from_str(got.policy().unwrap_or_default())
+            .map_err(|e| StepError::unexpected(format!("GetBucketPolicy returned a policy that is not JSON: {e}")))?;
+        let statements = match &policy["Statement"] {
+            serde_json::Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        };
+        let summary: Vec<String> = statements
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} {} {}",
+                    s["Effect"].as_str().unwrap_or("?"),
+                    compact(&s["Principal"]),
+                    compact(&s["Action"]),
+                    compact(&s["Resource"])
+                )
+            })
+            .collect();
+        Ok(Observed::from([("statements".into(), json!(summary))]))
+    }
+}
+
+fn compact(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Puts the runbook's CORS rules (a JSON file in the console's format: a list of rules).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutBucketCors {
+    pub bucket: String,
+    pub rules: PathBuf,
+}
+
+impl Settings for PutBucketCors {
+    fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
+        self.rules = fixture(base_dir, &self.rules)?;
+        let text =
+            std::fs::read_to_string(&self.rules).map_err(|e| format!("cannot read {}: {e}", self.rules.display()))?;
+        parse_rules(&text).map_err(|e| format!("{}: {e}", self.rules.display()))?;
+        Ok(())
+    }
+}
+
+/// One rule as the S3 console writes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ConsoleCorsRule {
+    #[serde(rename = "ID", default)]
+    id: Option<String>,
+    #[serde(default)]
+    allowed_headers: Vec<String>,
+    allowed_methods: Vec<String>,
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    expose_headers: Vec<String>,
+    #[serde(default)]
+    max_age_seconds: Option<i32>,
+}
+
+fn parse_rules(text: &str) -> Result<Vec<ConsoleCorsRule>, String> {
+    serde_json::from_str(text).map_err(|e| format!("not a list of CORS rules as the S3 console writes them: {e}"))
+}
+
+impl PutBucketCors {
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let rules = parse_rules(&read(&self.rules)?).map_err(StepError::unexpected)?;
+        let mut config = CorsConfiguration::builder();
+        for rule in rules {
+            let built = CorsRule::builder()
+                .set_id(rule.id)
+                .set_allowed_headers(Some(rule.allowed_headers))
+                .set_allowed_methods(Some(rule.allowed_methods))
+                .set_allowed_origins(Some(rule.allowed_origins))
+                .set_expose_headers(Some(rule.expose_headers))
+                .set_max_age_seconds(rule.max_age_seconds)
+                .build()
+                .map_err(|e| StepError::unexpected(e.to_string()))?;
+            config = config.cors_rules(built);
+        }
+        let config = config.build().map_err(|e| StepError::unexpected(e.to_string()))?;
+        ctx.s3
+            .put_bucket_cors()
+            .bucket(&self.bucket)
+            .cors_configuration(config)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("PutBucketCors", e))?;
+
+        let got = ctx
+            .s3
+            .get_bucket_cors()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetBucketCors", e))?;
+        let rules: Vec<serde_json::Value> = got
+            .cors_rules()
+            .iter()
+            .map(|r| json!({ "origins": r.allowed_origins(), "methods": r.allowed_methods(), "headers": r.allowed_headers() }))
+            .collect();
+        Ok(Observed::from([("rules".into(), json!(rules))]))
+    }
+}
+
+fn read(path: &Path) -> Result<String, StepError> {
+    std::fs::read_to_string(path).map_err(|e| StepError::unexpected(format!("cannot read {}: {e}", path.display())))
+}
