@@ -1,5 +1,6 @@
 //! Integration tests, one binary (each test binary links the AWS SDK again, so there is only this one).
 
+mod browser;
 mod faults;
 mod malformed_requests;
 mod python_clients;

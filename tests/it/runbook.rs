@@ -12,7 +12,10 @@ async fn the_crts_runbook_passes_every_check_on_the_embedded_target() {
     let report = run_embedded(&scenario("crts.yaml")).await;
     let text = crts_harness::report::to_text(&report);
     assert!(report.passed(), "the runbook must pass on the embedded target:\n{text}");
-    assert!(report.checks.iter().all(|c| c.outcome == Outcome::Passed));
+    assert!(
+        report.checks.iter().all(|c| c.outcome == Outcome::Passed),
+        "every check must run and pass (swagger_browser needs Debian's chromium and chromium-driver):\n{text}"
+    );
     snapshot_settings().bind(|| insta::assert_yaml_snapshot!("crts_embedded", report.snapshot_view()));
 }
 

@@ -15,7 +15,7 @@ use crate::steps::RunContext;
 pub struct Skip(pub String);
 
 /// How long one page element may take to appear (Swagger UI renders after fetching the definition).
-const ELEMENT_WAIT: Duration = Duration::from_secs(20);
+const ELEMENT_WAIT: Duration = Duration::from_secs(10);
 /// How long "Execute" may take to show a response (a Lambda cold start included).
 const RESPONSE_WAIT: Duration = Duration::from_secs(60);
 
@@ -82,6 +82,11 @@ impl Shown {
 /// Loads the page, authorises with `key`, and executes the POST on `path` with `body`.
 async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &str) -> Result<Shown, String> {
     client.goto(page).await.map_err(|e| format!("cannot open the Swagger page: {e}"))?;
+    // `goto` returns once the document has loaded: an error page has no Swagger UI container at all.
+    if client.find(Locator::Css("#swagger-ui")).await.is_err() {
+        let title = client.title().await.unwrap_or_default();
+        return Err(format!("the website did not serve the Swagger page (page title: {title:?})"));
+    }
     let wait = |css: &'static str| async move {
         client
             .wait()
@@ -129,11 +134,15 @@ async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &s
     let status = status.split_whitespace().next().unwrap_or("").to_owned();
     // Bring the response into view for the screenshot.
     let _ = client.execute("document.querySelector('.live-responses-table').scrollIntoView()", Vec::new()).await;
-    let body =
-        match client.find(Locator::Css(".live-responses-table tbody tr.response .response-col_description")).await {
+    // The response body block when there is one; otherwise the cell's text (e.g. "Failed to fetch." for CORS).
+    let cell = ".live-responses-table tbody tr.response .response-col_description";
+    let body = match client.find(Locator::Css(&format!("{cell} pre.microlight"))).await {
+        Ok(pre) => pre.text().await.unwrap_or_default(),
+        Err(_) => match client.find(Locator::Css(cell)).await {
             Ok(cell) => cell.text().await.unwrap_or_default(),
             Err(_) => String::new(),
-        };
+        },
+    };
     Ok(Shown { status, body })
 }
 

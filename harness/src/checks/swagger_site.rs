@@ -42,7 +42,7 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
             out.push(status_and_type("API definition", &definition, 200, "application/json"));
             match serde_json::from_str::<serde_json::Value>(&definition.body) {
                 Ok(spec) => definition_observations(ctx, api, &spec, &mut out).await,
-                Err(e) => out.push(Observation::new("API definition", "JSON", format!("not JSON: {e}"), false)),
+                Err(e) => out.push(Observation::new("API definition content", "JSON", format!("not JSON: {e}"), false)),
             }
         }
         Err(e) => out.push(Observation::new("API definition", "200", e, false)),

@@ -1,0 +1,32 @@
+//! The browser check where no browser is installed: reported as skipped with the reason, never as passed, and
+//! the run (every other check passing) still exits 0.
+
+use std::process::Command;
+
+use crate::support::{harness_binary, repo_root};
+
+#[test]
+fn without_a_browser_the_swagger_browser_check_is_skipped_not_passed() {
+    let report_dir = tempfile::tempdir().expect("temporary directory");
+    let out = Command::new(harness_binary())
+        .args(["run", "--format", "json", "--report-dir"])
+        .arg(report_dir.path())
+        .arg(repo_root().join("scenarios/crts.yaml"))
+        .env("CRTS_CHROMIUM", "/nonexistent/chromium")
+        .output()
+        .expect("run the harness");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report");
+    let browser = report["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["name"] == "swagger_browser"))
+        .expect("the swagger_browser check is reported");
+    assert_eq!(browser["outcome"]["status"], "skipped", "{browser}");
+    let reason = browser["outcome"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("CRTS_CHROMIUM=/nonexistent/chromium does not exist"), "{reason}");
+    let text = std::fs::read_to_string(report_dir.path().join("report.txt")).expect("report.txt written");
+    assert!(text.contains("4/5 checks passed, 1 skipped"), "{text}");
+    let junit = std::fs::read_to_string(report_dir.path().join("report.xml")).expect("report.xml written");
+    assert!(junit.contains("<skipped"), "{junit}");
+}
