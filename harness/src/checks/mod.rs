@@ -23,6 +23,9 @@ pub struct CheckResult {
     pub name: CheckName,
     pub outcome: Outcome,
     pub observations: Vec<Observation>,
+    /// How long the check took (reports and benchmarks; not part of snapshots).
+    #[serde(skip)]
+    pub duration: std::time::Duration,
 }
 
 /// How a check or step ended.
@@ -55,16 +58,23 @@ impl Observation {
 impl CheckResult {
     fn from_observations(name: CheckName, observations: Vec<Observation>) -> Self {
         let outcome = if observations.iter().all(|o| o.ok) { Outcome::Passed } else { Outcome::Failed };
-        Self { name, outcome, observations }
+        Self { name, outcome, observations, duration: Default::default() }
     }
 
     pub fn not_run(name: CheckName, reason: impl Into<String>) -> Self {
-        Self { name, outcome: Outcome::NotRun(reason.into()), observations: Vec::new() }
+        Self { name, outcome: Outcome::NotRun(reason.into()), observations: Vec::new(), duration: Default::default() }
     }
 }
 
 /// Runs one check against the deployed stack.
 pub async fn run(name: CheckName, ctx: &RunContext, settings: &CheckSettings) -> CheckResult {
+    let started = std::time::Instant::now();
+    let mut result = run_check(name, ctx, settings).await;
+    result.duration = started.elapsed();
+    result
+}
+
+async fn run_check(name: CheckName, ctx: &RunContext, settings: &CheckSettings) -> CheckResult {
     let observations = match name {
         CheckName::Cors => cors::run(ctx, settings).await,
         CheckName::ApiKey => api_key::run(ctx, settings).await,
@@ -73,7 +83,12 @@ pub async fn run(name: CheckName, ctx: &RunContext, settings: &CheckSettings) ->
         CheckName::SwaggerBrowser => match swagger_browser::run(ctx, settings).await {
             Ok(observations) => observations,
             Err(swagger_browser::Skip(reason)) => {
-                return CheckResult { name, outcome: Outcome::Skipped(reason), observations: Vec::new() };
+                return CheckResult {
+                    name,
+                    outcome: Outcome::Skipped(reason),
+                    observations: Vec::new(),
+                    duration: Default::default(),
+                };
             }
         },
     };
