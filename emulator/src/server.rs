@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::identity::{Caller, Sessions};
 use crate::protocol::{self, AwsError, AwsRequest, RequestContext, Response, rest_json, sigv4};
-use crate::services::{apigateway, batch, iam, lambda, s3, sts};
+use crate::services::{apigateway, batch, ecr, iam, lambda, s3, sts};
 
 /// Largest request body accepted (Lambda zips travel base64-encoded inside JSON).
 const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
@@ -32,6 +32,7 @@ pub struct AppState {
     pub batch: batch::Batch,
     pub apigateway: apigateway::ApiGateway,
     pub s3: s3::S3,
+    pub ecr: ecr::Ecr,
 }
 
 impl AppState {
@@ -42,6 +43,7 @@ impl AppState {
             batch: batch::Batch::new(config.batch.clone()),
             apigateway: apigateway::ApiGateway::new(),
             s3: s3::S3::new(),
+            ecr: ecr::Ecr::new(),
             sessions: Sessions::default(),
             config,
             endpoint,
@@ -125,6 +127,8 @@ pub enum Route {
         stage: String,
         path: String,
     },
+    /// The OCI Distribution API (`/v2/...`) of the ECR registry.
+    Registry,
     /// The S3 static website endpoint of a bucket.
     S3Website {
         bucket: String,
@@ -141,6 +145,7 @@ pub enum Service {
     Batch,
     ApiGateway,
     S3,
+    Ecr,
 }
 
 impl Service {
@@ -152,6 +157,7 @@ impl Service {
             "batch" => Service::Batch,
             "apigateway" => Service::ApiGateway,
             "s3" => Service::S3,
+            "ecr" => Service::Ecr,
             _ => return None,
         })
     }
@@ -164,6 +170,10 @@ pub fn route(host: &str, path: &str, signing_name: Option<&str>, body: &[u8]) ->
     }
     if let Some(bucket) = s3::website::bucket_from_website_host(host) {
         return Some(Route::S3Website { bucket });
+    }
+    // Bucket names have at least 3 characters, so `/v2/...` is never a path-style S3 request.
+    if path == "/v2" || path.starts_with("/v2/") {
+        return Some(Route::Registry);
     }
     if path == "/_localstack/health" || path == "/_crts/health" {
         return Some(Route::Health);
@@ -282,8 +292,20 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             };
             s3::website::handle(&state, &bucket, req).await
         }
+        Some(Route::Registry) => {
+            let req = AwsRequest {
+                method: parts.method,
+                segments: Vec::new(),
+                raw_path: raw_path.clone(),
+                query,
+                headers: parts.headers,
+                body,
+                ctx,
+            };
+            ecr::registry::handle(&state, req).await
+        }
         Some(Route::Health) => rest_json::ok(&serde_json::json!({
-            "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running" },
+            "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running", "ecr": "running" },
             "edition": "crts-emulator",
             "version": env!("CARGO_PKG_VERSION"),
         })),
@@ -304,6 +326,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                 Service::Batch => batch::handle(&state, req).await,
                 Service::ApiGateway => apigateway::handle(&state, req).await,
                 Service::S3 => s3::handle(&state, req).await,
+                Service::Ecr => ecr::api::handle(&state, req).await,
             };
             protocol::with_request_id(response, &request_id)
         }
@@ -312,7 +335,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             let err = AwsError::bad_request(
                 "UnrecognizedServiceException",
                 format!(
-                    "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway, s3 (+ website) and execute-api"
+                    "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway, s3 (+ website), ecr (+ registry) and execute-api"
                 ),
             );
             protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id)
@@ -380,6 +403,12 @@ mod tests {
         assert_eq!(route("h", "/", None, b"Action=GetRole"), Some(Route::Service(Service::Iam)));
         assert_eq!(route("h", "/nothing", None, b""), Some(Route::Service(Service::S3)));
         assert_eq!(route("h", "/", Some("s3"), b""), Some(Route::Service(Service::S3)));
+        assert_eq!(route("h", "/", Some("ecr"), b"{}"), Some(Route::Service(Service::Ecr)));
+        assert_eq!(route("localhost:4566", "/v2/", None, b""), Some(Route::Registry));
+        assert_eq!(
+            route("1.dkr.ecr.us-east-1.localhost.localstack.cloud", "/v2/crts/manifests/latest", None, b""),
+            Some(Route::Registry)
+        );
         assert_eq!(route("b.s3.localhost.localstack.cloud:4566", "/", None, b""), Some(Route::Service(Service::S3)));
         assert_eq!(
             route("site.s3-website.localhost:4566", "/index.html", None, b""),

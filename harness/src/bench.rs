@@ -4,7 +4,8 @@
 //! - full `run` wall time of scenarios/crts.yaml on the embedded target (first run, then warm runs);
 //! - the swagger_browser check's wall time (headless Chromium; skipped figures when there is no browser);
 //! - warm POST latency and throughput through API Gateway → Lambda (Python) → Batch SubmitJob;
-//! - S3 PUT and GET throughput for small objects through the AWS SDK.
+//! - S3 PUT and GET throughput for small objects through the AWS SDK;
+//! - ECR registry push throughput for a 50 MB image (five 10 MB layers) and the memory that holds it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -86,7 +87,81 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
     }
 
     warm_posts(options).await?;
-    s3_small_objects(options).await
+    s3_small_objects(options).await?;
+    registry_push().await
+}
+
+/// Resident memory of this process, from /proc (Linux), in bytes.
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+}
+
+/// Pushes a 50 MB image (five 10 MB random layers) through the registry API with oci-client.
+async fn registry_push() -> Result<(), String> {
+    use rand::RngCore as _;
+    let emulator = crts_emulator::Emulator::start(crts_emulator::Config::default())
+        .await
+        .map_err(|e| format!("emulator start: {e}"))?;
+    let target = crate::targets::start(&TargetSpec::Endpoint(emulator.endpoint().to_owned()), None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ctx = crate::steps::RunContext::new(target.session.clone());
+    ctx.ecr.create_repository().repository_name("bench").send().await.map_err(|e| format!("CreateRepository: {e}"))?;
+    let login = crate::steps::registry_login(&ctx).await.map_err(|e| e.message)?;
+
+    let digest = |b: &[u8]| format!("sha256:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b)));
+    let mut layers = Vec::new();
+    for _ in 0..5 {
+        let mut data = vec![0u8; 10 << 20];
+        rand::rng().fill_bytes(&mut data);
+        let data = bytes::Bytes::from(data);
+        layers.push(crate::image::Layer { digest: digest(&data), data });
+    }
+    let config = bytes::Bytes::from_static(
+        br#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+    );
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": crate::image::MANIFEST_TYPE,
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(&config), "size": config.len() },
+        "layers": layers.iter().map(|l| serde_json::json!({
+            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": l.digest, "size": l.data.len()
+        })).collect::<Vec<_>>(),
+    });
+    let image = crate::image::OciImage {
+        config,
+        manifest: bytes::Bytes::from(serde_json::to_vec(&manifest).map_err(|e| e.to_string())?),
+        layers,
+        not_applied: Vec::new(),
+    };
+    let size: usize = image.layers.iter().map(|l| l.data.len()).sum();
+    let before = rss_bytes();
+    let started = Instant::now();
+    crate::image::push_oci(&image, &login, "bench", "latest").await?;
+    let elapsed = started.elapsed();
+    drop(image);
+    let after = rss_bytes();
+    println!(
+        "registry push, 50 MB image (5 layers)  : {:>8.1} MB/s ({:.0} ms for {:.1} MB)",
+        size as f64 / 1e6 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1e3,
+        size as f64 / 1e6
+    );
+    let stored = emulator.state().ecr.stored_bytes();
+    match (before, after) {
+        (Some(before), Some(after)) => println!(
+            "registry memory holding it             : {:.1} MB stored; process RSS {:.1} MB -> {:.1} MB",
+            stored as f64 / 1e6,
+            before as f64 / 1e6,
+            after as f64 / 1e6
+        ),
+        _ => println!("registry memory holding it             : {:.1} MB stored", stored as f64 / 1e6),
+    }
+    target.stop().await;
+    emulator.shutdown().await;
+    Ok(())
 }
 
 /// PUTs then GETs `requests` 1 KiB objects through the AWS SDK for Rust, `concurrency` in flight.

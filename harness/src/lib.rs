@@ -8,6 +8,7 @@ pub mod bench;
 mod browser;
 pub mod checks;
 pub mod cli;
+pub mod image;
 mod poll;
 pub mod report;
 pub mod run;

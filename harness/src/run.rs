@@ -61,6 +61,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
                 outcome: Outcome::NotRun(format!("step {failed} failed")),
                 observed: Default::default(),
                 error: None,
+                notes: Vec::new(),
                 duration: Default::default(),
             });
             continue;
@@ -85,6 +86,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
             outcome,
             observed,
             error,
+            notes: std::mem::take(&mut ctx.notes).into_iter().map(|n| normalizer.text(&n)).collect(),
             duration: step_started.elapsed(),
         });
     }

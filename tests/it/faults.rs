@@ -2,7 +2,7 @@
 //! and only the checks that step affects fail.
 
 use crts_harness::checks::Outcome;
-use crts_harness::scenario::CheckName::{self, ApiKey, Cors, JobTrigger, SwaggerBrowser, SwaggerSite};
+use crts_harness::scenario::CheckName::{self, ApiKey, Cors, Image, JobTrigger, SwaggerBrowser, SwaggerSite};
 use rstest::rstest;
 
 use crate::support::{run_embedded, scenario, snapshot_settings};
@@ -16,6 +16,7 @@ use crate::support::{run_embedded, scenario, snapshot_settings};
 #[case::s3_policy_missing("s3-policy-missing", &[SwaggerSite, SwaggerBrowser])]
 #[case::swagger_wrong_stage("swagger-wrong-stage", &[SwaggerSite, SwaggerBrowser])]
 #[case::s3_cors_missing("s3-cors-missing", &[SwaggerSite])]
+#[case::image_tag_never_pushed("image-tag-never-pushed", &[Image])]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_step_fails_exactly_its_checks(#[case] fault: &str, #[case] failing: &[CheckName]) {
     let report = run_embedded(&scenario(&format!("faults/{fault}.yaml"))).await;

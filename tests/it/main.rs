@@ -2,6 +2,7 @@
 
 mod browser;
 mod faults;
+mod image;
 mod malformed_requests;
 mod python_clients;
 mod refusals;

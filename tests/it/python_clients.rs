@@ -64,6 +64,7 @@ fn run_client(program: &str, script: &Path, endpoint: &str) {
 #[case::boto3_lambda("boto3/lambda_smoke.py")]
 #[case::boto3_apigateway("boto3/apigateway_smoke.py")]
 #[case::boto3_s3("boto3/s3_smoke.py")]
+#[case::boto3_ecr("boto3/ecr_smoke.py")]
 #[case::boto3_crts_setup_and_trigger("boto3/crts_setup.py")]
 fn boto3_scripts_pass_against_serve(#[case] script: &str) {
     let served = serve();
@@ -80,4 +81,10 @@ fn the_aws_cli_performs_the_crts_setup_and_trigger_against_serve() {
 fn the_aws_cli_sets_up_the_swagger_bucket_website_against_serve() {
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/s3_website.sh"), &served.endpoint);
+}
+
+#[test]
+fn the_aws_cli_creates_the_ecr_repository_and_logs_in_against_serve() {
+    let served = serve();
+    run_client("bash", &repo_root().join("tests/cli/ecr.sh"), &served.endpoint);
 }

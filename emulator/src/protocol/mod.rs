@@ -4,6 +4,7 @@
 //! protocol they are served with: [`rest_json`] (API Gateway, Lambda, Batch) or [`query`] (IAM, STS).
 
 pub mod error;
+pub mod json;
 pub mod query;
 pub mod rest_json;
 pub mod sigv4;

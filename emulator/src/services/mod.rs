@@ -4,6 +4,7 @@
 
 pub mod apigateway;
 pub mod batch;
+pub mod ecr;
 pub mod iam;
 pub mod lambda;
 pub mod s3;

@@ -5,6 +5,7 @@
 
 mod api_key;
 mod cors;
+mod image;
 mod job_trigger;
 mod settings;
 mod swagger_browser;
@@ -12,7 +13,7 @@ mod swagger_site;
 
 use serde::Serialize;
 
-pub use settings::{ApiSettings, CheckSettings, CorsSettings, SwaggerSettings, TriggerSettings};
+pub use settings::{ApiSettings, CheckSettings, CorsSettings, ImageSettings, SwaggerSettings, TriggerSettings};
 
 use crate::scenario::CheckName;
 use crate::steps::RunContext;
@@ -79,6 +80,7 @@ async fn run_check(name: CheckName, ctx: &RunContext, settings: &CheckSettings) 
         CheckName::Cors => cors::run(ctx, settings).await,
         CheckName::ApiKey => api_key::run(ctx, settings).await,
         CheckName::JobTrigger => job_trigger::run(ctx, settings).await,
+        CheckName::Image => image::run(ctx, settings).await,
         CheckName::SwaggerSite => swagger_site::run(ctx, settings).await,
         CheckName::SwaggerBrowser => match swagger_browser::run(ctx, settings).await {
             Ok(observations) => observations,

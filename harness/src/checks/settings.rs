@@ -11,6 +11,7 @@ pub struct CheckSettings {
     pub cors: Option<CorsSettings>,
     pub trigger: Option<TriggerSettings>,
     pub swagger: Option<SwaggerSettings>,
+    pub image: Option<ImageSettings>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -20,6 +21,17 @@ struct RawSettings {
     cors: Option<CorsSettings>,
     trigger: Option<TriggerSettings>,
     swagger: Option<SwaggerSettings>,
+    image: Option<ImageSettings>,
+}
+
+/// The CRTS image: the job definition that runs it and the repository and tag it must come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSettings {
+    /// `name:revision`.
+    pub job_definition: String,
+    pub repository: String,
+    pub tag: String,
 }
 
 /// The Swagger site: the bucket whose website serves it and the API definition's key.
@@ -81,7 +93,7 @@ impl CheckSettings {
                 let path = e.path().to_string();
                 if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) }
             })?,
-            None => RawSettings { api: None, cors: None, trigger: None, swagger: None },
+            None => RawSettings { api: None, cors: None, trigger: None, swagger: None, image: None },
         };
         for check in checks {
             let missing = match check {
@@ -93,12 +105,13 @@ impl CheckSettings {
                 CheckName::SwaggerSite | CheckName::SwaggerBrowser if raw.api.is_none() => Some("api"),
                 CheckName::SwaggerSite | CheckName::SwaggerBrowser if raw.swagger.is_none() => Some("swagger"),
                 CheckName::SwaggerBrowser if raw.trigger.is_none() => Some("trigger"),
+                CheckName::Image if raw.image.is_none() => Some("image"),
                 _ => None,
             };
             if let Some(part) = missing {
                 return Err(format!("the `{}` check needs `settings.{part}`", check.as_str()));
             }
         }
-        Ok(Self { api: raw.api, cors: raw.cors, trigger: raw.trigger, swagger: raw.swagger })
+        Ok(Self { api: raw.api, cors: raw.cors, trigger: raw.trigger, swagger: raw.swagger, image: raw.image })
     }
 }

@@ -37,6 +37,9 @@ pub struct StepReport {
     /// The target's refusal or the unexpected effect, when the step failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How the step went about it (e.g. which image builder ran), for people; not part of snapshots.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     #[serde(serialize_with = "millis")]
     pub duration: Duration,
 }
@@ -103,7 +106,7 @@ impl Normalizer {
 
     pub fn text(&self, text: &str) -> String {
         let replaced = self.replacements.iter().fold(text.to_owned(), |t, (from, to)| t.replace(from, to));
-        redact_uuids(&replaced)
+        redact_digests(&redact_uuids(&replaced))
     }
 
     pub fn value(&self, value: &mut serde_json::Value) {
@@ -114,6 +117,26 @@ impl Normalizer {
             _ => {}
         }
     }
+}
+
+/// Replaces every `sha256:<64 hex>` (image and layer digests) with `sha256:<digest>`: its shape is the contract,
+/// its value depends on how and when the image was built.
+fn redact_digests(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sha256:") {
+        let after = &rest[at + 7..];
+        let hex = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+        out.push_str(&rest[..at + 7]);
+        if hex == 64 {
+            out.push_str("<digest>");
+            rest = &after[64..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces every UUID (job ids, request ids) with `<uuid>`: they differ on every run.

@@ -24,6 +24,9 @@ pub fn to_text(report: &Report) -> String {
             _ => step.observed.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(" "),
         };
         let _ = writeln!(out, "{:<width$}  {:<8}  {}", step.id, label(&step.outcome), detail);
+        for note in &step.notes {
+            let _ = writeln!(out, "{:<width$}    - {note}", "");
+        }
     }
     let _ = writeln!(out, "\n{:<width$}  {:<8}  DETAIL", "CHECK", "RESULT");
     for check in &report.checks {

@@ -42,6 +42,7 @@ pub enum CheckName {
     JobTrigger,
     SwaggerSite,
     SwaggerBrowser,
+    Image,
 }
 
 impl CheckName {
@@ -52,6 +53,7 @@ impl CheckName {
             CheckName::JobTrigger => "job_trigger",
             CheckName::SwaggerSite => "swagger_site",
             CheckName::SwaggerBrowser => "swagger_browser",
+            CheckName::Image => "image",
         }
     }
 }

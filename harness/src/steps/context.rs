@@ -17,6 +17,9 @@ pub struct RunContext {
     pub http: reqwest::Client,
     /// Where checks save files (screenshots): the report directory when there is one.
     pub artifacts: Option<std::path::PathBuf>,
+    /// Notes the current step leaves for the report (not snapshotted).
+    pub notes: Vec<String>,
+    pub ecr: aws_sdk_ecr::Client,
     pub facts: Facts,
 }
 
@@ -38,6 +41,8 @@ impl RunContext {
                 .unwrap_or_else(|_| reqwest::Client::new()),
             facts: Facts::default(),
             artifacts: None,
+            notes: Vec::new(),
+            ecr: aws_sdk_ecr::Client::new(config),
             target,
         }
     }

@@ -7,6 +7,7 @@
 mod apigateway;
 mod batch;
 mod context;
+mod ecr;
 mod iam;
 mod lambda;
 mod s3;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 pub use context::{Facts, RunContext};
+pub(crate) use ecr::registry_login;
 
 /// What a step did, as the report shows it: a few normalized facts read back from the target.
 pub type Observed = BTreeMap<String, serde_json::Value>;
@@ -25,6 +27,8 @@ pub type Observed = BTreeMap<String, serde_json::Value>;
 /// Every action a scenario step can take, with its settings.
 #[derive(Debug, Clone)]
 pub enum StepAction {
+    EcrCreateRepository(ecr::CreateRepository),
+    ImageBuildAndPush(ecr::BuildAndPush),
     IamCreateRole(iam::CreateRole),
     IamAttachPolicy(iam::AttachPolicy),
     BatchCreateComputeEnvironment(batch::CreateComputeEnvironment),
@@ -51,6 +55,8 @@ pub enum StepAction {
 
 /// The action names a scenario may use, for error messages.
 pub const ACTIONS: &[&str] = &[
+    "ecr.create-repository",
+    "image.build-and-push",
     "iam.create-role",
     "iam.attach-policy",
     "batch.create-compute-environment",
@@ -81,6 +87,8 @@ impl StepAction {
     pub fn parse(action: &str, with: serde_norway::Value, base_dir: &Path) -> Result<Self, String> {
         let with = if with.is_null() { serde_norway::Value::Mapping(Default::default()) } else { with };
         Ok(match action {
+            "ecr.create-repository" => Self::EcrCreateRepository(settings(with, base_dir)?),
+            "image.build-and-push" => Self::ImageBuildAndPush(settings(with, base_dir)?),
             "iam.create-role" => Self::IamCreateRole(settings(with, base_dir)?),
             "iam.attach-policy" => Self::IamAttachPolicy(settings(with, base_dir)?),
             "batch.create-compute-environment" => Self::BatchCreateComputeEnvironment(settings(with, base_dir)?),
@@ -116,6 +124,8 @@ impl StepAction {
     /// Applies the step to the target, then reads back what it meant.
     pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         match self {
+            Self::EcrCreateRepository(s) => s.run(ctx).await,
+            Self::ImageBuildAndPush(s) => s.run(ctx).await,
             Self::IamCreateRole(s) => s.run(ctx).await,
             Self::IamAttachPolicy(s) => s.run(ctx).await,
             Self::BatchCreateComputeEnvironment(s) => s.run(ctx).await,

@@ -1,0 +1,48 @@
+//! The awsJson1.1 protocol (ECR): `POST /` with `X-Amz-Target: <Prefix>.<Operation>`, JSON bodies, errors as
+//! `{"__type": "<code>", "message": "..."}`.
+//!
+//! Reference: <https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html>.
+
+use axum::body::Body;
+use http::{HeaderValue, StatusCode};
+use serde::Serialize;
+
+use super::{AwsError, AwsRequest, Response};
+
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// The operation named by `X-Amz-Target` when it has the service's prefix.
+pub fn operation<'a>(req: &'a AwsRequest, prefix: &str) -> Result<&'a str, AwsError> {
+    let target = req.header("x-amz-target").unwrap_or("");
+    target.strip_prefix(prefix).and_then(|rest| rest.strip_prefix('.')).filter(|op| !op.is_empty()).ok_or_else(|| {
+        AwsError::bad_request(
+            "UnknownOperationException",
+            format!("X-Amz-Target `{target}` does not name an operation of {prefix}"),
+        )
+    })
+}
+
+/// A 200 response with the output shape.
+pub fn ok<T: Serialize>(output: &T) -> Response {
+    match serde_json::to_vec(output) {
+        Ok(bytes) => bytes_response(StatusCode::OK, bytes),
+        Err(e) => error(&AwsError::internal(format!("serializing output: {e}"))),
+    }
+}
+
+/// An error: the code in `__type` (and `x-amzn-ErrorType`), the message in `message`.
+pub fn error(err: &AwsError) -> Response {
+    let body = serde_json::json!({ "__type": err.code, "message": err.message });
+    let mut response = bytes_response(err.status, serde_json::to_vec(&body).unwrap_or_default());
+    if let Ok(value) = HeaderValue::from_str(&err.code) {
+        response.headers_mut().insert("x-amzn-ErrorType", value);
+    }
+    response
+}
+
+fn bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+}

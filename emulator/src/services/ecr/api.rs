@@ -1,0 +1,578 @@
+//! ECR's control plane (awsJson1.1, `X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Operation>`).
+//!
+//! <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Operations.html>
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::model::{Image, MANIFEST_TYPES, Registry, Repository, digest_of, references, valid_repository_name};
+use super::now;
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
+use crate::server::AppState;
+
+pub const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921";
+
+/// Serves one ECR control-plane request.
+pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+    match dispatch(state, &req) {
+        Ok(output) => json_protocol::ok(&output),
+        Err(err) => json_protocol::error(&err),
+    }
+}
+
+fn dispatch(state: &AppState, req: &AwsRequest) -> AwsResult<Value> {
+    let operation = json_protocol::operation(req, TARGET_PREFIX)?;
+    let body: &[u8] = if req.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &req.body };
+    let input: Value = serde_json::from_slice(body).map_err(|e| {
+        AwsError::serialization(format!("Could not parse request body into the operation's input: {e}"))
+    })?;
+    let ctx = Ctx { state, account: req.ctx.account_id().to_owned(), region: req.ctx.region.clone(), req };
+    match operation {
+        "CreateRepository" => ctx.create_repository(parse(input)?),
+        "DescribeRepositories" => ctx.describe_repositories(parse(input)?),
+        "DeleteRepository" => ctx.delete_repository(parse(input)?),
+        "GetAuthorizationToken" => ctx.get_authorization_token(),
+        "DescribeImages" => ctx.describe_images(parse(input)?),
+        "ListImages" => ctx.list_images(parse(input)?),
+        "BatchGetImage" => ctx.batch_get_image(parse(input)?),
+        "PutImage" => ctx.put_image(parse(input)?),
+        "BatchDeleteImage" => ctx.batch_delete_image(parse(input)?),
+        other => Err(AwsError::bad_request(
+            "UnknownOperationException",
+            format!("crts-emulator does not implement the ECR operation {other}"),
+        )),
+    }
+}
+
+/// Input shapes refuse wrong types with AWS's SerializationException; missing members get
+/// InvalidParameterException from each operation.
+fn parse<T: for<'de> Deserialize<'de>>(input: Value) -> AwsResult<T> {
+    serde_json::from_value(input).map_err(|e| AwsError::serialization(format!("Invalid request: {e}")))
+}
+
+struct Ctx<'a> {
+    state: &'a AppState,
+    account: String,
+    region: String,
+    req: &'a AwsRequest,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RepositoryInput {
+    repository_name: Option<String>,
+    registry_id: Option<String>,
+    #[serde(default)]
+    image_tag_mutability: Option<String>,
+    #[serde(default)]
+    image_scanning_configuration: Option<Value>,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    repository_names: Option<Vec<String>>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted as AWS accepts it; tags are not kept")]
+    tags: Option<Value>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted; pagination is not implemented (all results in one page)")]
+    max_results: Option<u32>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted; pagination is not implemented")]
+    next_token: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted; every repository is encrypted with AES256")]
+    encryption_configuration: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImagesInput {
+    repository_name: Option<String>,
+    registry_id: Option<String>,
+    #[serde(default)]
+    image_ids: Option<Vec<ImageId>>,
+    #[serde(default)]
+    filter: Option<Value>,
+    #[serde(default)]
+    image_manifest: Option<String>,
+    #[serde(default)]
+    image_manifest_media_type: Option<String>,
+    #[serde(default)]
+    image_tag: Option<String>,
+    #[serde(default)]
+    image_digest: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted; manifests are returned as stored")]
+    accepted_media_types: Option<Vec<String>>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted; pagination is not implemented")]
+    max_results: Option<u32>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted; pagination is not implemented")]
+    next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+struct ImageId {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_tag: Option<String>,
+}
+
+impl Ctx<'_> {
+    fn authorize(&self, action: &str, resource: &str) -> AwsResult<()> {
+        self.state
+            .iam
+            .authorize(&self.req.ctx.caller, action, &[resource.to_owned()])
+            .map_err(|d| AwsError::bad_request("AccessDeniedException", d.message))
+    }
+
+    fn repository_arn(&self, name: &str) -> String {
+        format!("arn:aws:ecr:{}:{}:repository/{name}", self.region, self.account)
+    }
+
+    /// The registry the request addresses: `registryId` must be the caller's account when given.
+    fn check_registry(&self, registry_id: Option<&String>) -> AwsResult<()> {
+        match registry_id {
+            Some(id) if *id != self.account => Err(AwsError::bad_request(
+                "InvalidParameterException",
+                format!(
+                    "Invalid parameter at 'registryId' failed to satisfy constraint: 'the registry {id} is not the caller's account {}'",
+                    self.account
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn with_registry<T>(&self, f: impl FnOnce(&mut Registry) -> AwsResult<T>) -> AwsResult<T> {
+        self.state.ecr.with_registry(&self.account, &self.region, f)
+    }
+
+    fn not_found(&self, name: &str) -> AwsError {
+        AwsError::bad_request(
+            "RepositoryNotFoundException",
+            format!("The repository with name '{name}' does not exist in the registry with id '{}'", self.account),
+        )
+    }
+
+    fn required<'s>(&self, value: Option<&'s String>, member: &str) -> AwsResult<&'s str> {
+        value.map(String::as_str).filter(|v| !v.is_empty()).ok_or_else(|| {
+            AwsError::bad_request("InvalidParameterException", format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"))
+        })
+    }
+
+    fn create_repository(&self, input: RepositoryInput) -> AwsResult<Value> {
+        self.check_registry(input.registry_id.as_ref())?;
+        let name = self.required(input.repository_name.as_ref(), "repositoryName")?.to_owned();
+        self.authorize("ecr:CreateRepository", &self.repository_arn(&name))?;
+        if !valid_repository_name(&name) {
+            return Err(AwsError::bad_request(
+                "InvalidParameterException",
+                "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''",
+            ));
+        }
+        let mutability = input.image_tag_mutability.unwrap_or_else(|| "MUTABLE".to_owned());
+        if !matches!(mutability.as_str(), "MUTABLE" | "IMMUTABLE") {
+            return Err(AwsError::bad_request(
+                "InvalidParameterException",
+                "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'",
+            ));
+        }
+        let scan_on_push =
+            input.image_scanning_configuration.as_ref().and_then(|c| c["scanOnPush"].as_bool()).unwrap_or(false);
+        let repository = Repository {
+            arn: self.repository_arn(&name),
+            registry_id: self.account.clone(),
+            uri: format!("{}.dkr.ecr.{}.amazonaws.com/{name}", self.account, self.region),
+            created_at: now(),
+            tag_mutability: mutability,
+            scan_on_push,
+            images: Default::default(),
+            tags: Default::default(),
+            blobs: Default::default(),
+            name: name.clone(),
+        };
+        let view = repository_view(&repository);
+        self.with_registry(|registry| {
+            if registry.repositories.contains_key(&name) {
+                return Err(AwsError::bad_request(
+                    "RepositoryAlreadyExistsException",
+                    format!(
+                        "The repository with name '{name}' already exists in the registry with id '{}'",
+                        self.account
+                    ),
+                ));
+            }
+            registry.repositories.insert(name.clone(), repository);
+            Ok(())
+        })?;
+        Ok(json!({ "repository": view }))
+    }
+
+    fn describe_repositories(&self, input: RepositoryInput) -> AwsResult<Value> {
+        self.check_registry(input.registry_id.as_ref())?;
+        self.authorize(
+            "ecr:DescribeRepositories",
+            &format!("arn:aws:ecr:{}:{}:repository/*", self.region, self.account),
+        )?;
+        let repositories = self.with_registry(|registry| match &input.repository_names {
+            Some(names) => names
+                .iter()
+                .map(|name| registry.repositories.get(name).map(repository_view).ok_or_else(|| self.not_found(name)))
+                .collect::<AwsResult<Vec<_>>>(),
+            None => Ok(registry.repositories.values().map(repository_view).collect()),
+        })?;
+        Ok(json!({ "repositories": repositories }))
+    }
+
+    fn delete_repository(&self, input: RepositoryInput) -> AwsResult<Value> {
+        self.check_registry(input.registry_id.as_ref())?;
+        let name = self.required(input.repository_name.as_ref(), "repositoryName")?.to_owned();
+        self.authorize("ecr:DeleteRepository", &self.repository_arn(&name))?;
+        let removed = self.with_registry(|registry| {
+            let repository = registry.repositories.get(&name).ok_or_else(|| self.not_found(&name))?;
+            if !repository.images.is_empty() && !input.force {
+                return Err(AwsError::bad_request(
+                    "RepositoryNotEmptyException",
+                    format!("The repository with name '{name}' in registry with id '{}' cannot be deleted because it still contains images", self.account),
+                ));
+            }
+            let removed = registry.repositories.remove(&name).ok_or_else(|| self.not_found(&name))?;
+            // Blobs no repository links any more are freed.
+            let linked: std::collections::BTreeSet<&String> =
+                registry.repositories.values().flat_map(|r| r.blobs.iter()).collect();
+            let unused: Vec<String> = registry.blobs.keys().filter(|d| !linked.contains(d)).cloned().collect();
+            for digest in unused {
+                registry.blobs.remove(&digest);
+            }
+            Ok(removed)
+        })?;
+        Ok(json!({ "repository": repository_view(&removed) }))
+    }
+
+    fn get_authorization_token(&self) -> AwsResult<Value> {
+        self.authorize("ecr:GetAuthorizationToken", "*")?;
+        let (token, expires) = self.state.ecr.issue_token(&self.account, &self.region);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{token}"));
+        let port = self.req.ctx.endpoint.rsplit(':').next().unwrap_or("4566");
+        Ok(json!({ "authorizationData": [{
+            "authorizationToken": encoded,
+            "expiresAt": expires,
+            // Where `docker login` can reach this emulator's registry (Docker allows plain HTTP to localhost).
+            "proxyEndpoint": format!("http://localhost:{port}"),
+        }]}))
+    }
+
+    fn repository_name(&self, input: &ImagesInput) -> AwsResult<String> {
+        self.check_registry(input.registry_id.as_ref())?;
+        Ok(self.required(input.repository_name.as_ref(), "repositoryName")?.to_owned())
+    }
+
+    /// Finds the manifest digest an imageId names (tag, digest, or both, which must agree).
+    fn resolve(&self, repository: &Repository, id: &ImageId) -> Result<String, (&'static str, &'static str)> {
+        let by_tag = id.image_tag.as_ref().map(|t| repository.tags.get(t));
+        match (&id.image_digest, by_tag) {
+            (None, None) => {
+                Err(("MissingDigestAndTag", "Invalid request parameters: both tag and digest cannot be null"))
+            }
+            (Some(digest), None) => repository
+                .images
+                .contains_key(digest)
+                .then(|| digest.clone())
+                .ok_or(("ImageNotFound", "Requested image not found")),
+            (None, Some(found)) => found.cloned().ok_or(("ImageNotFound", "Requested image not found")),
+            (Some(digest), Some(found)) => match found {
+                Some(d) if d == digest => Ok(d.clone()),
+                Some(_) => {
+                    Err(("ImageTagDoesNotMatchDigest", "Invalid request parameters: given tag and digest do not match"))
+                }
+                None => Err(("ImageNotFound", "Requested image not found")),
+            },
+        }
+    }
+
+    fn image_not_found(&self, name: &str, id: &ImageId) -> AwsError {
+        AwsError::bad_request(
+            "ImageNotFoundException",
+            format!(
+                "The image with imageId {{imageDigest:'{}', imageTag:'{}'}} does not exist within the repository with name '{name}' in the registry with id '{}'",
+                id.image_digest.as_deref().unwrap_or("null"),
+                id.image_tag.as_deref().unwrap_or("null"),
+                self.account
+            ),
+        )
+    }
+
+    fn describe_images(&self, input: ImagesInput) -> AwsResult<Value> {
+        let name = self.repository_name(&input)?;
+        self.authorize("ecr:DescribeImages", &self.repository_arn(&name))?;
+        let tag_status = input.filter.as_ref().and_then(|f| f["tagStatus"].as_str()).unwrap_or("ANY").to_owned();
+        self.with_registry(|registry| {
+            let repository = registry.repositories.get(&name).ok_or_else(|| self.not_found(&name))?;
+            let digests: Vec<String> = match &input.image_ids {
+                Some(ids) => ids
+                    .iter()
+                    .map(|id| self.resolve(repository, id).map_err(|_| self.image_not_found(&name, id)))
+                    .collect::<AwsResult<_>>()?,
+                None => repository.images.keys().cloned().collect(),
+            };
+            let details: Vec<Value> = digests
+                .iter()
+                .filter_map(|d| repository.images.get(d))
+                .filter(|image| tag_filter(&tag_status, !repository.tags_of(&image.digest).is_empty()))
+                .map(|image| {
+                    let mut detail = json!({
+                        "registryId": repository.registry_id,
+                        "repositoryName": repository.name,
+                        "imageDigest": image.digest,
+                        "imageSizeInBytes": image.size,
+                        "imagePushedAt": image.pushed_at,
+                        "imageManifestMediaType": image.media_type,
+                    });
+                    let tags = repository.tags_of(&image.digest);
+                    if !tags.is_empty() {
+                        detail["imageTags"] = json!(tags);
+                    }
+                    if let Some(artifact) = &image.artifact_media_type {
+                        detail["artifactMediaType"] = json!(artifact);
+                    }
+                    detail
+                })
+                .collect();
+            Ok(json!({ "imageDetails": details }))
+        })
+    }
+
+    fn list_images(&self, input: ImagesInput) -> AwsResult<Value> {
+        let name = self.repository_name(&input)?;
+        self.authorize("ecr:ListImages", &self.repository_arn(&name))?;
+        let tag_status = input.filter.as_ref().and_then(|f| f["tagStatus"].as_str()).unwrap_or("ANY").to_owned();
+        self.with_registry(|registry| {
+            let repository = registry.repositories.get(&name).ok_or_else(|| self.not_found(&name))?;
+            let mut ids = Vec::new();
+            for digest in repository.images.keys() {
+                let tags = repository.tags_of(digest);
+                if !tag_filter(&tag_status, !tags.is_empty()) {
+                    continue;
+                }
+                if tags.is_empty() {
+                    ids.push(json!({ "imageDigest": digest }));
+                }
+                for tag in tags {
+                    ids.push(json!({ "imageDigest": digest, "imageTag": tag }));
+                }
+            }
+            Ok(json!({ "imageIds": ids }))
+        })
+    }
+
+    fn batch_get_image(&self, input: ImagesInput) -> AwsResult<Value> {
+        let name = self.repository_name(&input)?;
+        self.authorize("ecr:BatchGetImage", &self.repository_arn(&name))?;
+        let ids = input.image_ids.clone().unwrap_or_default();
+        self.with_registry(|registry| {
+            let repository = registry.repositories.get(&name).ok_or_else(|| self.not_found(&name))?;
+            let (mut images, mut failures) = (Vec::new(), Vec::new());
+            for id in &ids {
+                match self.resolve(repository, id) {
+                    Ok(digest) => {
+                        let image = &repository.images[&digest];
+                        images.push(json!({
+                            "registryId": repository.registry_id,
+                            "repositoryName": repository.name,
+                            "imageId": { "imageDigest": digest, "imageTag": id.image_tag },
+                            "imageManifest": String::from_utf8_lossy(&image.manifest),
+                            "imageManifestMediaType": image.media_type,
+                        }));
+                    }
+                    Err((code, reason)) => {
+                        failures.push(json!({ "imageId": id, "failureCode": code, "failureReason": reason }))
+                    }
+                }
+            }
+            Ok(json!({ "images": images, "failures": failures }))
+        })
+    }
+
+    fn put_image(&self, input: ImagesInput) -> AwsResult<Value> {
+        let name = self.repository_name(&input)?;
+        self.authorize("ecr:PutImage", &self.repository_arn(&name))?;
+        let manifest = self.required(input.image_manifest.as_ref(), "imageManifest")?.to_owned();
+        let stored = store_manifest(
+            self.state,
+            &self.account,
+            &self.region,
+            &name,
+            Bytes::from(manifest.clone()),
+            input.image_manifest_media_type.as_deref(),
+            input.image_tag.as_deref(),
+            input.image_digest.as_deref(),
+            false,
+        )?;
+        Ok(json!({ "image": {
+            "registryId": self.account,
+            "repositoryName": name,
+            "imageId": { "imageDigest": stored.digest, "imageTag": input.image_tag },
+            "imageManifest": manifest,
+            "imageManifestMediaType": stored.media_type,
+        }}))
+    }
+
+    fn batch_delete_image(&self, input: ImagesInput) -> AwsResult<Value> {
+        let name = self.repository_name(&input)?;
+        self.authorize("ecr:BatchDeleteImage", &self.repository_arn(&name))?;
+        let ids = input.image_ids.clone().unwrap_or_default();
+        self.with_registry(|registry| {
+            let repository = registry.repositories.get_mut(&name).ok_or_else(|| self.not_found(&name))?;
+            let (mut deleted, mut failures) = (Vec::new(), Vec::new());
+            for id in &ids {
+                match self.resolve(repository, id) {
+                    Ok(digest) => {
+                        match &id.image_tag {
+                            // Deleting by tag removes the tag; the image goes when no tag is left.
+                            Some(tag) => {
+                                repository.tags.remove(tag);
+                            }
+                            None => repository.tags.retain(|_, d| *d != digest),
+                        }
+                        if repository.tags_of(&digest).is_empty() {
+                            repository.images.remove(&digest);
+                        }
+                        deleted.push(json!({ "imageDigest": digest, "imageTag": id.image_tag }));
+                    }
+                    Err((code, reason)) => {
+                        failures.push(json!({ "imageId": id, "failureCode": code, "failureReason": reason }))
+                    }
+                }
+            }
+            Ok(json!({ "imageIds": deleted, "failures": failures }))
+        })
+    }
+}
+
+fn tag_filter(status: &str, tagged: bool) -> bool {
+    match status {
+        "TAGGED" => tagged,
+        "UNTAGGED" => !tagged,
+        _ => true,
+    }
+}
+
+fn repository_view(repository: &Repository) -> Value {
+    json!({
+        "repositoryArn": repository.arn,
+        "registryId": repository.registry_id,
+        "repositoryName": repository.name,
+        "repositoryUri": repository.uri,
+        "createdAt": repository.created_at,
+        "imageTagMutability": repository.tag_mutability,
+        "imageScanningConfiguration": { "scanOnPush": repository.scan_on_push },
+        "encryptionConfiguration": { "encryptionType": "AES256" },
+    })
+}
+
+/// Stores a manifest in a repository, as PutImage and a registry manifest PUT both do: the media type is taken
+/// from the request or the manifest, every referenced blob or manifest must exist, tags follow mutability.
+#[allow(clippy::too_many_arguments, reason = "one call per wire form; a struct would only rename the arguments")]
+pub(crate) fn store_manifest(
+    state: &AppState,
+    account: &str,
+    region: &str,
+    repository_name: &str,
+    manifest: Bytes,
+    media_type: Option<&str>,
+    tag: Option<&str>,
+    expected_digest: Option<&str>,
+    from_registry: bool,
+) -> AwsResult<Image> {
+    let refs = references(&manifest).map_err(|e| {
+        AwsError::bad_request(
+            "InvalidParameterException",
+            format!("Invalid parameter at 'imageManifest' failed to satisfy constraint: '{e}'"),
+        )
+    })?;
+    let media_type = media_type
+        .map(str::to_owned)
+        .or_else(|| refs.media_type.clone())
+        .unwrap_or_else(|| "application/vnd.docker.distribution.manifest.v2+json".to_owned());
+    if !MANIFEST_TYPES.contains(&media_type.as_str()) {
+        return Err(AwsError::bad_request(
+            "UnsupportedImageTypeException",
+            format!(
+                "Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: 'the media type {media_type} is not supported'"
+            ),
+        ));
+    }
+    let digest = digest_of(&manifest);
+    if let Some(expected) = expected_digest
+        && expected != digest
+    {
+        return Err(AwsError::bad_request(
+            "ImageDigestDoesNotMatchException",
+            format!(
+                "Invalid parameter at 'imageDigest' failed to satisfy constraint: 'the digest {expected} does not match the manifest's digest {digest}'"
+            ),
+        ));
+    }
+    state.ecr.with_registry(account, region, |registry| {
+        let repository = registry.repositories.get_mut(repository_name).ok_or_else(|| {
+            AwsError::bad_request(
+                "RepositoryNotFoundException",
+                format!("The repository with name '{repository_name}' does not exist in the registry with id '{account}'"),
+            )
+        })?;
+        let missing: Vec<&String> = refs.blobs.iter().filter(|d| !repository.blobs.contains(*d)).collect();
+        if !missing.is_empty() {
+            return Err(AwsError::bad_request(
+                "LayersNotFoundException",
+                format!(
+                    "Layers with digests '{missing:?}' required for pushing image into repository with name '{repository_name}' in the registry with id '{account}' do not exist"
+                ),
+            ));
+        }
+        if let Some(missing) = refs.manifests.iter().find(|d| !repository.images.contains_key(*d)) {
+            return Err(AwsError::bad_request(
+                "ReferencedImagesNotFoundException",
+                format!("The image {missing} referenced by the index does not exist in the repository '{repository_name}'"),
+            ));
+        }
+        if let Some(tag) = tag {
+            match repository.tags.get(tag) {
+                // PutImage refuses a no-op; a registry push of the same image simply succeeds.
+                Some(existing) if *existing == digest && !from_registry => {
+                    return Err(AwsError::bad_request(
+                        "ImageAlreadyExistsException",
+                        format!("Image with digest '{digest}' and tag '{tag}' already exists in the repository with name '{repository_name}' in registry with id '{account}'"),
+                    ));
+                }
+                Some(existing) if *existing != digest && repository.tag_mutability == "IMMUTABLE" => {
+                    return Err(AwsError::bad_request(
+                        "ImageTagAlreadyExistsException",
+                        format!("The image tag '{tag}' already exists in the '{repository_name}' repository and cannot be overwritten because the repository is immutable."),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let image = Image {
+            digest: digest.clone(),
+            manifest: manifest.clone(),
+            media_type: media_type.clone(),
+            artifact_media_type: refs.config_media_type.clone(),
+            pushed_at: now(),
+            size: refs.layer_size,
+        };
+        let image = repository.images.entry(digest.clone()).or_insert(image).clone();
+        if let Some(tag) = tag {
+            repository.tags.insert(tag.to_owned(), digest.clone());
+        }
+        Ok(image)
+    })
+}

@@ -1,0 +1,83 @@
+//! Amazon ECR: the control plane on awsJson1.1 ([`api`]) and an OCI Distribution (registry v2) API on the same
+//! listener ([`registry`]), sharing one store ([`model`]), so what is pushed through the registry shows in
+//! DescribeImages and what PutImage stores can be pulled.
+//!
+//! Registry hosts: `{account}.dkr.ecr.{region}.localhost.localstack.cloud:PORT`, `{account}.dkr.ecr.{region}.
+//! amazonaws.com` (Host header) and plain `localhost:PORT` / `127.0.0.1:PORT`, where the account and region are
+//! those of the ECR token the client logged in with.
+
+pub mod api;
+pub mod model;
+pub mod registry;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use model::Registry;
+
+/// How long a GetAuthorizationToken token is valid (12 hours, as on AWS).
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+
+/// The ECR service of one emulator instance.
+#[derive(Debug, Default)]
+pub struct Ecr {
+    registries: Mutex<HashMap<(String, String), Registry>>,
+    /// Issued registry passwords → (account, region, expiry in epoch seconds).
+    tokens: Mutex<HashMap<String, (String, String, f64)>>,
+    /// Blob uploads in progress: upload id → upload.
+    uploads: Mutex<HashMap<String, registry::Upload>>,
+}
+
+impl Ecr {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `f` on the registry of (account, region). The lock is never held across an `.await`.
+    pub fn with_registry<T>(&self, account: &str, region: &str, f: impl FnOnce(&mut Registry) -> T) -> T {
+        let mut registries = self.registries.lock().unwrap_or_else(PoisonError::into_inner);
+        f(registries.entry((account.to_owned(), region.to_owned())).or_default())
+    }
+
+    /// Issues a registry password for (account, region).
+    pub fn issue_token(&self, account: &str, region: &str) -> (String, f64) {
+        let token = crate::identity::random_alnum(64);
+        let expires = now() + TOKEN_LIFETIME.as_secs_f64();
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens.retain(|_, (_, _, expiry)| *expiry > now());
+        tokens.insert(token.clone(), (account.to_owned(), region.to_owned(), expires));
+        (token, expires)
+    }
+
+    /// The (account, region) a valid, unexpired password was issued for.
+    pub fn check_token(&self, token: &str) -> Option<(String, String)> {
+        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens.get(token).filter(|(_, _, expiry)| *expiry > now()).map(|(a, r, _)| (a.clone(), r.clone()))
+    }
+
+    /// Bytes held in blobs and manifests across every registry (for the benchmark's memory figure).
+    pub fn stored_bytes(&self) -> usize {
+        let registries = self.registries.lock().unwrap_or_else(PoisonError::into_inner);
+        registries
+            .values()
+            .map(|r| {
+                r.blobs.values().map(bytes::Bytes::len).sum::<usize>()
+                    + r.repositories
+                        .values()
+                        .flat_map(|repo| repo.images.values())
+                        .map(|i| i.manifest.len())
+                        .sum::<usize>()
+            })
+            .sum()
+    }
+
+    fn uploads(&self) -> std::sync::MutexGuard<'_, HashMap<String, registry::Upload>> {
+        self.uploads.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Seconds since the Unix epoch, with milliseconds.
+pub fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| (d.as_millis() as f64) / 1000.0)
+}

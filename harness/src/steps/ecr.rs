@@ -1,0 +1,231 @@
+//! "AWS Elastic Container Registry" and "Dockerfile": the `crts` repository, then the CRTS image built and pushed
+//! as `<repositoryUri>:latest` (with Docker when an engine answers, else with the built-in builder; see
+//! [`crate::image`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Observed, RunContext, Settings, StepError};
+use crate::image::{self, RegistryLogin};
+
+/// Creates a private repository.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRepository {
+    pub name: String,
+}
+
+impl Settings for CreateRepository {}
+
+impl CreateRepository {
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        ctx.ecr
+            .create_repository()
+            .repository_name(&self.name)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("CreateRepository", e))?;
+        let described = ctx
+            .ecr
+            .describe_repositories()
+            .repository_names(&self.name)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("DescribeRepositories", e))?;
+        let repository = described
+            .repositories()
+            .first()
+            .ok_or_else(|| StepError::unexpected(format!("DescribeRepositories does not show {}", self.name)))?;
+        Ok(Observed::from([
+            ("repository".into(), json!(repository.repository_name())),
+            ("uri".into(), json!(repository.repository_uri())),
+            ("tag_mutability".into(), json!(repository.image_tag_mutability().map(|m| m.as_str()))),
+        ]))
+    }
+}
+
+/// Which way to build: `auto` (Docker when an engine answers), `docker`, or `built-in`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Builder {
+    #[default]
+    Auto,
+    Docker,
+    BuiltIn,
+}
+
+/// Builds the image from a context folder and pushes it to the repository as `tag`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildAndPush {
+    pub repository: String,
+    pub context: PathBuf,
+    #[serde(default = "default_tag")]
+    pub tag: String,
+    /// The runbook's local name (`docker build -t crts`).
+    #[serde(default = "default_local_tag")]
+    pub local_tag: String,
+    /// Files from this machine added to the context (name in the context → path), e.g. a static busybox.
+    #[serde(default)]
+    pub stage: BTreeMap<String, PathBuf>,
+    /// `CRTS_IMAGE_BUILDER` overrides it.
+    #[serde(default)]
+    pub builder: Builder,
+}
+
+fn default_tag() -> String {
+    "latest".into()
+}
+
+fn default_local_tag() -> String {
+    "crts".into()
+}
+
+impl Settings for BuildAndPush {
+    fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
+        let dir = base_dir.join(&self.context);
+        if !dir.join("Dockerfile").is_file() {
+            return Err(format!("folder `{}` must contain a Dockerfile", self.context.display()));
+        }
+        self.context = dir;
+        Ok(())
+    }
+}
+
+impl BuildAndPush {
+    fn builder(&self) -> Result<Builder, StepError> {
+        match std::env::var("CRTS_IMAGE_BUILDER").ok().as_deref() {
+            None | Some("") => Ok(self.builder),
+            Some("auto") => Ok(Builder::Auto),
+            Some("docker") => Ok(Builder::Docker),
+            Some("built-in") => Ok(Builder::BuiltIn),
+            Some(other) => {
+                Err(StepError::unexpected(format!("CRTS_IMAGE_BUILDER={other}: use auto, docker or built-in")))
+            }
+        }
+    }
+
+    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let login = registry_login(ctx).await?;
+        let described = ctx
+            .ecr
+            .describe_repositories()
+            .repository_names(&self.repository)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("DescribeRepositories", e))?;
+        let uri = described
+            .repositories()
+            .first()
+            .and_then(|r| r.repository_uri())
+            .ok_or_else(|| StepError::unexpected(format!("repository {} has no URI", self.repository)))?
+            .to_owned();
+
+        let staged =
+            tempfile::tempdir().map_err(|e| StepError::unexpected(format!("cannot create a build context: {e}")))?;
+        copy_dir(&self.context, staged.path()).map_err(StepError::unexpected)?;
+        for (name, source) in &self.stage {
+            std::fs::copy(source, staged.path().join(name)).map_err(|e| {
+                StepError::unexpected(format!(
+                    "cannot add {} to the build context as {name}: {e} (on Debian: apt-get install busybox-static)",
+                    source.display()
+                ))
+            })?;
+        }
+
+        let (use_docker, why) = match self.builder()? {
+            Builder::Docker => (true, "asked for"),
+            Builder::BuiltIn => (false, "asked for"),
+            Builder::Auto if image::docker_available().await => (true, "a Docker engine answered"),
+            Builder::Auto => (false, "no Docker engine answered"),
+        };
+        let digest = if use_docker {
+            ctx.notes.push(format!(
+                "built and pushed with Docker ({why}): docker build -t {}, docker tag, docker login, docker push {}/{}:{}",
+                self.local_tag, login.host, self.repository, self.tag
+            ));
+            image::push_docker(staged.path(), &self.local_tag, &login, &self.repository, &self.tag)
+                .await
+                .map_err(StepError::unexpected)?
+        } else {
+            let built = image::build(staged.path()).map_err(StepError::unexpected)?;
+            ctx.notes.push(format!(
+                "built without Docker ({why}): an OCI image from the Dockerfile's COPY/ENTRYPOINT/CMD/ENV/WORKDIR, pushed with oci-client"
+            ));
+            for line in &built.not_applied {
+                ctx.notes.push(format!("not applied: {line}"));
+            }
+            image::push_oci(&built, &login, &self.repository, &self.tag).await.map_err(StepError::unexpected)?
+        };
+
+        let images = ctx
+            .ecr
+            .describe_images()
+            .repository_name(&self.repository)
+            .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(&self.tag).build())
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("DescribeImages", e))?;
+        let detail = images.image_details().first().ok_or_else(|| {
+            StepError::unexpected(format!("DescribeImages does not show {}:{}", self.repository, self.tag))
+        })?;
+        if detail.image_digest() != Some(digest.as_str()) {
+            return Err(StepError::unexpected(format!(
+                "the registry reported {digest} for the push, DescribeImages shows {}",
+                detail.image_digest().unwrap_or("nothing")
+            )));
+        }
+        Ok(Observed::from([
+            ("image".into(), json!(format!("{uri}:{}", self.tag))),
+            ("digest".into(), json!(detail.image_digest())),
+            ("tags".into(), json!(detail.image_tags())),
+        ]))
+    }
+}
+
+/// The registry and the login GetAuthorizationToken gives (user `AWS`, a 12-hour password).
+pub(crate) async fn registry_login(ctx: &RunContext) -> Result<RegistryLogin, StepError> {
+    let token =
+        ctx.ecr.get_authorization_token().send().await.map_err(|e| StepError::sdk("GetAuthorizationToken", e))?;
+    let data = token
+        .authorization_data()
+        .first()
+        .ok_or_else(|| StepError::unexpected("GetAuthorizationToken returned no authorization data"))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(data.authorization_token().unwrap_or_default())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| StepError::unexpected("the authorization token is not base64 of user:password"))?;
+    let (username, password) =
+        decoded.split_once(':').ok_or_else(|| StepError::unexpected("the authorization token is not user:password"))?;
+    let endpoint = data.proxy_endpoint().unwrap_or_default();
+    let (http, host) = match endpoint.split_once("://") {
+        Some(("http", host)) => (true, host),
+        Some((_, host)) => (false, host),
+        None => (false, endpoint),
+    };
+    Ok(RegistryLogin {
+        host: host.trim_end_matches('/').to_owned(),
+        http,
+        username: username.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target).map_err(|e| format!("{}: {e}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
