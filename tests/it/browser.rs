@@ -26,7 +26,7 @@ fn without_a_browser_the_swagger_browser_check_is_skipped_not_passed() {
     let reason = browser["outcome"]["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("CRTS_CHROMIUM=/nonexistent/chromium does not exist"), "{reason}");
     let text = std::fs::read_to_string(report_dir.path().join("report.txt")).expect("report.txt written");
-    assert!(text.contains("4/5 checks passed, 1 skipped"), "{text}");
+    assert!(text.contains("5/6 checks passed, 1 skipped"), "{text}");
     let junit = std::fs::read_to_string(report_dir.path().join("report.xml")).expect("report.xml written");
     assert!(junit.contains("<skipped"), "{junit}");
 }
