@@ -31,7 +31,8 @@ pub enum Command {
         /// The scenario file.
         #[arg(default_value = "scenarios/crts.yaml")]
         scenario: PathBuf,
-        /// embedded (the in-process emulator), endpoint=URL (anything AWS-compatible), or aws (a real account).
+        /// embedded (the in-process emulator), localstack (LocalStack in a container), endpoint=URL (anything
+        /// AWS-compatible), or aws (a real account).
         #[arg(long, default_value = "embedded", value_parser = parse_target)]
         target: TargetSpec,
         /// Report format on standard output.
@@ -40,9 +41,13 @@ pub enum Command {
         /// AWS region (default: AWS_REGION / profile for aws, us-east-1 for emulators).
         #[arg(long, env = "AWS_REGION")]
         region: Option<String>,
-        /// Also write report.json, report.xml (JUnit) and report.txt into this directory.
+        /// Also write report.json, report.xml (JUnit), report.txt, screenshots and (when a run fails) the
+        /// target container's logs into this directory.
         #[arg(long)]
         report_dir: Option<PathBuf>,
+        /// The LocalStack image for `--target localstack` (default: the public tag that runs without a token).
+        #[arg(long, env = "LOCALSTACK_IMAGE")]
+        localstack_image: Option<String>,
     },
     /// Measure emulator start, full run wall time and warm POST latency/throughput, and print the figures.
     Bench {
@@ -92,7 +97,11 @@ pub fn main() -> ExitCode {
             Command::Serve { port, bind, batch_state_ms } => {
                 serve(SocketAddr::new(bind, port), Duration::from_millis(batch_state_ms)).await
             }
-            Command::Run { scenario, target, format, region, report_dir } => {
+            Command::Run { scenario, target, format, region, report_dir, localstack_image } => {
+                let target = match (target, localstack_image) {
+                    (TargetSpec::LocalStack { .. }, Some(image)) => TargetSpec::LocalStack { image },
+                    (target, _) => target,
+                };
                 run_scenario(
                     RunOptions { scenario, target, region, report_dir: report_dir.clone() },
                     format,

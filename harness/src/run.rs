@@ -54,11 +54,17 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed_step: Option<String> = None;
     for step in &scenario.steps {
-        if let Some(failed) = &failed_step {
+        // What the target cannot do is said first: the earlier steps would not have made it possible.
+        let skipped = match (ctx.target.lacks(step.action.requires()), &failed_step) {
+            (Some(reason), _) => Some(Outcome::Unsupported(normalizer.text(&reason))),
+            (None, Some(failed)) => Some(Outcome::NotRun(format!("step {failed} failed"))),
+            (None, None) => None,
+        };
+        if let Some(outcome) = skipped {
             steps.push(StepReport {
                 id: step.id.clone(),
                 runbook: step.runbook.clone(),
-                outcome: Outcome::NotRun(format!("step {failed} failed")),
+                outcome,
                 observed: Default::default(),
                 error: None,
                 notes: Vec::new(),
@@ -93,26 +99,51 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
 
     let mut checks = Vec::with_capacity(scenario.checks.len());
     for &name in &scenario.checks {
-        let mut result = match &failed_step {
-            Some(failed) => CheckResult::not_run(name, format!("step {failed} failed")),
-            None => checks::run(name, &ctx, &scenario.check_settings).await,
+        // As for steps, what the target cannot do is said first.
+        let mut result = match (ctx.target.lacks(name.requires()), &failed_step) {
+            (Some(reason), _) => CheckResult::unsupported(name, normalizer.text(&reason)),
+            (None, Some(failed)) => CheckResult::not_run(name, format!("step {failed} failed")),
+            (None, None) => checks::run(name, &ctx, &scenario.check_settings).await,
         };
         for o in &mut result.observations {
             o.actual = normalizer.text(&o.actual);
             o.expected = normalizer.text(&o.expected);
+            o.unsupported = o.unsupported.as_deref().map(|r| normalizer.text(r));
         }
         tracing::debug!(check = name.as_str(), outcome = ?result.outcome, "check");
         checks.push(result);
     }
 
+    let embedded_start = match options.target {
+        TargetSpec::Embedded => None,
+        _ => embedded_start_time(options.region.as_deref()).await,
+    };
     let report = Report {
         scenario: scenario.name.clone(),
         target: session.kind.to_owned(),
         target_start: target.start_time,
+        embedded_start,
         wall_time: started.elapsed(),
         steps,
         checks,
     };
+    if !report.passed()
+        && let (Some(dir), Some(logs)) = (&options.report_dir, target.logs().await)
+    {
+        let path = dir.join(format!("{}.log", session.kind));
+        match std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, logs)) {
+            Ok(()) => eprintln!("the target's logs: {}", path.display()),
+            Err(e) => eprintln!("cannot write the target's logs to {}: {e}", path.display()),
+        }
+    }
     target.stop().await;
     Ok(report)
+}
+
+/// How long the embedded emulator takes to become usable, measured as [`targets::start`] measures any target.
+async fn embedded_start_time(region: Option<&str>) -> Option<std::time::Duration> {
+    let embedded = targets::start(&TargetSpec::Embedded, region).await.ok()?;
+    let time = embedded.start_time;
+    embedded.stop().await;
+    Some(time)
 }

@@ -63,9 +63,12 @@ apigw.put_method_response(restApiId=api_id, resourceId=rid, httpMethod="OPTIONS"
                                               "method.response.header.Access-Control-Allow-Methods": False})
 apigw.put_integration_response(restApiId=api_id, resourceId=rid, httpMethod="OPTIONS", statusCode="200",
                                responseParameters={"method.response.header.Access-Control-Allow-Origin": "'*'",
-                                                   "method.response.header.Access-Control-Allow-Methods": "'OPTIONS,POST'"})
+                                                   "method.response.header.Access-Control-Allow-Methods": "'OPTIONS,POST'"},
+                               responseTemplates={"application/json": ""})
 got = apigw.get_method(restApiId=api_id, resourceId=rid, httpMethod="OPTIONS")
 assert got["methodIntegration"]["integrationResponses"]["200"]["responseParameters"], got
+# An empty template reads back as null, as on AWS (aws/aws-cli#1610).
+assert got["methodIntegration"]["integrationResponses"]["200"]["responseTemplates"] == {"application/json": None}, got
 embedded = apigw.get_resources(restApiId=api_id, embed=["methods"])["items"]
 assert sorted([r for r in embedded if r["path"] == "/crts"][0]["resourceMethods"]) == ["OPTIONS", "POST"], embedded
 

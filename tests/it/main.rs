@@ -1,8 +1,10 @@
 //! Integration tests, one binary (each test binary links the AWS SDK again, so there is only this one).
 
 mod browser;
+mod endpoint;
 mod faults;
 mod image;
+mod localstack;
 mod malformed_requests;
 mod python_clients;
 mod refusals;

@@ -1,41 +1,12 @@
 //! boto3 and the AWS CLI against `crts-harness serve`: the emulator accepts what other clients send, not only
 //! what the Rust SDK sends. The scripts live in tests/boto3 and tests/cli.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use rstest::rstest;
 
-use crate::support::{harness_binary, repo_root};
-
-/// `crts-harness serve --port 0`, stopped (SIGKILL on drop is fine: it holds nothing on disk).
-struct Served {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve() -> Served {
-    let mut child = Command::new(harness_binary())
-        .args(["serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start crts-harness serve");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut first_line = String::new();
-    BufReader::new(stdout).read_line(&mut first_line).expect("serve prints its endpoint");
-    let endpoint = first_line.trim().rsplit(' ').next().expect("`... listening on URL`").to_owned();
-    assert!(endpoint.starts_with("http://127.0.0.1:"), "unexpected serve banner: {first_line}");
-    Served { child, endpoint }
-}
+use crate::support::{repo_root, serve};
 
 fn run_client(program: &str, script: &Path, endpoint: &str) {
     let out = Command::new(program)

@@ -1,6 +1,8 @@
 //! Shared helpers: a started emulator, SDK clients pointed at it, and the harness run on the embedded target.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
@@ -72,4 +74,32 @@ pub fn harness_binary() -> PathBuf {
             binary
         })
         .clone()
+}
+
+/// `crts-harness serve --port 0`, stopped (SIGKILL on drop is fine: it holds nothing on disk).
+pub struct Served {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve() -> Served {
+    let mut child = Command::new(harness_binary())
+        .args(["serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start crts-harness serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut first_line = String::new();
+    BufReader::new(stdout).read_line(&mut first_line).expect("serve prints its endpoint");
+    let endpoint = first_line.trim().rsplit(' ').next().expect("`... listening on URL`").to_owned();
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "unexpected serve banner: {first_line}");
+    Served { child, endpoint }
 }

@@ -6,6 +6,7 @@
 
 use super::{CheckSettings, HttpAnswer, Observation, invoke_url, send};
 use crate::steps::RunContext;
+use crate::targets::capabilities::Capability;
 
 pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
     let (Some(api), Some(cors)) = (&settings.api, &settings.cors) else {
@@ -28,6 +29,12 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
         Err(e) => observations.push(Observation::new("preflight OPTIONS", "200", e, false)),
     }
 
+    // The POST's Allow-Origin comes from the function's proxy response: no function run, nothing to see.
+    let post_what = "POST response Access-Control-Allow-Origin";
+    if let Some(reason) = ctx.target.lacks(&[Capability::LambdaExecution]) {
+        observations.push(Observation::unsupported(post_what, "* or the origin", reason));
+        return observations;
+    }
     let key = ctx.facts.api_keys.get(&api.api_key).map(|k| k.value.clone()).unwrap_or_default();
     let post = ctx
         .http
@@ -41,7 +48,7 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
             let allow_origin = answer.header("access-control-allow-origin").unwrap_or("(absent)").to_owned();
             let ok = allow_origin == "*" || allow_origin == cors.origin;
             observations.push(Observation::new(
-                "POST response Access-Control-Allow-Origin",
+                post_what,
                 "* or the origin",
                 normalize_origin(&allow_origin, &cors.origin),
                 ok,

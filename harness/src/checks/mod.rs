@@ -39,6 +39,9 @@ pub enum Outcome {
     NotRun(String),
     /// Could not run here, and why (`no browser`): reported, never counted as passed, not a failure.
     Skipped(String),
+    /// The target cannot do this (`unsupported on localstack: ECR is a Pro service ...`): recorded as such in
+    /// reports and snapshots, never counted as passed, not a failure.
+    Unsupported(String),
 }
 
 /// One thing a check looked at.
@@ -48,18 +51,49 @@ pub struct Observation {
     pub expected: String,
     pub actual: String,
     pub ok: bool,
+    /// Set when the target cannot do what this observation needs (`unsupported on localstack: ...`): the
+    /// observation was not made, and the check cannot pass on this target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<String>,
 }
 
 impl Observation {
     pub fn new(what: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>, ok: bool) -> Self {
-        Self { what: what.into(), expected: expected.into(), actual: actual.into(), ok }
+        Self { what: what.into(), expected: expected.into(), actual: actual.into(), ok, unsupported: None }
+    }
+
+    /// An observation the target cannot make, and why (see [`crate::targets::TargetSession::lacks`]).
+    pub fn unsupported(what: impl Into<String>, expected: impl Into<String>, reason: String) -> Self {
+        Self {
+            what: what.into(),
+            expected: expected.into(),
+            actual: "(not observed)".into(),
+            ok: false,
+            unsupported: Some(reason),
+        }
     }
 }
 
 impl CheckResult {
+    /// Failed when an observation that was made is not as expected; otherwise unsupported when the target
+    /// could not make some of them (the others stay in the report); otherwise passed.
     fn from_observations(name: CheckName, observations: Vec<Observation>) -> Self {
-        let outcome = if observations.iter().all(|o| o.ok) { Outcome::Passed } else { Outcome::Failed };
+        let failed = observations.iter().any(|o| !o.ok && o.unsupported.is_none());
+        let outcome = match observations.iter().find_map(|o| o.unsupported.as_ref()) {
+            _ if failed => Outcome::Failed,
+            Some(reason) => Outcome::Unsupported(reason.clone()),
+            None => Outcome::Passed,
+        };
         Self { name, outcome, observations, duration: Default::default() }
+    }
+
+    pub fn unsupported(name: CheckName, reason: impl Into<String>) -> Self {
+        Self {
+            name,
+            outcome: Outcome::Unsupported(reason.into()),
+            observations: Vec::new(),
+            duration: Default::default(),
+        }
     }
 
     pub fn not_run(name: CheckName, reason: impl Into<String>) -> Self {
@@ -110,10 +144,16 @@ impl HttpAnswer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// `403 {"message":"Forbidden"}`: the status and the body, as the snapshot shows them.
+    /// `403 {"message":"Forbidden"}`: the status and the body, as the snapshot shows them. A JSON body is shown
+    /// compact, so targets that differ only in whitespace (LocalStack writes `{"message": "Forbidden"}`) agree.
     fn summary(&self) -> String {
         let body = self.body.trim();
-        if body.is_empty() { self.status.to_string() } else { format!("{} {body}", self.status) }
+        let compact = serde_json::from_str::<serde_json::Value>(body).ok().map(|json| json.to_string());
+        match compact {
+            _ if body.is_empty() => self.status.to_string(),
+            Some(json) => format!("{} {json}", self.status),
+            None => format!("{} {body}", self.status),
+        }
     }
 }
 

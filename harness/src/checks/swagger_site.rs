@@ -4,6 +4,7 @@
 
 use super::{CheckSettings, HttpAnswer, Observation, send};
 use crate::steps::RunContext;
+use crate::targets::capabilities::Capability;
 
 /// An origin that is neither the site nor the API: S3's CORS rules must still answer it.
 const FOREIGN_ORIGIN: &str = "http://swagger-editor.example.org";
@@ -62,12 +63,16 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
         }
         Err(e) => out.push(Observation::new("anonymous GET object", "200", e, false)),
     }
+    // A refusal is only seen where policies are enforced (LocalStack's free edition lets anyone write).
     let probe = ctx.target.object_url(&swagger.bucket, "crts-harness-probe.txt");
-    match send(http.put(&probe).body("not allowed")).await {
-        Ok(write) => {
-            out.push(Observation::new("anonymous PUT object", "403", write.status.to_string(), write.status == 403))
-        }
-        Err(e) => out.push(Observation::new("anonymous PUT object", "403", e, false)),
+    match ctx.target.lacks(&[Capability::IamEnforcement]) {
+        Some(reason) => out.push(Observation::unsupported("anonymous PUT object", "403", reason)),
+        None => match send(http.put(&probe).body("not allowed")).await {
+            Ok(write) => {
+                out.push(Observation::new("anonymous PUT object", "403", write.status.to_string(), write.status == 403))
+            }
+            Err(e) => out.push(Observation::new("anonymous PUT object", "403", e, false)),
+        },
     }
 
     // The bucket's CORS rules (the runbook's: PUT and POST from anywhere).

@@ -312,7 +312,10 @@ pub async fn push_docker(
         Some(login.password.clone()),
     )
     .await?;
-    let pushed = run(vec!["push".into(), remote.clone()], None).await?;
+    let pushed = run(vec!["push".into(), remote.clone()], None).await;
+    // The registry-named tag is only for the push: remove it so runs do not pile up `localhost:PORT/...` tags.
+    let _ = run(vec!["rmi".into(), remote.clone()], None).await;
+    let pushed = pushed?;
     // `latest: digest: sha256:... size: N`
     pushed
         .split_whitespace()

@@ -16,7 +16,7 @@ pub fn to_junit(report: &Report) -> String {
                 status.set_message(step.error.clone().unwrap_or_default());
                 status
             }
-            Outcome::NotRun(reason) | Outcome::Skipped(reason) => {
+            Outcome::NotRun(reason) | Outcome::Skipped(reason) | Outcome::Unsupported(reason) => {
                 let mut status = TestCaseStatus::skipped();
                 status.set_message(reason.clone());
                 status
@@ -41,7 +41,7 @@ pub fn to_junit(report: &Report) -> String {
                 status.set_message(failed.join("; "));
                 status
             }
-            Outcome::NotRun(reason) | Outcome::Skipped(reason) => {
+            Outcome::NotRun(reason) | Outcome::Skipped(reason) | Outcome::Unsupported(reason) => {
                 let mut status = TestCaseStatus::skipped();
                 status.set_message(reason.clone());
                 status

@@ -20,6 +20,10 @@ pub struct Report {
     pub target: String,
     #[serde(serialize_with = "millis")]
     pub target_start: Duration,
+    /// On other targets, how long the embedded emulator takes to become usable (measured in the same way,
+    /// right before the run), so the report shows the two start times side by side.
+    #[serde(serialize_with = "optional_millis", skip_serializing_if = "Option::is_none")]
+    pub embedded_start: Option<Duration>,
     #[serde(serialize_with = "millis")]
     pub wall_time: Duration,
     pub steps: Vec<StepReport>,
@@ -44,15 +48,27 @@ pub struct StepReport {
     pub duration: Duration,
 }
 
+#[allow(clippy::ref_option)] // serde's serialize_with passes `&Option<T>`
+fn optional_millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => millis(d, s),
+        None => s.serialize_none(),
+    }
+}
+
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
 }
 
 impl Report {
-    /// True when every step passed and every check passed or was skipped (a skip is shown, never hidden).
+    /// True when every step and check passed, or was skipped or is unsupported on the target (both shown,
+    /// never hidden, never counted as passed).
     pub fn passed(&self) -> bool {
-        self.steps.iter().all(|s| s.outcome == Outcome::Passed)
-            && self.checks.iter().all(|c| matches!(c.outcome, Outcome::Passed | Outcome::Skipped(_)))
+        self.steps.iter().all(|s| matches!(s.outcome, Outcome::Passed | Outcome::Unsupported(_)))
+            && self
+                .checks
+                .iter()
+                .all(|c| matches!(c.outcome, Outcome::Passed | Outcome::Skipped(_) | Outcome::Unsupported(_)))
     }
 
     /// The view snapshots record: outcomes and observations, without timings; ids, the account and region

@@ -7,9 +7,13 @@ use crate::checks::Outcome;
 
 pub fn to_text(report: &Report) -> String {
     let mut out = String::new();
+    let embedded = report
+        .embedded_start
+        .map(|d| format!("; the embedded emulator: {:.1} ms", d.as_secs_f64() * 1000.0))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "scenario {} on {} (target ready in {:.1} ms, run {:.1} ms)",
+        "scenario {} on {} (target ready in {:.1} ms{embedded}; run {:.1} ms)",
         report.scenario,
         report.target,
         report.target_start.as_secs_f64() * 1000.0,
@@ -20,7 +24,7 @@ pub fn to_text(report: &Report) -> String {
     for step in &report.steps {
         let detail = match (&step.outcome, &step.error) {
             (_, Some(error)) => error.clone(),
-            (Outcome::NotRun(reason) | Outcome::Skipped(reason), None) => reason.clone(),
+            (Outcome::NotRun(reason) | Outcome::Skipped(reason) | Outcome::Unsupported(reason), None) => reason.clone(),
             _ => step.observed.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(" "),
         };
         let _ = writeln!(out, "{:<width$}  {:<8}  {}", step.id, label(&step.outcome), detail);
@@ -33,6 +37,11 @@ pub fn to_text(report: &Report) -> String {
         let detail = match &check.outcome {
             Outcome::NotRun(reason) => reason.clone(),
             Outcome::Skipped(reason) => format!("skipped: {reason}"),
+            Outcome::Unsupported(reason) if check.observations.is_empty() => reason.clone(),
+            Outcome::Unsupported(reason) => format!(
+                "{reason} ({} other observations as expected)",
+                check.observations.iter().filter(|o| o.ok).count()
+            ),
             _ => format!(
                 "{}/{} observations as expected",
                 check.observations.iter().filter(|o| o.ok).count(),
@@ -40,20 +49,31 @@ pub fn to_text(report: &Report) -> String {
             ),
         };
         let _ = writeln!(out, "{:<width$}  {:<8}  {}", check.name.as_str(), label(&check.outcome), detail);
-        for o in check.observations.iter().filter(|o| !o.ok) {
+        for o in check.observations.iter().filter(|o| !o.ok && o.unsupported.is_none()) {
             let _ = writeln!(out, "{:<width$}    ✗ {}: expected {}, got {}", "", o.what, o.expected, o.actual);
         }
     }
     let steps_ok = report.steps.iter().filter(|s| s.outcome == Outcome::Passed).count();
     let checks_ok = report.checks.iter().filter(|c| c.outcome == Outcome::Passed).count();
     let skipped = report.checks.iter().filter(|c| matches!(c.outcome, Outcome::Skipped(_))).count();
+    let unsupported = report
+        .steps
+        .iter()
+        .map(|s| &s.outcome)
+        .chain(report.checks.iter().map(|c| &c.outcome))
+        .filter(|o| matches!(o, Outcome::Unsupported(_)))
+        .count();
     let _ = writeln!(
         out,
         "\n{}: {steps_ok}/{} steps, {checks_ok}/{} checks passed{}",
         if report.passed() { "PASSED" } else { "FAILED" },
         report.steps.len(),
         report.checks.len(),
-        if skipped > 0 { format!(", {skipped} skipped") } else { String::new() }
+        [(skipped, "skipped"), (unsupported, "unsupported on this target")]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!(", {n} {what}"))
+            .collect::<String>()
     );
     out
 }
@@ -64,6 +84,7 @@ fn label(outcome: &Outcome) -> &'static str {
         Outcome::Failed => "FAILED",
         Outcome::NotRun(_) => "not run",
         Outcome::Skipped(_) => "skipped",
+        Outcome::Unsupported(_) => "unsupp.",
     }
 }
 

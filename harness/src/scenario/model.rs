@@ -46,6 +46,17 @@ pub enum CheckName {
 }
 
 impl CheckName {
+    /// What the target must be able to do for this check.
+    pub fn requires(self) -> &'static [crate::targets::capabilities::Capability] {
+        use crate::targets::capabilities::Capability::{Batch, Ecr, LambdaExecution};
+        match self {
+            CheckName::Image => &[Ecr, Batch],
+            CheckName::JobTrigger => &[LambdaExecution, Batch],
+            CheckName::SwaggerBrowser => &[LambdaExecution],
+            CheckName::Cors | CheckName::ApiKey | CheckName::SwaggerSite => &[],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CheckName::Cors => "cors",

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::{Observed, RunContext, Settings, StepError, StringMap, fixture};
 use crate::poll::poll_until;
+use crate::targets::capabilities::Capability;
 
 /// "AWS Lambda > Lambda triggers the AWS Batch", steps 1-2: a function from one Python file.
 #[derive(Debug, Clone, Deserialize)]
@@ -43,7 +44,8 @@ impl CreateFunction {
         let zip = zip_single_file(&self.code)?;
         let role = ctx.iam.get_role().role_name(&self.role).send().await.map_err(|e| StepError::sdk("GetRole", e))?;
         let role_arn = role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
-        ctx.lambda
+        let created = ctx
+            .lambda
             .create_function()
             .function_name(&self.name)
             .runtime(Runtime::from(self.runtime.as_str()))
@@ -54,6 +56,17 @@ impl CreateFunction {
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateFunction", e))?;
+
+        if let Some(reason) = ctx.target.lacks(&[Capability::LambdaExecution]) {
+            // A target that cannot run functions never makes them Active (LocalStack: Pending, then Failed).
+            ctx.notes.push(format!("not waiting for the function to become Active: {reason}"));
+            return Ok(Observed::from([
+                ("function".into(), json!(created.function_name())),
+                ("runtime".into(), json!(created.runtime().map(|r| r.as_str()))),
+                ("handler".into(), json!(created.handler())),
+                ("role".into(), json!(role_arn_name_of(created.role()))),
+            ]));
+        }
 
         let lambda = ctx.lambda.clone();
         let name = self.name.clone();
@@ -77,7 +90,7 @@ impl CreateFunction {
             ("runtime".into(), json!(config.runtime().map(|r| r.as_str()))),
             ("handler".into(), json!(config.handler())),
             ("state".into(), json!(config.state().map(|s| s.as_str()))),
-            ("role".into(), json!(config.role().and_then(|r| r.rsplit('/').next()))),
+            ("role".into(), json!(role_arn_name_of(config.role()))),
         ]))
     }
 }
@@ -129,6 +142,11 @@ impl SetEnvironment {
             .unwrap_or_default();
         Ok(Observed::from([("function".into(), json!(self.function)), ("environment".into(), json!(variables))]))
     }
+}
+
+/// `crts-role` of `arn:aws:iam::123456789012:role/crts-role`.
+fn role_arn_name_of(arn: Option<&str>) -> Option<&str> {
+    arn.and_then(|r| r.rsplit('/').next())
 }
 
 /// A deployment package: one file at the root of a zip, as the console's editor produces.

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use crate::targets::capabilities::Capability;
+
 pub use context::{Facts, RunContext};
 pub(crate) use ecr::registry_login;
 
@@ -119,6 +121,20 @@ impl StepAction {
                 return Err(format!("unknown action `{other}` ({hint})"));
             }
         })
+    }
+
+    /// What the target must be able to do for this step.
+    pub fn requires(&self) -> &'static [Capability] {
+        match self {
+            Self::EcrCreateRepository(_) | Self::ImageBuildAndPush(_) => &[Capability::Ecr],
+            // Changing a function's configuration needs the function to have started: LocalStack refuses
+            // updates to a version that is not running ("cannot be updated if an old one is not running").
+            Self::LambdaSetEnvironment(_) => &[Capability::LambdaExecution],
+            Self::BatchCreateComputeEnvironment(_)
+            | Self::BatchCreateJobQueue(_)
+            | Self::BatchRegisterJobDefinition(_) => &[Capability::Batch],
+            _ => &[],
+        }
     }
 
     /// Applies the step to the target, then reads back what it meant.

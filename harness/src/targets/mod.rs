@@ -2,7 +2,14 @@
 //!
 //! - `embedded` (default): the crts-emulator started in this process on a random loopback port;
 //! - `endpoint=URL`: anything AWS-compatible already running (`crts-harness serve`, LocalStack, ...);
-//! - `aws`: a real account through aws-config's default chain (profiles, environment, SSO).
+//! - `aws`: a real account through aws-config's default chain (profiles, environment, SSO);
+//! - `localstack`: LocalStack started in a container through testcontainers ([`localstack`]).
+//!
+//! Each target declares its [`capabilities::Capabilities`]; an endpoint that turns out to be LocalStack gets
+//! LocalStack's.
+
+pub mod capabilities;
+pub mod localstack;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -10,12 +17,18 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
+use capabilities::Capabilities;
+
 /// Which target to run against, as given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetSpec {
     Embedded,
     Endpoint(String),
     Aws,
+    /// LocalStack in a container, from this image.
+    LocalStack {
+        image: String,
+    },
 }
 
 impl FromStr for TargetSpec {
@@ -25,12 +38,13 @@ impl FromStr for TargetSpec {
         match s {
             "embedded" => Ok(Self::Embedded),
             "aws" => Ok(Self::Aws),
+            "localstack" => Ok(Self::LocalStack { image: localstack::DEFAULT_IMAGE.to_owned() }),
             _ => match s.strip_prefix("endpoint=") {
                 Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
                     Ok(Self::Endpoint(url.trim_end_matches('/').to_owned()))
                 }
                 Some(url) => Err(format!("`{url}` is not an http(s) URL (example: endpoint=http://localhost:4566)")),
-                None => Err(format!("unknown target `{s}`: use embedded, endpoint=URL or aws")),
+                None => Err(format!("unknown target `{s}`: use embedded, localstack, endpoint=URL or aws")),
             },
         }
     }
@@ -42,6 +56,7 @@ impl std::fmt::Display for TargetSpec {
             Self::Embedded => f.write_str("embedded"),
             Self::Endpoint(url) => write!(f, "endpoint={url}"),
             Self::Aws => f.write_str("aws"),
+            Self::LocalStack { .. } => f.write_str("localstack"),
         }
     }
 }
@@ -56,6 +71,11 @@ pub struct TargetSession {
     pub region: String,
     pub account_id: String,
     pub sdk_config: SdkConfig,
+    /// What this target cannot do, and why.
+    pub capabilities: Capabilities,
+    /// The domain under which the target serves host-style URLs: `localhost` for the emulator (browsers resolve
+    /// it without DNS), `localhost.localstack.cloud` for LocalStack.
+    pub local_domain: &'static str,
 }
 
 impl TargetSession {
@@ -75,7 +95,9 @@ impl TargetSession {
     /// `https://{api}.execute-api.{region}.amazonaws.com`.
     pub fn api_base(&self, api_id: &str, stage: &str) -> (String, String, String) {
         match self.endpoint_port() {
-            Some(port) => ("http".into(), format!("{api_id}.execute-api.localhost:{port}"), format!("/{stage}")),
+            Some(port) => {
+                ("http".into(), format!("{api_id}.execute-api.{}:{port}", self.local_domain), format!("/{stage}"))
+            }
             None => {
                 ("https".into(), format!("{api_id}.execute-api.{}.amazonaws.com", self.region), format!("/{stage}"))
             }
@@ -85,7 +107,7 @@ impl TargetSession {
     /// The bucket's static website endpoint (the runbook's "Bucket website endpoint").
     pub fn website_url(&self, bucket: &str) -> String {
         match self.endpoint_port() {
-            Some(port) => format!("http://{bucket}.s3-website.localhost:{port}"),
+            Some(port) => format!("http://{bucket}.s3-website.{}:{port}", self.local_domain),
             None => format!("http://{bucket}.s3-website-{}.amazonaws.com", self.region),
         }
     }
@@ -96,6 +118,11 @@ impl TargetSession {
             Some(endpoint) => format!("{endpoint}/{bucket}/{key}"),
             None => format!("https://{bucket}.s3.{}.amazonaws.com/{key}", self.region),
         }
+    }
+
+    /// `Some("unsupported on <kind>: <reason>")` when this target lacks any of `needed`.
+    pub fn lacks(&self, needed: &[capabilities::Capability]) -> Option<String> {
+        self.capabilities.check(needed).err().map(|reason| format!("unsupported on {}: {reason}", self.kind))
     }
 
     /// The address `*.localhost` names stand for on an emulator target (reqwest does not resolve them itself).
@@ -116,6 +143,7 @@ pub struct StartedTarget {
     /// How long the target took to become usable.
     pub start_time: Duration,
     emulator: Option<crts_emulator::Emulator>,
+    localstack: Option<localstack::LocalStack>,
 }
 
 impl StartedTarget {
@@ -123,6 +151,17 @@ impl StartedTarget {
     pub async fn stop(self) {
         if let Some(emulator) = self.emulator {
             emulator.shutdown().await;
+        }
+        if let Some(localstack) = self.localstack {
+            localstack.stop().await;
+        }
+    }
+
+    /// The logs of a target this process started in a container (LocalStack), for failed runs.
+    pub async fn logs(&self) -> Option<String> {
+        match &self.localstack {
+            Some(localstack) => Some(localstack.logs().await),
+            None => None,
         }
     }
 }
@@ -139,6 +178,7 @@ pub enum TargetError {
 /// Starts (embedded) or connects to (endpoint, aws) a target and learns its account id.
 pub async fn start(spec: &TargetSpec, region: Option<&str>) -> Result<StartedTarget, TargetError> {
     let started = Instant::now();
+    let mut localstack = None;
     let (endpoint, emulator, kind) = match spec {
         TargetSpec::Embedded => {
             let config = crts_emulator::Config {
@@ -151,6 +191,12 @@ pub async fn start(spec: &TargetSpec, region: Option<&str>) -> Result<StartedTar
         }
         TargetSpec::Endpoint(url) => (Some(url.clone()), None, "endpoint"),
         TargetSpec::Aws => (None, None, "aws"),
+        TargetSpec::LocalStack { image } => {
+            let started = localstack::LocalStack::start(image).await?;
+            let endpoint = started.endpoint.clone();
+            localstack = Some(started);
+            (Some(endpoint), None, "localstack")
+        }
     };
 
     let sdk_config = match &endpoint {
@@ -180,9 +226,21 @@ pub async fn start(spec: &TargetSpec, region: Option<&str>) -> Result<StartedTar
     })?;
     let account_id = identity.account().unwrap_or(crts_emulator::identity::DEFAULT_ACCOUNT).to_owned();
 
+    let (capabilities, local_domain) = match (&endpoint, &emulator) {
+        (Some(url), None) => match localstack::detect(url).await {
+            Some((info, capabilities)) => {
+                tracing::info!(version = %info.version, edition = %info.edition, pro = info.pro, "the target is LocalStack");
+                (capabilities, "localhost.localstack.cloud")
+            }
+            None => (Capabilities::all(), "localhost"),
+        },
+        _ => (Capabilities::all(), "localhost"),
+    };
+
     Ok(StartedTarget {
-        session: TargetSession { kind, endpoint, region, account_id, sdk_config },
+        session: TargetSession { kind, endpoint, region, account_id, sdk_config, capabilities, local_domain },
         start_time: started.elapsed(),
         emulator,
+        localstack,
     })
 }

@@ -229,9 +229,23 @@ impl IntegrationResponse {
         map.insert("statusCode".into(), json!(self.status_code));
         insert_opt(&mut map, "selectionPattern", self.selection_pattern.as_ref());
         insert_map(&mut map, "responseParameters", &self.response_parameters);
-        insert_map(&mut map, "responseTemplates", &self.response_templates);
+        if !self.response_templates.is_empty() {
+            map.insert("responseTemplates".into(), templates_json(&self.response_templates));
+        }
         Value::Object(map)
     }
+}
+
+/// Mapping templates as API Gateway returns them: an empty template reads back as `null` (what the console's
+/// "Enable CORS" leaves, and what `put-integration-response --response-templates '{"application/json":""}'`
+/// shows afterwards; aws/aws-cli#1610).
+fn templates_json(templates: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        templates
+            .iter()
+            .map(|(k, v)| (k.clone(), if v.is_empty() { Value::Null } else { Value::String(v.clone()) }))
+            .collect(),
+    )
 }
 
 impl MethodResponse {

@@ -1,0 +1,74 @@
+//! `--target endpoint=URL` through the command line against `crts-harness serve`, and the docker-compose.yml that
+//! the README pairs with it.
+
+use std::process::Command;
+
+use crate::support::{harness_binary, repo_root, serve};
+
+/// What users type: `crts-harness serve` in one terminal, `crts-harness run --target endpoint=URL` in another.
+#[test]
+fn the_endpoint_target_runs_the_runbook_against_crts_harness_serve() {
+    let served = serve();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(harness_binary())
+        .args(["run", "--target"])
+        .arg(format!("endpoint={}", served.endpoint))
+        .arg("--report-dir")
+        .arg(dir.path())
+        .current_dir(repo_root())
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run crts-harness");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "crts-harness run failed:\n{stdout}\n{stderr}");
+    assert!(stdout.starts_with("scenario crts on endpoint (target ready in "), "{stdout}");
+    assert!(stdout.contains("the embedded emulator: "), "the start times side by side: {stdout}");
+    assert!(stdout.contains("PASSED: 26/26 steps, 6/6 checks passed"), "{stdout}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).expect("report.json"))
+            .expect("report.json is JSON");
+    assert_eq!(report["target"], "endpoint");
+    // An endpoint that is not LocalStack keeps every capability: nothing is reported unsupported.
+    assert!(!stdout.contains("unsupp."), "{stdout}");
+    assert!(!dir.path().join("endpoint.log").exists(), "no container, no container logs");
+}
+
+/// The compose tool that is installed: the `docker compose` plugin, else Debian's `docker-compose`.
+fn compose() -> Command {
+    let plugin = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
+    if plugin {
+        let mut command = Command::new("docker");
+        command.arg("compose");
+        command
+    } else {
+        Command::new("docker-compose")
+    }
+}
+
+#[test]
+fn docker_compose_config_validates_the_compose_file_and_its_overrides() {
+    let config = |image: Option<&str>| {
+        let mut command = compose();
+        command.arg("config").current_dir(repo_root()).env("LOCALSTACK_AUTH_TOKEN", "ls-test-token");
+        match image {
+            Some(image) => command.env("LOCALSTACK_IMAGE", image),
+            None => command.env_remove("LOCALSTACK_IMAGE"),
+        };
+        let out = command
+            .output()
+            .expect("docker compose or docker-compose is installed (.ci/run installs Debian's docker-compose)");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "compose config refused the file:\n{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    let default = config(None);
+    assert!(default.contains("image: localstack/localstack:4.14.0"), "pinned to a tag that needs no token:\n{default}");
+    assert!(default.contains("/var/run/docker.sock"), "the Docker socket is mounted for Lambda:\n{default}");
+    assert!(default.contains("healthcheck:"), "{default}");
+    assert!(default.contains("4566"), "{default}");
+    assert!(default.contains("LOCALSTACK_AUTH_TOKEN: ls-test-token"), "the token is passed through:\n{default}");
+    let local = config(Some("crts-localstack:2026.3.0"));
+    assert!(local.contains("image: crts-localstack:2026.3.0"), "the image is overridable:\n{local}");
+}
