@@ -5,7 +5,8 @@
 //! - the swagger_browser check's wall time (headless Chromium; skipped figures when there is no browser);
 //! - warm POST latency and throughput through API Gateway → Lambda (Python) → Batch SubmitJob;
 //! - S3 PUT and GET throughput for small objects through the AWS SDK;
-//! - ECR registry push throughput for a 50 MB image (five 10 MB layers) and the memory that holds it.
+//! - ECR registry push throughput for a 50 MB image (five 10 MB layers) and the memory that holds it;
+//! - with `--localstack-image`: LocalStack's start time and a full run on it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub struct BenchOptions {
     pub runs: usize,
     pub requests: usize,
     pub concurrency: usize,
+    /// Also time LocalStack's start and a run on it, with this image.
+    pub localstack_image: Option<String>,
 }
 
 pub async fn bench(options: &BenchOptions) -> Result<(), String> {
@@ -88,7 +91,53 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
 
     warm_posts(options).await?;
     s3_small_objects(options).await?;
-    registry_push().await
+    registry_push().await?;
+    localstack(options).await
+}
+
+/// LocalStack's start (container start to "Ready.", then the same readiness calls as any target) and a full run
+/// on it, next to the embedded figures above. Needs a Docker engine and the image.
+async fn localstack(options: &BenchOptions) -> Result<(), String> {
+    let Some(image) = &options.localstack_image else {
+        println!("LocalStack                           : skipped (pass --localstack-image or set LOCALSTACK_IMAGE)");
+        return Ok(());
+    };
+    if !crate::targets::localstack::docker_reachable().await {
+        println!("LocalStack                           : skipped (no Docker engine answers)");
+        return Ok(());
+    }
+    // Measured as `run` measures targets: started, SDK configured, GetCallerIdentity answered.
+    let mut embedded = Vec::new();
+    for _ in 0..10 {
+        let target = crate::targets::start(&TargetSpec::Embedded, None).await.map_err(|e| e.to_string())?;
+        embedded.push(target.start_time);
+        target.stop().await;
+    }
+    print_stats("embedded target ready (same measure)", &mut embedded, "");
+    let spec = TargetSpec::LocalStack { image: image.clone() };
+    let mut starts = Vec::new();
+    for _ in 0..3 {
+        let target = crate::targets::start(&spec, None).await.map_err(|e| e.to_string())?;
+        starts.push(target.start_time);
+        target.stop().await;
+    }
+    print_stats("LocalStack target ready", &mut starts, image);
+    let report = run(&RunOptions { scenario: options.scenario.clone(), target: spec, region: None, report_dir: None })
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "full run on LocalStack               : {:>8.1} ms ({} steps and checks unsupported there){}",
+        report.wall_time.as_secs_f64() * 1e3,
+        report
+            .steps
+            .iter()
+            .map(|s| &s.outcome)
+            .chain(report.checks.iter().map(|c| &c.outcome))
+            .filter(|o| matches!(o, Outcome::Unsupported(_)))
+            .count(),
+        if report.passed() { "" } else { "; FAILED" }
+    );
+    Ok(())
 }
 
 /// Resident memory of this process, from /proc (Linux), in bytes.

@@ -65,6 +65,9 @@ pub enum Command {
         /// POSTs in flight at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// Also time LocalStack's start and a run on it, with this image (needs a Docker engine).
+        #[arg(long, env = "LOCALSTACK_IMAGE")]
+        localstack_image: Option<String>,
     },
     /// Check a scenario file without running it.
     Validate { scenario: PathBuf },
@@ -109,13 +112,14 @@ pub fn main() -> ExitCode {
                 )
                 .await
             }
-            Command::Bench { scenario, starts, runs, requests, concurrency } => {
+            Command::Bench { scenario, starts, runs, requests, concurrency, localstack_image } => {
                 let options = crate::bench::BenchOptions {
                     scenario,
                     starts: starts.max(1),
                     runs: runs.max(1),
                     requests: requests.max(1),
                     concurrency: concurrency.max(1),
+                    localstack_image,
                 };
                 match crate::bench::bench(&options).await {
                     Ok(()) => ExitCode::SUCCESS,
