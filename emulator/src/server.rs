@@ -171,8 +171,11 @@ pub fn route(host: &str, path: &str, signing_name: Option<&str>, body: &[u8]) ->
     if let Some(bucket) = s3::website::bucket_from_website_host(host) {
         return Some(Route::S3Website { bucket });
     }
-    // Bucket names have at least 3 characters, so `/v2/...` is never a path-style S3 request.
-    if path == "/v2" || path.starts_with("/v2/") {
+    // The registry answers `/v2/...` on every host but an S3 virtual host, where it is an object key (bucket names
+    // have at least 3 characters, so `/v2/...` is never a path-style S3 request).
+    if (path == "/v2" || path.starts_with("/v2/"))
+        && (ecr::registry::registry_of_host(host).is_some() || s3::bucket_from_host(host).is_none())
+    {
         return Some(Route::Registry);
     }
     if path == "/_localstack/health" || path == "/_crts/health" {
@@ -243,21 +246,31 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(e) => {
-            let err = AwsError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLargeException",
-                format!("Request body could not be read: {e}"),
-            );
-            return protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id);
-        }
-    };
     let host = host_of(&parts.headers, &parts.uri);
     let raw_path = parts.uri.path().to_owned();
     let query = protocol::parse_query(parts.uri.query().unwrap_or(""));
     let scope = sigv4::credential_scope(&parts.headers, &query);
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(e) => {
+            // Answered in the protocol of whoever sent it (routing by host, path and signature alone).
+            let message = format!("The request body could not be read ({e}); this emulator takes at most 128 MiB");
+            let response = match route(&host, &raw_path, scope.as_ref().map(|s| s.service.as_str()), b"") {
+                Some(Route::Service(Service::S3)) => {
+                    s3::error::S3Error::new(StatusCode::BAD_REQUEST, "EntityTooLarge", message)
+                        .to_response(&parts.method, &request_id)
+                }
+                Some(Route::Registry) => {
+                    ecr::registry::oci_error(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", message)
+                }
+                _ => {
+                    let err = AwsError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException", message);
+                    rest_json::error(&err, rest_json::ErrorStyle::Message)
+                }
+            };
+            return protocol::with_request_id(response, &request_id);
+        }
+    };
     let region = scope.as_ref().map_or_else(|| state.config.default_region.clone(), |s| s.region.clone());
     let caller = match &scope {
         Some(scope) => state.sessions.caller_for(&scope.access_key_id),
@@ -410,6 +423,16 @@ mod tests {
             Some(Route::Registry)
         );
         assert_eq!(route("b.s3.localhost.localstack.cloud:4566", "/", None, b""), Some(Route::Service(Service::S3)));
+        // On an S3 virtual host, `/v2/...` is an object key, signed or not.
+        assert_eq!(
+            route("b.s3.localhost.localstack.cloud:4566", "/v2/x", None, b""),
+            Some(Route::Service(Service::S3))
+        );
+        assert_eq!(route("bucket.localhost:4566", "/v2/x", Some("s3"), b""), Some(Route::Service(Service::S3)));
+        assert_eq!(
+            route("000000000000.dkr.ecr.us-east-1.localhost:4566", "/v2/crts/tags/list", None, b""),
+            Some(Route::Registry)
+        );
         assert_eq!(
             route("site.s3-website.localhost:4566", "/index.html", None, b""),
             Some(Route::S3Website { bucket: "site".into() })

@@ -114,6 +114,19 @@ apigw.create_deployment(restApiId=api_id, stageName="default")
 status, headers, _ = request("GET", base + "/nothing")
 assert status == 404 and headers["Access-Control-Allow-Origin"] == "*", (status, headers)
 
+# A DEFAULT_4XX override is carried over to every 4XX type without its own, and reported that way.
+cors = {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
+apigw.put_gateway_response(restApiId=api_id, responseType="DEFAULT_4XX", responseParameters=cors)
+responses = {r["responseType"]: r for r in apigw.get_gateway_responses(restApiId=api_id)["items"]}
+assert len(responses) == 21, sorted(responses)
+invalid_key = responses["INVALID_API_KEY"]
+assert invalid_key["defaultResponse"] and invalid_key["statusCode"] == "403", invalid_key
+assert invalid_key["responseParameters"] == cors, invalid_key
+assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404", responses["MISSING_AUTHENTICATION_TOKEN"]
+assert not responses["MISSING_AUTHENTICATION_TOKEN"]["defaultResponse"]
+assert responses["INTEGRATION_FAILURE"]["responseParameters"] == {}, responses["INTEGRATION_FAILURE"]
+assert apigw.get_gateway_response(restApiId=api_id, responseType="THROTTLED")["responseParameters"] == cors
+
 apigw.delete_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"])
 apigw.delete_usage_plan(usagePlanId=plan["id"])
 apigw.delete_api_key(apiKey=key["id"])

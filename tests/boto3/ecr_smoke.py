@@ -83,11 +83,21 @@ for start in range(0, len(layer), 100_000):
         "Content-Range": f"{start}-{start + len(chunk) - 1}", "Content-Type": "application/octet-stream"})
     assert status == 202 and headers["Range"] == f"0-{start + len(chunk) - 1}", (status, dict(headers))
     location = headers["Location"]
-status, _, body = registry.request("PUT", location + "?digest=sha256:" + "0" * 64, data=b"")
-assert status == 400 and b"DIGEST_INVALID" in body, (status, body)  # the upload is gone after a failed commit
-status, headers, _ = registry.request("POST", "/v2/crts/blobs/uploads/", data=layer)
-status, headers, _ = registry.request("PUT", headers["Location"] + f"?digest={sha256(layer)}", data=b"")
-assert status == 201, status
+# Another repository cannot finish (or cancel) this upload, and trying leaves it intact.
+registry.request("POST", f"/v2/team/base/blobs/uploads/?digest={sha256(config)}", data=config)
+upload_id = location.rsplit("/", 1)[1]
+status, _, body = registry.request("PUT", f"/v2/team/base/blobs/uploads/{upload_id}?digest={sha256(layer)}", data=b"")
+assert status == 404 and b"BLOB_UPLOAD_UNKNOWN" in body, (status, body)
+assert registry.request("DELETE", f"/v2/team/base/blobs/uploads/{upload_id}")[0] == 404
+status, headers, _ = registry.request("GET", location)
+assert status == 204 and headers["Range"] == f"0-{len(layer) - 1}" and headers["Location"] == location, status
+status, headers, _ = registry.request("PUT", location + f"?digest={sha256(layer)}", data=b"")
+assert status == 201 and headers["Docker-Content-Digest"] == sha256(layer), (status, dict(headers))
+# A wrong digest is refused, and the upload is gone after a failed commit.
+status, headers, _ = registry.request("POST", "/v2/crts/blobs/uploads/", data=b"abc")
+status, _, body = registry.request("PUT", headers["Location"] + "?digest=sha256:" + "0" * 64, data=b"")
+assert status == 400 and b"DIGEST_INVALID" in body, (status, body)
+assert registry.request("GET", headers["Location"])[0] == 404
 status, headers, _ = registry.request("HEAD", f"/v2/crts/blobs/{sha256(layer)}")
 assert status == 200 and int(headers["Content-Length"]) == len(layer), (status, dict(headers))
 assert registry.request("GET", f"/v2/crts/blobs/{sha256(layer)}")[2] == layer
@@ -133,6 +143,12 @@ expect_error("ImageAlreadyExistsException", ecr.put_image, repositoryName="crts"
              imageTag="v1")
 ids = ecr.list_images(repositoryName="crts")["imageIds"]
 assert sorted(i["imageTag"] for i in ids) == ["latest", "v1"], ids
+# The registry's DELETE by tag removes that tag only; the image and its other tags stay.
+ecr.put_image(repositoryName="crts", imageManifest=manifest.decode(), imageTag="v2")
+assert registry.request("DELETE", "/v2/crts/manifests/v2")[0] == 202
+assert registry.request("GET", "/v2/crts/manifests/v2")[0] == 404
+assert registry.request("GET", f"/v2/crts/manifests/{sha256(manifest)}")[0] == 200
+assert json.loads(registry.request("GET", "/v2/crts/tags/list")[2])["tags"] == ["latest", "v1"]
 
 # Deleting.
 expect_error("RepositoryNotEmptyException", ecr.delete_repository, repositoryName="crts")

@@ -9,5 +9,6 @@ mod malformed_requests;
 mod python_clients;
 mod refusals;
 mod runbook;
+mod s3_sdk;
 mod scenario_errors;
 mod support;

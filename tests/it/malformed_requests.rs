@@ -128,3 +128,173 @@ async fn bodies_that_are_not_utf8_or_not_json_objects_are_refused_cleanly() {
         assert!(response.status().is_client_error(), "{service}: {}", response.status());
     }
 }
+
+/// S3 (restXml), ECR (awsJson1.1) and the registry (OCI JSON errors) refuse malformed input in their own shapes:
+/// `(what, method, path, extra headers, body, status, text the error body must hold)`.
+#[tokio::test]
+async fn s3_ecr_and_registry_refuse_malformed_input_in_their_own_shapes() {
+    let emulator = emulator().await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", emulator.endpoint());
+    let created = http.put(url("/malformed")).header("Authorization", auth("s3")).send().await.expect("answers");
+    assert_eq!(created.status(), 200, "CreateBucket");
+    let ecr_token = http
+        .post(url("/"))
+        .header("Authorization", auth("ecr"))
+        .header("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken")
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body("{}")
+        .send()
+        .await
+        .expect("answers")
+        .json::<serde_json::Value>()
+        .await
+        .expect("JSON");
+    let basic = format!("Basic {}", ecr_token["authorizationData"][0]["authorizationToken"].as_str().expect("token"));
+    let ecr = |operation: &str| format!("AmazonEC2ContainerRegistry_V20150921.{operation}");
+    let repository = http
+        .post(url("/"))
+        .header("Authorization", auth("ecr"))
+        .header("X-Amz-Target", ecr("CreateRepository"))
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .body(r#"{"repositoryName": "crts"}"#)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(repository.status(), 200, "CreateRepository");
+    let cases: Vec<(&str, &str, &str, Vec<(&str, String)>, Vec<u8>, u16, &str)> = vec![
+        (
+            "S3 configuration that is not XML",
+            "PUT",
+            "/malformed?cors",
+            vec![],
+            b"<CORSConfiguration><Cors".to_vec(),
+            400,
+            "<Code>MalformedXML</Code>",
+        ),
+        (
+            "S3 policy that is not JSON",
+            "PUT",
+            "/malformed?policy",
+            vec![],
+            b"{not json".to_vec(),
+            400,
+            "<Code>MalformedPolicy</Code>",
+        ),
+        (
+            "S3 aws-chunked body with a bad chunk size",
+            "PUT",
+            "/malformed/key",
+            vec![("content-encoding", "aws-chunked".into())],
+            b"zz\r\ndata\r\n".to_vec(),
+            400,
+            "<Code>IncompleteBody</Code>",
+        ),
+        (
+            "S3 GET of a missing key with a malformed Range",
+            "GET",
+            "/malformed/nothing",
+            vec![("range", "bytes=oops".into())],
+            vec![],
+            404,
+            "<Code>NoSuchKey</Code>",
+        ),
+        (
+            "ECR body that is not JSON",
+            "POST",
+            "/",
+            vec![("x-amz-target", ecr("CreateRepository"))],
+            b"{bad".to_vec(),
+            400,
+            "SerializationException",
+        ),
+        (
+            "ECR member of the wrong type",
+            "POST",
+            "/",
+            vec![("x-amz-target", ecr("CreateRepository"))],
+            br#"{"repositoryName": 7}"#.to_vec(),
+            400,
+            "SerializationException",
+        ),
+        (
+            "ECR invalid repository name",
+            "POST",
+            "/",
+            vec![("x-amz-target", ecr("CreateRepository"))],
+            br#"{"repositoryName": "Bad Name"}"#.to_vec(),
+            400,
+            "InvalidParameterException",
+        ),
+        (
+            "registry Basic auth that is not base64",
+            "GET",
+            "/v2/",
+            vec![("authorization", "Basic %%%".into())],
+            vec![],
+            401,
+            "DENIED",
+        ),
+        (
+            "registry manifest that is not JSON",
+            "PUT",
+            "/v2/crts/manifests/latest",
+            vec![("authorization", basic.clone())],
+            b"not json".to_vec(),
+            400,
+            "MANIFEST_INVALID",
+        ),
+        (
+            "registry upload finished without a digest",
+            "PUT",
+            "/v2/crts/blobs/uploads/x",
+            vec![("authorization", basic.clone())],
+            vec![],
+            400,
+            "DIGEST_INVALID",
+        ),
+        (
+            "registry repository that does not exist",
+            "GET",
+            "/v2/nothing/tags/list",
+            vec![("authorization", basic.clone())],
+            vec![],
+            404,
+            "NAME_UNKNOWN",
+        ),
+    ];
+    for (what, method, path, headers, body, status, needle) in cases {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
+        let mut request = http.request(method, url(path)).body(body);
+        if !path.starts_with("/v2/") {
+            let service = if headers.iter().any(|(k, _)| *k == "x-amz-target") { "ecr" } else { "s3" };
+            request = request.header("Authorization", auth(service));
+        }
+        if headers.iter().any(|(k, _)| *k == "x-amz-target") {
+            request = request.header("Content-Type", "application/x-amz-json-1.1");
+        }
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.expect("the emulator answers");
+        let got = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        assert_eq!(got, status, "{what}: {text}");
+        assert!(text.contains(needle), "{what}: {needle} in {text}");
+    }
+
+    // A body over the emulator's limit is refused in S3's own XML, not as a dropped connection.
+    let oversized = vec![b'x'; 128 * 1024 * 1024 + 1];
+    let response = http
+        .put(url("/malformed/huge"))
+        .header("Authorization", auth("s3"))
+        .body(oversized)
+        .send()
+        .await
+        .expect("the emulator answers");
+    assert_eq!(response.status(), 400);
+    let text = response.text().await.expect("a body");
+    assert!(text.contains("<Code>EntityTooLarge</Code>"), "{text}");
+    let health = http.get(url("/_crts/health")).send().await.expect("alive");
+    assert_eq!(health.status(), 200);
+}

@@ -48,6 +48,29 @@ fn default_response(kind: &str, status: &str) -> GatewayResponse {
     }
 }
 
+/// The gateway response API Gateway reports for `kind`, and whether it is a default one: the API's own; else,
+/// for a type with a status, the API's DEFAULT_4XX or DEFAULT_5XX carried over (its status if it set one, its
+/// parameters and templates, still reported as a default, as AWS's console and GetGatewayResponses show it);
+/// else the built-in default. The data plane answers with the same fallback (`execute::gateway_error`).
+fn effective(custom: &BTreeMap<String, GatewayResponse>, kind: &str, status: &str) -> (GatewayResponse, bool) {
+    if let Some(own) = custom.get(kind) {
+        return (own.clone(), false);
+    }
+    let family = match status {
+        "" => None,
+        s if s >= "500" => custom.get("DEFAULT_5XX"),
+        _ => custom.get("DEFAULT_4XX"),
+    };
+    let Some(family) = family else { return (default_response(kind, status), true) };
+    let mut inherited = default_response(kind, status);
+    inherited.status_code = family.status_code.clone().or(inherited.status_code);
+    inherited.response_parameters.clone_from(&family.response_parameters);
+    if !family.response_templates.is_empty() {
+        inherited.response_templates.clone_from(&family.response_templates);
+    }
+    (inherited, true)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PutInput {
@@ -63,9 +86,9 @@ pub(super) fn get_all(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
     call.api(api_id, |api| {
         let items: Vec<Value> = DEFAULTS
             .iter()
-            .map(|(kind, status)| match api.gateway_responses.get(*kind) {
-                Some(custom) => custom.to_json(false),
-                None => default_response(kind, status).to_json(true),
+            .map(|(kind, status)| {
+                let (response, default) = effective(&api.gateway_responses, kind, status);
+                response.to_json(default)
             })
             .collect();
         Ok(rest_json::ok(&json!({ "item": items })))
@@ -95,10 +118,8 @@ pub(super) fn one(call: &Call<'_>, api_id: &str, kind: &str) -> AwsResult<Respon
             })
         }
         Method::GET => call.api(api_id, |api| {
-            Ok(rest_json::ok(&match api.gateway_responses.get(kind) {
-                Some(custom) => custom.to_json(false),
-                None => default_response(kind, default_status).to_json(true),
-            }))
+            let (response, default) = effective(&api.gateway_responses, kind, default_status);
+            Ok(rest_json::ok(&response.to_json(default)))
         }),
         Method::DELETE => call.api(api_id, |api| {
             api.gateway_responses.remove(kind).ok_or_else(|| not_found("Invalid Gateway Response specified"))?;

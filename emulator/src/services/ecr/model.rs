@@ -99,23 +99,36 @@ pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }
 
-/// Repository names as ECR accepts them.
+/// Repository names as ECR accepts them (botocore's `RepositoryName`): 2 to 256 characters, `/`-separated
+/// components of lowercase letters and digits joined by `.`, `_`, `__` or a run of `-`.
 pub fn valid_repository_name(name: &str) -> bool {
-    (2..=256).contains(&name.len())
-        && name.split('/').all(|part| {
-            !part.is_empty()
-                && part.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                && part.bytes().last().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-                && !part.contains("..")
-                && !part.contains("__")
-                && !part.contains("--")
-        })
+    let alphanumeric = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let component = |part: &str| {
+        let bytes = part.as_bytes();
+        let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else { return false };
+        alphanumeric(first)
+            && alphanumeric(last)
+            && part
+                .split(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                .filter(|s| !s.is_empty())
+                .all(|separator| matches!(separator, "." | "_" | "__") || separator.bytes().all(|b| b == b'-'))
+    };
+    (2..=256).contains(&name.len()) && name.split('/').all(component)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repository_names_follow_botocores_pattern() {
+        for name in ["crts", "team/crts", "a.b", "a_b", "a__b", "a-b", "a---b", "ns/sub/crts-2", "team/crts-job_1.0"] {
+            assert!(valid_repository_name(name), "{name} is valid");
+        }
+        for name in ["c", "Crts", "-crts", "crts-", "a..b", "a___b", "a.-b", "a_-b", "a//b", "/crts", "crts/", "a b"] {
+            assert!(!valid_repository_name(name), "{name} is invalid");
+        }
+    }
 
     #[test]
     fn references_of_image_manifests_and_indexes() {
@@ -128,14 +141,5 @@ mod tests {
         let index = br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:m1"},{"digest":"sha256:m2"}]}"#;
         assert_eq!(references(index).expect("valid").manifests, ["sha256:m1", "sha256:m2"]);
         assert!(references(b"{}").is_err());
-    }
-
-    #[test]
-    fn repository_names() {
-        assert!(valid_repository_name("crts"));
-        assert!(valid_repository_name("team/crts-job_1.0"));
-        for bad in ["c", "CRTS", "-crts", "crts/", "a//b", "a..b"] {
-            assert!(!valid_repository_name(bad), "{bad}");
-        }
     }
 }

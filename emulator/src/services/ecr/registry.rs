@@ -4,7 +4,9 @@
 //!
 //! <https://github.com/opencontainers/distribution-spec/blob/main/spec.md>
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use base64::Engine as _;
@@ -24,7 +26,13 @@ pub struct Upload {
     pub region: String,
     pub repository: String,
     pub data: BytesMut,
+    /// When a chunk last arrived: uploads left idle for [`ABANDONED_AFTER`] are dropped.
+    pub touched: Instant,
 }
+
+/// An upload nobody has added to for this long is abandoned (a client that died mid-push) and its bytes are
+/// freed when the next upload starts. Docker's own registry purges after a week; pushes here last seconds.
+const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
 
 /// The account and region a registry host names: `{account}.dkr.ecr.{region}.(localhost.localstack.cloud|
 /// amazonaws.com)`. Other hosts (`localhost:PORT`) take them from the login token.
@@ -37,7 +45,7 @@ pub fn registry_of_host(host: &str) -> Option<(String, String)> {
 }
 
 /// An OCI error response: `{"errors": [{"code", "message", "detail"}]}`.
-fn oci_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+pub fn oci_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     let body = json!({ "errors": [{ "code": code, "message": message.into(), "detail": {} }] });
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
@@ -222,15 +230,19 @@ impl Registry<'_> {
                 let mut data = BytesMut::new();
                 data.extend_from_slice(&self.req.body);
                 let size = data.len();
-                self.state.ecr.uploads().insert(
+                let mut uploads = self.state.ecr.uploads();
+                uploads.retain(|_, u| u.touched.elapsed() < ABANDONED_AFTER);
+                uploads.insert(
                     id.clone(),
                     Upload {
                         account: self.account.to_owned(),
                         region: self.region.to_owned(),
                         repository: name.to_owned(),
                         data,
+                        touched: Instant::now(),
                     },
                 );
+                drop(uploads);
                 self.upload_accepted(name, &id, size)
             }
             (&Method::PATCH, false) => {
@@ -255,6 +267,7 @@ impl Registry<'_> {
                         return response;
                     }
                     upload.data.extend_from_slice(&self.req.body);
+                    upload.touched = Instant::now();
                     upload.data.len()
                 };
                 self.upload_accepted(name, id, size)
@@ -267,8 +280,9 @@ impl Registry<'_> {
                         "the digest query parameter is required to finish an upload",
                     );
                 };
-                let upload = self.state.ecr.uploads().remove(id).filter(|u| self.owns(u, name));
-                let Some(mut upload) = upload else { return blob_upload_unknown(id) };
+                let Some(mut upload) = self.take_upload(&mut self.state.ecr.uploads(), id, name) else {
+                    return blob_upload_unknown(id);
+                };
                 upload.data.extend_from_slice(&self.req.body);
                 self.commit(name, digest, upload.data.freeze())
             }
@@ -278,12 +292,16 @@ impl Registry<'_> {
                     Some(size) => with_headers(
                         StatusCode::NO_CONTENT,
                         Body::empty(),
-                        &[("Range", format!("0-{}", size.saturating_sub(1))), ("Docker-Upload-UUID", id.to_owned())],
+                        &[
+                            ("Location", format!("/v2/{name}/blobs/uploads/{id}")),
+                            ("Range", format!("0-{}", size.saturating_sub(1))),
+                            ("Docker-Upload-UUID", id.to_owned()),
+                        ],
                     ),
                     None => blob_upload_unknown(id),
                 }
             }
-            (&Method::DELETE, false) => match self.state.ecr.uploads().remove(id) {
+            (&Method::DELETE, false) => match self.take_upload(&mut self.state.ecr.uploads(), id, name) {
                 Some(_) => with_headers(StatusCode::NO_CONTENT, Body::empty(), &[]),
                 None => blob_upload_unknown(id),
             },
@@ -293,6 +311,11 @@ impl Registry<'_> {
 
     fn owns(&self, upload: &Upload, name: &str) -> bool {
         upload.account == self.account && upload.region == self.region && upload.repository == name
+    }
+
+    /// Removes the upload `id` if it belongs to this repository; another repository's upload is left alone.
+    fn take_upload(&self, uploads: &mut HashMap<String, Upload>, id: &str, name: &str) -> Option<Upload> {
+        if uploads.get(id).is_some_and(|u| self.owns(u, name)) { uploads.remove(id) } else { None }
     }
 
     fn upload_accepted(&self, name: &str, id: &str, size: usize) -> Response {
@@ -405,13 +428,15 @@ impl Registry<'_> {
                 let body = if self.req.method == Method::HEAD { Body::empty() } else { Body::from(image.manifest) };
                 with_headers(StatusCode::OK, body, &headers)
             }
+            // By digest the image goes with all its tags; by tag only the tag goes (the spec's "delete a tag").
             Method::DELETE => {
                 let deleted = self.state.ecr.with_registry(self.account, self.region, |r| {
                     let repo = r.repositories.get_mut(name)?;
-                    let digest = if by_digest { Some(reference.to_owned()) } else { repo.tags.get(reference).cloned() };
-                    let digest = digest.filter(|d| repo.images.contains_key(d))?;
-                    repo.tags.retain(|_, d| *d != digest);
-                    repo.images.remove(&digest);
+                    if !by_digest {
+                        return repo.tags.remove(reference).map(drop);
+                    }
+                    repo.images.remove(reference)?;
+                    repo.tags.retain(|_, d| d != reference);
                     Some(())
                 });
                 match deleted {

@@ -28,6 +28,21 @@ pub fn decode(headers: &HeaderMap, body: Bytes) -> S3Result<Payload> {
     let streaming = header("x-amz-content-sha256").is_some_and(|v| v.starts_with("STREAMING-"))
         || header("content-encoding").is_some_and(|v| v.split(',').any(|e| e.trim() == "aws-chunked"));
     let (body, trailers) = if streaming { dechunk(&body)? } else { (body, Vec::new()) };
+    // A trailer announced in `x-amz-trailer` must arrive: its checksum is what vouches for the body.
+    if let Some(announced) = header("x-amz-trailer") {
+        for name in announced.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if !trailers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                return Err(S3Error::new(
+                    StatusCode::BAD_REQUEST,
+                    "MalformedTrailerError",
+                    format!(
+                        "The request contained trailing data that was not well-formed or did not conform to our \
+                         published schema. ({name} was announced in x-amz-trailer and did not arrive)"
+                    ),
+                ));
+            }
+        }
+    }
     if let Some(declared) = header("x-amz-decoded-content-length") {
         let declared: usize = declared.parse().map_err(|_| {
             S3Error::invalid_argument(format!("x-amz-decoded-content-length is not a number: {declared}"))
@@ -172,6 +187,9 @@ mod tests {
         assert_eq!(decode(&h, Bytes::from_static(b"data")).expect_err("refused").code, "BadDigest");
         let h = headers(&[("content-encoding", "aws-chunked")]);
         assert_eq!(decode(&h, Bytes::from_static(b"ff\r\nshort")).expect_err("refused").code, "IncompleteBody");
+        let h = headers(&[("content-encoding", "aws-chunked"), ("x-amz-trailer", "x-amz-checksum-crc32")]);
+        let unvouched = Bytes::from_static(b"4\r\ndata\r\n0\r\n\r\n");
+        assert_eq!(decode(&h, unvouched).expect_err("refused").code, "MalformedTrailerError");
     }
 
     #[test]
