@@ -81,7 +81,7 @@ fn find_binary(variable: &str, names: &[&str]) -> Result<PathBuf, Unavailable> {
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(Unavailable::NotInstalled(format!("{variable}={} does not exist", path.display())))
+            Err(Unavailable::NotInstalled(format!("no browser: {variable}={} does not exist", path.display())))
         };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();

@@ -28,17 +28,22 @@ pub enum RunError {
     Target(#[from] TargetError),
 }
 
-/// The variables only a target knows, with the values used to validate before it is started.
-fn runtime_variables(account_id: &str, region: &str) -> Variables {
+/// The variables only a target knows: `account_id`, `region`, and `ecr_registry` (the host its ECR repository
+/// URIs name).
+fn runtime_variables(account_id: &str, region: &str, ecr_registry: &str) -> Variables {
     let mut vars = Variables::default();
     vars.insert("account_id", account_id);
     vars.insert("region", region);
+    vars.insert("ecr_registry", ecr_registry);
     vars
 }
 
-/// Validates the scenario without touching any target.
+/// Validates the scenario without touching any target (with AWS's values for the default account and region).
 pub fn validate(path: &Path) -> Result<scenario::Scenario, ScenarioError> {
-    scenario::load(path, &runtime_variables("000000000000", "us-east-1"))
+    scenario::load(
+        path,
+        &runtime_variables("000000000000", "us-east-1", "000000000000.dkr.ecr.us-east-1.amazonaws.com"),
+    )
 }
 
 pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
@@ -46,7 +51,10 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     validate(&options.scenario)?;
     let target = targets::start(&options.target, options.region.as_deref()).await?;
     let session = target.session.clone();
-    let scenario = scenario::load(&options.scenario, &runtime_variables(&session.account_id, &session.region))?;
+    let scenario = scenario::load(
+        &options.scenario,
+        &runtime_variables(&session.account_id, &session.region, &session.ecr_registry()),
+    )?;
     let mut normalizer = Normalizer::new(&session.account_id, &session.region);
     let mut ctx = RunContext::new(session.clone());
     ctx.artifacts.clone_from(&options.report_dir);

@@ -24,7 +24,7 @@ fn without_a_browser_the_swagger_browser_check_is_skipped_not_passed() {
         .expect("the swagger_browser check is reported");
     assert_eq!(browser["outcome"]["status"], "skipped", "{browser}");
     let reason = browser["outcome"]["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("CRTS_CHROMIUM=/nonexistent/chromium does not exist"), "{reason}");
+    assert_eq!(reason, "no browser: CRTS_CHROMIUM=/nonexistent/chromium does not exist");
     let text = std::fs::read_to_string(report_dir.path().join("report.txt")).expect("report.txt written");
     assert!(text.contains("5/6 checks passed, 1 skipped"), "{text}");
     let junit = std::fs::read_to_string(report_dir.path().join("report.xml")).expect("report.xml written");

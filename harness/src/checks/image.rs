@@ -46,7 +46,8 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
     out.push(Observation::new("job definition image", expected.clone(), uri.clone(), uri == expected));
 
     // The tag the job definition names, as ECR knows it.
-    let tag = uri.rsplit_once(':').map_or("latest", |(_, t)| t).to_owned();
+    // (`host:port/crts` has no tag: a colon before the last `/` is the port's.)
+    let tag = uri.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or("latest", |(_, t)| t).to_owned();
     let described = ctx
         .ecr
         .describe_images()

@@ -136,12 +136,24 @@ async fn definition_observations(
         scheme == want_scheme && host == want_host && stage == api.stage && stage_exists,
     ));
 
+    // The operation the page offers must be one the API has: a POST method on that resource.
     let operation = &spec["paths"][api.path.as_str()]["post"];
+    let deployed = match ctx.apigateway.get_resources().rest_api_id(&api_id).limit(500).send().await {
+        Ok(resources) => resources.items().iter().any(|r| {
+            r.path() == Some(api.path.as_str()) && r.resource_methods().is_some_and(|m| m.contains_key("POST"))
+        }),
+        Err(_) => false,
+    };
+    let actual = match (operation.is_object(), deployed) {
+        (true, true) => format!("POST {}", api.path),
+        (true, false) => format!("POST {} (no such method on the API)", api.path),
+        (false, _) => "absent".to_owned(),
+    };
     out.push(Observation::new(
         "API definition operation",
         format!("POST {}", api.path),
-        if operation.is_object() { format!("POST {}", api.path) } else { "absent".to_owned() },
-        operation.is_object(),
+        actual,
+        operation.is_object() && deployed,
     ));
     let security: Vec<&str> = operation["security"]
         .as_array()

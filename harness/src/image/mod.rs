@@ -283,19 +283,37 @@ pub async fn push_docker(
                 use tokio::io::AsyncWriteExt as _;
                 pipe.write_all(input.as_bytes()).await.map_err(|e| e.to_string())?;
             }
-            let out = child.wait_with_output().await.map_err(|e| e.to_string())?;
-            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-            for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
-                eprintln!("    {line}");
-            }
-            if out.status.success() {
+            // Docker's progress (build steps, layer pushes) is shown line by line as it comes, and kept.
+            let (stdout_pipe, stderr_pipe) = (child.stdout.take(), child.stderr.take());
+            let echo = async {
+                use tokio::io::AsyncBufReadExt as _;
+                let mut seen = String::new();
+                if let Some(pipe) = stdout_pipe {
+                    let mut lines = tokio::io::BufReader::new(pipe).lines();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if !line.trim().is_empty() {
+                            eprintln!("    {line}");
+                        }
+                        seen.push_str(&line);
+                        seen.push('\n');
+                    }
+                }
+                seen
+            };
+            let errors = async {
+                use tokio::io::AsyncReadExt as _;
+                let mut errors = String::new();
+                if let Some(mut pipe) = stderr_pipe {
+                    let _ = pipe.read_to_string(&mut errors).await;
+                }
+                errors
+            };
+            let (stdout, stderr) = tokio::join!(echo, errors);
+            let status = child.wait().await.map_err(|e| e.to_string())?;
+            if status.success() {
                 Ok(stdout)
             } else {
-                Err(format!(
-                    "docker {} failed: {}",
-                    args.first().map_or("", String::as_str),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ))
+                Err(format!("docker {} failed: {}", args.first().map_or("", String::as_str), stderr.trim()))
             }
         }
     };

@@ -95,7 +95,7 @@ struct Resolved {
 }
 
 /// Loads and validates a scenario. `runtime` holds the variables only the target knows (`region`,
-/// `account_id`); validate with placeholders first, then load again once the target is known.
+/// `account_id`, `ecr_registry`); validate with placeholders first, then load again once the target is known.
 pub fn load(path: &Path, runtime: &Variables) -> Result<Scenario, ScenarioError> {
     let resolved = resolve(path, 0, &mut Vec::new())?;
     let base_dir = repository_root(path);

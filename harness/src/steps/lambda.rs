@@ -58,13 +58,15 @@ impl CreateFunction {
             .map_err(|e| StepError::sdk("CreateFunction", e))?;
 
         if let Some(reason) = ctx.target.lacks(&[Capability::LambdaExecution]) {
-            // A target that cannot run functions never makes them Active (LocalStack: Pending, then Failed).
+            // A target that cannot run functions never makes them Active (LocalStack: Pending, then Failed), so
+            // the state is recorded as not observable there rather than left out.
             ctx.notes.push(format!("not waiting for the function to become Active: {reason}"));
             return Ok(Observed::from([
                 ("function".into(), json!(created.function_name())),
                 ("runtime".into(), json!(created.runtime().map(|r| r.as_str()))),
                 ("handler".into(), json!(created.handler())),
                 ("role".into(), json!(role_arn_name_of(created.role()))),
+                ("state".into(), json!(reason)),
             ]));
         }
 

@@ -141,16 +141,19 @@ impl PutApiDefinition {
             got.body.collect().await.map_err(|e| StepError::unexpected(format!("reading {}: {e}", self.key)))?;
         let spec: serde_json::Value = serde_json::from_slice(&bytes.into_bytes())
             .map_err(|e| StepError::unexpected(format!("{} read back is not JSON: {e}", self.key)))?;
-        let url = format!(
-            "{}://{}{}",
-            spec["schemes"][0].as_str().unwrap_or("?"),
-            spec["host"].as_str().unwrap_or("?"),
-            spec["basePath"].as_str().unwrap_or("?")
-        );
-        let shown = url.replace(&api_id, "{api_id}");
-        let shown = match ctx.target.loopback() {
-            Some(addr) => shown.replace(&format!(":{}", addr.port()), ":{port}"),
-            None => shown,
+        // The server as read back: `{execute-api}` when it is this target's URL form for the API (so the view is
+        // the same on every target), else the URL itself, with the API id and the emulator's port normalized.
+        let (read_scheme, read_host) =
+            (spec["schemes"][0].as_str().unwrap_or("?"), spec["host"].as_str().unwrap_or("?"));
+        let read_base_path = spec["basePath"].as_str().unwrap_or("?");
+        let shown = if read_scheme == scheme && read_host == host {
+            format!("{{execute-api}}{read_base_path}")
+        } else {
+            let url = format!("{read_scheme}://{read_host}{read_base_path}").replace(&api_id, "{api_id}");
+            match ctx.target.loopback() {
+                Some(addr) => url.replace(&format!(":{}", addr.port()), ":{port}"),
+                None => url,
+            }
         };
         let operations: Vec<String> = spec["paths"]
             .as_object()

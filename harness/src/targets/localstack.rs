@@ -3,7 +3,8 @@
 //! The image is `--localstack-image` / `LOCALSTACK_IMAGE` (default the public `localstack/localstack:4.14.0`, the
 //! newest tag that runs without a token; machines without a registry build one with
 //! scripts/build-localstack-image). `LOCALSTACK_AUTH_TOKEN` is passed through; the Docker socket is mounted when
-//! there is one (LocalStack runs Lambda functions in sibling containers).
+//! there is one (LocalStack runs Lambda functions in sibling containers); `ENFORCE_IAM=1` is set, which only a Pro
+//! licence acts on.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -58,6 +59,9 @@ impl LocalStack {
             .with_exposed_port(4566.tcp())
             .with_wait_for(WaitFor::message_on_stdout("Ready."))
             .with_env_var("GATEWAY_LISTEN", "0.0.0.0:4566")
+            // With a Pro licence, IAM and bucket policies are evaluated only when asked for (the free edition
+            // ignores the setting); the capabilities assume they are.
+            .with_env_var("ENFORCE_IAM", "1")
             .with_startup_timeout(Duration::from_secs(180));
         if let Ok(token) = std::env::var("LOCALSTACK_AUTH_TOKEN")
             && !token.is_empty()

@@ -104,6 +104,17 @@ impl TargetSession {
         }
     }
 
+    /// The registry host in the target's ECR repository URIs: AWS's `{account}.dkr.ecr.{region}.amazonaws.com`,
+    /// which the embedded emulator keeps too, or LocalStack's `{account}.dkr.ecr.{region}.localhost.localstack.cloud:4566`.
+    pub fn ecr_registry(&self) -> String {
+        match self.local_domain {
+            "localhost.localstack.cloud" => {
+                format!("{}.dkr.ecr.{}.localhost.localstack.cloud:4566", self.account_id, self.region)
+            }
+            _ => format!("{}.dkr.ecr.{}.amazonaws.com", self.account_id, self.region),
+        }
+    }
+
     /// The bucket's static website endpoint (the runbook's "Bucket website endpoint").
     pub fn website_url(&self, bucket: &str) -> String {
         match self.endpoint_port() {
