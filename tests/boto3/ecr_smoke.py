@@ -127,6 +127,24 @@ assert registry.request("GET", f"/v2/crts/manifests/{sha256(manifest)}")[2] == m
 assert json.loads(registry.request("GET", "/v2/crts/tags/list")[2]) == {"name": "crts", "tags": ["latest"]}
 assert registry.request("PUT", "/v2/nope/manifests/latest", data=manifest, headers=oci)[0] == 404
 
+# An index without a mediaType field (OCI allows that), sent as plain JSON, over that manifest, in the other
+# repository; it is refused until the manifest it names is there.
+plain = {"Content-Type": "application/json"}
+index = json.dumps({"schemaVersion": 2, "manifests": [
+    {"mediaType": oci["Content-Type"], "digest": sha256(manifest), "size": len(manifest),
+     "platform": {"architecture": "amd64", "os": "linux"}}]}).encode()
+status, _, body = registry.request("PUT", "/v2/team/base/manifests/multi", data=index, headers=plain)
+assert status == 400 and b"MANIFEST_BLOB_UNKNOWN" in body, (status, body)
+assert registry.request("PUT", f"/v2/team/base/manifests/{sha256(manifest)}", data=manifest, headers=oci)[0] == 201
+status, headers, _ = registry.request("PUT", "/v2/team/base/manifests/multi", data=index, headers=plain)
+assert status == 201 and headers["Docker-Content-Digest"] == sha256(index), (status, dict(headers))
+status, headers, body = registry.request("HEAD", "/v2/team/base/manifests/multi")
+assert status == 200 and body == b"" and headers["Docker-Content-Digest"] == sha256(index), status
+assert headers["Content-Type"] == "application/vnd.oci.image.index.v1+json", dict(headers)
+assert int(headers["Content-Length"]) == len(index), dict(headers)
+multi = ecr.describe_images(repositoryName="team/base", imageIds=[{"imageTag": "multi"}])["imageDetails"][0]
+assert multi["imageManifestMediaType"] == "application/vnd.oci.image.index.v1+json", multi
+
 details = ecr.describe_images(repositoryName="crts")["imageDetails"]
 assert len(details) == 1 and details[0]["imageDigest"] == sha256(manifest), details
 assert details[0]["imageTags"] == ["latest"] and details[0]["imageSizeInBytes"] == len(layer), details

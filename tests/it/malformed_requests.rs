@@ -218,6 +218,15 @@ async fn s3_ecr_and_registry_refuse_malformed_input_in_their_own_shapes() {
             "SerializationException",
         ),
         (
+            "ECR BatchGetImage without imageIds",
+            "POST",
+            "/",
+            vec![("x-amz-target", ecr("BatchGetImage"))],
+            br#"{"repositoryName": "crts"}"#.to_vec(),
+            400,
+            "Value null at 'imageIds'",
+        ),
+        (
             "ECR invalid repository name",
             "POST",
             "/",

@@ -162,6 +162,16 @@ impl Ctx<'_> {
         )
     }
 
+    /// `imageIds`, which BatchGetImage and BatchDeleteImage require.
+    fn image_ids(&self, input: &ImagesInput) -> AwsResult<Vec<ImageId>> {
+        input.image_ids.clone().ok_or_else(|| {
+            AwsError::bad_request(
+                "InvalidParameterException",
+                "1 validation error detected: Value null at 'imageIds' failed to satisfy constraint: Member must not be null",
+            )
+        })
+    }
+
     fn required<'s>(&self, value: Option<&'s String>, member: &str) -> AwsResult<&'s str> {
         value.map(String::as_str).filter(|v| !v.is_empty()).ok_or_else(|| {
             AwsError::bad_request("InvalidParameterException", format!("1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"))
@@ -376,7 +386,7 @@ impl Ctx<'_> {
     fn batch_get_image(&self, input: ImagesInput) -> AwsResult<Value> {
         let name = self.repository_name(&input)?;
         self.authorize("ecr:BatchGetImage", &self.repository_arn(&name))?;
-        let ids = input.image_ids.clone().unwrap_or_default();
+        let ids = self.image_ids(&input)?;
         self.with_registry(|registry| {
             let repository = registry.repositories.get(&name).ok_or_else(|| self.not_found(&name))?;
             let (mut images, mut failures) = (Vec::new(), Vec::new());
@@ -428,7 +438,7 @@ impl Ctx<'_> {
     fn batch_delete_image(&self, input: ImagesInput) -> AwsResult<Value> {
         let name = self.repository_name(&input)?;
         self.authorize("ecr:BatchDeleteImage", &self.repository_arn(&name))?;
-        let ids = input.image_ids.clone().unwrap_or_default();
+        let ids = self.image_ids(&input)?;
         self.with_registry(|registry| {
             let repository = registry.repositories.get_mut(&name).ok_or_else(|| self.not_found(&name))?;
             let (mut deleted, mut failures) = (Vec::new(), Vec::new());
@@ -498,13 +508,19 @@ pub(crate) fn store_manifest(
             format!("Invalid parameter at 'imageManifest' failed to satisfy constraint: '{e}'"),
         )
     })?;
-    let media_type = media_type
-        .map(str::to_owned)
-        .or_else(|| refs.media_type.clone())
-        .unwrap_or_else(|| "application/vnd.docker.distribution.manifest.v2+json".to_owned());
+    // Without a declared type, the shape tells: OCI allows an index or image manifest to omit `mediaType`.
+    let media_type = media_type.map(str::to_owned).or_else(|| refs.media_type.clone()).unwrap_or_else(|| {
+        if !refs.manifests.is_empty() {
+            "application/vnd.oci.image.index.v1+json".to_owned()
+        } else if refs.config_media_type.as_deref() == Some("application/vnd.oci.image.config.v1+json") {
+            "application/vnd.oci.image.manifest.v1+json".to_owned()
+        } else {
+            "application/vnd.docker.distribution.manifest.v2+json".to_owned()
+        }
+    });
     if !MANIFEST_TYPES.contains(&media_type.as_str()) {
         return Err(AwsError::bad_request(
-            "UnsupportedImageTypeException",
+            "InvalidParameterException",
             format!(
                 "Invalid parameter at 'imageManifestMediaType' failed to satisfy constraint: 'the media type {media_type} is not supported'"
             ),
