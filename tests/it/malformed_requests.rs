@@ -129,167 +129,129 @@ async fn bodies_that_are_not_utf8_or_not_json_objects_are_refused_cleanly() {
     }
 }
 
-/// S3 (restXml), ECR (awsJson1.1) and the registry (OCI JSON errors) refuse malformed input in their own shapes:
-/// `(what, method, path, extra headers, body, status, text the error body must hold)`.
+/// Where a malformed request goes: S3 and ECR signed for their service, the registry with a valid ECR token.
+#[derive(Debug, Clone, Copy)]
+enum Api {
+    S3,
+    Ecr(&'static str),
+    Registry,
+}
+
+/// One malformed request and what must come back: the status, and text the error body must hold.
+#[derive(Debug)]
+struct Refusal {
+    what: &'static str,
+    api: Api,
+    method: &'static str,
+    path: &'static str,
+    headers: Vec<(&'static str, &'static str)>,
+    body: &'static [u8],
+    status: u16,
+    needle: &'static str,
+}
+
+fn refusal(what: &'static str, api: Api, method: &'static str, path: &'static str, body: &'static [u8]) -> Refusal {
+    Refusal { what, api, method, path, headers: Vec::new(), body, status: 400, needle: "" }
+}
+
+impl Refusal {
+    fn header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    fn answers(self, status: u16, needle: &'static str) -> Self {
+        Self { status, needle, ..self }
+    }
+}
+
+/// S3 (restXml), ECR (awsJson1.1) and the registry (OCI JSON errors) refuse malformed input in their own shapes.
 #[tokio::test]
 async fn s3_ecr_and_registry_refuse_malformed_input_in_their_own_shapes() {
     let emulator = emulator().await;
     let http = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", emulator.endpoint());
+    let ecr = |operation: &str, body: &'static str| {
+        http.post(url("/"))
+            .header("Authorization", auth("ecr"))
+            .header("X-Amz-Target", format!("AmazonEC2ContainerRegistry_V20150921.{operation}"))
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .body(body)
+    };
     let created = http.put(url("/malformed")).header("Authorization", auth("s3")).send().await.expect("answers");
     assert_eq!(created.status(), 200, "CreateBucket");
-    let ecr_token = http
-        .post(url("/"))
-        .header("Authorization", auth("ecr"))
-        .header("X-Amz-Target", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken")
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .body("{}")
-        .send()
-        .await
-        .expect("answers")
-        .json::<serde_json::Value>()
-        .await
-        .expect("JSON");
-    let basic = format!("Basic {}", ecr_token["authorizationData"][0]["authorizationToken"].as_str().expect("token"));
-    let ecr = |operation: &str| format!("AmazonEC2ContainerRegistry_V20150921.{operation}");
-    let repository = http
-        .post(url("/"))
-        .header("Authorization", auth("ecr"))
-        .header("X-Amz-Target", ecr("CreateRepository"))
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .body(r#"{"repositoryName": "crts"}"#)
-        .send()
-        .await
-        .expect("answers");
+    let repository = ecr("CreateRepository", r#"{"repositoryName": "crts"}"#).send().await.expect("answers");
     assert_eq!(repository.status(), 200, "CreateRepository");
-    let cases: Vec<(&str, &str, &str, Vec<(&str, String)>, Vec<u8>, u16, &str)> = vec![
-        (
-            "S3 configuration that is not XML",
-            "PUT",
-            "/malformed?cors",
-            vec![],
-            b"<CORSConfiguration><Cors".to_vec(),
-            400,
-            "<Code>MalformedXML</Code>",
-        ),
-        (
-            "S3 policy that is not JSON",
-            "PUT",
-            "/malformed?policy",
-            vec![],
-            b"{not json".to_vec(),
-            400,
-            "<Code>MalformedPolicy</Code>",
-        ),
-        (
-            "S3 aws-chunked body with a bad chunk size",
+    let token: serde_json::Value =
+        ecr("GetAuthorizationToken", "{}").send().await.expect("answers").json().await.expect("JSON");
+    let basic = format!("Basic {}", token["authorizationData"][0]["authorizationToken"].as_str().expect("token"));
+
+    use Api::{Ecr, Registry, S3};
+    let refusals = [
+        refusal("S3 configuration that is not XML", S3, "PUT", "/malformed?cors", b"<CORSConfiguration><Cors")
+            .answers(400, "<Code>MalformedXML</Code>"),
+        refusal("S3 policy that is not JSON", S3, "PUT", "/malformed?policy", b"{not json")
+            .answers(400, "<Code>MalformedPolicy</Code>"),
+        refusal("S3 aws-chunked body with a bad chunk size", S3, "PUT", "/malformed/key", b"zz\r\ndata\r\n")
+            .header("content-encoding", "aws-chunked")
+            .answers(400, "<Code>IncompleteBody</Code>"),
+        refusal(
+            "S3 aws-chunked body without its announced trailer",
+            S3,
             "PUT",
             "/malformed/key",
-            vec![("content-encoding", "aws-chunked".into())],
-            b"zz\r\ndata\r\n".to_vec(),
-            400,
-            "<Code>IncompleteBody</Code>",
-        ),
-        (
-            "S3 GET of a missing key with a malformed Range",
-            "GET",
-            "/malformed/nothing",
-            vec![("range", "bytes=oops".into())],
-            vec![],
-            404,
-            "<Code>NoSuchKey</Code>",
-        ),
-        (
-            "ECR body that is not JSON",
-            "POST",
-            "/",
-            vec![("x-amz-target", ecr("CreateRepository"))],
-            b"{bad".to_vec(),
-            400,
-            "SerializationException",
-        ),
-        (
-            "ECR member of the wrong type",
-            "POST",
-            "/",
-            vec![("x-amz-target", ecr("CreateRepository"))],
-            br#"{"repositoryName": 7}"#.to_vec(),
-            400,
-            "SerializationException",
-        ),
-        (
+            b"4\r\ndata\r\n0\r\n\r\n",
+        )
+        .header("x-amz-trailer", "x-amz-checksum-crc32")
+        .header("content-encoding", "aws-chunked")
+        .answers(400, "<Code>MalformedTrailerError</Code>"),
+        refusal("S3 GET of a missing key with a malformed Range", S3, "GET", "/malformed/nothing", b"")
+            .header("range", "bytes=oops")
+            .answers(404, "<Code>NoSuchKey</Code>"),
+        refusal("ECR body that is not JSON", Ecr("CreateRepository"), "POST", "/", b"{bad")
+            .answers(400, "SerializationException"),
+        refusal("ECR member of the wrong type", Ecr("CreateRepository"), "POST", "/", br#"{"repositoryName": 7}"#)
+            .answers(400, "SerializationException"),
+        refusal("ECR invalid repository name", Ecr("CreateRepository"), "POST", "/", br#"{"repositoryName": "A b"}"#)
+            .answers(400, "InvalidParameterException"),
+        refusal(
             "ECR BatchGetImage without imageIds",
+            Ecr("BatchGetImage"),
             "POST",
             "/",
-            vec![("x-amz-target", ecr("BatchGetImage"))],
-            br#"{"repositoryName": "crts"}"#.to_vec(),
-            400,
-            "Value null at 'imageIds'",
-        ),
-        (
-            "ECR invalid repository name",
-            "POST",
-            "/",
-            vec![("x-amz-target", ecr("CreateRepository"))],
-            br#"{"repositoryName": "Bad Name"}"#.to_vec(),
-            400,
-            "InvalidParameterException",
-        ),
-        (
-            "registry Basic auth that is not base64",
-            "GET",
-            "/v2/",
-            vec![("authorization", "Basic %%%".into())],
-            vec![],
-            401,
-            "DENIED",
-        ),
-        (
-            "registry manifest that is not JSON",
-            "PUT",
-            "/v2/crts/manifests/latest",
-            vec![("authorization", basic.clone())],
-            b"not json".to_vec(),
-            400,
-            "MANIFEST_INVALID",
-        ),
-        (
-            "registry upload finished without a digest",
-            "PUT",
-            "/v2/crts/blobs/uploads/x",
-            vec![("authorization", basic.clone())],
-            vec![],
-            400,
-            "DIGEST_INVALID",
-        ),
-        (
-            "registry repository that does not exist",
-            "GET",
-            "/v2/nothing/tags/list",
-            vec![("authorization", basic.clone())],
-            vec![],
-            404,
-            "NAME_UNKNOWN",
-        ),
+            br#"{"repositoryName": "crts"}"#,
+        )
+        .answers(400, "Value null at 'imageIds'"),
+        refusal("registry Basic auth that is not base64", Registry, "GET", "/v2/", b"")
+            .header("authorization", "Basic %%%")
+            .answers(401, "DENIED"),
+        refusal("registry manifest that is not JSON", Registry, "PUT", "/v2/crts/manifests/latest", b"not json")
+            .answers(400, "MANIFEST_INVALID"),
+        refusal("registry upload finished without a digest", Registry, "PUT", "/v2/crts/blobs/uploads/x", b"")
+            .answers(400, "DIGEST_INVALID"),
+        refusal("registry repository that does not exist", Registry, "GET", "/v2/nothing/tags/list", b"")
+            .answers(404, "NAME_UNKNOWN"),
     ];
-    for (what, method, path, headers, body, status, needle) in cases {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
-        let mut request = http.request(method, url(path)).body(body);
-        if !path.starts_with("/v2/") {
-            let service = if headers.iter().any(|(k, _)| *k == "x-amz-target") { "ecr" } else { "s3" };
-            request = request.header("Authorization", auth(service));
-        }
-        if headers.iter().any(|(k, _)| *k == "x-amz-target") {
-            request = request.header("Content-Type", "application/x-amz-json-1.1");
-        }
-        for (name, value) in headers {
-            request = request.header(name, value);
+    for case in refusals {
+        let method = reqwest::Method::from_bytes(case.method.as_bytes()).expect("valid method");
+        let mut request = http.request(method, url(case.path)).body(case.body);
+        request = match case.api {
+            S3 => request.header("Authorization", auth("s3")),
+            Ecr(operation) => request
+                .header("Authorization", auth("ecr"))
+                .header("X-Amz-Target", format!("AmazonEC2ContainerRegistry_V20150921.{operation}"))
+                .header("Content-Type", "application/x-amz-json-1.1"),
+            Registry if case.headers.iter().any(|(name, _)| *name == "authorization") => request,
+            Registry => request.header("Authorization", &basic),
+        };
+        for (name, value) in &case.headers {
+            request = request.header(*name, *value);
         }
         let response = request.send().await.expect("the emulator answers");
-        let got = response.status().as_u16();
+        let status = response.status().as_u16();
         let text = response.text().await.expect("a body");
-        assert_eq!(got, status, "{what}: {text}");
-        assert!(text.contains(needle), "{what}: {needle} in {text}");
+        assert_eq!(status, case.status, "{}: {text}", case.what);
+        assert!(text.contains(case.needle), "{}: {} in {text}", case.what, case.needle);
     }
 
     // A body over the emulator's limit is refused in S3's own XML, not as a dropped connection.

@@ -13,12 +13,15 @@ use aws_sdk_s3::types::ChecksumMode;
 
 use crate::support::{emulator, sdk_config};
 
+/// A request's headers, names in lowercase.
+type Headers = Vec<(String, String)>;
+
 /// The headers of every request the client sent, in order.
 #[derive(Debug, Clone, Default)]
-struct SentHeaders(Arc<Mutex<Vec<Vec<(String, String)>>>>);
+struct SentHeaders(Arc<Mutex<Vec<Headers>>>);
 
 impl SentHeaders {
-    fn last(&self) -> Vec<(String, String)> {
+    fn last(&self) -> Headers {
         self.0.lock().expect("not poisoned").last().cloned().unwrap_or_default()
     }
 }
