@@ -1,13 +1,16 @@
 """boto3 against the emulator's S3 (AWS_ENDPOINT_URL): buckets, objects with boto3's default flexible checksums
-(aws-chunked bodies with a trailing CRC32), Block Public Access, bucket policy, CORS, the website endpoint, and
-anonymous requests (urllib, no signature) judged by the bucket policy."""
+(an x-amz-checksum-crc32 header: botocore sends trailers only over https; tests/it/s3_sdk.rs covers aws-chunked),
+multipart uploads (upload_file / download_file and the raw calls with their refusals), Block Public Access, bucket
+policy, CORS, the website endpoint, and anonymous requests (urllib, no signature) judged by the bucket policy."""
 import json
 import os
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -72,7 +75,7 @@ expect_error("NoSuchPublicAccessBlockConfiguration", s3.get_public_access_block,
 expect_error("MalformedPolicy", s3.put_bucket_policy, Bucket=BUCKET, Policy="{not json")
 expect_error("NoSuchBucketPolicy", s3.get_bucket_policy, Bucket=BUCKET)
 
-# Objects, with boto3's default checksums (CRC32 in an aws-chunked trailer for streaming uploads).
+# Objects, with boto3's default checksums.
 put = s3.put_object(Bucket=BUCKET, Key="index.html", Body=b"<html>home</html>", ContentType="text/html",
                      Metadata={"owner": "crts"})
 assert put["ETag"].startswith('"'), put
@@ -154,6 +157,62 @@ assert anonymous("POST", "/", host=site)[0] == 405
 s3.delete_bucket_policy(Bucket=BUCKET)
 status, _, body = anonymous("GET", "/", host=site)
 assert status == 403 and "<li>Code: AccessDenied</li>" in body, (status, body)
+
+# Multipart uploads: the transfer manager splits a 12 MiB file into 5 MiB parts and reads it back in ranges.
+MPU = "crts-smoke-multipart"
+s3.create_bucket(Bucket=MPU)
+small_parts = TransferConfig(multipart_threshold=5 * 2**20, multipart_chunksize=5 * 2**20, max_concurrency=3)
+big = os.urandom(12 * 2**20)
+with tempfile.TemporaryDirectory() as work:
+    with open(os.path.join(work, "big.bin"), "wb") as handle:
+        handle.write(big)
+    s3.upload_file(os.path.join(work, "big.bin"), MPU, "big.bin", Config=small_parts,
+                   ExtraArgs={"ContentType": "application/x-crts", "Metadata": {"job": "crts"}})
+    head = s3.head_object(Bucket=MPU, Key="big.bin")
+    assert head["ContentLength"] == len(big) and head["ETag"].endswith('-3"'), head
+    assert head["ContentType"] == "application/x-crts" and head["Metadata"] == {"job": "crts"}, head
+    s3.download_file(MPU, "big.bin", os.path.join(work, "back.bin"), Config=small_parts)
+    with open(os.path.join(work, "back.bin"), "rb") as handle:
+        assert handle.read() == big
+assert s3.list_multipart_uploads(Bucket=MPU).get("Uploads", []) == []
+
+# The raw calls, and what S3 refuses.
+upload = s3.create_multipart_upload(Bucket=MPU, Key="raw.bin", ChecksumAlgorithm="CRC32")
+upload_id = upload["UploadId"]
+assert upload["ChecksumAlgorithm"] == "CRC32", upload
+first = s3.upload_part(Bucket=MPU, Key="raw.bin", UploadId=upload_id, PartNumber=1, Body=b"a" * 100,
+                       ChecksumAlgorithm="CRC32")
+second = s3.upload_part(Bucket=MPU, Key="raw.bin", UploadId=upload_id, PartNumber=2, Body=b"b" * 10,
+                        ChecksumAlgorithm="CRC32")
+parts = s3.list_parts(Bucket=MPU, Key="raw.bin", UploadId=upload_id)["Parts"]
+assert [(p["PartNumber"], p["Size"], p["ETag"]) for p in parts] == [(1, 100, first["ETag"]), (2, 10, second["ETag"])]
+assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=MPU)["Uploads"]] == [upload_id]
+named = [{"PartNumber": 1, "ETag": first["ETag"], "ChecksumCRC32": first["ChecksumCRC32"]},
+         {"PartNumber": 2, "ETag": second["ETag"], "ChecksumCRC32": second["ChecksumCRC32"]}]
+expect_error("EntityTooSmall", s3.complete_multipart_upload, Bucket=MPU, Key="raw.bin", UploadId=upload_id,
+             MultipartUpload={"Parts": named})
+expect_error("InvalidPartOrder", s3.complete_multipart_upload, Bucket=MPU, Key="raw.bin", UploadId=upload_id,
+             MultipartUpload={"Parts": named[::-1]})
+expect_error("InvalidPart", s3.complete_multipart_upload, Bucket=MPU, Key="raw.bin", UploadId=upload_id,
+             MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": second["ETag"]}]})
+expect_error("InvalidArgument", s3.upload_part, Bucket=MPU, Key="raw.bin", UploadId=upload_id, PartNumber=10001,
+             Body=b"x")
+expect_error("NoSuchUpload", s3.upload_part, Bucket=MPU, Key="other.bin", UploadId=upload_id, PartNumber=1, Body=b"x")
+# A 5 MiB first part makes it valid: the object is the parts' bytes, with S3's multipart ETag and checksum.
+first = s3.upload_part(Bucket=MPU, Key="raw.bin", UploadId=upload_id, PartNumber=1, Body=b"a" * 5 * 2**20,
+                       ChecksumAlgorithm="CRC32")
+named[0] = {"PartNumber": 1, "ETag": first["ETag"], "ChecksumCRC32": first["ChecksumCRC32"]}
+done = s3.complete_multipart_upload(Bucket=MPU, Key="raw.bin", UploadId=upload_id, MultipartUpload={"Parts": named})
+assert done["ETag"].endswith('-2"') and done["ChecksumCRC32"].endswith("-2"), done
+got = s3.get_object(Bucket=MPU, Key="raw.bin")
+assert got["Body"].read() == b"a" * 5 * 2**20 + b"b" * 10 and got["ETag"] == done["ETag"], got
+expect_error("NoSuchUpload", s3.list_parts, Bucket=MPU, Key="raw.bin", UploadId=upload_id)
+aborted = s3.create_multipart_upload(Bucket=MPU, Key="gone.bin")["UploadId"]
+s3.abort_multipart_upload(Bucket=MPU, Key="gone.bin", UploadId=aborted)
+expect_error("NoSuchUpload", s3.abort_multipart_upload, Bucket=MPU, Key="gone.bin", UploadId=aborted)
+for key in ("big.bin", "raw.bin"):
+    s3.delete_object(Bucket=MPU, Key=key)
+s3.delete_bucket(Bucket=MPU)
 
 # Clean up as a user would.
 for obj in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:

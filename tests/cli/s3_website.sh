@@ -38,6 +38,14 @@ aws s3 cp "$repo/fixtures/s3/cors.json" "s3://$bucket/crts-swagger.json" --conte
 [ "$(aws s3 ls "s3://$bucket/" --recursive | wc -l)" = 3 ] || fail "expected 3 objects: $(aws s3 ls "s3://$bucket/" --recursive)"
 aws s3 cp "s3://$bucket/css/app.css" "$work/app.css" >/dev/null
 cmp -s "$work/app.css" "$work/site/css/app.css" || fail "downloaded object differs"
+# 10 MiB is over the CLI's 8 MiB multipart threshold: a multipart upload, then ranged downloads.
+head -c $((10 * 1024 * 1024)) /dev/urandom >"$work/big.bin"
+aws s3 cp "$work/big.bin" "s3://$bucket/big.bin" >/dev/null
+etag=$(aws s3api head-object --bucket "$bucket" --key big.bin --query ETag --output text)
+case "$etag" in *-2\"*|*-2) ;; *) fail "expected a two-part multipart ETag, got $etag" ;; esac
+aws s3 cp "s3://$bucket/big.bin" "$work/big.back" >/dev/null
+cmp -s "$work/big.bin" "$work/big.back" || fail "the multipart object read back differs"
+aws s3 rm "s3://$bucket/big.bin" >/dev/null
 
 [ "$(site /)" = "200 text/html" ] || fail "website index: $(site /)"
 grep -q swagger "$work/body" || fail "website index body: $(cat "$work/body")"

@@ -179,6 +179,10 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
     if has("delete") && *m == Method::POST {
         return super::objects::delete_objects(state, req, bucket);
     }
+    if has("uploads") && *m == Method::GET {
+        auth("s3:ListBucketMultipartUploads")?;
+        return super::multipart::list_uploads(state, bucket);
+    }
     if let Some((name, _)) = req.query.iter().find(|(k, _)| UNSUPPORTED_SUBRESOURCES.contains(&k.as_str())) {
         return Err(S3Error::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -239,7 +243,6 @@ const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "replication",
     "requestPayment",
     "tagging",
-    "uploads",
     "versioning",
     "versions",
 ];

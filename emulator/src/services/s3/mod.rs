@@ -9,13 +9,14 @@
 //!   RestrictPublicBuckets is on for a bucket whose policy is public.
 //!
 //! Modules: [`model`] (what is stored), [`buckets`] (bucket operations and configuration), [`objects`],
-//! [`payload`] (aws-chunked bodies, checksums), [`cors`], [`bucket_policy`], [`error`], [`website`].
+//! [`multipart`] (multipart uploads), [`payload`] (aws-chunked bodies, checksums), [`cors`], [`bucket_policy`], [`error`], [`website`].
 
 pub mod bucket_policy;
 mod buckets;
 pub mod cors;
 pub mod error;
 pub mod model;
+mod multipart;
 mod objects;
 pub mod payload;
 pub mod website;

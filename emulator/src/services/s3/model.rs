@@ -21,6 +21,8 @@ pub struct Bucket {
     pub policy: Option<BucketPolicy>,
     pub cors: Option<Vec<CorsRule>>,
     pub website: Option<Website>,
+    /// Multipart uploads in progress, by upload id.
+    pub uploads: BTreeMap<String, MultipartUpload>,
 }
 
 impl Bucket {
@@ -35,6 +37,7 @@ impl Bucket {
             policy: None,
             cors: None,
             website: None,
+            uploads: BTreeMap::new(),
         }
     }
 
@@ -42,6 +45,28 @@ impl Bucket {
     pub fn block(&self) -> PublicAccessBlock {
         self.public_access_block.unwrap_or_default()
     }
+}
+
+/// A multipart upload in progress: the object it will become (everything but the bytes) and its parts.
+#[derive(Debug, Clone)]
+pub struct MultipartUpload {
+    pub key: String,
+    pub initiated: DateTime<Utc>,
+    /// The object's metadata, from CreateMultipartUpload; its body and ETag come from the parts.
+    pub object: Object,
+    /// `x-amz-checksum-algorithm` of CreateMultipartUpload, lower-case (`crc32`...).
+    pub checksum_algorithm: Option<String>,
+    pub parts: BTreeMap<u32, Part>,
+}
+
+/// One uploaded part.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub body: Bytes,
+    pub etag: String,
+    pub last_modified: DateTime<Utc>,
+    /// `(algorithm, base64 value)` as verified on upload.
+    pub checksum: Option<(String, String)>,
 }
 
 /// An object: its bytes and the metadata S3 returns with them.

@@ -1,5 +1,5 @@
 //! Object operations: PutObject, CopyObject, GetObject (Range, conditional), HeadObject, DeleteObject,
-//! DeleteObjects, ListObjects and ListObjectsV2.
+//! DeleteObjects, ListObjects and ListObjectsV2; multipart uploads are routed to [`super::multipart`].
 
 use std::collections::BTreeMap;
 
@@ -27,27 +27,28 @@ const ACLS_ALLOWED: &[&str] = &["private", "bucket-owner-full-control"];
 /// Everything addressed to `/bucket/key`.
 pub fn object_level(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
     let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
+    if has("uploads") && req.method == Method::POST {
+        return super::multipart::create(state, req, bucket, key);
+    }
+    if let Some(upload_id) = req.query_param("uploadId") {
+        return match req.method {
+            Method::PUT => super::multipart::upload_part(state, req, bucket, key, upload_id),
+            Method::POST => super::multipart::complete(state, req, bucket, key, upload_id),
+            Method::DELETE => super::multipart::abort(state, req, bucket, key, upload_id),
+            Method::GET => super::multipart::list_parts(state, req, bucket, key, upload_id),
+            _ => Err(method_not_allowed(&req.method)),
+        };
+    }
     if let Some((name, _)) = req.query.iter().find(|(k, _)| {
         matches!(
             k.as_str(),
-            "uploads"
-                | "uploadId"
-                | "tagging"
-                | "acl"
-                | "retention"
-                | "legal-hold"
-                | "attributes"
-                | "restore"
-                | "select"
-                | "torrent"
+            "tagging" | "acl" | "retention" | "legal-hold" | "attributes" | "restore" | "select" | "torrent"
         )
     }) {
         return Err(S3Error::new(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
-            format!(
-                "The object subresource ?{name} is not implemented by crts-emulator (multipart uploads included: upload objects under 8 MB, or raise the CLI's multipart_threshold)"
-            ),
+            format!("The object subresource ?{name} is not implemented by crts-emulator"),
         ));
     }
     let object_arn = arn(bucket, Some(key));
@@ -76,14 +77,18 @@ pub fn object_level(state: &AppState, req: &AwsRequest, bucket: &str, key: &str)
             })?;
             Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
         }
-        _ => Err(S3Error::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The specified method is not allowed against this resource.",
-        )
-        .with("Method", req.method.as_str())
-        .with("ResourceType", "OBJECT")),
+        _ => Err(method_not_allowed(&req.method)),
     }
+}
+
+fn method_not_allowed(method: &Method) -> S3Error {
+    S3Error::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+    )
+    .with("Method", method.as_str())
+    .with("ResourceType", "OBJECT")
 }
 
 fn put_object(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
@@ -112,7 +117,7 @@ fn put_object(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3
     Ok(response)
 }
 
-fn check_acl(req: &AwsRequest) -> S3Result<()> {
+pub(super) fn check_acl(req: &AwsRequest) -> S3Result<()> {
     match req.header("x-amz-acl") {
         Some(acl) if !ACLS_ALLOWED.contains(&acl) => Err(S3Error::new(
             StatusCode::BAD_REQUEST,
@@ -124,7 +129,7 @@ fn check_acl(req: &AwsRequest) -> S3Result<()> {
 }
 
 /// A new object from its bytes and the request's metadata headers.
-fn new_object(body: Bytes, headers: &HeaderMap) -> Object {
+pub(super) fn new_object(body: Bytes, headers: &HeaderMap) -> Object {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let content_encoding = text("content-encoding").map(|v| {
         v.split(',').map(str::trim).filter(|e| *e != "aws-chunked" && !e.is_empty()).collect::<Vec<_>>().join(", ")
@@ -282,7 +287,8 @@ fn copy_object(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S
         ));
     }
     let object = if replace {
-        new_object(original.body.clone(), &req.headers)
+        // The bytes are the same, so is their checksum.
+        Object { checksum: original.checksum.clone(), ..new_object(original.body.clone(), &req.headers) }
     } else {
         Object { last_modified: Utc::now(), ..original }
     };

@@ -12,7 +12,7 @@ use md5::Digest as _;
 use super::error::{S3Error, S3Result};
 
 /// The algorithms of `x-amz-checksum-<name>`, in the order S3 documents them.
-const ALGORITHMS: &[&str] = &["crc32", "crc32c", "crc64nvme", "sha1", "sha256"];
+pub const ALGORITHMS: &[&str] = &["crc32", "crc32c", "crc64nvme", "sha1", "sha256"];
 
 /// A decoded upload: the object bytes and the checksum that came with them (verified).
 #[derive(Debug)]

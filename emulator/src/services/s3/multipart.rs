@@ -1,0 +1,326 @@
+//! Multipart uploads, which `aws s3 cp`, boto3's `upload_file` and the SDKs' transfer managers use for large
+//! files: CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload, ListParts and
+//! ListMultipartUploads.
+//!
+//! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>
+//!
+//! Deliberate deviations: UploadPartCopy is not implemented; ListMultipartUploads and ListParts return everything
+//! in one page (no markers, no prefix or delimiter); parts stay in memory until the upload is completed or
+//! aborted (no lifecycle expiry); the completed object's checksum is the composite one (`<checksum of the part
+//! checksums>-N`, S3's default for CRC32, CRC32C, SHA-1 and SHA-256), and FULL_OBJECT is not offered.
+
+use std::collections::BTreeMap;
+
+use bytes::{Bytes, BytesMut};
+use chrono::Utc;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use md5::Digest as _;
+
+use super::error::{S3Error, S3Result};
+use super::model::{MultipartUpload, Part};
+use super::{XMLNS, arn, authorize, child_text, empty_with, parse_xml, payload, xml_ok, xml_time};
+use crate::protocol::xml::XmlWriter;
+use crate::protocol::{AwsRequest, Response};
+use crate::server::AppState;
+
+/// Every part but the last must be at least this big.
+const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+const MAX_PARTS: u32 = 10_000;
+
+fn no_such_upload(upload_id: &str) -> S3Error {
+    S3Error::new(
+        StatusCode::NOT_FOUND,
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    )
+    .with("UploadId", upload_id)
+}
+
+/// Runs `f` on the upload `upload_id` of `key` in `bucket` (an upload of another key does not exist for this one).
+fn with_upload<T>(
+    state: &AppState,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    f: impl FnOnce(&mut MultipartUpload) -> S3Result<T>,
+) -> S3Result<T> {
+    state.s3.with_bucket(bucket, |b| match b.uploads.get_mut(upload_id).filter(|u| u.key == key) {
+        Some(upload) => f(upload),
+        None => Err(no_such_upload(upload_id)),
+    })
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html>
+pub fn create(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
+    authorize(state, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    super::objects::check_acl(req)?;
+    let checksum_algorithm = match req.header("x-amz-checksum-algorithm") {
+        Some(algorithm) if payload::ALGORITHMS.contains(&algorithm.to_ascii_lowercase().as_str()) => {
+            Some(algorithm.to_ascii_lowercase())
+        }
+        Some(algorithm) => {
+            return Err(S3Error::invalid_argument(format!("Checksum algorithm {algorithm} is not supported"))
+                .with("ArgumentName", "x-amz-checksum-algorithm"));
+        }
+        None => None,
+    };
+    let upload_id = uuid::Uuid::new_v4().simple().to_string();
+    let upload = MultipartUpload {
+        key: key.to_owned(),
+        initiated: Utc::now(),
+        object: super::objects::new_object(Bytes::new(), &req.headers),
+        checksum_algorithm: checksum_algorithm.clone(),
+        parts: BTreeMap::new(),
+    };
+    state.s3.with_bucket(bucket, |b| {
+        b.uploads.insert(upload_id.clone(), upload);
+        Ok(())
+    })?;
+    let mut xml = XmlWriter::new();
+    xml.open("InitiateMultipartUploadResult", Some(XMLNS))
+        .text("Bucket", bucket)
+        .text("Key", key)
+        .text("UploadId", &upload_id)
+        .close("InitiateMultipartUploadResult");
+    let mut response = xml_ok(xml.finish());
+    if let Some(algorithm) = checksum_algorithm {
+        insert(response.headers_mut(), "x-amz-checksum-algorithm", &algorithm.to_ascii_uppercase());
+        insert(response.headers_mut(), "x-amz-checksum-type", "COMPOSITE");
+    }
+    Ok(response)
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html>
+pub fn upload_part(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
+    authorize(state, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    if req.headers.contains_key("x-amz-copy-source") {
+        return Err(S3Error::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            "UploadPartCopy is not implemented by crts-emulator: upload the part's bytes instead",
+        ));
+    }
+    let number = part_number(req.query_param("partNumber"))?;
+    let decoded = payload::decode(&req.headers, req.body.clone())?;
+    let part = Part {
+        etag: payload::etag(&decoded.body),
+        body: decoded.body,
+        last_modified: Utc::now(),
+        checksum: decoded.checksum,
+    };
+    let (etag, checksum) = (part.etag.clone(), part.checksum.clone());
+    with_upload(state, bucket, key, upload_id, |upload| {
+        upload.parts.insert(number, part);
+        Ok(())
+    })?;
+    let mut response = empty_with(StatusCode::OK, HeaderMap::new());
+    let headers = response.headers_mut();
+    insert(headers, "etag", &etag);
+    if let Some((algorithm, value)) = checksum {
+        insert(headers, &format!("x-amz-checksum-{algorithm}"), &value);
+    }
+    insert(headers, "x-amz-server-side-encryption", "AES256");
+    Ok(response)
+}
+
+fn part_number(value: Option<&str>) -> S3Result<u32> {
+    value.and_then(|v| v.parse().ok()).filter(|n| (1..=MAX_PARTS).contains(n)).ok_or_else(|| {
+        S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
+            .with("ArgumentName", "partNumber")
+            .with("ArgumentValue", value.unwrap_or(""))
+    })
+}
+
+/// A part named in CompleteMultipartUpload.
+struct Named {
+    number: u32,
+    etag: String,
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>: the parts named, in
+/// ascending order, with their ETags, become the object; every part but the last must be at least 5 MiB.
+pub fn complete(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
+    authorize(state, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    let named = named_parts(&req.body)?;
+    if named.windows(2).any(|w| w[0].number >= w[1].number) {
+        return Err(S3Error::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPartOrder",
+            "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
+        )
+        .with("UploadId", upload_id));
+    }
+    let object = state.s3.with_bucket(bucket, |b| {
+        let upload = b.uploads.get(upload_id).filter(|u| u.key == key).ok_or_else(|| no_such_upload(upload_id))?;
+        let mut parts = Vec::with_capacity(named.len());
+        for name in &named {
+            let part = upload
+                .parts
+                .get(&name.number)
+                .filter(|p| p.etag.trim_matches('"') == name.etag.trim_matches('"'))
+                .ok_or_else(|| {
+                    S3Error::new(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidPart",
+                        "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+                    )
+                    .with("UploadId", upload_id)
+                    .with("PartNumber", name.number.to_string())
+                    .with("ETag", name.etag.clone())
+                })?;
+            parts.push(part);
+        }
+        let all_but_last = named.iter().zip(&parts).take(parts.len() - 1);
+        if let Some((too_small, part)) = all_but_last.clone().find(|(_, p)| p.body.len() < MIN_PART_SIZE) {
+            return Err(S3Error::new(
+                StatusCode::BAD_REQUEST,
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed object size.",
+            )
+            .with("ProposedSize", part.body.len().to_string())
+            .with("MinSizeAllowed", MIN_PART_SIZE.to_string())
+            .with("PartNumber", too_small.number.to_string()));
+        }
+        let object = assemble(upload, &parts);
+        b.uploads.remove(upload_id);
+        b.objects.insert(key.to_owned(), object.clone());
+        Ok(object)
+    })?;
+    let mut xml = XmlWriter::new();
+    xml.open("CompleteMultipartUploadResult", Some(XMLNS))
+        .text("Location", &format!("{}/{bucket}/{key}", req.ctx.endpoint))
+        .text("Bucket", bucket)
+        .text("Key", key)
+        .text("ETag", &object.etag);
+    if let Some((algorithm, value)) = &object.checksum {
+        xml.text(&format!("Checksum{}", algorithm.to_ascii_uppercase()), value).text("ChecksumType", "COMPOSITE");
+    }
+    xml.close("CompleteMultipartUploadResult");
+    let mut response = xml_ok(xml.finish());
+    insert(response.headers_mut(), "x-amz-server-side-encryption", "AES256");
+    Ok(response)
+}
+
+/// The parts a CompleteMultipartUpload body names: `<Part><PartNumber/><ETag/></Part>...`.
+fn named_parts(body: &[u8]) -> S3Result<Vec<Named>> {
+    let doc = parse_xml(body)?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "CompleteMultipartUpload" {
+        return Err(S3Error::malformed_xml());
+    }
+    let mut named = Vec::new();
+    for part in root.children().filter(|n| n.is_element() && n.tag_name().name() == "Part") {
+        let number = child_text(part, "PartNumber").and_then(|n| n.trim().parse().ok());
+        let etag = child_text(part, "ETag");
+        let (Some(number), Some(etag)) = (number, etag) else { return Err(S3Error::malformed_xml()) };
+        named.push(Named { number, etag: etag.trim().to_owned() });
+    }
+    if named.is_empty() {
+        return Err(S3Error::malformed_xml());
+    }
+    Ok(named)
+}
+
+/// The object the parts make: their bytes in order, the ETag `"<md5 of the parts' md5s>-N"`, and the composite
+/// checksum when every part came with one of the upload's algorithm.
+fn assemble(upload: &MultipartUpload, parts: &[&Part]) -> super::model::Object {
+    let mut body = BytesMut::with_capacity(parts.iter().map(|p| p.body.len()).sum());
+    let mut md5s = Vec::with_capacity(parts.len() * 16);
+    for part in parts {
+        body.extend_from_slice(&part.body);
+        md5s.extend_from_slice(&md5::Md5::digest(&part.body));
+    }
+    let algorithm = upload.checksum_algorithm.clone().or_else(|| parts.first()?.checksum.as_ref().map(|c| c.0.clone()));
+    let checksum = algorithm.and_then(|algorithm| {
+        let mut raw = Vec::new();
+        for part in parts {
+            let (part_algorithm, value) = part.checksum.as_ref()?;
+            if *part_algorithm != algorithm {
+                return None;
+            }
+            raw.extend(base64::Engine::decode(&base64::engine::general_purpose::STANDARD, value).ok()?);
+        }
+        let combined = payload::compute(&algorithm, &raw);
+        Some((algorithm, format!("{combined}-{}", parts.len())))
+    });
+    super::model::Object {
+        body: body.freeze(),
+        etag: format!("\"{}-{}\"", hex::encode(md5::Md5::digest(&md5s)), parts.len()),
+        last_modified: Utc::now(),
+        checksum,
+        ..upload.object.clone()
+    }
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html>
+pub fn abort(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
+    authorize(state, &req.ctx.caller, bucket, "s3:AbortMultipartUpload", &arn(bucket, Some(key)))?;
+    state.s3.with_bucket(bucket, |b| match b.uploads.get(upload_id).filter(|u| u.key == key) {
+        Some(_) => {
+            b.uploads.remove(upload_id);
+            Ok(())
+        }
+        None => Err(no_such_upload(upload_id)),
+    })?;
+    Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html>
+pub fn list_parts(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
+    authorize(state, &req.ctx.caller, bucket, "s3:ListMultipartUploadParts", &arn(bucket, Some(key)))?;
+    let upload = with_upload(state, bucket, key, upload_id, |upload| Ok(upload.clone()))?;
+    let mut xml = XmlWriter::new();
+    xml.open("ListPartsResult", Some(XMLNS))
+        .text("Bucket", bucket)
+        .text("Key", key)
+        .text("UploadId", upload_id)
+        .text("PartNumberMarker", "0")
+        .text("NextPartNumberMarker", &upload.parts.keys().last().copied().unwrap_or(0).to_string())
+        .text("MaxParts", &MAX_PARTS.to_string())
+        .text("IsTruncated", "false")
+        .text("StorageClass", "STANDARD");
+    for (number, part) in &upload.parts {
+        xml.open("Part", None)
+            .text("PartNumber", &number.to_string())
+            .text("LastModified", &xml_time(&part.last_modified))
+            .text("ETag", &part.etag)
+            .text("Size", &part.body.len().to_string());
+        if let Some((algorithm, value)) = &part.checksum {
+            xml.text(&format!("Checksum{}", algorithm.to_ascii_uppercase()), value);
+        }
+        xml.close("Part");
+    }
+    xml.close("ListPartsResult");
+    Ok(xml_ok(xml.finish()))
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html>
+pub fn list_uploads(state: &AppState, bucket: &str) -> S3Result<Response> {
+    let uploads: Vec<(String, MultipartUpload)> =
+        state.s3.with_bucket(bucket, |b| Ok(b.uploads.iter().map(|(id, u)| (id.clone(), u.clone())).collect()))?;
+    let mut sorted: Vec<&(String, MultipartUpload)> = uploads.iter().collect();
+    sorted.sort_by(|a, b| (&a.1.key, a.1.initiated).cmp(&(&b.1.key, b.1.initiated)));
+    let mut xml = XmlWriter::new();
+    xml.open("ListMultipartUploadsResult", Some(XMLNS))
+        .text("Bucket", bucket)
+        .text("KeyMarker", "")
+        .text("UploadIdMarker", "")
+        .text("MaxUploads", "1000")
+        .text("IsTruncated", "false");
+    for (id, upload) in sorted {
+        xml.open("Upload", None)
+            .text("Key", &upload.key)
+            .text("UploadId", id)
+            .text("Initiated", &xml_time(&upload.initiated))
+            .text("StorageClass", "STANDARD")
+            .close("Upload");
+    }
+    xml.close("ListMultipartUploadsResult");
+    Ok(xml_ok(xml.finish()))
+}
+
+fn insert(headers: &mut HeaderMap, name: &str, value: &str) {
+    if let (Ok(name), Ok(value)) = (http::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        headers.insert(name, value);
+    }
+}
