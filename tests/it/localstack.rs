@@ -244,3 +244,34 @@ async fn an_endpoint_that_is_localstack_gets_its_capabilities() {
         .collect();
     assert_eq!(unsupported, UNSUPPORTED_STEPS.into(), "{text}");
 }
+
+/// A LocalStack image that exits instead of starting: the error says so, with what the container printed (the
+/// container is gone by then, so its output is kept while it starts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_localstack_that_does_not_start_says_why() {
+    if !localstack::docker_reachable().await {
+        eprintln!("skipped: no Docker engine is reachable (LocalStack runs in a container)");
+        return;
+    }
+    // An image that fails like a broken LocalStack: FROM scratch with a static busybox (no registry needed).
+    let context = tempfile::tempdir().expect("temp dir");
+    std::fs::copy("/bin/busybox", context.path().join("busybox")).expect("a static busybox (Debian's busybox-static)");
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\n\
+         ENTRYPOINT [\"/bin/busybox\", \"sh\", \"-c\", \"echo 'localstack: cannot bind the gateway'; exit 3\"]\n",
+    )
+    .expect("write the Dockerfile");
+    let tag = "crts-test-broken-localstack:latest";
+    let built = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", tag])
+        .arg(context.path())
+        .output()
+        .expect("run docker build");
+    assert!(built.status.success(), "docker build: {}", String::from_utf8_lossy(&built.stderr));
+
+    let error = LocalStack::start(tag).await.expect_err("the container exits before \"Ready.\"").to_string();
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", tag]).output();
+    assert!(error.contains("did not start"), "{error}");
+    assert!(error.contains("localstack: cannot bind the gateway"), "the container's own output is in: {error}");
+}

@@ -7,8 +7,10 @@
 //! licence acts on.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use testcontainers::core::logs::LogFrame;
 use testcontainers::core::{IntoContainerPort, Mount, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
@@ -71,6 +73,14 @@ impl LocalStack {
         if Path::new(DOCKER_SOCKET).exists() {
             request = request.with_mount(Mount::bind_mount(DOCKER_SOCKET, DOCKER_SOCKET));
         }
+        // LocalStack's output while it starts, to say why when it does not (testcontainers removes a container
+        // that failed to start, and its logs with it).
+        let output = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = Arc::clone(&output);
+        request = request.with_log_consumer(move |frame: &LogFrame| {
+            let (LogFrame::StdOut(bytes) | LogFrame::StdErr(bytes)) = frame;
+            sink.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(bytes);
+        });
         // Progress while the image is pulled (if it must be) and LocalStack boots.
         let start = request.start();
         tokio::pin!(start);
@@ -83,8 +93,13 @@ impl LocalStack {
             }
         };
         let container = started_container.map_err(|e| {
+            let output = output.lock().unwrap_or_else(PoisonError::into_inner);
+            let output = String::from_utf8_lossy(&output);
+            let lines: Vec<&str> = output.lines().collect();
+            let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+            let said = if tail.is_empty() { String::new() } else { format!("; its last output:\n{tail}") };
             unavailable(format!(
-                "LocalStack ({image}) did not start: {e} (without a registry, build an image with scripts/build-localstack-image and pass --localstack-image)"
+                "LocalStack ({image}) did not start: {e} (without a registry, build an image with scripts/build-localstack-image and pass --localstack-image){said}"
             ))
         })?;
         let port = container
