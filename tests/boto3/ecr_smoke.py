@@ -144,6 +144,13 @@ assert headers["Content-Type"] == "application/vnd.oci.image.index.v1+json", dic
 assert int(headers["Content-Length"]) == len(index), dict(headers)
 multi = ecr.describe_images(repositoryName="team/base", imageIds=[{"imageTag": "multi"}])["imageDetails"][0]
 assert multi["imageManifestMediaType"] == "application/vnd.oci.image.index.v1+json", multi
+# The manifest the index names cannot go while the index is there, through either API; then it can.
+refused = ecr.batch_delete_image(repositoryName="team/base", imageIds=[{"imageDigest": sha256(manifest)}])
+assert refused["failures"][0]["failureCode"] == "ImageReferencedByManifestList" and not refused["imageIds"], refused
+status, _, body = registry.request("DELETE", f"/v2/team/base/manifests/{sha256(manifest)}")
+assert status == 409 and b"referenced by manifest list" in body, (status, body)
+ecr.batch_delete_image(repositoryName="team/base", imageIds=[{"imageTag": "multi"}])
+assert registry.request("DELETE", f"/v2/team/base/manifests/{sha256(manifest)}")[0] == 202
 
 details = ecr.describe_images(repositoryName="crts")["imageDetails"]
 assert len(details) == 1 and details[0]["imageDigest"] == sha256(manifest), details

@@ -445,14 +445,25 @@ impl Ctx<'_> {
             for id in &ids {
                 match self.resolve(repository, id) {
                     Ok(digest) => {
+                        // Deleting by tag removes the tag; the image goes when no tag is left, unless an index
+                        // still names it, which refuses the whole deletion.
+                        let goes = id.image_tag.is_none() || repository.tags_of(&digest).len() == 1;
+                        let indexes = repository.indexes_referencing(&digest);
+                        if goes && !indexes.is_empty() {
+                            failures.push(json!({
+                                "imageId": id,
+                                "failureCode": "ImageReferencedByManifestList",
+                                "failureReason": format!("Requested image referenced by manifest list: {indexes:?}"),
+                            }));
+                            continue;
+                        }
                         match &id.image_tag {
-                            // Deleting by tag removes the tag; the image goes when no tag is left.
                             Some(tag) => {
                                 repository.tags.remove(tag);
                             }
                             None => repository.tags.retain(|_, d| *d != digest),
                         }
-                        if repository.tags_of(&digest).is_empty() {
+                        if goes {
                             repository.images.remove(&digest);
                         }
                         deleted.push(json!({ "imageDigest": digest, "imageTag": id.image_tag }));

@@ -48,6 +48,16 @@ impl Repository {
     pub fn tags_of(&self, digest: &str) -> Vec<String> {
         self.tags.iter().filter(|(_, d)| *d == digest).map(|(t, _)| t.clone()).collect()
     }
+
+    /// The indexes (manifest lists) in this repository that name the manifest `digest`: it cannot go while they
+    /// are there.
+    pub fn indexes_referencing(&self, digest: &str) -> Vec<String> {
+        self.images
+            .values()
+            .filter(|image| references(&image.manifest).is_ok_and(|r| r.manifests.iter().any(|m| m == digest)))
+            .map(|image| image.digest.clone())
+            .collect()
+    }
 }
 
 /// Media types the registry accepts for manifests.

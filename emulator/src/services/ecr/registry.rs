@@ -430,18 +430,35 @@ impl Registry<'_> {
             }
             // By digest the image goes with all its tags; by tag only the tag goes (the spec's "delete a tag").
             Method::DELETE => {
+                /// Why a manifest DELETE did not happen.
+                enum Kept {
+                    Unknown,
+                    ReferencedBy(Vec<String>),
+                }
                 let deleted = self.state.ecr.with_registry(self.account, self.region, |r| {
-                    let repo = r.repositories.get_mut(name)?;
+                    let repo = r.repositories.get_mut(name).ok_or(Kept::Unknown)?;
                     if !by_digest {
-                        return repo.tags.remove(reference).map(drop);
+                        return repo.tags.remove(reference).map(drop).ok_or(Kept::Unknown);
                     }
-                    repo.images.remove(reference)?;
+                    if !repo.images.contains_key(reference) {
+                        return Err(Kept::Unknown);
+                    }
+                    let indexes = repo.indexes_referencing(reference);
+                    if !indexes.is_empty() {
+                        return Err(Kept::ReferencedBy(indexes));
+                    }
+                    repo.images.remove(reference);
                     repo.tags.retain(|_, d| d != reference);
-                    Some(())
+                    Ok(())
                 });
                 match deleted {
-                    Some(()) => with_headers(StatusCode::ACCEPTED, Body::empty(), &[]),
-                    None => oci_error(
+                    Ok(()) => with_headers(StatusCode::ACCEPTED, Body::empty(), &[]),
+                    Err(Kept::ReferencedBy(indexes)) => oci_error(
+                        StatusCode::CONFLICT,
+                        "DENIED",
+                        format!("Requested image referenced by manifest list: {indexes:?}"),
+                    ),
+                    Err(Kept::Unknown) => oci_error(
                         StatusCode::NOT_FOUND,
                         "MANIFEST_UNKNOWN",
                         format!("Requested image not found: {name}:{reference}"),
