@@ -204,8 +204,9 @@ first = s3.upload_part(Bucket=MPU, Key="raw.bin", UploadId=upload_id, PartNumber
 named[0] = {"PartNumber": 1, "ETag": first["ETag"], "ChecksumCRC32": first["ChecksumCRC32"]}
 done = s3.complete_multipart_upload(Bucket=MPU, Key="raw.bin", UploadId=upload_id, MultipartUpload={"Parts": named})
 assert done["ETag"].endswith('-2"') and done["ChecksumCRC32"].endswith("-2"), done
-got = s3.get_object(Bucket=MPU, Key="raw.bin")
+got = s3.get_object(Bucket=MPU, Key="raw.bin", ChecksumMode="ENABLED")
 assert got["Body"].read() == b"a" * 5 * 2**20 + b"b" * 10 and got["ETag"] == done["ETag"], got
+assert got["ChecksumCRC32"] == done["ChecksumCRC32"] and got["ChecksumType"] == "COMPOSITE", got
 expect_error("NoSuchUpload", s3.list_parts, Bucket=MPU, Key="raw.bin", UploadId=upload_id)
 aborted = s3.create_multipart_upload(Bucket=MPU, Key="gone.bin")["UploadId"]
 s3.abort_multipart_upload(Bucket=MPU, Key="gone.bin", UploadId=aborted)

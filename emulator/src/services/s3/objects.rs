@@ -212,6 +212,9 @@ pub fn serve_object(object: &Object, request: &HeaderMap, method: &Method, part:
         && let Some((algorithm, value)) = &object.checksum
     {
         builder = builder.header(format!("x-amz-checksum-{algorithm}"), value.as_str());
+        // A completed multipart upload's checksum is of its parts' checksums (`...-N`), not of the bytes.
+        let composite = value.rsplit_once('-').is_some_and(|(_, n)| n.bytes().all(|b| b.is_ascii_digit()));
+        builder = builder.header("x-amz-checksum-type", if composite { "COMPOSITE" } else { "FULL_OBJECT" });
     }
     let body = if method == Method::HEAD { Body::empty() } else { Body::from(body) };
     let mut response = builder.body(body).map_err(|e| S3Error::from(crate::protocol::AwsError::internal(e)))?;
