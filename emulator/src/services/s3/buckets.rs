@@ -90,7 +90,7 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
                 })?;
                 Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
             }
-            _ => Err(method_not_allowed(m)),
+            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
         };
     }
     if has("policy") {
@@ -120,7 +120,7 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
                 })?;
                 Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
             }
-            _ => Err(method_not_allowed(m)),
+            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
         };
     }
     if has("cors") {
@@ -141,7 +141,7 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
                 })?;
                 Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
             }
-            _ => Err(method_not_allowed(m)),
+            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
         };
     }
     if has("website") {
@@ -162,7 +162,7 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
                 })?;
                 Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
             }
-            _ => Err(method_not_allowed(m)),
+            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
         };
     }
     if has("location") && *m == Method::GET {
@@ -222,7 +222,7 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
             auth("s3:ListBucket")?;
             super::objects::list_objects(state, req, bucket)
         }
-        _ => Err(method_not_allowed(m)),
+        _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
     }
 }
 
@@ -246,16 +246,6 @@ const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "versioning",
     "versions",
 ];
-
-fn method_not_allowed(method: &Method) -> S3Error {
-    S3Error::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "MethodNotAllowed",
-        "The specified method is not allowed against this resource.",
-    )
-    .with("Method", method.as_str())
-    .with("ResourceType", "BUCKET")
-}
 
 /// CreateBucket: name rules, LocationConstraint against the endpoint's region, and AWS's answer for a bucket
 /// that exists (yours: BucketAlreadyOwnedByYou, except the us-east-1 legacy 200; someone else's: BucketAlreadyExists).

@@ -51,6 +51,17 @@ impl S3Error {
         )
     }
 
+    /// `resource_type` is `BUCKET` or `OBJECT`.
+    pub fn method_not_allowed(method: &Method, resource_type: &'static str) -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+        )
+        .with("Method", method.as_str())
+        .with("ResourceType", resource_type)
+    }
+
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "InvalidArgument", message)
     }

@@ -36,7 +36,7 @@ pub fn object_level(state: &AppState, req: &AwsRequest, bucket: &str, key: &str)
             Method::POST => super::multipart::complete(state, req, bucket, key, upload_id),
             Method::DELETE => super::multipart::abort(state, req, bucket, key, upload_id),
             Method::GET => super::multipart::list_parts(state, req, bucket, key, upload_id),
-            _ => Err(method_not_allowed(&req.method)),
+            _ => Err(S3Error::method_not_allowed(&req.method, "OBJECT")),
         };
     }
     if let Some((name, _)) = req.query.iter().find(|(k, _)| {
@@ -77,18 +77,8 @@ pub fn object_level(state: &AppState, req: &AwsRequest, bucket: &str, key: &str)
             })?;
             Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
         }
-        _ => Err(method_not_allowed(&req.method)),
+        _ => Err(S3Error::method_not_allowed(&req.method, "OBJECT")),
     }
-}
-
-fn method_not_allowed(method: &Method) -> S3Error {
-    S3Error::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "MethodNotAllowed",
-        "The specified method is not allowed against this resource.",
-    )
-    .with("Method", method.as_str())
-    .with("ResourceType", "OBJECT")
 }
 
 fn put_object(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
