@@ -49,7 +49,7 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
     print_stats("emulator start", &mut starts, "target <= 20 ms");
 
     // The image steps run Docker's own CLI when an engine answers: their share is shown on its own.
-    let image_steps: Vec<String> = crate::run::validate(&options.scenario)
+    let image_steps: Vec<String> = crate::run::validate(&options.scenario, &[])
         .map_err(|e| e.to_string())?
         .steps
         .into_iter()
@@ -61,14 +61,10 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
     let mut image_builds = Vec::with_capacity(options.runs);
     let mut browser = Vec::with_capacity(options.runs);
     for i in 0..options.runs {
-        let report = run(&RunOptions {
-            scenario: options.scenario.clone(),
-            target: TargetSpec::Embedded,
-            region: None,
-            report_dir: None,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        let report =
+            run(&RunOptions { scenario: options.scenario.clone(), target: TargetSpec::Embedded, ..Default::default() })
+                .await
+                .map_err(|e| e.to_string())?;
         if !report.passed() {
             return Err(format!("run {i} did not pass:\n{}", crate::report::to_text(&report)));
         }
@@ -133,7 +129,7 @@ async fn localstack(options: &BenchOptions) -> Result<(), String> {
         target.stop().await;
     }
     print_stats("LocalStack target ready", &mut starts, image);
-    let report = run(&RunOptions { scenario: options.scenario.clone(), target: spec, region: None, report_dir: None })
+    let report = run(&RunOptions { scenario: options.scenario.clone(), target: spec, ..Default::default() })
         .await
         .map_err(|e| e.to_string())?;
     println!(
@@ -298,8 +294,7 @@ async fn warm_posts(options: &BenchOptions) -> Result<(), String> {
     let report = run(&RunOptions {
         scenario: options.scenario.clone(),
         target: TargetSpec::Endpoint(endpoint.clone()),
-        region: None,
-        report_dir: None,
+        ..Default::default()
     })
     .await
     .map_err(|e| e.to_string())?;

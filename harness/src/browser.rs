@@ -27,6 +27,17 @@ pub struct Browser {
     _driver: Child,
 }
 
+/// Chromium and chromedriver as the swagger_browser check finds them, or why they are not installed.
+pub fn installed() -> Result<(PathBuf, PathBuf), String> {
+    let not_installed = |e: Unavailable| match e {
+        Unavailable::NotInstalled(reason) | Unavailable::Failed(reason) => reason,
+    };
+    let chromium =
+        find_binary("CRTS_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]).map_err(not_installed)?;
+    let chromedriver = find_binary("CRTS_CHROMEDRIVER", &["chromedriver"]).map_err(not_installed)?;
+    Ok((chromium, chromedriver))
+}
+
 impl Browser {
     /// Starts chromedriver on a free port and opens a headless Chromium session through it.
     pub async fn start() -> Result<Self, Unavailable> {

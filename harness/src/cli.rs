@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::report;
 use crate::run::{self, RunOptions};
+use crate::scenario::VarOverride;
 use crate::targets::TargetSpec;
 
 /// Exit codes: 0 everything passed; 1 a step or check failed against the target; 2 invalid input or an
@@ -48,6 +49,10 @@ pub enum Command {
         /// The LocalStack image for `--target localstack` (default: the public tag that runs without a token).
         #[arg(long, env = "LOCALSTACK_IMAGE")]
         localstack_image: Option<String>,
+        /// Set a scenario variable, e.g. `--var lambda_code=./lambda.zip` (repeatable). A value starting with ./
+        /// or ../ is relative to the working directory.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        variables: Vec<VarOverride>,
     },
     /// Measure emulator start, full run wall time and warm POST latency/throughput, and print the figures.
     Bench {
@@ -70,7 +75,15 @@ pub enum Command {
         localstack_image: Option<String>,
     },
     /// Check a scenario file without running it.
-    Validate { scenario: PathBuf },
+    Validate {
+        #[arg(default_value = "scenarios/crts.yaml")]
+        scenario: PathBuf,
+        /// Set a scenario variable, as for `run`.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        variables: Vec<VarOverride>,
+    },
+    /// Print the JSON Schema of scenario files (committed as schema/scenario.schema.json, for editors).
+    Schema,
     /// Run the embedded AWS emulator in the foreground until Ctrl-C or SIGTERM.
     Serve {
         /// Port to listen on.
@@ -100,13 +113,13 @@ pub fn main() -> ExitCode {
             Command::Serve { port, bind, batch_state_ms } => {
                 serve(SocketAddr::new(bind, port), Duration::from_millis(batch_state_ms)).await
             }
-            Command::Run { scenario, target, format, region, report_dir, localstack_image } => {
+            Command::Run { scenario, target, format, region, report_dir, localstack_image, variables } => {
                 let target = match (target, localstack_image) {
                     (TargetSpec::LocalStack { .. }, Some(image)) => TargetSpec::LocalStack { image },
                     (target, _) => target,
                 };
                 run_scenario(
-                    RunOptions { scenario, target, region, report_dir: report_dir.clone() },
+                    RunOptions { scenario, target, variables, region, report_dir: report_dir.clone() },
                     format,
                     report_dir,
                 )
@@ -129,7 +142,11 @@ pub fn main() -> ExitCode {
                     }
                 }
             }
-            Command::Validate { scenario } => match run::validate(&scenario) {
+            Command::Schema => {
+                print!("{}", crate::scenario::schema::schema_json());
+                ExitCode::SUCCESS
+            }
+            Command::Validate { scenario, variables } => match run::validate(&scenario, &variables) {
                 Ok(s) => {
                     println!(
                         "{}: {} steps, checks: {}",
@@ -137,6 +154,10 @@ pub fn main() -> ExitCode {
                         s.steps.len(),
                         s.checks.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
                     );
+                    for var in &s.variables {
+                        let mark = if var.from_command_line { " (--var)" } else { "" };
+                        println!("  {} = {}{mark}", var.name, var.value);
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -160,7 +181,10 @@ fn parse_target(s: &str) -> Result<TargetSpec, String> {
 }
 
 async fn run_scenario(options: RunOptions, format: Format, report_dir: Option<PathBuf>) -> ExitCode {
-    let report = match run::run(&options).await {
+    crate::progress::enable();
+    let report = run::run(&options).await;
+    crate::progress::finish();
+    let report = match report {
         Ok(report) => report,
         Err(e) => {
             eprintln!("error: {e}");
@@ -191,7 +215,7 @@ async fn run_scenario(options: RunOptions, format: Format, report_dir: Option<Pa
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRTS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,crts_emulator=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(crate::progress::LogWriter).try_init();
 }
 
 async fn serve(bind: SocketAddr, batch_state: Duration) -> ExitCode {

@@ -2,17 +2,21 @@
 //!
 //! Codemap: [`scenario`] reads and validates files; [`steps`] applies and observes each runbook step;
 //! [`checks`] asks the deployed stack what users would; [`targets`] starts or reaches the AWS to run on;
-//! [`report`] renders results; [`swagger_ui`] fetches Swagger UI; [`browser`] drives Chromium; [`run`] ties them together; [`cli`] is the command line.
+//! [`report`] renders results; [`package`] reads the developer's files, folders and zips;
+//! [`swagger_ui`] fetches Swagger UI; [`swagger_definition`] points crts-swagger.json at the API; [`browser`] drives Chromium; [`run`] ties them together; [`cli`] is the command line.
 
 pub mod bench;
-mod browser;
+pub mod browser;
 pub mod checks;
 pub mod cli;
 pub mod image;
+pub mod package;
 mod poll;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod steps;
+pub mod swagger_definition;
 pub mod swagger_ui;
 pub mod targets;

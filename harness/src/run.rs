@@ -4,16 +4,19 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::checks::{self, CheckResult, Outcome};
+use crate::progress;
 use crate::report::{Normalizer, Report, StepReport};
-use crate::scenario::{self, ScenarioError, Variables};
+use crate::scenario::{self, ScenarioError, VarOverride, Variables};
 use crate::steps::RunContext;
 use crate::targets::{self, TargetError, TargetSpec};
 
 /// What to run where.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub scenario: PathBuf,
     pub target: TargetSpec,
+    /// `--var NAME=VALUE`: scenario variables set on the command line.
+    pub variables: Vec<VarOverride>,
     pub region: Option<String>,
     /// Where reports and check artifacts (screenshots) go.
     pub report_dir: Option<PathBuf>,
@@ -39,21 +42,26 @@ fn runtime_variables(account_id: &str, region: &str, ecr_registry: &str) -> Vari
 }
 
 /// Validates the scenario without touching any target (with AWS's values for the default account and region).
-pub fn validate(path: &Path) -> Result<scenario::Scenario, ScenarioError> {
+pub fn validate(path: &Path, overrides: &[VarOverride]) -> Result<scenario::Scenario, ScenarioError> {
     scenario::load(
         path,
         &runtime_variables("000000000000", "us-east-1", "000000000000.dkr.ecr.us-east-1.amazonaws.com"),
+        overrides,
     )
 }
 
 pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let started = Instant::now();
-    validate(&options.scenario)?;
-    let target = targets::start(&options.target, options.region.as_deref()).await?;
+    validate(&options.scenario, &options.variables)?;
+    progress::begin(format!("starting the {} target", options.target));
+    let target = targets::start(&options.target, options.region.as_deref()).await;
+    progress::end(if target.is_ok() { "ready" } else { "failed" });
+    let target = target?;
     let session = target.session.clone();
     let scenario = scenario::load(
         &options.scenario,
         &runtime_variables(&session.account_id, &session.region, &session.ecr_registry()),
+        &options.variables,
     )?;
     let mut normalizer = Normalizer::new(&session.account_id, &session.region);
     let mut ctx = RunContext::new(session.clone());
@@ -61,7 +69,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
 
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed_step: Option<String> = None;
-    for step in &scenario.steps {
+    for (number, step) in scenario.steps.iter().enumerate() {
         // What the target cannot do is said first: the earlier steps would not have made it possible.
         let skipped = match (ctx.target.lacks(step.action.requires()), &failed_step) {
             (Some(reason), _) => Some(Outcome::Unsupported(normalizer.text(&reason))),
@@ -81,7 +89,9 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
             continue;
         }
         let step_started = Instant::now();
+        progress::begin(format!("[{}/{}] step {}", number + 1, scenario.steps.len(), step.id));
         let result = step.action.run(&mut ctx).await;
+        progress::end(if result.is_ok() { "passed" } else { "FAILED" });
         for key in ctx.facts.api_keys.values() {
             normalizer.add_secret(&key.value);
         }
@@ -111,7 +121,12 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         let mut result = match (ctx.target.lacks(name.requires()), &failed_step) {
             (Some(reason), _) => CheckResult::unsupported(name, normalizer.text(&reason)),
             (None, Some(failed)) => CheckResult::not_run(name, format!("step {failed} failed")),
-            (None, None) => checks::run(name, &ctx, &scenario.check_settings).await,
+            (None, None) => {
+                progress::begin(format!("check {}", name.as_str()));
+                let result = checks::run(name, &ctx, &scenario.check_settings).await;
+                progress::end(&result.outcome.to_string());
+                result
+            }
         };
         for o in &mut result.observations {
             o.actual = normalizer.text(&o.actual);
@@ -128,6 +143,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     };
     let report = Report {
         scenario: scenario.name.clone(),
+        variables: scenario.variables.clone(),
         target: session.kind.to_owned(),
         target_start: target.start_time,
         embedded_start,

@@ -64,7 +64,7 @@ async fn cached_wheel(http: &reqwest::Client) -> Result<PathBuf, String> {
             path.display()
         ));
     }
-    tracing::info!("downloading Swagger UI ({WHEEL}) from PyPI into {}", path.display());
+    crate::progress::detail(format!("downloading Swagger UI ({WHEEL}) from PyPI into {}", path.display()));
     let download = async {
         let response = http.get(WHEEL_URL).send().await.map_err(|e| e.to_string())?;
         let response = response.error_for_status().map_err(|e| e.to_string())?;
@@ -125,6 +125,10 @@ pub fn content_type(name: &str) -> &'static str {
         "css" => "text/css",
         "json" | "map" => "application/json",
         "png" => "image/png",
+        "svg" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        "txt" | "md" => "text/plain",
+        "yaml" | "yml" => "application/yaml",
         _ => "application/octet-stream",
     }
 }

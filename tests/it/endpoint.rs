@@ -3,11 +3,13 @@
 
 use std::process::Command;
 
+use crate::prerequisites::{Prerequisite, require};
 use crate::support::{harness_binary, repo_root, serve};
 
 /// What users type: `crts-harness serve` in one terminal, `crts-harness run --target endpoint=URL` in another.
 #[test]
 fn the_endpoint_target_runs_the_runbook_against_crts_harness_serve() {
+    require(&[Prerequisite::Browser]);
     let served = serve();
     let dir = tempfile::tempdir().expect("temp dir");
     let out = Command::new(harness_binary())
@@ -49,6 +51,7 @@ fn compose() -> Command {
 
 #[test]
 fn docker_compose_config_validates_the_compose_file_and_its_overrides() {
+    require(&[Prerequisite::Compose]);
     let config = |image: Option<&str>| {
         let mut command = compose();
         command.arg("config").current_dir(repo_root()).env("LOCALSTACK_AUTH_TOKEN", "ls-test-token");

@@ -5,15 +5,14 @@ use std::process::Command;
 
 use crate::support::{emulator, harness_binary, repo_root, sdk_config};
 
-/// The fixture's context with busybox staged, as the step prepares it.
+/// The fixture's context with the job binary added, as the step prepares it.
 fn staged_context() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().expect("temporary directory");
-    for entry in std::fs::read_dir(repo_root().join("fixtures/image")).expect("fixture folder") {
-        let entry = entry.expect("entry");
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy fixture");
-    }
-    std::fs::copy("/bin/busybox", dir.path().join("busybox"))
-        .expect("/bin/busybox is needed for the image fixture: apt-get install busybox-static");
+    std::fs::copy(repo_root().join("fixtures/image/Dockerfile"), dir.path().join("Dockerfile")).expect("copy");
+    let job = crts_harness::image::job_binary().expect("the harness carries the job binary");
+    std::fs::write(dir.path().join("crts-job"), job).expect("write the job binary");
+    std::fs::set_permissions(dir.path().join("crts-job"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     dir
 }
 

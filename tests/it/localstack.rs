@@ -50,8 +50,8 @@ async fn localstack_image() -> Option<String> {
         .is_ok_and(|s| s.success());
     assert!(
         present,
-        "the LocalStack image {image} is not on this machine: build it with `sudo scripts/build-localstack-image` \
-         (or set LOCALSTACK_IMAGE to an image you have)"
+        "missing prerequisite: the LocalStack image {image} (scripts/build-localstack-image, or set LOCALSTACK_IMAGE \
+         to an image you have); scripts/test builds it and runs the tests"
     );
     Some(image)
 }
@@ -60,8 +60,8 @@ async fn run_on_localstack(scenario_file: &str, image: &str, report_dir: Option<
     let options = RunOptions {
         scenario: scenario(scenario_file),
         target: TargetSpec::LocalStack { image: image.to_owned() },
-        region: None,
         report_dir,
+        ..Default::default()
     };
     run(&options).await.expect("LocalStack starts and the scenario is valid")
 }
@@ -224,8 +224,7 @@ async fn an_endpoint_that_is_localstack_gets_its_capabilities() {
     let options = RunOptions {
         scenario: scenario("crts.yaml"),
         target: TargetSpec::Endpoint(container.endpoint.clone()),
-        region: None,
-        report_dir: None,
+        ..Default::default()
     };
     let report = run(&options).await.expect("the endpoint answers");
     container.stop().await;
@@ -253,13 +252,16 @@ async fn a_localstack_that_does_not_start_says_why() {
         eprintln!("skipped: no Docker engine is reachable (LocalStack runs in a container)");
         return;
     }
-    // An image that fails like a broken LocalStack: FROM scratch with a static busybox (no registry needed).
+    // An image that fails like a broken LocalStack: FROM scratch with the CRTS job binary, which says it does not
+    // know the suite and exits 3 (no registry needed).
     let context = tempfile::tempdir().expect("temp dir");
-    std::fs::copy("/bin/busybox", context.path().join("busybox")).expect("a static busybox (Debian's busybox-static)");
+    let job = crts_harness::image::job_binary().expect("the harness carries the job binary");
+    std::fs::write(context.path().join("crts-job"), job).expect("write the job binary");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(context.path().join("crts-job"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     std::fs::write(
         context.path().join("Dockerfile"),
-        "FROM scratch\nCOPY busybox /bin/busybox\n\
-         ENTRYPOINT [\"/bin/busybox\", \"sh\", \"-c\", \"echo 'localstack: cannot bind the gateway'; exit 3\"]\n",
+        "FROM scratch\nCOPY crts-job /crts/run\nENTRYPOINT [\"/crts/run\", \"cannot-bind-the-gateway\", \"x\"]\n",
     )
     .expect("write the Dockerfile");
     let tag = "crts-test-broken-localstack:latest";
@@ -273,5 +275,8 @@ async fn a_localstack_that_does_not_start_says_why() {
     let error = LocalStack::start(tag).await.expect_err("the container exits before \"Ready.\"").to_string();
     let _ = std::process::Command::new("docker").args(["rmi", "-f", tag]).output();
     assert!(error.contains("did not start"), "{error}");
-    assert!(error.contains("localstack: cannot bind the gateway"), "the container's own output is in: {error}");
+    assert!(
+        error.contains("crts: unknown suite 'cannot-bind-the-gateway'"),
+        "the container's own output is in: {error}"
+    );
 }

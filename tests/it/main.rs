@@ -6,6 +6,7 @@ mod faults;
 mod image;
 mod localstack;
 mod malformed_requests;
+mod prerequisites;
 mod python_clients;
 mod refusals;
 mod runbook;

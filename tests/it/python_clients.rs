@@ -6,6 +6,7 @@ use std::process::Command;
 
 use rstest::rstest;
 
+use crate::prerequisites::{Prerequisite, require};
 use crate::support::{repo_root, serve};
 
 fn run_client(program: &str, script: &Path, endpoint: &str) {
@@ -38,24 +39,28 @@ fn run_client(program: &str, script: &Path, endpoint: &str) {
 #[case::boto3_ecr("boto3/ecr_smoke.py")]
 #[case::boto3_crts_setup_and_trigger("boto3/crts_setup.py")]
 fn boto3_scripts_pass_against_serve(#[case] script: &str) {
+    require(&[Prerequisite::Boto3]);
     let served = serve();
     run_client("python3", &repo_root().join("tests").join(script), &served.endpoint);
 }
 
 #[test]
 fn the_aws_cli_performs_the_crts_setup_and_trigger_against_serve() {
+    require(&[Prerequisite::AwsCli, Prerequisite::Curl]);
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/crts_setup.sh"), &served.endpoint);
 }
 
 #[test]
 fn the_aws_cli_sets_up_the_swagger_bucket_website_against_serve() {
+    require(&[Prerequisite::AwsCli, Prerequisite::Curl]);
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/s3_website.sh"), &served.endpoint);
 }
 
 #[test]
 fn the_aws_cli_creates_the_ecr_repository_and_logs_in_against_serve() {
+    require(&[Prerequisite::AwsCli, Prerequisite::Curl]);
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/ecr.sh"), &served.endpoint);
 }

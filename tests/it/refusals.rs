@@ -16,8 +16,7 @@ async fn deployed() -> (crts_emulator::Emulator, String, String) {
     let options = RunOptions {
         scenario: scenario("crts.yaml"),
         target: TargetSpec::Endpoint(emulator.endpoint().to_owned()),
-        region: None,
-        report_dir: None,
+        ..Default::default()
     };
     let report = run(&options).await.expect("valid scenario");
     assert!(report.passed(), "{}", crts_harness::report::to_text(&report));

@@ -5,6 +5,7 @@ use crts_harness::checks::Outcome;
 use crts_harness::run::{RunOptions, run};
 use crts_harness::targets::TargetSpec;
 
+use crate::prerequisites::{Prerequisite, require};
 use crate::support::{emulator, run_embedded, scenario, sdk_config, snapshot_settings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,12 +24,12 @@ async fn the_crts_runbook_passes_every_check_on_the_embedded_target() {
 /// prove none of them reached any report format.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_never_contain_api_key_values_and_match_on_the_endpoint_target() {
+    require(&[Prerequisite::Browser]);
     let emulator = emulator().await;
     let options = RunOptions {
         scenario: scenario("crts.yaml"),
         target: TargetSpec::Endpoint(emulator.endpoint().to_owned()),
-        region: None,
-        report_dir: None,
+        ..Default::default()
     };
     let report = run(&options).await.expect("valid scenario, reachable endpoint");
     assert!(report.passed(), "{}", crts_harness::report::to_text(&report));

@@ -50,7 +50,7 @@ fn write_scenario(yaml: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 #[case::no_steps("name: empty\n", "missing `steps`")]
 fn invalid_scenarios_name_the_file_line_and_step(#[case] yaml: &str, #[case] expected: &str) {
     let (_dir, path) = write_scenario(yaml);
-    let error = crts_harness::run::validate(&path).expect_err("the scenario is invalid").to_string();
+    let error = crts_harness::run::validate(&path, &[]).expect_err("the scenario is invalid").to_string();
     assert!(error.contains(expected), "error `{error}` should contain `{expected}`");
     assert!(error.contains("broken.yaml"), "error `{error}` names the file");
 }
@@ -62,7 +62,7 @@ fn every_shipped_scenario_is_valid() {
         files.push(entry.expect("dir entry").path());
     }
     for file in files {
-        crts_harness::run::validate(&file).unwrap_or_else(|e| panic!("{e}"));
+        crts_harness::run::validate(&file, &[]).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 

@@ -11,6 +11,8 @@ use crts_harness::report::Report;
 use crts_harness::run::{RunOptions, run};
 use crts_harness::targets::TargetSpec;
 
+use crate::prerequisites::{Prerequisite, require};
+
 /// The repository root (fixtures and scenarios are relative to it).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,10 +41,11 @@ pub async fn sdk_config_with_keys(endpoint: &str, key: &str, secret: &str, token
         .await
 }
 
-/// Runs a scenario file on a fresh embedded emulator.
+/// Runs a scenario file on a fresh embedded emulator, with every check (a real browser included: the snapshots
+/// record what it saw).
 pub async fn run_embedded(path: &Path) -> Report {
-    let options =
-        RunOptions { scenario: path.to_path_buf(), target: TargetSpec::Embedded, region: None, report_dir: None };
+    require(&[Prerequisite::Browser]);
+    let options = RunOptions { scenario: path.to_path_buf(), target: TargetSpec::Embedded, ..Default::default() };
     run(&options).await.expect("the scenario is valid and the embedded target starts")
 }
 

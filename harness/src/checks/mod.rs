@@ -13,6 +13,7 @@ mod swagger_site;
 
 use serde::Serialize;
 
+pub(crate) use settings::RawSettings;
 pub use settings::{ApiSettings, CheckSettings, CorsSettings, ImageSettings, SwaggerSettings, TriggerSettings};
 
 use crate::scenario::CheckName;
@@ -42,6 +43,18 @@ pub enum Outcome {
     /// The target cannot do this (`unsupported on localstack: ECR is a Pro service ...`): recorded as such in
     /// reports and snapshots, never counted as passed, not a failure.
     Unsupported(String),
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Passed => f.write_str("passed"),
+            Outcome::Failed => f.write_str("FAILED"),
+            Outcome::NotRun(reason) => write!(f, "not run: {reason}"),
+            Outcome::Skipped(reason) => write!(f, "skipped: {reason}"),
+            Outcome::Unsupported(reason) => f.write_str(reason),
+        }
+    }
 }
 
 /// One thing a check looked at.

@@ -14,9 +14,10 @@ pub struct CheckSettings {
     pub image: Option<ImageSettings>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The `settings:` mapping as written (its JSON Schema is part of the scenario schema).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawSettings {
+pub(crate) struct RawSettings {
     api: Option<ApiSettings>,
     cors: Option<CorsSettings>,
     trigger: Option<TriggerSettings>,
@@ -25,7 +26,7 @@ struct RawSettings {
 }
 
 /// The CRTS image: the job definition that runs it and the repository and tag it must come from.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImageSettings {
     /// `name:revision`.
@@ -35,7 +36,7 @@ pub struct ImageSettings {
 }
 
 /// The Swagger site: the bucket whose website serves it and the API definition's key.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SwaggerSettings {
     pub bucket: String,
@@ -48,7 +49,7 @@ fn default_definition() -> String {
 }
 
 /// The API resource under test.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSettings {
     pub name: String,
@@ -59,7 +60,7 @@ pub struct ApiSettings {
 }
 
 /// The browser origin that calls the API (the Swagger site).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorsSettings {
     pub origin: String,
@@ -68,7 +69,7 @@ pub struct CorsSettings {
 }
 
 /// The job-trigger request and what it must produce in Batch.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerSettings {
     /// The JSON body POSTed to the API.

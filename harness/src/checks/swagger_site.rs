@@ -116,9 +116,8 @@ async fn definition_observations(
             return;
         }
     };
-    let host = spec["host"].as_str().unwrap_or("");
-    let base_path = spec["basePath"].as_str().unwrap_or("");
-    let scheme = spec["schemes"][0].as_str().unwrap_or("");
+    let server = crate::swagger_definition::server(spec);
+    let (scheme, host, base_path) = server.as_ref().map_or(("", "", ""), |s| (&*s.scheme, &*s.host, &*s.base_path));
     let (want_scheme, want_host, _) = ctx.target.api_base(&api_id, &api.stage);
     let stage = base_path.trim_start_matches('/');
     let stage_exists =

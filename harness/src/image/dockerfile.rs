@@ -74,6 +74,26 @@ pub fn parse(text: &str) -> Result<Plan, String> {
     Ok(plan)
 }
 
+/// The context files a Dockerfile's `COPY` and `ADD` instructions name (any base image; copies `--from` another
+/// stage or image are not from the context and are left out).
+pub fn copied_sources(text: &str) -> Vec<String> {
+    let mut sources = Vec::new();
+    for (_, line) in logical_lines(text) {
+        let (instruction, args) = line.split_once(char::is_whitespace).unwrap_or((line.as_str(), ""));
+        if !matches!(instruction.to_ascii_uppercase().as_str(), "COPY" | "ADD") {
+            continue;
+        }
+        let mut parts = words(args.trim());
+        if parts.iter().any(|p| p.starts_with("--from")) {
+            continue;
+        }
+        parts.retain(|p| !p.starts_with("--"));
+        parts.pop();
+        sources.extend(parts.into_iter().map(|p| p.trim_start_matches("./").to_owned()));
+    }
+    sources
+}
+
 /// Lines without comments, with `\` continuations joined, numbered by their first physical line.
 fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
@@ -143,6 +163,12 @@ fn words(args: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_context_files_a_dockerfile_copies() {
+        let text = "FROM python:3.8\nCOPY --chown=1:1 ./crts-job app.py /crts/\nADD a \\\n  /b\nCOPY --from=build /out /out\nRUN x\n";
+        assert_eq!(copied_sources(text), ["crts-job", "app.py", "a"]);
+    }
 
     #[test]
     fn a_scratch_dockerfile_becomes_a_plan_and_the_rest_is_reported() {

@@ -11,6 +11,25 @@ use std::process::Stdio;
 use bytes::Bytes;
 use sha2::Digest as _;
 
+use crate::progress;
+
+/// The CRTS job binary (crate crts-job, `job/src/main.rs`), statically linked by `build.rs`, for build contexts
+/// whose Dockerfile copies it (the fixture image's `COPY crts-job /crts/run`). It runs in a `FROM scratch` image.
+pub fn job_binary() -> Result<&'static [u8], String> {
+    #[cfg(crts_job_built)]
+    {
+        Ok(include_bytes!(env!("CRTS_JOB_BINARY")))
+    }
+    #[cfg(not(crts_job_built))]
+    {
+        Err(format!(
+            "this crts-harness was built without the CRTS job binary: {} (give the image step a context that \
+             does not need it, or build the harness on Linux)",
+            env!("CRTS_JOB_BUILD_ERROR")
+        ))
+    }
+}
+
 /// A registry to push to: `host[:port]`, whether it speaks plain HTTP, and the login.
 #[derive(Clone)]
 pub struct RegistryLogin {
@@ -209,7 +228,7 @@ pub async fn push_oci(image: &OciImage, login: &RegistryLogin, repository: &str,
     for (kind, data, blob_digest) in blobs {
         let exists = client.blob_exists(&reference, &blob_digest).await.unwrap_or(false);
         if exists {
-            eprintln!("  {kind} {}: already in the registry", short(&blob_digest));
+            progress::output(format!("{kind} {}: already in the registry", short(&blob_digest)));
             continue;
         }
         let started = std::time::Instant::now();
@@ -217,12 +236,12 @@ pub async fn push_oci(image: &OciImage, login: &RegistryLogin, repository: &str,
             .push_blob(&reference, data.clone(), &blob_digest)
             .await
             .map_err(|e| format!("pushing {kind} {blob_digest}: {e}"))?;
-        eprintln!(
-            "  {kind} {}: {} pushed in {:.0} ms",
+        progress::output(format!(
+            "{kind} {}: {} pushed in {:.0} ms",
             short(&blob_digest),
             human_size(data.len()),
             started.elapsed().as_secs_f64() * 1e3
-        );
+        ));
     }
     let content_type = http::HeaderValue::from_static(MANIFEST_TYPE);
     client
@@ -270,7 +289,7 @@ pub async fn push_docker(
     let run = |args: Vec<String>, stdin: Option<String>| {
         let config_dir = config_dir.path().to_path_buf();
         async move {
-            eprintln!("  $ docker {}", args.join(" "));
+            progress::output(format!("$ docker {}", args.join(" ")));
             let mut command = tokio::process::Command::new("docker");
             command.args(&args).env("DOCKER_CONFIG", &config_dir).stdout(Stdio::piped()).stderr(Stdio::piped());
             if stdin.is_some() {
@@ -292,7 +311,7 @@ pub async fn push_docker(
                     let mut lines = tokio::io::BufReader::new(pipe).lines();
                     while let Ok(Some(line)) = lines.next_line().await {
                         if !line.trim().is_empty() {
-                            eprintln!("    {line}");
+                            progress::output(&line);
                         }
                         seen.push_str(&line);
                         seen.push('\n');

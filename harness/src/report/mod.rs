@@ -17,6 +17,8 @@ pub use text::to_text;
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub scenario: String,
+    /// The scenario's variables as the run used them (`--var` ones marked).
+    pub variables: Vec<crate::scenario::ScenarioVariable>,
     pub target: String,
     #[serde(serialize_with = "millis")]
     pub target_start: Duration,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
-use super::model::{CheckName, Scenario, Step};
+use super::model::{CheckName, Scenario, ScenarioVariable, Step};
 use super::vars::Variables;
 use crate::checks::CheckSettings;
 use crate::steps::StepAction;
@@ -88,19 +88,87 @@ struct SourcedStep {
 struct Resolved {
     name: Option<String>,
     description: Option<String>,
+    /// The file that lists the steps (the end of the `extends` chain): fixture paths are relative to its
+    /// repository root.
+    steps_file: PathBuf,
     variables: Vec<(String, Value, PathBuf)>,
     steps: Vec<SourcedStep>,
     checks: Option<Vec<CheckName>>,
     settings: Option<(Value, PathBuf)>,
 }
 
+/// `--var NAME=VALUE`: a scenario variable set on the command line. A value starting with `./` or `../` is a path
+/// relative to the working directory, made absolute here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarOverride {
+    pub name: String,
+    pub value: String,
+}
+
+impl std::str::FromStr for VarOverride {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (name, value) = text
+            .split_once('=')
+            .filter(|(name, _)| !name.trim().is_empty())
+            .ok_or_else(|| format!("`{text}` is not NAME=VALUE (e.g. --var lambda_code=./lambda.zip)"))?;
+        let dir = std::env::current_dir().unwrap_or_default();
+        Ok(Self { name: name.trim().to_owned(), value: anchor_path(value, &dir) })
+    }
+}
+
+/// A value starting with `./` or `../` is a path relative to `dir` (the folder of the file that sets it, or the
+/// working directory for `--var`); anything else is kept as written (fixture paths are relative to the
+/// repository root).
+fn anchor_path(value: &str, dir: &Path) -> String {
+    if value.starts_with("./") || value.starts_with("../") {
+        let joined = dir.join(value);
+        // `a/b/../c` → `a/c`, so that messages and reports show a plain path.
+        let mut clean = PathBuf::new();
+        for part in joined.components() {
+            match part {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    clean.pop();
+                }
+                other => clean.push(other),
+            }
+        }
+        clean.display().to_string()
+    } else {
+        value.to_owned()
+    }
+}
+
 /// Loads and validates a scenario. `runtime` holds the variables only the target knows (`region`,
 /// `account_id`, `ecr_registry`); validate with placeholders first, then load again once the target is known.
-pub fn load(path: &Path, runtime: &Variables) -> Result<Scenario, ScenarioError> {
-    let resolved = resolve(path, 0, &mut Vec::new())?;
-    let base_dir = repository_root(path);
+/// `overrides` replace the values of variables the scenario declares (`--var`); naming another is an error.
+pub fn load(path: &Path, runtime: &Variables, overrides: &[VarOverride]) -> Result<Scenario, ScenarioError> {
+    let mut resolved = resolve(path, 0, &mut Vec::new())?;
+    let base_dir = repository_root(&resolved.steps_file);
+
+    let mut from_command_line = BTreeSet::new();
+    for var in overrides {
+        let Some(slot) = resolved.variables.iter_mut().find(|(name, _, _)| *name == var.name) else {
+            let known: Vec<&str> = resolved.variables.iter().map(|(name, _, _)| name.as_str()).collect();
+            let message = if runtime.get(&var.name).is_some() {
+                format!(
+                    "--var {}: set by the target, not by the scenario (scenario variables: {})",
+                    var.name,
+                    known.join(", ")
+                )
+            } else {
+                format!("--var {}: the scenario has no such variable (known: {})", var.name, known.join(", "))
+            };
+            return Err(error(path, None, None, message));
+        };
+        slot.1 = Value::String(var.value.clone());
+        from_command_line.insert(var.name.clone());
+    }
 
     let mut vars = runtime.clone();
+    let mut variables = Vec::with_capacity(resolved.variables.len());
     for (name, value, file) in &resolved.variables {
         let text = match value {
             Value::String(s) => s.clone(),
@@ -109,7 +177,12 @@ pub fn load(path: &Path, runtime: &Variables) -> Result<Scenario, ScenarioError>
             _ => return Err(error(file, None, None, format!("variable `{name}` must be a string, number or boolean"))),
         };
         let text = vars.substitute(&text).map_err(|m| error(file, None, None, format!("variable `{name}`: {m}")))?;
-        vars.insert(name.clone(), text);
+        vars.insert(name.clone(), text.clone());
+        variables.push(ScenarioVariable {
+            name: name.clone(),
+            value: text,
+            from_command_line: from_command_line.contains(name),
+        });
     }
 
     let mut seen = BTreeSet::new();
@@ -146,6 +219,7 @@ pub fn load(path: &Path, runtime: &Variables) -> Result<Scenario, ScenarioError>
         description: resolved.description.unwrap_or_default(),
         path: path.to_path_buf(),
         base_dir,
+        variables,
         steps,
         checks,
         check_settings,
@@ -204,7 +278,7 @@ fn resolve(path: &Path, depth: usize, chain: &mut Vec<PathBuf>) -> Result<Resolv
                     raw: raw_step,
                 })
                 .collect();
-            Resolved { steps, ..Default::default() }
+            Resolved { steps, steps_file: path.to_path_buf(), ..Default::default() }
         }
     };
 
@@ -251,8 +325,16 @@ fn resolve(path: &Path, depth: usize, chain: &mut Vec<PathBuf>) -> Result<Resolv
         let Some(name) = name.as_str().map(str::to_owned) else {
             return Err(error(path, None, None, "variables: names must be strings".to_owned()));
         };
-        resolved.variables.retain(|(n, _, _)| *n != name);
-        resolved.variables.push((name, value, path.to_path_buf()));
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let value = match value {
+            Value::String(text) => Value::String(anchor_path(&text, dir)),
+            other => other,
+        };
+        // A variable set again keeps its place, so that the ones after it can still use it.
+        match resolved.variables.iter_mut().find(|(n, _, _)| *n == name) {
+            Some(slot) => *slot = (name, value, path.to_path_buf()),
+            None => resolved.variables.push((name, value, path.to_path_buf())),
+        }
     }
     if raw.checks.is_some() {
         resolved.checks = raw.checks;

@@ -15,8 +15,9 @@
 
 mod load;
 mod model;
+pub mod schema;
 mod vars;
 
-pub use load::{ScenarioError, load};
-pub use model::{CheckName, Scenario, Step};
+pub use load::{ScenarioError, VarOverride, load};
+pub use model::{CheckName, Scenario, ScenarioVariable, Step};
 pub use vars::Variables;

@@ -16,9 +16,21 @@ pub struct Scenario {
     pub path: PathBuf,
     /// The directory that relative fixture paths are resolved against (the repository root for ours).
     pub base_dir: PathBuf,
+    /// The scenario's variables in the order they are defined, with their final values.
+    pub variables: Vec<ScenarioVariable>,
     pub steps: Vec<Step>,
     pub checks: Vec<CheckName>,
     pub check_settings: CheckSettings,
+}
+
+/// A scenario variable as the run used it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScenarioVariable {
+    pub name: String,
+    pub value: String,
+    /// Set with `--var`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub from_command_line: bool,
 }
 
 /// One runbook step.
@@ -34,7 +46,7 @@ pub struct Step {
 }
 
 /// The checks a scenario asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckName {
     Cors,

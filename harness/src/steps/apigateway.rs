@@ -13,7 +13,7 @@ use super::{Observed, RunContext, Settings, StepError};
 /// The Lambda console's "Add trigger" with an API Gateway REST API: a new API named `api_name`, a resource
 /// named after the function with an `ANY` method proxying to it, permission for API Gateway to invoke the
 /// function, and a deployment to `stage`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddLambdaTrigger {
     pub function: String,
@@ -23,7 +23,7 @@ pub struct AddLambdaTrigger {
     pub security: TriggerSecurity,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TriggerSecurity {
     Open,
@@ -96,7 +96,7 @@ impl AddLambdaTrigger {
 }
 
 /// "Create Method": a method on a resource, without an integration yet.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMethod {
     pub api: String,
@@ -127,7 +127,7 @@ impl CreateMethod {
 }
 
 /// "Lambda Proxy Integration" on a method, and the permission the console adds for it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LambdaProxyIntegration {
     pub api: String,
@@ -168,7 +168,7 @@ impl LambdaProxyIntegration {
 }
 
 /// "Method Request": API Key Required = true.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequireApiKey {
     pub api: String,
@@ -200,7 +200,7 @@ impl RequireApiKey {
 }
 
 /// "Delete Method" (the runbook deletes the console's ANY).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteMethod {
     pub api: String,
@@ -231,7 +231,7 @@ impl DeleteMethod {
 
 /// "Create API Keys" (runbook step 8), enabled, in a usage plan bound to the API's stage, which is what
 /// API Gateway needs before it accepts the key.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     pub api: String,
@@ -313,7 +313,7 @@ impl CreateApiKey {
 
 /// "Enable CORS" as the console does it: an OPTIONS method with a MOCK integration answering the preflight
 /// with the Access-Control-Allow-* headers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnableCors {
     pub api: String,
@@ -421,7 +421,7 @@ impl EnableCors {
 
 /// "Method Response": declare response headers for a status (the runbook adds Access-Control-Allow-Origin
 /// to POST 200).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MethodResponseHeader {
     pub api: String,
@@ -472,7 +472,7 @@ impl MethodResponseHeader {
 }
 
 /// "Deploy API" to a stage.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deploy {
     pub api: String,

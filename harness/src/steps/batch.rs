@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{Observed, RunContext, Settings, StepError, StringMap};
 
 /// Fargate compute types the runbook may use.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub enum FargateType {
     #[serde(rename = "FARGATE")]
     Fargate,
@@ -19,7 +19,7 @@ pub enum FargateType {
 }
 
 /// "AWS Batch > Compute Environments": a managed Fargate compute environment.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateComputeEnvironment {
     pub name: String,
@@ -76,7 +76,7 @@ impl CreateComputeEnvironment {
 }
 
 /// "AWS Batch > Job Queue": a queue over the compute environments, in order.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJobQueue {
     pub name: String,
@@ -127,7 +127,7 @@ impl CreateJobQueue {
 
 /// "AWS Batch > Job Definitions": a Fargate container job definition. Registering the same name again makes
 /// the next revision, which is how the runbook ends up with `CrtsAwsJD:2`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterJobDefinition {
     pub name: String,

@@ -2,7 +2,6 @@
 //! as `<repositoryUri>:latest` (with Docker when an engine answers, else with the built-in builder; see
 //! [`crate::image`]).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -11,9 +10,10 @@ use serde_json::json;
 
 use super::{Observed, RunContext, Settings, StepError};
 use crate::image::{self, RegistryLogin};
+use crate::package::{Package, write_entries};
 
 /// Creates a private repository.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRepository {
     pub name: String,
@@ -49,7 +49,7 @@ impl CreateRepository {
 }
 
 /// Which way to build: `auto` (Docker when an engine answers), `docker`, or `built-in`.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Builder {
     #[default]
@@ -58,20 +58,23 @@ pub enum Builder {
     BuiltIn,
 }
 
-/// Builds the image from a context folder and pushes it to the repository as `tag`.
-#[derive(Debug, Clone, Deserialize)]
+/// Builds the image from a context (a folder, or the runbook's "docker package" `.zip`) and pushes it to the
+/// repository as `tag`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildAndPush {
     pub repository: String,
+    /// A folder or `.zip` holding the Dockerfile (at its root, or in its one top folder).
     pub context: PathBuf,
     #[serde(default = "default_tag")]
     pub tag: String,
     /// The runbook's local name (`docker build -t crts`).
     #[serde(default = "default_local_tag")]
     pub local_tag: String,
-    /// Files from this machine added to the context (name in the context → path), e.g. a static busybox.
+    /// The name under which the CRTS job binary this harness carries ([`image::job_binary`]) is added to the
+    /// context, when the Dockerfile copies a file of that name that the context does not have.
     #[serde(default)]
-    pub stage: BTreeMap<String, PathBuf>,
+    pub job_binary: Option<String>,
     /// `CRTS_IMAGE_BUILDER` overrides it.
     #[serde(default)]
     pub builder: Builder,
@@ -87,16 +90,36 @@ fn default_local_tag() -> String {
 
 impl Settings for BuildAndPush {
     fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
-        let dir = base_dir.join(&self.context);
-        if !dir.join("Dockerfile").is_file() {
-            return Err(format!("folder `{}` must contain a Dockerfile", self.context.display()));
-        }
-        self.context = dir;
+        let package = Package::open(base_dir, &self.context).map_err(|e| format!("with.context: {e}"))?;
+        package.entries_around("Dockerfile").map_err(|e| format!("with.context: {e}"))?;
+        self.context = package.path().to_path_buf();
         Ok(())
     }
 }
 
 impl BuildAndPush {
+    /// Writes the context's files into `dir`, plus the job binary when the Dockerfile asks for it.
+    fn stage_context(&self, dir: &Path, ctx: &mut RunContext) -> Result<(), String> {
+        let package = Package::open(Path::new(""), &self.context)?;
+        let entries = package.entries_around("Dockerfile")?;
+        write_entries(&entries, dir)?;
+        let Some(name) = &self.job_binary else { return Ok(()) };
+        if entries.iter().any(|e| &e.path == name) {
+            return Ok(());
+        }
+        let dockerfile = std::fs::read_to_string(dir.join("Dockerfile")).map_err(|e| format!("Dockerfile: {e}"))?;
+        let copied = image::dockerfile::copied_sources(&dockerfile);
+        if copied.iter().any(|source| source == name) {
+            let binary = image::job_binary()?;
+            std::fs::write(dir.join(name), binary).map_err(|e| format!("cannot add {name} to the context: {e}"))?;
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| format!("cannot make {name} executable: {e}"))?;
+            ctx.notes.push(format!("{name}: the CRTS job binary built with this harness (crate crts-job, static)"));
+        }
+        Ok(())
+    }
+
     fn builder(&self) -> Result<Builder, StepError> {
         match std::env::var("CRTS_IMAGE_BUILDER").ok().as_deref() {
             None | Some("") => Ok(self.builder),
@@ -127,15 +150,7 @@ impl BuildAndPush {
 
         let staged =
             tempfile::tempdir().map_err(|e| StepError::unexpected(format!("cannot create a build context: {e}")))?;
-        copy_dir(&self.context, staged.path()).map_err(StepError::unexpected)?;
-        for (name, source) in &self.stage {
-            std::fs::copy(source, staged.path().join(name)).map_err(|e| {
-                StepError::unexpected(format!(
-                    "cannot add {} to the build context as {name}: {e} (on Debian: apt-get install busybox-static)",
-                    source.display()
-                ))
-            })?;
-        }
+        self.stage_context(staged.path(), ctx).map_err(StepError::unexpected)?;
 
         let (use_docker, why) = match self.builder()? {
             Builder::Docker => (true, "asked for"),
@@ -214,18 +229,4 @@ pub(crate) async fn registry_login(ctx: &RunContext) -> Result<RegistryLogin, St
         username: username.to_owned(),
         password: password.to_owned(),
     })
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
-    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
-        let entry = entry.map_err(|e| e.to_string())?;
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target).map_err(|e| format!("{}: {e}", entry.path().display()))?;
-        }
-    }
-    Ok(())
 }

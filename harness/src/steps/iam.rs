@@ -9,7 +9,7 @@ use super::{Observed, RunContext, Settings, StepError, fixture};
 
 /// Creates a role with a trust policy from a file, and attaches AWS-managed policies to it.
 /// (The Lambda console does this for a new function; Batch on Fargate needs an execution role.)
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRole {
     pub name: String,
@@ -59,7 +59,7 @@ impl CreateRole {
 }
 
 /// Creates a customer-managed policy from a file (verbatim) and attaches it to a role.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachPolicy {
     pub role: String,

@@ -1,6 +1,5 @@
 //! Lambda steps: the job-trigger function (Python 3.8, code from fixtures) and its environment variables.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -9,12 +8,13 @@ use aws_sdk_lambda::types::{Environment, Runtime, State};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, Settings, StepError, StringMap, fixture};
+use super::{Observed, RunContext, Settings, StepError, StringMap};
+use crate::package::{Entry, Package, listing};
 use crate::poll::poll_until;
 use crate::targets::capabilities::Capability;
 
-/// "AWS Lambda > Lambda triggers the AWS Batch", steps 1-2: a function from one Python file.
-#[derive(Debug, Clone, Deserialize)]
+/// "AWS Lambda > Lambda triggers the AWS Batch", steps 1-2: a function from the code the runbook unzips.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateFunction {
     pub name: String,
@@ -22,7 +22,8 @@ pub struct CreateFunction {
     pub handler: String,
     /// Name of the execution role.
     pub role: String,
-    /// The handler's source file; zipped at the root of the deployment package.
+    /// The code: a `.py` file or a folder (zipped with its files at the package's root), or a `.zip` uploaded as
+    /// it is (the console's "Upload from .zip file"). It must hold the handler's module.
     pub code: PathBuf,
     #[serde(default = "default_timeout")]
     pub timeout: i32,
@@ -34,14 +35,19 @@ fn default_timeout() -> i32 {
 
 impl Settings for CreateFunction {
     fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
-        self.code = fixture(base_dir, &self.code)?;
+        let package = Package::open(base_dir, &self.code).map_err(|e| format!("with.code: {e}"))?;
+        let entries = package.entries().map_err(|e| format!("with.code: {e}"))?;
+        check_handler(&self.handler, &entries).map_err(|e| format!("with.code: {}: {e}", package.path().display()))?;
+        self.code = package.path().to_path_buf();
         Ok(())
     }
 }
 
 impl CreateFunction {
     pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
-        let zip = zip_single_file(&self.code)?;
+        let zip = Package::open(Path::new(""), &self.code)
+            .and_then(|package| package.lambda_zip())
+            .map_err(StepError::unexpected)?;
         let role = ctx.iam.get_role().role_name(&self.role).send().await.map_err(|e| StepError::sdk("GetRole", e))?;
         let role_arn = role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
         let created = ctx
@@ -98,7 +104,7 @@ impl CreateFunction {
 }
 
 /// "Configuration -> Environment Variables": sets the function's variables (replacing the previous set).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetEnvironment {
     pub function: String,
@@ -151,19 +157,38 @@ fn role_arn_name_of(arn: Option<&str>) -> Option<&str> {
     arn.and_then(|r| r.rsplit('/').next())
 }
 
-/// A deployment package: one file at the root of a zip, as the console's editor produces.
-fn zip_single_file(path: &Path) -> Result<Vec<u8>, StepError> {
-    let source =
-        std::fs::read(path).map_err(|e| StepError::unexpected(format!("cannot read {}: {e}", path.display())))?;
-    let name =
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "lambda_function.py".into());
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    let zipped = writer
-        .start_file(name, options)
-        .and_then(|()| writer.write_all(&source).map_err(Into::into))
-        .and_then(|()| writer.finish());
-    zipped
-        .map(std::io::Cursor::into_inner)
-        .map_err(|e| StepError::unexpected(format!("zipping {}: {e}", path.display())))
+/// The handler `pkg.module.function` needs `pkg/module.py` (or `pkg/module/__init__.py`) in the package: AWS
+/// accepts the upload without it and fails every invocation with `Runtime.ImportModuleError`, so it is said here,
+/// before anything is applied.
+fn check_handler(handler: &str, entries: &[Entry]) -> Result<(), String> {
+    let Some((module, _)) = handler.rsplit_once('.').filter(|(m, f)| !m.is_empty() && !f.is_empty()) else {
+        return Err(format!("the handler `{handler}` is not `module.function` (e.g. lambda_function.lambda_handler)"));
+    };
+    let file = format!("{}.py", module.replace('.', "/"));
+    let package = format!("{}/__init__.py", module.replace('.', "/"));
+    if entries.iter().any(|e| e.path == file || e.path == package) {
+        Ok(())
+    } else {
+        Err(format!("no `{file}` for the handler `{handler}`{}", listing(entries)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(paths: &[&str]) -> Vec<Entry> {
+        paths.iter().map(|p| Entry { path: (*p).to_owned(), data: vec![], executable: false }).collect()
+    }
+
+    #[test]
+    fn the_handler_module_must_be_in_the_package() {
+        assert_eq!(check_handler("lambda_function.lambda_handler", &entries(&["lambda_function.py"])), Ok(()));
+        assert_eq!(check_handler("app.handlers.main", &entries(&["app/handlers/__init__.py"])), Ok(()));
+        assert_eq!(
+            check_handler("lambda_function.lambda_handler", &entries(&["handler.py", "lib/x.py"])),
+            Err("no `lambda_function.py` for the handler `lambda_function.lambda_handler` (it holds: handler.py, lib/x.py)".to_owned())
+        );
+        assert!(check_handler("lambda_handler", &entries(&[])).is_err());
+    }
 }

@@ -1,8 +1,8 @@
 //! Runbook steps. Each step *applies* a change through the AWS SDK for Rust and then *observes* what it meant
 //! by reading it back, so the observation (not the request) is what the report shows.
 //!
-//! A step's `action` in the scenario picks one of the [`StepAction`] variants; its `with:` mapping is
-//! deserialized into that variant's settings with unknown keys refused.
+//! A step's `action` in the scenario picks one of the [`StepAction`] variants (the `step_actions!` table below);
+//! its `with:` mapping is deserialized into that variant's settings with unknown keys refused.
 
 mod apigateway;
 mod batch;
@@ -26,145 +26,99 @@ pub(crate) use ecr::registry_login;
 /// What a step did, as the report shows it: a few normalized facts read back from the target.
 pub type Observed = BTreeMap<String, serde_json::Value>;
 
-/// Every action a scenario step can take, with its settings.
-#[derive(Debug, Clone)]
-pub enum StepAction {
-    EcrCreateRepository(ecr::CreateRepository),
-    ImageBuildAndPush(ecr::BuildAndPush),
-    IamCreateRole(iam::CreateRole),
-    IamAttachPolicy(iam::AttachPolicy),
-    BatchCreateComputeEnvironment(batch::CreateComputeEnvironment),
-    BatchCreateJobQueue(batch::CreateJobQueue),
-    BatchRegisterJobDefinition(batch::RegisterJobDefinition),
-    LambdaCreateFunction(lambda::CreateFunction),
-    LambdaSetEnvironment(lambda::SetEnvironment),
-    ApiGatewayAddLambdaTrigger(apigateway::AddLambdaTrigger),
-    ApiGatewayCreateMethod(apigateway::CreateMethod),
-    ApiGatewayLambdaProxyIntegration(apigateway::LambdaProxyIntegration),
-    ApiGatewayRequireApiKey(apigateway::RequireApiKey),
-    ApiGatewayDeleteMethod(apigateway::DeleteMethod),
-    ApiGatewayCreateApiKey(apigateway::CreateApiKey),
-    ApiGatewayEnableCors(apigateway::EnableCors),
-    ApiGatewayMethodResponseHeader(apigateway::MethodResponseHeader),
-    ApiGatewayDeploy(apigateway::Deploy),
-    S3CreateBucket(s3::CreateBucket),
-    S3EnableWebsite(s3::EnableWebsite),
-    S3PutBucketPolicy(s3::PutBucketPolicy),
-    S3PutBucketCors(s3::PutBucketCors),
-    SwaggerUploadUi(swagger::UploadUi),
-    SwaggerPutApiDefinition(swagger::PutApiDefinition),
+/// Declares every action a scenario step can take, in one table: the name a scenario writes, the variant, its
+/// settings (the `with:` mapping), and what the target must be able to do. The enum, [`ACTIONS`], parsing,
+/// dispatch, capabilities and the JSON Schema of each action's settings all come from this table, so a new step
+/// is its settings struct plus one line here.
+macro_rules! step_actions {
+    ($( $name:literal => $variant:ident($settings:ty) requires [$($capability:ident),*]; )*) => {
+        /// Every action a scenario step can take, with its settings.
+        #[derive(Debug, Clone)]
+        pub enum StepAction {
+            $( $variant($settings), )*
+        }
+
+        /// The action names a scenario may use.
+        pub const ACTIONS: &[&str] = &[$( $name ),*];
+
+        impl StepAction {
+            fn parse_known(action: &str, with: serde_norway::Value, base_dir: &Path) -> Option<Result<Self, String>> {
+                match action {
+                    $( $name => Some(settings::<$settings>(with, base_dir).map(Self::$variant)), )*
+                    _ => None,
+                }
+            }
+
+            /// The name a scenario uses for this action.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Self::$variant(_) => $name, )*
+                }
+            }
+
+            /// What the target must be able to do for this step.
+            pub fn requires(&self) -> &'static [Capability] {
+                match self {
+                    $( Self::$variant(_) => &[$( Capability::$capability ),*], )*
+                }
+            }
+
+            /// Applies the step to the target, then reads back what it meant.
+            pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+                match self {
+                    $( Self::$variant(settings) => settings.run(ctx).await, )*
+                }
+            }
+
+            /// Each action's name with the JSON Schema of its settings.
+            pub fn schemas(generator: &mut schemars::SchemaGenerator) -> Vec<(&'static str, schemars::Schema)> {
+                vec![$( ($name, generator.subschema_for::<$settings>()) ),*]
+            }
+        }
+    };
 }
 
-/// The action names a scenario may use, for error messages.
-pub const ACTIONS: &[&str] = &[
-    "ecr.create-repository",
-    "image.build-and-push",
-    "iam.create-role",
-    "iam.attach-policy",
-    "batch.create-compute-environment",
-    "batch.create-job-queue",
-    "batch.register-job-definition",
-    "lambda.create-function",
-    "lambda.set-environment",
-    "apigateway.add-lambda-trigger",
-    "apigateway.create-method",
-    "apigateway.lambda-proxy-integration",
-    "apigateway.require-api-key",
-    "apigateway.delete-method",
-    "apigateway.create-api-key",
-    "apigateway.enable-cors",
-    "apigateway.method-response-header",
-    "apigateway.deploy",
-    "s3.create-bucket",
-    "s3.enable-website",
-    "s3.put-bucket-policy",
-    "s3.put-bucket-cors",
-    "swagger.upload-ui",
-    "swagger.put-api-definition",
-];
+step_actions! {
+    "ecr.create-repository" => EcrCreateRepository(ecr::CreateRepository) requires [Ecr];
+    "image.build-and-push" => ImageBuildAndPush(ecr::BuildAndPush) requires [Ecr];
+    "iam.create-role" => IamCreateRole(iam::CreateRole) requires [];
+    "iam.attach-policy" => IamAttachPolicy(iam::AttachPolicy) requires [];
+    "batch.create-compute-environment" => BatchCreateComputeEnvironment(batch::CreateComputeEnvironment) requires [Batch];
+    "batch.create-job-queue" => BatchCreateJobQueue(batch::CreateJobQueue) requires [Batch];
+    "batch.register-job-definition" => BatchRegisterJobDefinition(batch::RegisterJobDefinition) requires [Batch];
+    "lambda.create-function" => LambdaCreateFunction(lambda::CreateFunction) requires [];
+    // Changing a function's configuration needs the function to have started: LocalStack refuses updates to a
+    // version that is not running ("cannot be updated if an old one is not running").
+    "lambda.set-environment" => LambdaSetEnvironment(lambda::SetEnvironment) requires [LambdaExecution];
+    "apigateway.add-lambda-trigger" => ApiGatewayAddLambdaTrigger(apigateway::AddLambdaTrigger) requires [];
+    "apigateway.create-method" => ApiGatewayCreateMethod(apigateway::CreateMethod) requires [];
+    "apigateway.lambda-proxy-integration" => ApiGatewayLambdaProxyIntegration(apigateway::LambdaProxyIntegration) requires [];
+    "apigateway.require-api-key" => ApiGatewayRequireApiKey(apigateway::RequireApiKey) requires [];
+    "apigateway.delete-method" => ApiGatewayDeleteMethod(apigateway::DeleteMethod) requires [];
+    "apigateway.create-api-key" => ApiGatewayCreateApiKey(apigateway::CreateApiKey) requires [];
+    "apigateway.enable-cors" => ApiGatewayEnableCors(apigateway::EnableCors) requires [];
+    "apigateway.method-response-header" => ApiGatewayMethodResponseHeader(apigateway::MethodResponseHeader) requires [];
+    "apigateway.deploy" => ApiGatewayDeploy(apigateway::Deploy) requires [];
+    "s3.create-bucket" => S3CreateBucket(s3::CreateBucket) requires [];
+    "s3.enable-website" => S3EnableWebsite(s3::EnableWebsite) requires [];
+    "s3.put-bucket-policy" => S3PutBucketPolicy(s3::PutBucketPolicy) requires [];
+    "s3.put-bucket-cors" => S3PutBucketCors(s3::PutBucketCors) requires [];
+    "swagger.upload-ui" => SwaggerUploadUi(swagger::UploadUi) requires [];
+    "swagger.put-api-definition" => SwaggerPutApiDefinition(swagger::PutApiDefinition) requires [];
+}
 
 impl StepAction {
     /// Parses `action` + `with` (variables already substituted). Files named in `with` are resolved against
     /// `base_dir` and must exist.
     pub fn parse(action: &str, with: serde_norway::Value, base_dir: &Path) -> Result<Self, String> {
         let with = if with.is_null() { serde_norway::Value::Mapping(Default::default()) } else { with };
-        Ok(match action {
-            "ecr.create-repository" => Self::EcrCreateRepository(settings(with, base_dir)?),
-            "image.build-and-push" => Self::ImageBuildAndPush(settings(with, base_dir)?),
-            "iam.create-role" => Self::IamCreateRole(settings(with, base_dir)?),
-            "iam.attach-policy" => Self::IamAttachPolicy(settings(with, base_dir)?),
-            "batch.create-compute-environment" => Self::BatchCreateComputeEnvironment(settings(with, base_dir)?),
-            "batch.create-job-queue" => Self::BatchCreateJobQueue(settings(with, base_dir)?),
-            "batch.register-job-definition" => Self::BatchRegisterJobDefinition(settings(with, base_dir)?),
-            "lambda.create-function" => Self::LambdaCreateFunction(settings(with, base_dir)?),
-            "lambda.set-environment" => Self::LambdaSetEnvironment(settings(with, base_dir)?),
-            "apigateway.add-lambda-trigger" => Self::ApiGatewayAddLambdaTrigger(settings(with, base_dir)?),
-            "apigateway.create-method" => Self::ApiGatewayCreateMethod(settings(with, base_dir)?),
-            "apigateway.lambda-proxy-integration" => Self::ApiGatewayLambdaProxyIntegration(settings(with, base_dir)?),
-            "apigateway.require-api-key" => Self::ApiGatewayRequireApiKey(settings(with, base_dir)?),
-            "apigateway.delete-method" => Self::ApiGatewayDeleteMethod(settings(with, base_dir)?),
-            "apigateway.create-api-key" => Self::ApiGatewayCreateApiKey(settings(with, base_dir)?),
-            "apigateway.enable-cors" => Self::ApiGatewayEnableCors(settings(with, base_dir)?),
-            "apigateway.method-response-header" => Self::ApiGatewayMethodResponseHeader(settings(with, base_dir)?),
-            "apigateway.deploy" => Self::ApiGatewayDeploy(settings(with, base_dir)?),
-            "s3.create-bucket" => Self::S3CreateBucket(settings(with, base_dir)?),
-            "s3.enable-website" => Self::S3EnableWebsite(settings(with, base_dir)?),
-            "s3.put-bucket-policy" => Self::S3PutBucketPolicy(settings(with, base_dir)?),
-            "s3.put-bucket-cors" => Self::S3PutBucketCors(settings(with, base_dir)?),
-            "swagger.upload-ui" => Self::SwaggerUploadUi(settings(with, base_dir)?),
-            "swagger.put-api-definition" => Self::SwaggerPutApiDefinition(settings(with, base_dir)?),
-            other => {
-                let hint = match closest(other, ACTIONS) {
-                    Some(near) => format!("did you mean `{near}`? known actions: {}", ACTIONS.join(", ")),
-                    None => format!("known actions: {}", ACTIONS.join(", ")),
-                };
-                return Err(format!("unknown action `{other}` ({hint})"));
-            }
+        Self::parse_known(action, with, base_dir).unwrap_or_else(|| {
+            let hint = match closest(action, ACTIONS) {
+                Some(near) => format!("did you mean `{near}`? known actions: {}", ACTIONS.join(", ")),
+                None => format!("known actions: {}", ACTIONS.join(", ")),
+            };
+            Err(format!("unknown action `{action}` ({hint})"))
         })
-    }
-
-    /// What the target must be able to do for this step.
-    pub fn requires(&self) -> &'static [Capability] {
-        match self {
-            Self::EcrCreateRepository(_) | Self::ImageBuildAndPush(_) => &[Capability::Ecr],
-            // Changing a function's configuration needs the function to have started: LocalStack refuses
-            // updates to a version that is not running ("cannot be updated if an old one is not running").
-            Self::LambdaSetEnvironment(_) => &[Capability::LambdaExecution],
-            Self::BatchCreateComputeEnvironment(_)
-            | Self::BatchCreateJobQueue(_)
-            | Self::BatchRegisterJobDefinition(_) => &[Capability::Batch],
-            _ => &[],
-        }
-    }
-
-    /// Applies the step to the target, then reads back what it meant.
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
-        match self {
-            Self::EcrCreateRepository(s) => s.run(ctx).await,
-            Self::ImageBuildAndPush(s) => s.run(ctx).await,
-            Self::IamCreateRole(s) => s.run(ctx).await,
-            Self::IamAttachPolicy(s) => s.run(ctx).await,
-            Self::BatchCreateComputeEnvironment(s) => s.run(ctx).await,
-            Self::BatchCreateJobQueue(s) => s.run(ctx).await,
-            Self::BatchRegisterJobDefinition(s) => s.run(ctx).await,
-            Self::LambdaCreateFunction(s) => s.run(ctx).await,
-            Self::LambdaSetEnvironment(s) => s.run(ctx).await,
-            Self::ApiGatewayAddLambdaTrigger(s) => s.run(ctx).await,
-            Self::ApiGatewayCreateMethod(s) => s.run(ctx).await,
-            Self::ApiGatewayLambdaProxyIntegration(s) => s.run(ctx).await,
-            Self::ApiGatewayRequireApiKey(s) => s.run(ctx).await,
-            Self::ApiGatewayDeleteMethod(s) => s.run(ctx).await,
-            Self::ApiGatewayCreateApiKey(s) => s.run(ctx).await,
-            Self::ApiGatewayEnableCors(s) => s.run(ctx).await,
-            Self::ApiGatewayMethodResponseHeader(s) => s.run(ctx).await,
-            Self::ApiGatewayDeploy(s) => s.run(ctx).await,
-            Self::S3CreateBucket(s) => s.run(ctx).await,
-            Self::S3EnableWebsite(s) => s.run(ctx).await,
-            Self::S3PutBucketPolicy(s) => s.run(ctx).await,
-            Self::S3PutBucketCors(s) => s.run(ctx).await,
-            Self::SwaggerUploadUi(s) => s.run(ctx).await,
-            Self::SwaggerPutApiDefinition(s) => s.run(ctx).await,
-        }
     }
 }
 
@@ -188,7 +142,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// Step settings that name files resolve and check them here, at validation time.
-trait Settings: DeserializeOwned {
+trait Settings: DeserializeOwned + schemars::JsonSchema {
     fn resolve_files(&mut self, _base_dir: &Path) -> Result<(), String> {
         Ok(())
     }

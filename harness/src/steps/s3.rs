@@ -13,14 +13,14 @@ use super::{Observed, RunContext, Settings, StepError, fixture};
 
 /// Creates the bucket. `public_access: allowed` is the console's unticked "Block all public access" (all four
 /// Block Public Access settings off); `blocked` keeps AWS's default for new buckets.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBucket {
     pub name: String,
     pub public_access: PublicAccess,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PublicAccess {
     Allowed,
@@ -91,7 +91,7 @@ where
 }
 
 /// Enables static website hosting.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnableWebsite {
     pub bucket: String,
@@ -137,7 +137,7 @@ impl EnableWebsite {
 }
 
 /// Puts the runbook's bucket policy (a file, sent verbatim but for the bucket name).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutBucketPolicy {
     pub bucket: String,
@@ -205,7 +205,7 @@ fn compact(value: &serde_json::Value) -> String {
 }
 
 /// Puts the runbook's CORS rules (a JSON file in the console's format: a list of rules).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutBucketCors {
     pub bucket: String,

@@ -1,5 +1,5 @@
-//! Swagger steps ("Swagger via AWS S3 > Swagger"): upload Swagger UI with our page, then `crts-swagger.json`
-//! generated for the deployed API on the current target.
+//! Swagger steps ("Swagger via AWS S3 > Swagger"): upload the Swagger code (with Swagger UI itself from PyPI when
+//! the code does not ship it), then `crts-swagger.json` pointed at the deployed API on the current target.
 
 use std::path::{Path, PathBuf};
 
@@ -7,44 +7,52 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, Settings, StepError, fixture};
-use crate::swagger_ui;
+use super::{Observed, RunContext, Settings, StepError};
+use crate::package::Package;
+use crate::{swagger_definition, swagger_ui};
 
-/// Uploads the real Swagger UI (see [`swagger_ui`]) and the files of `site` (our index.html and initializer).
-#[derive(Debug, Clone, Deserialize)]
+/// The file a browser loads first; the Swagger code is the folder that holds it.
+const INDEX: &str = "index.html";
+/// Swagger UI's own script: Swagger code without it gets Swagger UI's files from PyPI (see [`swagger_ui`]).
+const BUNDLE: &str = "swagger-ui-bundle.js";
+
+/// "Unzip the Swagger code and upload to the S3 bucket": every file of `code` (a folder or `.zip`, from the folder
+/// holding index.html), keys as their paths. Code that does not ship Swagger UI (our fixture: a page and its
+/// initializer) gets Swagger UI's files from the PyPI package first.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadUi {
     pub bucket: String,
-    /// A folder whose files are uploaded after Swagger UI's, at the bucket's root.
-    pub site: PathBuf,
+    /// A folder or `.zip` with index.html at its root (or in its one top folder).
+    pub code: PathBuf,
 }
 
 impl Settings for UploadUi {
     fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
-        let dir = base_dir.join(&self.site);
-        if !dir.join("index.html").is_file() {
-            return Err(format!("folder `{}` must contain index.html", self.site.display()));
-        }
-        self.site = dir;
+        let package = Package::open(base_dir, &self.code).map_err(|e| format!("with.code: {e}"))?;
+        package.entries_around(INDEX).map_err(|e| format!("with.code: {e}"))?;
+        self.code = package.path().to_path_buf();
         Ok(())
     }
 }
 
 impl UploadUi {
     pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
-        let ui = swagger_ui::obtain(&ctx.http).await.map_err(StepError::unexpected)?;
-        let mut files = ui.files.clone();
-        let mut entries: Vec<_> = std::fs::read_dir(&self.site)
-            .map_err(|e| StepError::unexpected(format!("cannot list {}: {e}", self.site.display())))?
-            .filter_map(Result::ok)
-            .filter(|e| e.path().is_file())
-            .collect();
-        entries.sort_by_key(std::fs::DirEntry::file_name);
-        for entry in entries {
-            let bytes = std::fs::read(entry.path())
-                .map_err(|e| StepError::unexpected(format!("cannot read {}: {e}", entry.path().display())))?;
-            files.push((entry.file_name().to_string_lossy().into_owned(), bytes));
-        }
+        let code = Package::open(Path::new(""), &self.code)
+            .and_then(|package| package.entries_around(INDEX))
+            .map_err(StepError::unexpected)?;
+        let (mut files, swagger_ui) = if code.iter().any(|e| e.path == BUNDLE) {
+            (Vec::new(), json!("from the Swagger code"))
+        } else {
+            let ui = swagger_ui::obtain(&ctx.http).await.map_err(StepError::unexpected)?;
+            ctx.notes.push(format!(
+                "the Swagger code has no {BUNDLE}: Swagger UI {} added from PyPI's swagger-ui-bundle",
+                ui.version
+            ));
+            (ui.files, json!(ui.version))
+        };
+        // The code's own files come last, so that they win over Swagger UI's where both have a file.
+        files.extend(code.into_iter().map(|entry| (entry.path, entry.data)));
         for (name, bytes) in &files {
             ctx.s3
                 .put_object()
@@ -70,22 +78,22 @@ impl UploadUi {
         if !missing.is_empty() {
             return Err(StepError::unexpected(format!("uploaded but not listed: {}", missing.join(", "))));
         }
-        Ok(Observed::from([("swagger_ui".into(), json!(ui.version)), ("objects".into(), json!(keys))]))
+        Ok(Observed::from([("swagger_ui".into(), swagger_ui), ("objects".into(), json!(keys))]))
     }
 }
 
-/// Generates the API definition from a template for the deployed API's invoke URL on this target and uploads it.
-/// The template's `{{scheme}}`, `{{host}}`, `{{base_path}}` and `{{path}}` are filled in.
-#[derive(Debug, Clone, Deserialize)]
+/// "Update crts-swagger.json with the API gateway details (URL)" and upload it: the developer's definition
+/// (Swagger 2.0 or OpenAPI 3) with its server set to the deployed stage of `api` on this target.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutApiDefinition {
     pub bucket: String,
-    pub template: PathBuf,
+    /// The `crts-swagger.json` to upload.
+    pub definition: PathBuf,
     #[serde(default = "default_key")]
     pub key: String,
     pub api: String,
     pub stage: String,
-    pub path: String,
 }
 
 fn default_key() -> String {
@@ -94,37 +102,40 @@ fn default_key() -> String {
 
 impl Settings for PutApiDefinition {
     fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
-        self.template = fixture(base_dir, &self.template)?;
-        let text = std::fs::read_to_string(&self.template)
-            .map_err(|e| format!("cannot read {}: {e}", self.template.display()))?;
-        let rendered = render(&text, "http", "example.com", "/stage", "/path");
-        serde_json::from_str::<serde_json::Value>(&rendered)
-            .map_err(|e| format!("{} does not render to JSON: {e}", self.template.display()))?;
+        let path = base_dir.join(&self.definition);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "with.definition: cannot read `{}`: {e} (relative paths are from the repository root {})",
+                self.definition.display(),
+                base_dir.display()
+            )
+        })?;
+        swagger_definition::parse(&text).map_err(|e| format!("with.definition: {}: {e}", path.display()))?;
+        self.definition = path;
         Ok(())
     }
-}
-
-fn render(template: &str, scheme: &str, host: &str, base_path: &str, path: &str) -> String {
-    template
-        .replace("{{scheme}}", scheme)
-        .replace("{{host}}", host)
-        .replace("{{base_path}}", base_path)
-        .replace("{{path}}", path)
 }
 
 impl PutApiDefinition {
     pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let api_id = super::apigateway::api_id(ctx, &self.api).await?;
         let (scheme, host, base_path) = ctx.target.api_base(&api_id, &self.stage);
-        let template = std::fs::read_to_string(&self.template)
-            .map_err(|e| StepError::unexpected(format!("cannot read {}: {e}", self.template.display())))?;
-        let definition = render(&template, &scheme, &host, &base_path, &self.path);
+        let text = std::fs::read_to_string(&self.definition)
+            .map_err(|e| StepError::unexpected(format!("cannot read {}: {e}", self.definition.display())))?;
+        let mut spec = swagger_definition::parse(&text)
+            .map_err(|e| StepError::unexpected(format!("{}: {e}", self.definition.display())))?;
+        swagger_definition::set_server(
+            &mut spec,
+            &swagger_definition::Server { scheme: scheme.clone(), host: host.clone(), base_path },
+        );
+        let definition = serde_json::to_vec_pretty(&spec)
+            .map_err(|e| StepError::unexpected(format!("cannot write the definition: {e}")))?;
         ctx.s3
             .put_object()
             .bucket(&self.bucket)
             .key(&self.key)
             .content_type("application/json")
-            .body(ByteStream::from(definition.into_bytes()))
+            .body(ByteStream::from(definition))
             .send()
             .await
             .map_err(|e| StepError::sdk("PutObject", e))?;
@@ -143,13 +154,15 @@ impl PutApiDefinition {
             .map_err(|e| StepError::unexpected(format!("{} read back is not JSON: {e}", self.key)))?;
         // The server as read back: `{execute-api}` when it is this target's URL form for the API (so the view is
         // the same on every target), else the URL itself, with the API id and the emulator's port normalized.
-        let (read_scheme, read_host) =
-            (spec["schemes"][0].as_str().unwrap_or("?"), spec["host"].as_str().unwrap_or("?"));
-        let read_base_path = spec["basePath"].as_str().unwrap_or("?");
-        let shown = if read_scheme == scheme && read_host == host {
-            format!("{{execute-api}}{read_base_path}")
+        let read = swagger_definition::server(&spec).unwrap_or(swagger_definition::Server {
+            scheme: "?".into(),
+            host: "?".into(),
+            base_path: "?".into(),
+        });
+        let shown = if read.scheme == scheme && read.host == host {
+            format!("{{execute-api}}{}", read.base_path)
         } else {
-            let url = format!("{read_scheme}://{read_host}{read_base_path}").replace(&api_id, "{api_id}");
+            let url = format!("{}://{}{}", read.scheme, read.host, read.base_path).replace(&api_id, "{api_id}");
             match ctx.target.loopback() {
                 Some(addr) => url.replace(&format!(":{}", addr.port()), ":{port}"),
                 None => url,

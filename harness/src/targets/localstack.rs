@@ -55,7 +55,7 @@ impl LocalStack {
             Some((name, tag)) => (name.to_owned(), tag.to_owned()),
             None => (image.to_owned(), "latest".to_owned()),
         };
-        eprintln!("starting LocalStack ({image}) in a container...");
+        crate::progress::detail(format!("starting LocalStack ({image}) in a container"));
         let started = Instant::now();
         let mut request = GenericImage::new(name, tag)
             .with_exposed_port(4566.tcp())
@@ -89,7 +89,7 @@ impl LocalStack {
         let started_container = loop {
             tokio::select! {
                 result = &mut start => break result,
-                _ = ticks.tick() => eprintln!("  ...waiting for LocalStack's \"Ready.\" ({:.0} s)", started.elapsed().as_secs_f64()),
+                _ = ticks.tick() => crate::progress::detail(format!("waiting for LocalStack's \"Ready.\" ({:.0} s)", started.elapsed().as_secs_f64())),
             }
         };
         let container = started_container.map_err(|e| {
@@ -106,7 +106,7 @@ impl LocalStack {
             .get_host_port_ipv4(4566.tcp())
             .await
             .map_err(|e| unavailable(format!("LocalStack's port 4566 is not mapped: {e}")))?;
-        eprintln!("LocalStack ready in {:.1} s on port {port}", started.elapsed().as_secs_f64());
+        crate::progress::detail(format!("LocalStack ready in {:.1} s on port {port}", started.elapsed().as_secs_f64()));
         Ok(Self { container, endpoint: format!("http://127.0.0.1:{port}"), image: image.to_owned() })
     }
 

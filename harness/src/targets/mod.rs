@@ -20,8 +20,10 @@ use aws_credential_types::Credentials;
 use capabilities::Capabilities;
 
 /// Which target to run against, as given on the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum TargetSpec {
+    /// The default: our own emulator, in-process.
+    #[default]
     Embedded,
     Endpoint(String),
     Aws,

@@ -1,0 +1,267 @@
+//! What a CRTS developer hands the harness: a single file, a folder, or a `.zip` as the runbook has them ("unzip
+//! the code", "unzip the docker package", "unzip the Swagger code"). The Lambda step uploads a zip exactly as it is
+//! (the console's "Upload from .zip file"); the image and Swagger steps use the files, from the folder that holds
+//! their marker file (`Dockerfile`, `index.html`) when a zip wraps everything in one top folder.
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+/// A file, folder or zip named in a scenario, checked to exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    path: PathBuf,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Folder,
+    Zip,
+}
+
+/// One file of a package: its path inside the package (`/`-separated), contents, and whether it is executable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub path: String,
+    pub data: Vec<u8>,
+    pub executable: bool,
+}
+
+impl Package {
+    /// Resolves `relative` against `base_dir` (the repository root; absolute paths stay as they are). A path ending
+    /// in `.zip` is a zip; otherwise a folder or a single file.
+    pub fn open(base_dir: &Path, relative: &Path) -> Result<Self, String> {
+        let path = base_dir.join(relative);
+        let metadata = std::fs::metadata(&path).map_err(|_| {
+            format!(
+                "`{}` not found (relative paths are from the repository root {}; in variables, start a path with ./ \
+                 for the folder of the file that sets it, or the working directory for --var)",
+                relative.display(),
+                base_dir.display()
+            )
+        })?;
+        let kind = if metadata.is_dir() {
+            Kind::Folder
+        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+            Kind::Zip
+        } else {
+            Kind::File
+        };
+        Ok(Self { path, kind })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn is_zip(&self) -> bool {
+        self.kind == Kind::Zip
+    }
+
+    /// Every file, sorted by path. A single file is one entry named by its file name.
+    pub fn entries(&self) -> Result<Vec<Entry>, String> {
+        let mut entries = match self.kind {
+            Kind::File => {
+                let data = read(&self.path)?;
+                let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                vec![Entry { path: name, executable: is_executable(&self.path), data }]
+            }
+            Kind::Folder => {
+                let mut entries = Vec::new();
+                walk(&self.path, &self.path, &mut entries)?;
+                entries
+            }
+            Kind::Zip => self.zip_entries()?,
+        };
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
+    }
+
+    /// The files of the folder that holds `marker`: the package's root, or its one top folder when everything is
+    /// inside one (as zips made by "compress this folder" are). Paths are relative to that folder.
+    pub fn entries_around(&self, marker: &str) -> Result<Vec<Entry>, String> {
+        let entries = self.entries()?;
+        if entries.iter().any(|e| e.path == marker) {
+            return Ok(entries);
+        }
+        let top = entries.first().and_then(|e| e.path.split_once('/')).map(|(top, _)| format!("{top}/"));
+        if let Some(top) = top
+            && entries.iter().all(|e| e.path.starts_with(&top))
+            && entries.iter().any(|e| e.path == format!("{top}{marker}"))
+        {
+            return Ok(entries.into_iter().map(|e| Entry { path: e.path[top.len()..].to_owned(), ..e }).collect());
+        }
+        Err(format!(
+            "{} has no {marker} (at its root or in its one top folder){}",
+            self.path.display(),
+            listing(&entries)
+        ))
+    }
+
+    /// A Lambda deployment package: a zip as it is; a file or folder zipped with its files at the zip's root.
+    pub fn lambda_zip(&self) -> Result<Vec<u8>, String> {
+        if self.kind == Kind::Zip {
+            return read(&self.path);
+        }
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for entry in self.entries()? {
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .unix_permissions(if entry.executable { 0o755 } else { 0o644 });
+            writer
+                .start_file(entry.path.as_str(), options)
+                .and_then(|()| writer.write_all(&entry.data).map_err(Into::into))
+                .map_err(|e| format!("zipping {}: {e}", self.path.display()))?;
+        }
+        writer.finish().map(std::io::Cursor::into_inner).map_err(|e| format!("zipping {}: {e}", self.path.display()))
+    }
+
+    fn zip_entries(&self) -> Result<Vec<Entry>, String> {
+        let bytes = read(&self.path)?;
+        let not_a_zip = |e: zip::result::ZipError| format!("{} is not a readable zip: {e}", self.path.display());
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(not_a_zip)?;
+        let mut entries = Vec::with_capacity(archive.len());
+        for index in 0..archive.len() {
+            let mut file = archive.by_index(index).map_err(not_a_zip)?;
+            if file.is_dir() {
+                continue;
+            }
+            // Names that would leave the folder they are unpacked in (`../x`, `/etc/x`) are refused, not skipped.
+            let path = file.enclosed_name().ok_or_else(|| {
+                format!(
+                    "{}: the entry {:?} points outside the zip's folder",
+                    self.path.display(),
+                    file.name().unwrap_or_default()
+                )
+            })?;
+            let path = path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let mut data = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
+            file.read_to_end(&mut data).map_err(|e| format!("{}: {path}: {e}", self.path.display()))?;
+            let executable = file.unix_mode().is_some_and(|m| m & 0o111 != 0);
+            entries.push(Entry { path, data, executable });
+        }
+        Ok(entries)
+    }
+}
+
+/// Writes entries under `dir`, creating folders, keeping the executable bit.
+pub fn write_entries(entries: &[Entry], dir: &Path) -> Result<(), String> {
+    for entry in entries {
+        let path = dir.join(&entry.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, &entry.data).map_err(|e| format!("{}: {e}", path.display()))?;
+        if entry.executable {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// `" (it holds: a, b, ...)"` for messages, at most ten names.
+pub fn listing(entries: &[Entry]) -> String {
+    if entries.is_empty() {
+        return " (it is empty)".to_owned();
+    }
+    let mut names: Vec<&str> = entries.iter().take(10).map(|e| e.path.as_str()).collect();
+    if entries.len() > 10 {
+        names.push("...");
+    }
+    format!(" (it holds: {})", names.join(", "))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn walk(root: &Path, dir: &Path, entries: &mut Vec<Entry>) -> Result<(), String> {
+    for item in std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))? {
+        let path = item.map_err(|e| format!("cannot list {}: {e}", dir.display()))?.path();
+        if path.is_dir() {
+            walk(root, &path, entries)?;
+        } else {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let relative = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            entries.push(Entry { path: relative, executable: is_executable(&path), data: read(&path)? });
+        }
+    }
+    Ok(())
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, text) in files {
+            writer.start_file(*name, zip::write::SimpleFileOptions::default()).expect("start");
+            writer.write_all(text.as_bytes()).expect("write");
+        }
+        writer.finish().expect("finish").into_inner()
+    }
+
+    #[test]
+    fn a_file_a_folder_and_a_zip_give_the_same_entries() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("code/lib")).expect("mkdir");
+        std::fs::write(dir.path().join("code/lambda_function.py"), "x").expect("write");
+        std::fs::write(dir.path().join("code/lib/util.py"), "y").expect("write");
+        std::fs::write(dir.path().join("code.zip"), zip_of(&[("lambda_function.py", "x"), ("lib/util.py", "y")]))
+            .expect("write");
+
+        let folder = Package::open(dir.path(), Path::new("code")).expect("folder");
+        let zip = Package::open(dir.path(), Path::new("code.zip")).expect("zip");
+        let names = |p: &Package| p.entries().expect("entries").into_iter().map(|e| e.path).collect::<Vec<_>>();
+        assert_eq!(names(&folder), ["lambda_function.py", "lib/util.py"]);
+        assert_eq!(names(&zip), names(&folder));
+        let file = Package::open(dir.path(), Path::new("code/lib/util.py")).expect("file");
+        assert_eq!(names(&file), ["util.py"]);
+
+        // A folder becomes a zip with its files at the root; a zip is uploaded as it is.
+        let zipped = folder.lambda_zip().expect("zip the folder");
+        std::fs::write(dir.path().join("again.zip"), &zipped).expect("write");
+        assert_eq!(names(&Package::open(dir.path(), Path::new("again.zip")).expect("zip")), names(&folder));
+        assert_eq!(zip.lambda_zip().expect("as is"), std::fs::read(dir.path().join("code.zip")).expect("read"));
+    }
+
+    #[test]
+    fn one_top_folder_is_looked_into_for_the_marker() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("pkg.zip"), zip_of(&[("crts/Dockerfile", "FROM scratch"), ("crts/a", "a")]))
+            .expect("write");
+        let package = Package::open(dir.path(), Path::new("pkg.zip")).expect("zip");
+        let names: Vec<String> =
+            package.entries_around("Dockerfile").expect("found").into_iter().map(|e| e.path).collect();
+        assert_eq!(names, ["Dockerfile", "a"]);
+        let missing = package.entries_around("index.html").expect_err("no index.html");
+        assert!(
+            missing.ends_with(
+                "has no index.html (at its root or in its one top folder) (it holds: crts/Dockerfile, crts/a)"
+            ),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn bad_packages_are_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = Package::open(dir.path(), Path::new("nope.zip")).expect_err("missing");
+        assert!(missing.starts_with("`nope.zip` not found (relative paths are from the repository root"), "{missing}");
+        std::fs::write(dir.path().join("broken.zip"), "not a zip").expect("write");
+        let broken = Package::open(dir.path(), Path::new("broken.zip")).expect("exists").entries().expect_err("broken");
+        assert!(broken.contains("broken.zip is not a readable zip"), "{broken}");
+        std::fs::write(dir.path().join("evil.zip"), zip_of(&[("../evil.py", "x")])).expect("write");
+        let evil = Package::open(dir.path(), Path::new("evil.zip")).expect("exists").entries().expect_err("evil");
+        assert!(evil.contains("\"../evil.py\" points outside the zip's folder"), "{evil}");
+    }
+}

@@ -1,0 +1,60 @@
+//! What the tests need from the machine beyond Rust and Python. `scripts/test` (the README's test command)
+//! installs all of it; plain `cargo test` on a machine without it fails, in each test that needs something,
+//! with one line per missing prerequisite that names it and the script, instead of a snapshot diff.
+
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// Something a test needs that a fresh machine may not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prerequisite {
+    /// Chromium and chromedriver, for the swagger_browser check (whose snapshots record a real browser's view).
+    Browser,
+    /// boto3 for `python3`, for the boto3 client tests.
+    Boto3,
+    /// The AWS CLI (`aws`), for the CLI client tests.
+    AwsCli,
+    /// curl, which the CLI tests' scripts use for plain HTTP.
+    Curl,
+    /// `docker compose` or Debian's `docker-compose`, for the compose file's test.
+    Compose,
+}
+
+impl Prerequisite {
+    /// `None` when present, else the line that says what is missing and where it comes from.
+    fn missing(self) -> Option<String> {
+        static FOUND: [OnceLock<Option<String>>; 5] =
+            [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        FOUND[self as usize].get_or_init(|| self.check()).clone()
+    }
+
+    fn check(self) -> Option<String> {
+        let (present, what) = match self {
+            Prerequisite::Browser => (
+                crts_harness::browser::installed().is_ok(),
+                "chromium and chromedriver (Debian packages chromium, chromium-driver; or set CRTS_CHROMIUM and \
+                 CRTS_CHROMEDRIVER)",
+            ),
+            Prerequisite::Boto3 => {
+                (succeeds("python3", &["-c", "import boto3"]), "boto3 for python3 (pip install boto3)")
+            }
+            Prerequisite::AwsCli => (succeeds("aws", &["--version"]), "the AWS CLI `aws` (pip install awscli)"),
+            Prerequisite::Curl => (succeeds("curl", &["--version"]), "curl (Debian package curl)"),
+            Prerequisite::Compose => (
+                succeeds("docker", &["compose", "version"]) || succeeds("docker-compose", &["version"]),
+                "docker compose or docker-compose (Debian package docker-compose)",
+            ),
+        };
+        (!present).then(|| format!("missing prerequisite: {what}; scripts/test installs it and runs the tests"))
+    }
+}
+
+fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+}
+
+/// Fails the calling test, one line per missing prerequisite, before it does anything else.
+pub fn require(needs: &[Prerequisite]) {
+    let missing: Vec<String> = needs.iter().filter_map(|need| need.missing()).collect();
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
