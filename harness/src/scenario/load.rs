@@ -123,7 +123,7 @@ impl std::str::FromStr for VarOverride {
 /// repository root).
 fn anchor_path(value: &str, dir: &Path) -> String {
     if value.starts_with("./") || value.starts_with("../") {
-        let joined = dir.join(value);
+        let joined = std::path::absolute(dir.join(value)).unwrap_or_else(|_| dir.join(value));
         // `a/b/../c` → `a/c`, so that messages and reports show a plain path.
         let mut clean = PathBuf::new();
         for part in joined.components() {
