@@ -55,21 +55,44 @@ impl Package {
         &self.path
     }
 
-    pub fn is_zip(&self) -> bool {
-        self.kind == Kind::Zip
+    /// The paths of every file, sorted, without reading them (for checks at validation time).
+    pub fn paths(&self) -> Result<Vec<String>, String> {
+        let mut paths = match self.kind {
+            Kind::File => vec![self.file_name()],
+            Kind::Folder => {
+                let mut files = Vec::new();
+                walk(&self.path, &self.path, &mut files)?;
+                files.into_iter().map(|(relative, _)| relative).collect()
+            }
+            Kind::Zip => {
+                let mut archive = self.open_zip()?;
+                let mut paths = Vec::with_capacity(archive.len());
+                for index in 0..archive.len() {
+                    let file = archive.by_index_raw(index).map_err(|e| self.not_a_zip(e))?;
+                    if !file.is_dir() {
+                        paths.push(self.enclosed(&file)?);
+                    }
+                }
+                paths
+            }
+        };
+        paths.sort();
+        Ok(paths)
     }
 
     /// Every file, sorted by path. A single file is one entry named by its file name.
     pub fn entries(&self) -> Result<Vec<Entry>, String> {
         let mut entries = match self.kind {
             Kind::File => {
-                let data = read(&self.path)?;
-                let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                vec![Entry { path: name, executable: is_executable(&self.path), data }]
+                vec![Entry { path: self.file_name(), executable: is_executable(&self.path), data: read(&self.path)? }]
             }
             Kind::Folder => {
-                let mut entries = Vec::new();
-                walk(&self.path, &self.path, &mut entries)?;
+                let mut files = Vec::new();
+                walk(&self.path, &self.path, &mut files)?;
+                let mut entries = Vec::with_capacity(files.len());
+                for (relative, path) in files {
+                    entries.push(Entry { path: relative, executable: is_executable(&path), data: read(&path)? });
+                }
                 entries
             }
             Kind::Zip => self.zip_entries()?,
@@ -78,25 +101,31 @@ impl Package {
         Ok(entries)
     }
 
-    /// The files of the folder that holds `marker`: the package's root, or its one top folder when everything is
-    /// inside one (as zips made by "compress this folder" are). Paths are relative to that folder.
-    pub fn entries_around(&self, marker: &str) -> Result<Vec<Entry>, String> {
-        let entries = self.entries()?;
-        if entries.iter().any(|e| e.path == marker) {
-            return Ok(entries);
+    /// The folder inside the package that holds `marker` (`""` for the root, or `"top/"` when everything is in
+    /// one top folder, as zips made by "compress this folder" are), or why there is none.
+    pub fn root_of(&self, marker: &str) -> Result<String, String> {
+        let paths = self.paths()?;
+        if paths.iter().any(|p| p == marker) {
+            return Ok(String::new());
         }
-        let top = entries.first().and_then(|e| e.path.split_once('/')).map(|(top, _)| format!("{top}/"));
+        let top = paths.first().and_then(|p| p.split_once('/')).map(|(top, _)| format!("{top}/"));
         if let Some(top) = top
-            && entries.iter().all(|e| e.path.starts_with(&top))
-            && entries.iter().any(|e| e.path == format!("{top}{marker}"))
+            && paths.iter().all(|p| p.starts_with(&top))
+            && paths.iter().any(|p| *p == format!("{top}{marker}"))
         {
-            return Ok(entries.into_iter().map(|e| Entry { path: e.path[top.len()..].to_owned(), ..e }).collect());
+            return Ok(top);
         }
         Err(format!(
             "{} has no {marker} (at its root or in its one top folder){}",
             self.path.display(),
-            listing(&entries)
+            listing(&paths)
         ))
+    }
+
+    /// The files of the folder that holds `marker` ([`Package::root_of`]), with paths relative to it.
+    pub fn entries_around(&self, marker: &str) -> Result<Vec<Entry>, String> {
+        let root = self.root_of(marker)?;
+        Ok(self.entries()?.into_iter().map(|e| Entry { path: e.path[root.len()..].to_owned(), ..e }).collect())
     }
 
     /// A Lambda deployment package: a zip as it is; a file or folder zipped with its files at the zip's root.
@@ -118,30 +147,46 @@ impl Package {
     }
 
     fn zip_entries(&self) -> Result<Vec<Entry>, String> {
-        let bytes = read(&self.path)?;
-        let not_a_zip = |e: zip::result::ZipError| format!("{} is not a readable zip: {e}", self.path.display());
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(not_a_zip)?;
+        let mut archive = self.open_zip()?;
         let mut entries = Vec::with_capacity(archive.len());
         for index in 0..archive.len() {
-            let mut file = archive.by_index(index).map_err(not_a_zip)?;
+            let mut file = archive.by_index(index).map_err(|e| self.not_a_zip(e))?;
             if file.is_dir() {
                 continue;
             }
-            // Names that would leave the folder they are unpacked in (`../x`, `/etc/x`) are refused, not skipped.
-            let path = file.enclosed_name().ok_or_else(|| {
-                format!(
-                    "{}: the entry {:?} points outside the zip's folder",
-                    self.path.display(),
-                    file.name().unwrap_or_default()
-                )
-            })?;
-            let path = path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let path = self.enclosed(&file)?;
             let mut data = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
             file.read_to_end(&mut data).map_err(|e| format!("{}: {path}: {e}", self.path.display()))?;
             let executable = file.unix_mode().is_some_and(|m| m & 0o111 != 0);
             entries.push(Entry { path, data, executable });
         }
         Ok(entries)
+    }
+
+    fn open_zip(&self) -> Result<zip::ZipArchive<std::fs::File>, String> {
+        let file = std::fs::File::open(&self.path).map_err(|e| format!("cannot read {}: {e}", self.path.display()))?;
+        zip::ZipArchive::new(file).map_err(|e| self.not_a_zip(e))
+    }
+
+    fn not_a_zip(&self, error: zip::result::ZipError) -> String {
+        format!("{} is not a readable zip: {error}", self.path.display())
+    }
+
+    /// The entry's path, `/`-separated. Names that would leave the folder they are unpacked in (`../x`, `/etc/x`)
+    /// are refused, not skipped.
+    fn enclosed<R: std::io::Read>(&self, file: &zip::read::ZipFile<'_, R>) -> Result<String, String> {
+        let path = file.enclosed_name().ok_or_else(|| {
+            format!(
+                "{}: the entry {:?} points outside the zip's folder",
+                self.path.display(),
+                file.name().unwrap_or_default()
+            )
+        })?;
+        Ok(path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
+    }
+
+    fn file_name(&self) -> String {
+        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     }
 }
 
@@ -163,12 +208,12 @@ pub fn write_entries(entries: &[Entry], dir: &Path) -> Result<(), String> {
 }
 
 /// `" (it holds: a, b, ...)"` for messages, at most ten names.
-pub fn listing(entries: &[Entry]) -> String {
-    if entries.is_empty() {
+pub fn listing(paths: &[String]) -> String {
+    if paths.is_empty() {
         return " (it is empty)".to_owned();
     }
-    let mut names: Vec<&str> = entries.iter().take(10).map(|e| e.path.as_str()).collect();
-    if entries.len() > 10 {
+    let mut names: Vec<&str> = paths.iter().take(10).map(String::as_str).collect();
+    if paths.len() > 10 {
         names.push("...");
     }
     format!(" (it holds: {})", names.join(", "))
@@ -178,15 +223,16 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn walk(root: &Path, dir: &Path, entries: &mut Vec<Entry>) -> Result<(), String> {
+/// Every file under `dir` as `(path relative to root, /-separated; full path)`.
+fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> Result<(), String> {
     for item in std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))? {
         let path = item.map_err(|e| format!("cannot list {}: {e}", dir.display()))?.path();
         if path.is_dir() {
-            walk(root, &path, entries)?;
+            walk(root, &path, files)?;
         } else {
             let relative = path.strip_prefix(root).unwrap_or(&path);
             let relative = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            entries.push(Entry { path: relative, executable: is_executable(&path), data: read(&path)? });
+            files.push((relative, path));
         }
     }
     Ok(())
@@ -221,7 +267,11 @@ mod tests {
 
         let folder = Package::open(dir.path(), Path::new("code")).expect("folder");
         let zip = Package::open(dir.path(), Path::new("code.zip")).expect("zip");
-        let names = |p: &Package| p.entries().expect("entries").into_iter().map(|e| e.path).collect::<Vec<_>>();
+        let names = |p: &Package| {
+            let names = p.entries().expect("entries").into_iter().map(|e| e.path).collect::<Vec<_>>();
+            assert_eq!(p.paths().expect("paths"), names, "listing without reading gives the same paths");
+            names
+        };
         assert_eq!(names(&folder), ["lambda_function.py", "lib/util.py"]);
         assert_eq!(names(&zip), names(&folder));
         let file = Package::open(dir.path(), Path::new("code/lib/util.py")).expect("file");
@@ -240,6 +290,7 @@ mod tests {
         std::fs::write(dir.path().join("pkg.zip"), zip_of(&[("crts/Dockerfile", "FROM scratch"), ("crts/a", "a")]))
             .expect("write");
         let package = Package::open(dir.path(), Path::new("pkg.zip")).expect("zip");
+        assert_eq!(package.root_of("Dockerfile").as_deref(), Ok("crts/"));
         let names: Vec<String> =
             package.entries_around("Dockerfile").expect("found").into_iter().map(|e| e.path).collect();
         assert_eq!(names, ["Dockerfile", "a"]);
@@ -258,10 +309,10 @@ mod tests {
         let missing = Package::open(dir.path(), Path::new("nope.zip")).expect_err("missing");
         assert!(missing.starts_with("`nope.zip` not found (relative paths are from the repository root"), "{missing}");
         std::fs::write(dir.path().join("broken.zip"), "not a zip").expect("write");
-        let broken = Package::open(dir.path(), Path::new("broken.zip")).expect("exists").entries().expect_err("broken");
+        let broken = Package::open(dir.path(), Path::new("broken.zip")).expect("exists").paths().expect_err("broken");
         assert!(broken.contains("broken.zip is not a readable zip"), "{broken}");
         std::fs::write(dir.path().join("evil.zip"), zip_of(&[("../evil.py", "x")])).expect("write");
-        let evil = Package::open(dir.path(), Path::new("evil.zip")).expect("exists").entries().expect_err("evil");
+        let evil = Package::open(dir.path(), Path::new("evil.zip")).expect("exists").paths().expect_err("evil");
         assert!(evil.contains("\"../evil.py\" points outside the zip's folder"), "{evil}");
     }
 }

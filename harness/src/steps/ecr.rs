@@ -91,7 +91,7 @@ fn default_local_tag() -> String {
 impl Settings for BuildAndPush {
     fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
         let package = Package::open(base_dir, &self.context).map_err(|e| format!("with.context: {e}"))?;
-        package.entries_around("Dockerfile").map_err(|e| format!("with.context: {e}"))?;
+        package.root_of("Dockerfile").map_err(|e| format!("with.context: {e}"))?;
         self.context = package.path().to_path_buf();
         Ok(())
     }

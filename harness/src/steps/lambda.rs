@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Observed, RunContext, Settings, StepError, StringMap};
-use crate::package::{Entry, Package, listing};
+use crate::package::{Package, listing};
 use crate::poll::poll_until;
 use crate::targets::capabilities::Capability;
 
@@ -36,8 +36,8 @@ fn default_timeout() -> i32 {
 impl Settings for CreateFunction {
     fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
         let package = Package::open(base_dir, &self.code).map_err(|e| format!("with.code: {e}"))?;
-        let entries = package.entries().map_err(|e| format!("with.code: {e}"))?;
-        check_handler(&self.handler, &entries).map_err(|e| format!("with.code: {}: {e}", package.path().display()))?;
+        let paths = package.paths().map_err(|e| format!("with.code: {e}"))?;
+        check_handler(&self.handler, &paths).map_err(|e| format!("with.code: {}: {e}", package.path().display()))?;
         self.code = package.path().to_path_buf();
         Ok(())
     }
@@ -160,16 +160,16 @@ fn role_arn_name_of(arn: Option<&str>) -> Option<&str> {
 /// The handler `pkg.module.function` needs `pkg/module.py` (or `pkg/module/__init__.py`) in the package: AWS
 /// accepts the upload without it and fails every invocation with `Runtime.ImportModuleError`, so it is said here,
 /// before anything is applied.
-fn check_handler(handler: &str, entries: &[Entry]) -> Result<(), String> {
+fn check_handler(handler: &str, paths: &[String]) -> Result<(), String> {
     let Some((module, _)) = handler.rsplit_once('.').filter(|(m, f)| !m.is_empty() && !f.is_empty()) else {
         return Err(format!("the handler `{handler}` is not `module.function` (e.g. lambda_function.lambda_handler)"));
     };
     let file = format!("{}.py", module.replace('.', "/"));
     let package = format!("{}/__init__.py", module.replace('.', "/"));
-    if entries.iter().any(|e| e.path == file || e.path == package) {
+    if paths.iter().any(|p| *p == file || *p == package) {
         Ok(())
     } else {
-        Err(format!("no `{file}` for the handler `{handler}`{}", listing(entries)))
+        Err(format!("no `{file}` for the handler `{handler}`{}", listing(paths)))
     }
 }
 
@@ -177,8 +177,8 @@ fn check_handler(handler: &str, entries: &[Entry]) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn entries(paths: &[&str]) -> Vec<Entry> {
-        paths.iter().map(|p| Entry { path: (*p).to_owned(), data: vec![], executable: false }).collect()
+    fn entries(paths: &[&str]) -> Vec<String> {
+        paths.iter().map(|p| (*p).to_owned()).collect()
     }
 
     #[test]

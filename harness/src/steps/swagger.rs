@@ -30,7 +30,7 @@ pub struct UploadUi {
 impl Settings for UploadUi {
     fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
         let package = Package::open(base_dir, &self.code).map_err(|e| format!("with.code: {e}"))?;
-        package.entries_around(INDEX).map_err(|e| format!("with.code: {e}"))?;
+        package.root_of(INDEX).map_err(|e| format!("with.code: {e}"))?;
         self.code = package.path().to_path_buf();
         Ok(())
     }
