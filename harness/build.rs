@@ -54,6 +54,10 @@ fn compile(source: &PathBuf, output: &PathBuf, target: &str) -> Result<(), Strin
         Ok(())
     } else {
         let stderr = String::from_utf8_lossy(&result.stderr);
-        Err(format!("rustc failed: {}", stderr.lines().take(20).collect::<Vec<_>>().join("\n")))
+        Err(format!(
+            "rustc failed (static linking needs glibc's static libraries: Debian's libc6-dev, Fedora's \
+             glibc-static): {}",
+            stderr.lines().take(20).collect::<Vec<_>>().join("\n")
+        ))
     }
 }

@@ -49,8 +49,8 @@ pub enum Command {
         /// The LocalStack image for `--target localstack` (default: the public tag that runs without a token).
         #[arg(long, env = "LOCALSTACK_IMAGE")]
         localstack_image: Option<String>,
-        /// Set a scenario variable, e.g. `--var lambda_code=./lambda.zip` (repeatable). A value starting with ./
-        /// or ../ is relative to the working directory.
+        /// Set a scenario variable, e.g. `--var lambda_code=./lambda.zip` (repeatable). A path starting with ./
+        /// or ../ is relative to the working directory; other relative paths to the repository root.
         #[arg(long = "var", value_name = "NAME=VALUE")]
         variables: Vec<VarOverride>,
     },

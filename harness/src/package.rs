@@ -33,14 +33,7 @@ impl Package {
     /// in `.zip` is a zip; otherwise a folder or a single file.
     pub fn open(base_dir: &Path, relative: &Path) -> Result<Self, String> {
         let path = base_dir.join(relative);
-        let metadata = std::fs::metadata(&path).map_err(|_| {
-            format!(
-                "`{}` not found (relative paths are from the repository root {}; in variables, start a path with ./ \
-                 for the folder of the file that sets it, or the working directory for --var)",
-                relative.display(),
-                base_dir.display()
-            )
-        })?;
+        let metadata = std::fs::metadata(&path).map_err(|_| not_found(base_dir, relative))?;
         let kind = if metadata.is_dir() {
             Kind::Folder
         } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
@@ -69,8 +62,9 @@ impl Package {
                 let mut paths = Vec::with_capacity(archive.len());
                 for index in 0..archive.len() {
                     let file = archive.by_index_raw(index).map_err(|e| self.not_a_zip(e))?;
-                    if !file.is_dir() {
-                        paths.push(self.enclosed(&file)?);
+                    let path = self.enclosed(&file)?;
+                    if !file.is_dir() && !is_clutter(&path) {
+                        paths.push(path);
                     }
                 }
                 paths
@@ -155,6 +149,9 @@ impl Package {
                 continue;
             }
             let path = self.enclosed(&file)?;
+            if is_clutter(&path) {
+                continue;
+            }
             let mut data = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
             file.read_to_end(&mut data).map_err(|e| format!("{}: {path}: {e}", self.path.display()))?;
             let executable = file.unix_mode().is_some_and(|m| m & 0o111 != 0);
@@ -188,6 +185,25 @@ impl Package {
     fn file_name(&self) -> String {
         self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     }
+}
+
+/// `path` not found, saying where relative paths are looked for.
+pub fn not_found(base_dir: &Path, path: &Path) -> String {
+    if path.is_absolute() {
+        format!("`{}` not found", path.display())
+    } else {
+        format!(
+            "`{}` not found (relative paths are from the repository root {}; in variables, start a path with ./ for \
+             the folder of the file that sets it, or the working directory for --var)",
+            path.display(),
+            base_dir.display()
+        )
+    }
+}
+
+/// What archivers add that is not the developer's: macOS's resource forks (`__MACOSX/`) and Finder's `.DS_Store`.
+fn is_clutter(path: &str) -> bool {
+    path.starts_with("__MACOSX/") || path.rsplit('/').next() == Some(".DS_Store")
 }
 
 /// Writes entries under `dir`, creating folders, keeping the executable bit.
@@ -232,7 +248,9 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> Result<(
         } else {
             let relative = path.strip_prefix(root).unwrap_or(&path);
             let relative = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            files.push((relative, path));
+            if !is_clutter(&relative) {
+                files.push((relative, path));
+            }
         }
     }
     Ok(())
@@ -287,8 +305,14 @@ mod tests {
     #[test]
     fn one_top_folder_is_looked_into_for_the_marker() {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("pkg.zip"), zip_of(&[("crts/Dockerfile", "FROM scratch"), ("crts/a", "a")]))
-            .expect("write");
+        // As macOS's "Compress" makes it: resource forks beside the folder, Finder's files inside.
+        let files = [
+            ("__MACOSX/crts/._Dockerfile", "fork"),
+            ("crts/.DS_Store", "finder"),
+            ("crts/Dockerfile", "FROM scratch"),
+            ("crts/a", "a"),
+        ];
+        std::fs::write(dir.path().join("pkg.zip"), zip_of(&files)).expect("write");
         let package = Package::open(dir.path(), Path::new("pkg.zip")).expect("zip");
         assert_eq!(package.root_of("Dockerfile").as_deref(), Ok("crts/"));
         let names: Vec<String> =

@@ -143,7 +143,11 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     };
     let report = Report {
         scenario: scenario.name.clone(),
-        variables: scenario.variables.clone(),
+        variables: scenario
+            .variables
+            .iter()
+            .map(|var| scenario::ScenarioVariable { value: normalizer.text(&var.value), ..var.clone() })
+            .collect(),
         target: session.kind.to_owned(),
         target_start: target.start_time,
         embedded_start,

@@ -179,7 +179,8 @@ fn a_zip_without_the_handlers_module_is_refused_naming_the_zip_and_the_handler()
         assert!(
             stderr.contains(&format!(
                 "step `lambda.function`: with.code: {}: no `lambda_function.py` for the handler \
-                 `lambda_function.lambda_handler` (it holds: handler.py)",
+                 `lambda_function.lambda_handler` (it holds: handler.py) (${{lambda_code}} = {}, set with --var)",
+                zip_path.display(),
                 zip_path.display()
             )),
             "{stderr}"

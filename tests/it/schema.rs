@@ -57,17 +57,20 @@ fn every_scenario_in_the_repository_is_valid_against_the_schema_and_names_it() {
 }
 
 #[test]
-fn the_schema_refuses_unknown_actions_keys_and_checks() {
+fn the_schema_refuses_unknown_actions_keys_and_checks_and_accepts_partial_settings_in_overlays() {
     let validator = jsonschema::validator_for(&schema()).expect("the schema is a valid JSON Schema");
     let broken = [
         "steps: [{ id: a, action: ecr.create-repositry, with: { name: crts } }]",
         "steps: [{ id: a, action: ecr.create-repository, with: { nam: crts } }]",
         "steps: [{ id: a, action: lambda.create-function, with: { name: f, runtime: python3.8, handler: h.h, role: r, code: x.py, timeout: soon } }]",
         "steps: [{ id: a, action: ecr.create-repository, with: { name: crts } }]\nchecks: [cors, nope]",
-        "extends: crts.yaml\nsettings: { api: { name: a } }",
+        "extends: crts.yaml\nsettings: { api: { nam: a } }",
         "steps: []\nunknown_key: 1",
     ];
     for yaml in broken {
         assert!(!errors(&validator, yaml).is_empty(), "the schema accepts: {yaml}");
     }
+    // The loader merges an overlay's settings into the extended scenario's, so part of them is valid.
+    let overlay = "extends: crts.yaml\nsettings: { api: { stage: prod } }";
+    assert_eq!(errors(&validator, overlay), Vec::<String>::new());
 }

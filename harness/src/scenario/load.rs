@@ -182,6 +182,7 @@ pub fn load(path: &Path, runtime: &Variables, overrides: &[VarOverride]) -> Resu
             name: name.clone(),
             value: text,
             from_command_line: from_command_line.contains(name),
+            set_in: Some(file.clone()),
         });
     }
 
@@ -195,7 +196,8 @@ pub fn load(path: &Path, runtime: &Variables, overrides: &[VarOverride]) -> Resu
         }
         let mut with = raw.with.clone();
         vars.substitute_value(&mut with).map_err(&fail)?;
-        let action = StepAction::parse(&raw.action, with, &base_dir).map_err(&fail)?;
+        let action = StepAction::parse(&raw.action, with, &base_dir)
+            .map_err(|message| fail(format!("{message}{}", provenance(&raw.with, &file, &variables))))?;
         steps.push(Step { id: raw.id, runbook: raw.runbook, line: line.unwrap_or(0), action });
     }
     if steps.is_empty() {
@@ -354,6 +356,36 @@ fn resolve(path: &Path, depth: usize, chain: &mut Vec<PathBuf>) -> Result<Resolv
     }
     chain.pop();
     Ok(resolved)
+}
+
+/// Where the variables a step uses were set, when not in the step's own file: ` (${lambda_code} = ./x.zip, set
+/// with --var)`, so that an error about a developer's file points at where they named it.
+fn provenance(with: &Value, step_file: &Path, variables: &[ScenarioVariable]) -> String {
+    let mut strings = Vec::new();
+    collect_strings(with, &mut strings);
+    let notes: Vec<String> = variables
+        .iter()
+        .filter(|var| strings.iter().any(|s| s.contains(&format!("${{{}}}", var.name))))
+        .filter_map(|var| {
+            let set = match &var.set_in {
+                _ if var.from_command_line => "with --var".to_owned(),
+                Some(file) if file != step_file => format!("in {}", file.display()),
+                _ => return None,
+            };
+            Some(format!("${{{}}} = {}, set {set}", var.name, var.value))
+        })
+        .collect();
+    if notes.is_empty() { String::new() } else { format!(" ({})", notes.join("; ")) }
+}
+
+fn collect_strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Sequence(items) => items.iter().for_each(|item| collect_strings(item, out)),
+        Value::Mapping(map) => map.iter().for_each(|(_, v)| collect_strings(v, out)),
+        Value::Tagged(tagged) => collect_strings(&tagged.value, out),
+        _ => {}
+    }
 }
 
 /// Deep-merges `changes` into `target` (mappings merge key by key; anything else replaces).

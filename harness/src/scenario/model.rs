@@ -31,6 +31,9 @@ pub struct ScenarioVariable {
     /// Set with `--var`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub from_command_line: bool,
+    /// The scenario file that sets it (the last one, through `extends`).
+    #[serde(skip)]
+    pub set_in: Option<PathBuf>,
 }
 
 /// One runbook step.

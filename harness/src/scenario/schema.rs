@@ -31,8 +31,14 @@ pub fn schema() -> Value {
         .collect();
     let checks = generator.subschema_for::<CheckName>().to_value();
     let settings = generator.subschema_for::<RawSettings>().to_value();
-    let definitions: serde_json::Map<String, Value> = generator.take_definitions(true);
-    let mut definitions = definitions;
+    let mut definitions: serde_json::Map<String, Value> = generator.take_definitions(true);
+    // A scenario that `extends` another may set part of `settings` (they are merged, then checked whole by the
+    // loader), so no settings field is required here; unknown keys are still refused.
+    for name in ["ApiSettings", "CorsSettings", "TriggerSettings", "SwaggerSettings", "ImageSettings"] {
+        if let Some(Value::Object(definition)) = definitions.get_mut(name) {
+            definition.remove("required");
+        }
+    }
     definitions.insert(
         "Step".to_owned(),
         json!({

@@ -41,7 +41,9 @@ impl UploadUi {
         let code = Package::open(Path::new(""), &self.code)
             .and_then(|package| package.entries_around(INDEX))
             .map_err(StepError::unexpected)?;
-        let (mut files, swagger_ui) = if code.iter().any(|e| e.path == BUNDLE) {
+        // Swagger UI may sit anywhere in the code (a `dist/` folder, say): its index.html then loads it from there.
+        let ships_swagger_ui = code.iter().any(|e| e.path.rsplit('/').next() == Some(BUNDLE));
+        let (mut files, swagger_ui) = if ships_swagger_ui {
             (Vec::new(), json!("from the Swagger code"))
         } else {
             let ui = swagger_ui::obtain(&ctx.http).await.map_err(StepError::unexpected)?;
@@ -103,13 +105,11 @@ fn default_key() -> String {
 impl Settings for PutApiDefinition {
     fn resolve_files(&mut self, base_dir: &Path) -> Result<(), String> {
         let path = base_dir.join(&self.definition);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            format!(
-                "with.definition: cannot read `{}`: {e} (relative paths are from the repository root {})",
-                self.definition.display(),
-                base_dir.display()
-            )
-        })?;
+        if !path.is_file() {
+            return Err(format!("with.definition: {}", crate::package::not_found(base_dir, &self.definition)));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("with.definition: cannot read {}: {e}", path.display()))?;
         swagger_definition::parse(&text).map_err(|e| format!("with.definition: {}: {e}", path.display()))?;
         self.definition = path;
         Ok(())
