@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Observed, RunContext, Settings, StepError};
 use crate::image::{self, RegistryLogin};
-use crate::package::{Package, write_entries};
+use crate::package::{Entry, Package, write_entries};
 
 /// Creates a private repository.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -110,11 +110,8 @@ impl BuildAndPush {
         let dockerfile = std::fs::read_to_string(dir.join("Dockerfile")).map_err(|e| format!("Dockerfile: {e}"))?;
         let copied = image::dockerfile::copied_sources(&dockerfile);
         if copied.iter().any(|source| source == name) {
-            let binary = image::job_binary()?;
-            std::fs::write(dir.join(name), binary).map_err(|e| format!("cannot add {name} to the context: {e}"))?;
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755))
-                .map_err(|e| format!("cannot make {name} executable: {e}"))?;
+            let job = Entry { path: name.clone(), data: image::job_binary()?.to_vec(), executable: true };
+            write_entries(&[job], dir)?;
             ctx.notes.push(format!("{name}: the CRTS job binary built with this harness (crate crts-job, static)"));
         }
         Ok(())
