@@ -54,6 +54,22 @@ assert iam.get_role_policy(RoleName=role_name, PolicyName="inline")["PolicyDocum
 assert iam.list_role_policies(RoleName=role_name)["PolicyNames"] == ["inline"]
 expect_error("NoSuchEntity", iam.get_role_policy, RoleName=role_name, PolicyName="nope")
 
+# AssumeRole: the role trusts only Lambda, so the account may not assume it; a role that trusts the account may.
+expect_error("AccessDenied", sts.assume_role, RoleArn=role["Arn"], RoleSessionName="smoke")
+reader = iam.create_role(RoleName="reader-" + suffix, AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]}))["Role"]
+assumed = sts.assume_role(RoleArn=reader["Arn"], RoleSessionName="smoke", DurationSeconds=900)
+credentials = assumed["Credentials"]
+assert credentials["AccessKeyId"].startswith("ASIA"), credentials
+assert assumed["AssumedRoleUser"]["Arn"] == "arn:aws:sts::000000000000:assumed-role/reader-%s/smoke" % suffix, assumed
+assert assumed["AssumedRoleUser"]["AssumedRoleId"] == reader["RoleId"] + ":smoke", assumed
+as_reader = boto3.client("sts", aws_access_key_id=credentials["AccessKeyId"],
+                         aws_secret_access_key=credentials["SecretAccessKey"],
+                         aws_session_token=credentials["SessionToken"])
+assert as_reader.get_caller_identity()["Arn"] == assumed["AssumedRoleUser"]["Arn"]
+iam.delete_role(RoleName="reader-" + suffix)
+
 iam.delete_role_policy(RoleName=role_name, PolicyName="inline")
 iam.detach_role_policy(RoleName=role_name, PolicyArn=policy["Arn"])
 iam.detach_role_policy(RoleName=role_name,

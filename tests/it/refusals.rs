@@ -165,6 +165,117 @@ async fn role_sessions_are_held_to_their_policies() {
     emulator.shutdown().await;
 }
 
+/// STS AssumeRole: the trust policy decides who may assume a role, the session is held to the role's policies,
+/// and AWS's refusals (AccessDenied, ValidationError) look like AWS's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assume_role_follows_the_trust_policy_and_the_session_is_held_to_the_roles_policies() {
+    let emulator = emulator().await;
+    let admin = sdk_config(emulator.endpoint()).await;
+    let iam = aws_sdk_iam::Client::new(&admin);
+    let sts = aws_sdk_sts::Client::new(&admin);
+    let trust = |principal: &str| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRole"}}]}}"#
+        )
+    };
+    let create = |name: &'static str, trust: String| {
+        let iam = iam.clone();
+        async move { iam.create_role().role_name(name).assume_role_policy_document(trust).send().await.expect("CreateRole") }
+    };
+    let reader = create("reader", trust(r#"{"AWS":"arn:aws:iam::000000000000:root"}"#)).await;
+    let reader_arn = reader.role().expect("role").arn().to_owned();
+    let lambda_only = create("lambda-only", trust(r#"{"Service":"lambda.amazonaws.com"}"#)).await;
+    let lambda_arn = lambda_only.role().expect("role").arn().to_owned();
+
+    let assumed = sts
+        .assume_role()
+        .role_arn(&reader_arn)
+        .role_session_name("verify")
+        .send()
+        .await
+        .expect("the role trusts the account");
+    let user = assumed.assumed_role_user().expect("AssumedRoleUser");
+    assert_eq!(user.arn(), "arn:aws:sts::000000000000:assumed-role/reader/verify");
+    let credentials = assumed.credentials().expect("Credentials");
+    let as_reader = sdk_config_with_keys(
+        emulator.endpoint(),
+        credentials.access_key_id(),
+        credentials.secret_access_key(),
+        Some(credentials.session_token().to_owned()),
+    )
+    .await;
+    let identity = aws_sdk_sts::Client::new(&as_reader).get_caller_identity().send().await.expect("whoami");
+    assert_eq!(identity.arn(), Some("arn:aws:sts::000000000000:assumed-role/reader/verify"));
+
+    // The session has no policy yet: Batch refuses; with a read policy, the read passes.
+    let batch = aws_sdk_batch::Client::new(&as_reader);
+    let err = batch.describe_job_queues().send().await.expect_err("no policy");
+    assert_eq!(err.code(), Some("AccessDeniedException"));
+    iam.put_role_policy()
+        .role_name("reader")
+        .policy_name("read")
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"batch:Describe*","Resource":"*"}]}"#,
+        )
+        .send()
+        .await
+        .expect("PutRolePolicy");
+    batch.describe_job_queues().send().await.expect("allowed by the read policy");
+
+    // Refusals: a role that does not trust the account, a role that does not exist (same words), chaining without
+    // sts:AssumeRole in the session's policies, and bad parameters.
+    let refused = |arn: String, caller: aws_sdk_sts::Client| async move {
+        let err = caller.assume_role().role_arn(&arn).role_session_name("x1").send().await.expect_err("refused");
+        assert_eq!(err.code(), Some("AccessDenied"), "{err:?}");
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+        err.message().unwrap_or_default().to_owned()
+    };
+    assert_eq!(
+        refused(lambda_arn.clone(), sts.clone()).await,
+        format!(
+            "User: arn:aws:iam::000000000000:root is not authorized to perform: sts:AssumeRole on resource: {lambda_arn}"
+        )
+    );
+    let missing = "arn:aws:iam::000000000000:role/nope".to_owned();
+    assert!(refused(missing, sts.clone()).await.ends_with("on resource: arn:aws:iam::000000000000:role/nope"));
+    let chained = refused(reader_arn.clone(), aws_sdk_sts::Client::new(&as_reader)).await;
+    assert!(
+        chained.starts_with(
+            "User: arn:aws:sts::000000000000:assumed-role/reader/verify is not authorized to perform: sts:AssumeRole"
+        ),
+        "{chained}"
+    );
+
+    for (duration, name, expected) in [
+        (Some(899), "ok-name", "Member must have value greater than or equal to 900"),
+        (Some(7200), "ok-name", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."),
+        (None, "a", "at 'roleSessionName' failed to satisfy constraint"),
+        (None, "bad name!", "at 'roleSessionName' failed to satisfy constraint"),
+    ] {
+        let err = sts
+            .assume_role()
+            .role_arn(&reader_arn)
+            .role_session_name(name)
+            .set_duration_seconds(duration)
+            .send()
+            .await
+            .expect_err("invalid");
+        assert_eq!(err.code(), Some("ValidationError"), "{err:?}");
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+        assert!(err.message().unwrap_or_default().contains(expected), "{:?}", err.message());
+    }
+    let err = sts
+        .assume_role()
+        .role_arn(&reader_arn)
+        .role_session_name("with-policy")
+        .policy(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .expect_err("session policies are refused, not ignored");
+    assert_eq!(err.code(), Some("ValidationError"));
+    emulator.shutdown().await;
+}
+
 #[tokio::test]
 async fn batch_refuses_with_client_exceptions() {
     let emulator = emulator().await;

@@ -1,6 +1,6 @@
-//! AWS Security Token Service (awsQuery): who am I.
+//! AWS Security Token Service (awsQuery): who am I, and temporary credentials for a role.
 //!
-//! <https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html>
+//! <https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html>
 
 use std::sync::Arc;
 
@@ -11,10 +11,11 @@ use crate::server::AppState;
 
 const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-pub async fn handle(_state: &Arc<AppState>, req: AwsRequest) -> Response {
+pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
     let request_id = req.ctx.request_id.clone();
     let result = QueryInput::from_request(&req).and_then(|input| match input.action() {
         Some("GetCallerIdentity") => Ok(get_caller_identity(&req, &request_id)),
+        Some("AssumeRole") => assume_role(state, &req, &input, &request_id),
         Some(other) => Err(AwsError::bad_request(
             "InvalidAction",
             format!("Could not find operation {other} for version 2011-06-15"),
@@ -35,4 +36,73 @@ fn get_caller_identity(req: &AwsRequest, request_id: &str) -> Response {
     query::respond("GetCallerIdentity", XMLNS, request_id, |w| {
         w.text("UserId", &user_id).text("Account", caller.account_id()).text("Arn", &caller.arn());
     })
+}
+
+/// <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html>
+///
+/// Deliberate deviations: session policies (`Policy`, `PolicyArns`), tags, MFA and source identity are refused
+/// with ValidationError rather than ignored (ignoring a session policy would grant more than AWS does); the
+/// credentials' `Expiration` is reported but not enforced.
+fn assume_role(state: &AppState, req: &AwsRequest, input: &QueryInput, request_id: &str) -> Result<Response, AwsError> {
+    let role_arn = input.required("RoleArn")?;
+    let session_name = input.required("RoleSessionName")?;
+    let valid_name = (2..=64).contains(&session_name.len())
+        && session_name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !valid_name {
+        return Err(AwsError::bad_request(
+            "ValidationError",
+            format!(
+                "1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to satisfy \
+                 constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+            ),
+        ));
+    }
+    if role_arn.len() < 20 || !role_arn.starts_with("arn:") {
+        return Err(AwsError::bad_request("ValidationError", format!("{role_arn} is invalid")));
+    }
+    let unsupported = ["Policy", "PolicyArns.member.1.arn", "Tags.member.1.Key", "SerialNumber", "SourceIdentity"];
+    if let Some(name) = unsupported.iter().find(|name| input.get(name).is_some()) {
+        return Err(AwsError::bad_request(
+            "ValidationError",
+            format!("{} is not supported by this emulator", name.split('.').next().unwrap_or(name)),
+        ));
+    }
+    let (role_id, max_duration) =
+        state.iam.trusts(&req.ctx.caller, role_arn).map_err(crate::services::iam::access_denied)?;
+    let duration = match input.get("DurationSeconds") {
+        None => 3600,
+        Some(text) => text.parse::<u32>().map_err(|_| {
+            AwsError::bad_request("ValidationError", format!("Value '{text}' at 'durationSeconds' is not a number"))
+        })?,
+    };
+    if duration < 900 {
+        return Err(AwsError::bad_request(
+            "ValidationError",
+            format!(
+                "1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: \
+                 Member must have value greater than or equal to 900"
+            ),
+        ));
+    }
+    if duration > max_duration {
+        return Err(AwsError::bad_request(
+            "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
+    }
+    let session = state.sessions.issue(role_arn, session_name);
+    let expiration =
+        (chrono::Utc::now() + chrono::Duration::seconds(i64::from(duration))).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    Ok(query::respond("AssumeRole", XMLNS, request_id, |w| {
+        w.open("Credentials", None)
+            .text("AccessKeyId", &session.access_key_id)
+            .text("SecretAccessKey", &session.secret_access_key)
+            .text("SessionToken", &session.session_token)
+            .text("Expiration", &expiration)
+            .close("Credentials");
+        w.open("AssumedRoleUser", None)
+            .text("AssumedRoleId", &format!("{role_id}:{session_name}"))
+            .text("Arn", &session.assumed_role_arn())
+            .close("AssumedRoleUser");
+    }))
 }

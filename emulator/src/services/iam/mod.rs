@@ -126,10 +126,53 @@ impl Iam {
         })
     }
 
+    /// STS AssumeRole's check: may `caller` assume `role_arn`? The role must exist, its trust policy must allow
+    /// `sts:AssumeRole` for the caller's account (`"AWS": "<account>"`, `"arn:aws:iam::<account>:root"`, `"*"`) or
+    /// the caller itself, and a role session's own policies must allow `sts:AssumeRole` on the role (chaining).
+    /// A missing role is refused in the same words as an untrusting one, as AWS does. Returns the role's id and
+    /// its maximum session duration.
+    ///
+    /// Deliberate deviation: trust statements with a `Condition` neither allow nor deny (as for identity policies).
+    pub fn trusts(&self, caller: &Caller, role_arn: &str) -> Result<(String, u32), Denial> {
+        let denied = || Denial {
+            message: format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                caller.arn()
+            ),
+        };
+        if matches!(caller, Caller::Anonymous) {
+            return Err(denied());
+        }
+        self.authorize(caller, "sts:AssumeRole", &[role_arn.to_owned()])?;
+        let account_id = role_arn.split(':').nth(4).ok_or_else(denied)?;
+        self.with_account(account_id, |account| {
+            let role = account.roles.values().find(|r| r.arn == role_arn).ok_or_else(denied)?;
+            let principals = caller_principals(caller);
+            match policy::trust_decision(&role.trust_policy, &principals) {
+                Decision::Allow => Ok((role.id.clone(), role.max_session_duration)),
+                Decision::ImplicitDeny | Decision::ExplicitDeny => Err(denied()),
+            }
+        })
+    }
+
     /// Whether a role with this ARN exists (Lambda's CreateFunction checks its execution role).
     pub fn role_exists(&self, role_arn: &str) -> bool {
         let Some(account_id) = role_arn.split(':').nth(4) else { return false };
         self.with_account(account_id, |account| account.roles.values().any(|r| r.arn == role_arn))
+    }
+}
+
+/// The `"AWS"` principals a trust policy may name to mean this caller.
+fn caller_principals(caller: &Caller) -> Vec<String> {
+    match caller {
+        Caller::Account { account_id, .. } => vec![account_id.clone(), format!("arn:aws:iam::{account_id}:root")],
+        Caller::Role(session) => vec![
+            session.account_id.clone(),
+            format!("arn:aws:iam::{}:root", session.account_id),
+            session.role_arn.clone(),
+            session.assumed_role_arn(),
+        ],
+        Caller::Anonymous => Vec::new(),
     }
 }
 

@@ -124,6 +124,46 @@ fn strings(value: &Value) -> Result<Vec<String>, String> {
     }
 }
 
+/// Whether a role's trust policy lets one of `principals` (the caller's `"AWS"` principal forms) call
+/// `sts:AssumeRole`: an explicit Deny naming it wins, then an Allow. Statements with a `Condition` are skipped.
+pub fn trust_decision(trust_policy: &str, principals: &[String]) -> Decision {
+    let Ok(Value::Object(document)) = serde_json::from_str::<Value>(trust_policy) else {
+        return Decision::ImplicitDeny;
+    };
+    let statements: Vec<&Value> = match document.get("Statement") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(statement @ Value::Object(_)) => vec![statement],
+        _ => return Decision::ImplicitDeny,
+    };
+    let mut decision = Decision::ImplicitDeny;
+    for statement in statements {
+        let Value::Object(statement) = statement else { continue };
+        if statement.contains_key("Condition") {
+            continue;
+        }
+        let actions = statement.get("Action").map(|a| strings(a).unwrap_or_default()).unwrap_or_default();
+        if !actions.iter().any(|a| wildcard_match(a, "sts:AssumeRole", true)) {
+            continue;
+        }
+        let named = match statement.get("Principal") {
+            Some(Value::String(star)) => star == "*",
+            Some(Value::Object(principal)) => principal
+                .get("AWS")
+                .is_some_and(|aws| strings(aws).unwrap_or_default().iter().any(|p| p == "*" || principals.contains(p))),
+            _ => false,
+        };
+        if !named {
+            continue;
+        }
+        match statement.get("Effect").and_then(Value::as_str) {
+            Some("Deny") => return Decision::ExplicitDeny,
+            Some("Allow") => decision = Decision::Allow,
+            _ => {}
+        }
+    }
+    decision
+}
+
 /// Evaluates `action` on every resource against all `documents`: the first resource not allowed decides.
 pub fn evaluate<'a>(
     documents: impl IntoIterator<Item = &'a PolicyDocument> + Clone,
