@@ -58,6 +58,18 @@ async fn execute_api_refusals_look_like_api_gateway() {
     let other_api = format!("{}/_aws/execute-api/nope123456/default/crts", emulator.endpoint());
     assert_eq!(http(reqwest::Method::POST, &other_api, Some(&key)).await, missing_token, "unknown API");
 
+    // The fixture Lambda answers a body nested deeper than Python's JSON parser recurses with 400, not a 502.
+    let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let response = reqwest::Client::new()
+        .post(format!("{base}/crts"))
+        .header("x-api-key", &key)
+        .body(nested)
+        .send()
+        .await
+        .expect("POST a deeply nested body");
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(response.text().await.expect("body"), r#"{"message": "The request body is nested too deeply"}"#);
+
     // A function whose answer the proxy integration cannot map: 502, with AWS's spacing.
     let lambda = aws_sdk_lambda::Client::new(&sdk_config(emulator.endpoint()).await);
     let zip = {
