@@ -242,6 +242,41 @@ fn execute_api_route(host: &str, path: &str) -> Option<Route> {
     Some(Route::ExecuteApi { api_id, stage: stage.to_owned(), path: format!("/{tail}") })
 }
 
+/// Why a request body was not read.
+enum BodyProblem {
+    TooLarge,
+    /// Shorter than its Content-Length, or chunks that do not parse.
+    Malformed(String),
+}
+
+/// AWS's answer to a body that is too large or malformed, in the caller's protocol.
+fn body_refusal(problem: BodyProblem, route: Option<&Route>, method: &http::Method, request_id: &str) -> Response {
+    let (status, s3_code, oci_code, aws_code, message) = match problem {
+        BodyProblem::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "EntityTooLarge",
+            "SIZE_INVALID",
+            "RequestEntityTooLargeException",
+            "The request body is larger than this emulator takes (at most 128 MiB)".to_owned(),
+        ),
+        BodyProblem::Malformed(detail) => (
+            StatusCode::BAD_REQUEST,
+            "IncompleteBody",
+            "BLOB_UPLOAD_INVALID",
+            "BadRequestException",
+            format!("The request body is incomplete or badly framed ({detail})"),
+        ),
+    };
+    match route {
+        // S3 answers 400 for both (EntityTooLarge, IncompleteBody).
+        Some(Route::Service(Service::S3)) => {
+            s3::error::S3Error::new(StatusCode::BAD_REQUEST, s3_code, message).to_response(method, request_id)
+        }
+        Some(Route::Registry) => ecr::registry::oci_error(status, oci_code, message),
+        _ => rest_json::error(&AwsError::new(status, aws_code, message), rest_json::ErrorStyle::Message),
+    }
+}
+
 async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let started = Instant::now();
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -250,25 +285,23 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let raw_path = parts.uri.path().to_owned();
     let query = protocol::parse_query(parts.uri.query().unwrap_or(""));
     let scope = sigv4::credential_scope(&parts.headers, &query);
+    // A body is refused in the protocol of whoever sent it (routing by host, path and signature alone): too large
+    // (declared, so it is refused before it is sent, or counted) or cut off / badly framed (a malformed request).
+    let refuse = |problem: BodyProblem| {
+        let route = route(&host, &raw_path, scope.as_ref().map(|s| s.service.as_str()), b"");
+        protocol::with_request_id(body_refusal(problem, route.as_ref(), &parts.method, &request_id), &request_id)
+    };
+    let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return refuse(BodyProblem::TooLarge);
+    }
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(e) => {
-            // Answered in the protocol of whoever sent it (routing by host, path and signature alone).
-            let message = format!("The request body could not be read ({e}); this emulator takes at most 128 MiB");
-            let response = match route(&host, &raw_path, scope.as_ref().map(|s| s.service.as_str()), b"") {
-                Some(Route::Service(Service::S3)) => {
-                    s3::error::S3Error::new(StatusCode::BAD_REQUEST, "EntityTooLarge", message)
-                        .to_response(&parts.method, &request_id)
-                }
-                Some(Route::Registry) => {
-                    ecr::registry::oci_error(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID", message)
-                }
-                _ => {
-                    let err = AwsError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException", message);
-                    rest_json::error(&err, rest_json::ErrorStyle::Message)
-                }
-            };
-            return protocol::with_request_id(response, &request_id);
+            let too_large =
+                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |inner| inner.source())
+                    .any(|inner| inner.is::<http_body_util::LengthLimitError>());
+            return refuse(if too_large { BodyProblem::TooLarge } else { BodyProblem::Malformed(e.to_string()) });
         }
     };
     let region = scope.as_ref().map_or_else(|| state.config.default_region.clone(), |s| s.region.clone());

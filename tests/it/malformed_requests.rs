@@ -269,3 +269,66 @@ async fn s3_ecr_and_registry_refuse_malformed_input_in_their_own_shapes() {
     let health = http.get(url("/_crts/health")).send().await.expect("alive");
     assert_eq!(health.status(), 200);
 }
+
+/// Sends raw bytes (optionally closing the write half after them) and returns the status line and body.
+async fn raw_exchange(address: &str, request: &[u8], close_write: bool) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    stream.write_all(request).await.expect("send");
+    if close_write {
+        stream.shutdown().await.expect("close the write half");
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "no answer within 5 s to {}", String::from_utf8_lossy(request));
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A body shorter than its Content-Length, or with a chunk size that does not parse, is a malformed request (400
+/// in the caller's protocol), not "too large"; a declared Content-Length over the limit is refused at once, before
+/// the body is sent.
+#[tokio::test]
+async fn cut_off_and_badly_chunked_bodies_are_malformed_and_oversized_ones_are_refused_at_once() {
+    let emulator = emulator().await;
+    let address = emulator.endpoint().trim_start_matches("http://").to_owned();
+    let batch = |framing: &str, body: &str| {
+        format!(
+            "POST /v1/submitjob HTTP/1.1\r\nHost: {address}\r\nAuthorization: {}\r\nContent-Type: application/json\r\n{framing}\r\n{body}",
+            auth("batch")
+        )
+    };
+    let cases = [
+        ("cut off", batch("Content-Length: 100\r\n", "{}"), true, "HTTP/1.1 400", "BadRequestException"),
+        (
+            "bad chunk size",
+            batch("Transfer-Encoding: chunked\r\n", "zz\r\n{}\r\n0\r\n\r\n"),
+            false,
+            "HTTP/1.1 400",
+            "BadRequestException",
+        ),
+        (
+            "declared too large",
+            batch("Content-Length: 209715200\r\n", ""),
+            false,
+            "HTTP/1.1 413",
+            "RequestEntityTooLargeException",
+        ),
+        (
+            "S3 cut off",
+            format!(
+                "PUT /bucket/key HTTP/1.1\r\nHost: {address}\r\nAuthorization: {}\r\nContent-Length: 100\r\n\r\nab",
+                auth("s3")
+            ),
+            true,
+            "HTTP/1.1 400",
+            "<Code>IncompleteBody</Code>",
+        ),
+    ];
+    for (what, request, close_write, status, needle) in cases {
+        let answer = raw_exchange(&address, request.as_bytes(), close_write).await;
+        assert!(answer.starts_with(status), "{what}: {answer}");
+        assert!(answer.contains(needle), "{what}: {answer}");
+    }
+    let health = reqwest::get(format!("{}/_crts/health", emulator.endpoint())).await.expect("alive");
+    assert_eq!(health.status(), 200);
+}
