@@ -20,6 +20,8 @@ use crate::services::{apigateway, batch, ecr, iam, lambda, s3, sts};
 
 /// Largest request body accepted (Lambda zips travel base64-encoded inside JSON).
 const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
+/// How long stopping waits for requests in flight (Lambda invocations are ended first, so this is rarely reached).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The state of one emulator instance: configuration, issued credentials, and each service's resources.
 pub struct AppState {
@@ -96,13 +98,17 @@ impl Emulator {
         &self.state
     }
 
-    /// Stops accepting requests, waits for the listener, and stops Lambda workers.
+    /// Stops accepting requests and stops Lambda workers, busy ones included (their requests are answered as
+    /// failed invocations rather than waited for), then waits for the requests in flight, at most 5 s.
     pub async fn shutdown(mut self) {
         self.stop_listener();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
         self.state.lambda.shutdown().await;
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err()
+        {
+            tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}: closing their connections");
+            task.abort();
+        }
     }
 
     fn stop_listener(&mut self) {

@@ -14,4 +14,5 @@ mod runbook;
 mod s3_sdk;
 mod scenario_errors;
 mod schema;
+mod shutdown;
 mod support;

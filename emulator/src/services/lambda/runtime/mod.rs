@@ -55,6 +55,8 @@ pub struct Pool {
     spec: WorkerSpec,
     idle: Mutex<Vec<Worker>>,
     slots: Semaphore,
+    /// Set when the pool shuts down: busy invocations stop waiting and kill their worker.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -71,7 +73,13 @@ struct Worker {
 
 impl Pool {
     pub fn new(interpreter: Arc<Interpreter>, spec: WorkerSpec, max_workers: usize) -> Self {
-        Self { interpreter, spec, idle: Mutex::new(Vec::new()), slots: Semaphore::new(max_workers.max(1)) }
+        Self {
+            interpreter,
+            spec,
+            idle: Mutex::new(Vec::new()),
+            slots: Semaphore::new(max_workers.max(1)),
+            closing: tokio::sync::watch::Sender::new(false),
+        }
     }
 
     /// Starts one worker ahead of the first invocation, so its Python start-up is not on the request path.
@@ -103,16 +111,28 @@ impl Pool {
             "deadline_ms": deadline_ms,
             "function_arn": self.spec.function_arn,
         });
-        let exchange = async {
-            let mut line = request.to_string();
-            line.push('\n');
-            worker.stdin.write_all(line.as_bytes()).await?;
-            worker.stdin.flush().await?;
-            let mut answer = String::new();
-            let read = worker.stdout.read_line(&mut answer).await?;
-            Ok::<_, std::io::Error>((read, answer))
+        let mut closing = self.closing.subscribe();
+        let ended = {
+            let exchange = async {
+                let mut line = request.to_string();
+                line.push('\n');
+                worker.stdin.write_all(line.as_bytes()).await?;
+                worker.stdin.flush().await?;
+                let mut answer = String::new();
+                let read = worker.stdout.read_line(&mut answer).await?;
+                Ok::<_, std::io::Error>((read, answer))
+            };
+            tokio::select! {
+                answered = tokio::time::timeout(self.spec.timeout, exchange) => Some(answered),
+                _ = closing.wait_for(|closing| *closing) => None,
+            }
         };
-        match tokio::time::timeout(self.spec.timeout, exchange).await {
+        let Some(answered) = ended else {
+            // The emulator is stopping: the handler is not waited for.
+            let _ = worker.child.start_kill();
+            return runtime_error("Runtime.Unavailable", "the emulator is shutting down".to_owned());
+        };
+        match answered {
             Ok(Ok((read, answer))) if read > 0 => match parse_answer(&answer) {
                 Some(invocation) => {
                     self.idle.lock().await.push(worker);
@@ -149,8 +169,10 @@ impl Pool {
         }
     }
 
-    /// Kills every idle worker now (busy ones end with their invocation).
+    /// Kills every worker now: idle ones here, busy ones in their invocation, which answers Runtime.Unavailable
+    /// instead of waiting for the handler (so stopping the emulator never waits for a sleeping function).
     pub async fn shutdown(&self) {
+        self.closing.send_replace(true);
         self.slots.close();
         for mut worker in self.idle.lock().await.drain(..) {
             let _ = worker.child.start_kill();
