@@ -51,6 +51,9 @@ pub struct LambdaConfig {
     pub offline: bool,
     /// Upper bound on warm workers per function (concurrent invocations beyond it wait).
     pub max_workers_per_function: usize,
+    /// How long a warm worker may sit idle before it is stopped (AWS reclaims idle execution environments after
+    /// some minutes too); the next invocation starts a new one.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Default for LambdaConfig {
@@ -58,7 +61,13 @@ impl Default for LambdaConfig {
         let cache_dir = dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("crts-emulator");
         // Handlers are CPU-bound against a local emulator: more workers than twice the cores only thrash.
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        Self { python: None, cache_dir, offline: false, max_workers_per_function: (2 * cores).max(4) }
+        Self {
+            python: None,
+            cache_dir,
+            offline: false,
+            max_workers_per_function: (2 * cores).max(4),
+            idle_timeout: std::time::Duration::from_secs(300),
+        }
     }
 }
 
@@ -74,6 +83,9 @@ impl LambdaConfig {
             config.cache_dir = PathBuf::from(dir);
         }
         config.offline = std::env::var("CRTS_OFFLINE").is_ok_and(|v| !v.is_empty() && v != "0");
+        if let Some(seconds) = std::env::var("CRTS_LAMBDA_IDLE_SECONDS").ok().and_then(|v| v.parse::<u64>().ok()) {
+            config.idle_timeout = std::time::Duration::from_secs(seconds.max(1));
+        }
         config
     }
 }

@@ -61,6 +61,8 @@ pub struct Emulator {
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// Stops idle Lambda workers periodically; aborted when the emulator stops.
+    reaper: JoinHandle<()>,
 }
 
 impl Emulator {
@@ -80,8 +82,20 @@ impl Emulator {
                 tracing::error!("emulator listener stopped: {e}");
             }
         });
+        // Idle Lambda workers are stopped after the configured idle timeout, as AWS reclaims idle environments.
+        let reaper = tokio::spawn({
+            let state = Arc::clone(&state);
+            async move {
+                let mut ticks = tokio::time::interval(state.lambda.reap_every());
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticks.tick().await;
+                    state.lambda.reap_idle().await;
+                }
+            }
+        });
         tracing::debug!(%endpoint, "emulator listening");
-        Ok(Self { addr, endpoint, state, shutdown: Some(tx), task: Some(task) })
+        Ok(Self { addr, endpoint, state, shutdown: Some(tx), task: Some(task), reaper })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -112,6 +126,7 @@ impl Emulator {
     }
 
     fn stop_listener(&mut self) {
+        self.reaper.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -127,13 +127,40 @@ impl Lambda {
         f(all.entry((account.to_owned(), region.to_owned())).or_default())
     }
 
+    fn pools(&self) -> Vec<Arc<runtime::Pool>> {
+        let all = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
+        all.values().flat_map(|fs| fs.values().filter_map(|f| f.pool.clone())).collect()
+    }
+
+    /// Stops the warm workers idle for longer than the configured idle timeout (run periodically by the server).
+    pub async fn reap_idle(&self) {
+        let mut stopped = 0;
+        for pool in self.pools() {
+            stopped += pool.reap_idle(self.config.idle_timeout).await;
+        }
+        if stopped > 0 {
+            tracing::debug!("stopped {stopped} Lambda workers idle for over {:?}", self.config.idle_timeout);
+        }
+    }
+
+    /// How often [`Lambda::reap_idle`] should run: often enough that a worker outlives its idle timeout by at
+    /// most half of it.
+    pub fn reap_every(&self) -> std::time::Duration {
+        (self.config.idle_timeout / 2).clamp(std::time::Duration::from_millis(100), std::time::Duration::from_secs(30))
+    }
+
+    /// Idle warm workers across all functions.
+    pub async fn idle_workers(&self) -> usize {
+        let mut count = 0;
+        for pool in self.pools() {
+            count += pool.idle_workers().await;
+        }
+        count
+    }
+
     /// Stops every warm worker and removes the extracted code.
     pub async fn shutdown(&self) {
-        let pools: Vec<Arc<runtime::Pool>> = {
-            let all = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
-            all.values().flat_map(|fs| fs.values().filter_map(|f| f.pool.clone())).collect()
-        };
-        for pool in pools {
+        for pool in self.pools() {
             pool.shutdown().await;
         }
         let _ = tokio::fs::remove_dir_all(&self.work_dir).await;

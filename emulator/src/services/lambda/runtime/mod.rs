@@ -69,6 +69,8 @@ struct Worker {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// When it last finished an invocation (or started).
+    idle_since: std::time::Instant,
 }
 
 impl Pool {
@@ -135,6 +137,7 @@ impl Pool {
         match answered {
             Ok(Ok((read, answer))) if read > 0 => match parse_answer(&answer) {
                 Some(invocation) => {
+                    worker.idle_since = std::time::Instant::now();
                     self.idle.lock().await.push(worker);
                     invocation
                 }
@@ -167,6 +170,25 @@ impl Pool {
                 }
             }
         }
+    }
+
+    /// Stops the workers that have been idle longer than `max_idle`; returns how many.
+    pub async fn reap_idle(&self, max_idle: Duration) -> usize {
+        let mut idle = self.idle.lock().await;
+        let before = idle.len();
+        idle.retain_mut(|worker| {
+            let keep = worker.idle_since.elapsed() < max_idle;
+            if !keep {
+                let _ = worker.child.start_kill();
+            }
+            keep
+        });
+        before - idle.len()
+    }
+
+    /// Idle warm workers (for tests and the idle reaper's log).
+    pub async fn idle_workers(&self) -> usize {
+        self.idle.lock().await.len()
     }
 
     /// Kills every worker now: idle ones here, busy ones in their invocation, which answers Runtime.Unavailable
@@ -203,7 +225,7 @@ impl Pool {
                 }
             });
         }
-        Ok(Worker { child, stdin, stdout: BufReader::new(stdout) })
+        Ok(Worker { child, stdin, stdout: BufReader::new(stdout), idle_since: std::time::Instant::now() })
     }
 }
 

@@ -1,0 +1,95 @@
+//! The Lambda runtime's worker processes: stopping the emulator (a developer's Ctrl-C on `serve`, the end of a
+//! run) never waits for a running handler, and idle workers are stopped after the idle timeout, as AWS reclaims
+//! idle execution environments.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, Runtime, State};
+
+use crate::support::{emulator, sdk_config};
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+fn handler(source: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    writer.start_file("lambda_function.py", zip::write::SimpleFileOptions::default()).expect("zip entry");
+    writer.write_all(source.as_bytes()).expect("zip write");
+    writer.finish().expect("zip finish").into_inner()
+}
+
+/// Creates the function `name` from `source` and waits until it is Active.
+async fn function(emulator: &crts_emulator::Emulator, name: &str, source: &str) -> aws_sdk_lambda::Client {
+    let config = sdk_config(emulator.endpoint()).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role = iam.create_role().role_name(name).assume_role_policy_document(TRUST).send().await.expect("role");
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Python38)
+        .handler("lambda_function.lambda_handler")
+        .role(role.role().expect("role").arn())
+        .timeout(30)
+        .code(FunctionCode::builder().zip_file(Blob::new(handler(source))).build())
+        .send()
+        .await
+        .expect("CreateFunction");
+    for _ in 0..600 {
+        let state = lambda.get_function_configuration().function_name(name).send().await.expect("config");
+        if state.state() == Some(&State::Active) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lambda
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_emulator_does_not_wait_for_a_sleeping_handler() {
+    let emulator = emulator().await;
+    let sleeping = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(20)\n    return {}\n";
+    let lambda = function(&emulator, "sleeper", sleeping).await;
+    let invoking = tokio::spawn({
+        let lambda = lambda.clone();
+        async move { lambda.invoke().function_name("sleeper").send().await }
+    });
+    // Long enough for the invocation to reach the worker and the handler to be sleeping.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!invoking.is_finished(), "the handler sleeps for 20 s");
+
+    let started = Instant::now();
+    emulator.shutdown().await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "stopping took {took:?}: it waited for the handler");
+    let answered = tokio::time::timeout(Duration::from_secs(3), invoking).await;
+    assert!(answered.is_ok(), "the invocation in flight ended with the emulator");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_workers_are_stopped_after_the_idle_timeout_and_started_again_when_needed() {
+    let config = crts_emulator::Config {
+        lambda: crts_emulator::LambdaConfig { idle_timeout: Duration::from_secs(1), ..Default::default() },
+        ..Default::default()
+    };
+    let emulator = crts_emulator::Emulator::start(config).await.expect("start");
+    let lambda = function(&emulator, "brief", "def lambda_handler(event, context):\n    return {'ok': True}\n").await;
+    let invoke = || async { lambda.invoke().function_name("brief").send().await.expect("Invoke") };
+    assert_eq!(invoke().await.function_error(), None);
+    assert!(emulator.state().lambda.idle_workers().await >= 1, "a warm worker after the invocation");
+
+    // Idle for longer than the timeout (plus the reaper's half-timeout tick): stopped.
+    let mut idle = usize::MAX;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        idle = emulator.state().lambda.idle_workers().await;
+        if idle == 0 {
+            break;
+        }
+    }
+    assert_eq!(idle, 0, "idle workers are stopped after 1 s (+ 0.5 s between reaper ticks)");
+    let answer = invoke().await;
+    assert_eq!(answer.function_error(), None, "a new worker serves the next invocation");
+    emulator.shutdown().await;
+}
