@@ -93,3 +93,63 @@ async fn idle_workers_are_stopped_after_the_idle_timeout_and_started_again_when_
     assert_eq!(answer.function_error(), None, "a new worker serves the next invocation");
     emulator.shutdown().await;
 }
+
+/// The processes whose parent is `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        // `pid (comm) state ppid ...`: comm may hold spaces, so fields are counted after its closing parenthesis.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            children.push(child);
+        }
+    }
+    children
+}
+
+/// Alive and not a zombie.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_owned)))
+        .is_some_and(|state| state != "Z" && state != "X")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_worker_does_not_outlive_a_killed_serve() {
+    let mut served = crate::support::serve();
+    let config = sdk_config(&served.endpoint).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role = iam.create_role().role_name("orphan").assume_role_policy_document(TRUST).send().await.expect("role");
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let sleeping = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(20)\n    return {}\n";
+    lambda
+        .create_function()
+        .function_name("orphan")
+        .runtime(Runtime::Python38)
+        .handler("lambda_function.lambda_handler")
+        .role(role.role().expect("role").arn())
+        .timeout(30)
+        .code(FunctionCode::builder().zip_file(Blob::new(handler(sleeping))).build())
+        .send()
+        .await
+        .expect("CreateFunction");
+    let invoking = tokio::spawn(async move { lambda.invoke().function_name("orphan").send().await });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let workers = children_of(served.pid());
+    assert!(!workers.is_empty(), "serve runs the handler in a worker process");
+
+    served.kill();
+    let mut alive = workers.clone();
+    for _ in 0..50 {
+        alive.retain(|pid| running(*pid));
+        if alive.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(alive, Vec::<u32>::new(), "workers still running 5 s after serve was SIGKILLed");
+    let _ = invoking.await;
+}

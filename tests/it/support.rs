@@ -85,6 +85,19 @@ pub struct Served {
     pub endpoint: String,
 }
 
+impl Served {
+    /// The serve process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILLs serve (it cannot clean up) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();

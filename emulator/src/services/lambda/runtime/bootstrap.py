@@ -10,6 +10,7 @@ import io
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 
@@ -74,6 +75,14 @@ def load_handler():
     return handler, None
 
 
+def exit_with_the_emulator(parent):
+    """A worker must not outlive the emulator that started it, even one killed with SIGKILL (which cannot tell
+    its children): once re-parented, the worker exits, busy handler or not."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def main():
     sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()))
     handler, init_error = load_handler()
@@ -107,4 +116,5 @@ def main():
 
 
 if __name__ == "__main__":
+    threading.Thread(target=exit_with_the_emulator, args=(os.getppid(),), daemon=True).start()
     main()
