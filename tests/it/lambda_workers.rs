@@ -11,6 +11,9 @@ use crate::support::{emulator, sdk_config};
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
+/// A handler that is still running when the emulator stops.
+const SLEEPING: &str = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(20)\n    return {}\n";
+
 fn handler(source: &str) -> Vec<u8> {
     use std::io::Write as _;
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -19,9 +22,9 @@ fn handler(source: &str) -> Vec<u8> {
     writer.finish().expect("zip finish").into_inner()
 }
 
-/// Creates the function `name` from `source` and waits until it is Active.
-async fn function(emulator: &crts_emulator::Emulator, name: &str, source: &str) -> aws_sdk_lambda::Client {
-    let config = sdk_config(emulator.endpoint()).await;
+/// Creates the function `name` from `source` on the emulator at `endpoint` and waits until it is Active.
+async fn function(endpoint: &str, name: &str, source: &str) -> aws_sdk_lambda::Client {
+    let config = sdk_config(endpoint).await;
     let iam = aws_sdk_iam::Client::new(&config);
     let role = iam.create_role().role_name(name).assume_role_policy_document(TRUST).send().await.expect("role");
     let lambda = aws_sdk_lambda::Client::new(&config);
@@ -49,8 +52,7 @@ async fn function(emulator: &crts_emulator::Emulator, name: &str, source: &str) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_the_emulator_does_not_wait_for_a_sleeping_handler() {
     let emulator = emulator().await;
-    let sleeping = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(20)\n    return {}\n";
-    let lambda = function(&emulator, "sleeper", sleeping).await;
+    let lambda = function(emulator.endpoint(), "sleeper", SLEEPING).await;
     let invoking = tokio::spawn({
         let lambda = lambda.clone();
         async move { lambda.invoke().function_name("sleeper").send().await }
@@ -74,7 +76,8 @@ async fn idle_workers_are_stopped_after_the_idle_timeout_and_started_again_when_
         ..Default::default()
     };
     let emulator = crts_emulator::Emulator::start(config).await.expect("start");
-    let lambda = function(&emulator, "brief", "def lambda_handler(event, context):\n    return {'ok': True}\n").await;
+    let lambda =
+        function(emulator.endpoint(), "brief", "def lambda_handler(event, context):\n    return {'ok': True}\n").await;
     let invoke = || async { lambda.invoke().function_name("brief").send().await.expect("Invoke") };
     assert_eq!(invoke().await.function_error(), None);
     assert!(emulator.state().lambda.idle_workers().await >= 1, "a warm worker after the invocation");
@@ -120,22 +123,7 @@ fn running(pid: u32) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_worker_does_not_outlive_a_killed_serve() {
     let mut served = crate::support::serve();
-    let config = sdk_config(&served.endpoint).await;
-    let iam = aws_sdk_iam::Client::new(&config);
-    let role = iam.create_role().role_name("orphan").assume_role_policy_document(TRUST).send().await.expect("role");
-    let lambda = aws_sdk_lambda::Client::new(&config);
-    let sleeping = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(20)\n    return {}\n";
-    lambda
-        .create_function()
-        .function_name("orphan")
-        .runtime(Runtime::Python38)
-        .handler("lambda_function.lambda_handler")
-        .role(role.role().expect("role").arn())
-        .timeout(30)
-        .code(FunctionCode::builder().zip_file(Blob::new(handler(sleeping))).build())
-        .send()
-        .await
-        .expect("CreateFunction");
+    let lambda = function(&served.endpoint, "orphan", SLEEPING).await;
     let invoking = tokio::spawn(async move { lambda.invoke().function_name("orphan").send().await });
     tokio::time::sleep(Duration::from_secs(2)).await;
     let workers = children_of(served.pid());
