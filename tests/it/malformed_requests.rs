@@ -227,6 +227,8 @@ async fn s3_ecr_and_registry_refuse_malformed_input_in_their_own_shapes() {
             .answers(401, "DENIED"),
         refusal("registry manifest that is not JSON", Registry, "PUT", "/v2/crts/manifests/latest", b"not json")
             .answers(400, "MANIFEST_INVALID"),
+        refusal("registry tag outside the OCI grammar", Registry, "PUT", "/v2/crts/manifests/%ZZ", b"{}")
+            .answers(400, "TAG_INVALID"),
         refusal("registry upload finished without a digest", Registry, "PUT", "/v2/crts/blobs/uploads/x", b"")
             .answers(400, "DIGEST_INVALID"),
         refusal("registry repository that does not exist", Registry, "GET", "/v2/nothing/tags/list", b"")

@@ -366,6 +366,11 @@ impl Registry<'_> {
     fn manifest(&self, name: &str, reference: &str) -> Response {
         let by_digest = reference.starts_with("sha256:");
         match self.req.method {
+            Method::PUT if !by_digest && !is_tag(reference) => oci_error(
+                StatusCode::BAD_REQUEST,
+                "TAG_INVALID",
+                format!("invalid tag {reference:?}: a tag is [A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}"),
+            ),
             Method::PUT => {
                 let media_type =
                     self.req.header("content-type").map(|t| t.split(';').next().unwrap_or(t).trim().to_owned());
@@ -479,6 +484,14 @@ fn content_range_start(header: Option<&str>) -> Option<usize> {
     header?.trim().trim_start_matches("bytes ").split('-').next()?.trim().parse().ok()
 }
 
+/// The OCI Distribution spec's tag grammar: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
+/// <https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests>
+fn is_tag(reference: &str) -> bool {
+    let mut chars = reference.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    first_ok && reference.len() <= 128 && chars.all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,5 +508,7 @@ mod tests {
         );
         assert_eq!(registry_of_host("localhost:4566"), None);
         assert_eq!(content_range_start(Some("100-199")), Some(100));
+        assert!(is_tag("latest") && is_tag("v1.2_rc-3") && is_tag("_x"));
+        assert!(!is_tag("%ZZ") && !is_tag("-x") && !is_tag(".x") && !is_tag("") && !is_tag(&"a".repeat(129)));
     }
 }
