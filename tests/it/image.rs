@@ -3,16 +3,13 @@
 
 use std::process::Command;
 
-use crate::support::{emulator, harness_binary, repo_root, sdk_config};
+use crate::support::{emulator, harness_binary, repo_root, sdk_config, write_job_binary};
 
 /// The fixture's context with the job binary added, as the step prepares it.
 fn staged_context() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().expect("temporary directory");
     std::fs::copy(repo_root().join("fixtures/image/Dockerfile"), dir.path().join("Dockerfile")).expect("copy");
-    let job = crts_harness::image::job_binary().expect("the harness carries the job binary");
-    std::fs::write(dir.path().join("crts-job"), job).expect("write the job binary");
-    std::fs::set_permissions(dir.path().join("crts-job"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    write_job_binary(dir.path());
     dir
 }
 

@@ -255,10 +255,7 @@ async fn a_localstack_that_does_not_start_says_why() {
     // An image that fails like a broken LocalStack: FROM scratch with the CRTS job binary, which says it does not
     // know the suite and exits 3 (no registry needed).
     let context = tempfile::tempdir().expect("temp dir");
-    let job = crts_harness::image::job_binary().expect("the harness carries the job binary");
-    std::fs::write(context.path().join("crts-job"), job).expect("write the job binary");
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(context.path().join("crts-job"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    crate::support::write_job_binary(context.path());
     std::fs::write(
         context.path().join("Dockerfile"),
         "FROM scratch\nCOPY crts-job /crts/run\nENTRYPOINT [\"/crts/run\", \"cannot-bind-the-gateway\", \"x\"]\n",

@@ -49,6 +49,13 @@ pub async fn run_embedded(path: &Path) -> Report {
     run(&options).await.expect("the scenario is valid and the embedded target starts")
 }
 
+/// Writes the CRTS job binary the harness carries into `dir` as the executable `crts-job`, as the image step does.
+pub fn write_job_binary(dir: &Path) {
+    let job = crts_harness::image::job_binary().expect("the harness carries the job binary");
+    let entry = crts_harness::package::Entry { path: "crts-job".into(), data: job.to_vec(), executable: true };
+    crts_harness::package::write_entries(&[entry], dir).expect("write the job binary");
+}
+
 /// insta settings that keep snapshots in tests/snapshots.
 pub fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
