@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod identity;
+pub mod journal;
 pub mod protocol;
 pub mod server;
 pub mod services;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub apigateway: apigateway::ApiGateway,
     pub s3: s3::S3,
     pub ecr: ecr::Ecr,
+    /// Every request, in order (see [`Emulator::requests`]).
+    pub journal: crate::journal::Journal,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             s3: s3::S3::new(),
             ecr: ecr::Ecr::new(),
             sessions: Sessions::default(),
+            journal: crate::journal::Journal::default(),
             config,
             endpoint,
         }
@@ -105,6 +108,11 @@ impl Emulator {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Every request this instance answered, oldest first (at most the last 10,000).
+    pub fn requests(&self) -> Vec<crate::journal::Entry> {
+        self.state.journal.entries()
     }
 
     /// The instance's state, for tests that need to look inside.
@@ -167,6 +175,27 @@ pub enum Service {
     ApiGateway,
     S3,
     Ecr,
+}
+
+impl Route {
+    /// The short name the request journal uses.
+    fn label(&self) -> &'static str {
+        match self {
+            Route::ExecuteApi { .. } => "execute-api",
+            Route::Registry => "registry",
+            Route::S3Website { .. } => "s3-website",
+            Route::Health => "health",
+            Route::Service(service) => match service {
+                Service::Iam => "iam",
+                Service::Sts => "sts",
+                Service::Lambda => "lambda",
+                Service::Batch => "batch",
+                Service::ApiGateway => "apigateway",
+                Service::S3 => "s3",
+                Service::Ecr => "ecr",
+            },
+        }
+    }
 }
 
 impl Service {
@@ -331,6 +360,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         None => Caller::Anonymous,
     };
     let route = route(&host, &raw_path, scope.as_ref().map(|s| s.service.as_str()), &body);
+    let operation = crate::journal::operation_of(&parts.headers, &query, &body, &parts.method, &raw_path);
     let ctx = RequestContext { request_id: request_id.clone(), region, caller, endpoint: state.endpoint.clone() };
     let method = parts.method.clone();
 
@@ -408,6 +438,13 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id)
         }
     };
+    state.journal.record(crate::journal::Entry {
+        service: route.as_ref().map_or("unknown", Route::label),
+        operation,
+        method: method.to_string(),
+        path: raw_path.clone(),
+        status: response.status().as_u16(),
+    });
     tracing::debug!(
         %method, path = %raw_path, route = ?route, status = response.status().as_u16(),
         elapsed_us = started.elapsed().as_micros() as u64, "request"

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::model::{Deployment, RestApi, Snapshot, Stage};
 use super::{Call, bad_request, conflict, created, input, new_id, not_found, now, patch};
@@ -81,11 +81,34 @@ pub(super) fn get_deployments(call: &Call<'_>, api_id: &str) -> AwsResult<Respon
     })
 }
 
-/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetDeployment.html>
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetDeployment.html>; `embed=apisummary` adds what the
+/// deployment serves: `{"/path": {"POST": {"authorizationType": "NONE", "apiKeyRequired": true}}}`.
 pub(super) fn get_deployment(call: &Call<'_>, api_id: &str, id: &str) -> AwsResult<Response> {
+    let summary = call.req.query.iter().any(|(k, v)| k == "embed" && v.eq_ignore_ascii_case("apisummary"));
     call.api(api_id, |api| {
         let deployment = api.deployments.get(id).ok_or_else(|| not_found("Invalid Deployment identifier specified"))?;
-        Ok(rest_json::ok(&deployment.to_json()))
+        let mut body = deployment.to_json();
+        if summary {
+            let paths: serde_json::Map<String, Value> = deployment
+                .snapshot
+                .resources
+                .iter()
+                .filter(|r| !r.methods.is_empty())
+                .map(|r| {
+                    let methods: serde_json::Map<String, Value> = r
+                        .methods
+                        .iter()
+                        .map(|(name, m)| {
+                            let summary = json!({ "authorizationType": m.authorization_type, "apiKeyRequired": m.api_key_required });
+                            (name.clone(), summary)
+                        })
+                        .collect();
+                    (r.path.clone(), Value::Object(methods))
+                })
+                .collect();
+            body["apiSummary"] = Value::Object(paths);
+        }
+        Ok(rest_json::ok(&body))
     })
 }
 
