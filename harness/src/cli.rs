@@ -74,6 +74,44 @@ pub enum Command {
         #[arg(long, env = "LOCALSTACK_IMAGE")]
         localstack_image: Option<String>,
     },
+    /// Read a stack that exists (set up by hand, or by `run`), compare each step with the scenario, and run the
+    /// checks that change nothing. Never creates, changes or deletes anything. Exit 0 in sync, 1 drift or a failed
+    /// check, 2 invalid input, unreachable target or the wrong account.
+    Verify {
+        #[arg(default_value = "scenarios/crts.yaml")]
+        scenario: PathBuf,
+        /// embedded, localstack, endpoint=URL or aws (a real account: needs --account-id).
+        #[arg(long, default_value = "embedded", value_parser = parse_target)]
+        target: TargetSpec,
+        /// Set a scenario variable to the names used in the account, e.g. `--var function=crts-prod` (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        variables: Vec<VarOverride>,
+        /// Known deviations to accept: one `STEP_ID.PATH` pattern per line (`*` wildcards), listed as ignored.
+        #[arg(long)]
+        ignore: Option<PathBuf>,
+        /// Report format on standard output.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Also write drift.txt, drift.json and drift.xml (JUnit) into this directory.
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
+        /// The account the credentials must belong to; checked first (GetCallerIdentity), before any other call.
+        #[arg(long, env = "CRTS_AWS_ACCOUNT_ID")]
+        account_id: Option<String>,
+        /// Also run what submits one real Batch job (the job_trigger check), creates a temporary API key, or
+        /// probes an anonymous write. Without it these are reported `not checked`.
+        #[arg(long)]
+        trigger_job: bool,
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+        #[arg(long, env = "LOCALSTACK_IMAGE")]
+        localstack_image: Option<String>,
+    },
+    /// Print the IAM policy a command needs.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Check a scenario file without running it.
     Validate {
         #[arg(default_value = "scenarios/crts.yaml")]
@@ -142,6 +180,47 @@ pub fn main() -> ExitCode {
                     }
                 }
             }
+            Command::Verify {
+                scenario,
+                target,
+                variables,
+                ignore,
+                format,
+                report_dir,
+                account_id,
+                trigger_job,
+                region,
+                localstack_image,
+            } => {
+                let target = match (target, localstack_image) {
+                    (TargetSpec::LocalStack { .. }, Some(image)) => TargetSpec::LocalStack { image },
+                    (target, _) => target,
+                };
+                let options = crate::verify::VerifyOptions {
+                    scenario,
+                    target,
+                    variables,
+                    region,
+                    report_dir,
+                    ignore,
+                    trigger_job,
+                    account_id,
+                };
+                verify_scenario(options, format).await
+            }
+            Command::Policy { command: PolicyCommand::Verify { scenario, variables, trigger_job } } => {
+                match run::validate(&scenario, &variables) {
+                    Ok(s) => {
+                        let policy = crate::verify::policy::verify_policy(&s, trigger_job);
+                        println!("{}", serde_json::to_string_pretty(&policy).unwrap_or_default());
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::from(EXIT_INVALID)
+                    }
+                }
+            }
             Command::Schema => {
                 print!("{}", crate::scenario::schema::schema_json());
                 ExitCode::SUCCESS
@@ -167,6 +246,20 @@ pub fn main() -> ExitCode {
             },
         }
     })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// The least-privilege policy (JSON) for `verify` of a scenario: read-only actions only.
+    Verify {
+        #[arg(default_value = "scenarios/crts.yaml")]
+        scenario: PathBuf,
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        variables: Vec<VarOverride>,
+        /// Include what `verify --trigger-job` reads too.
+        #[arg(long)]
+        trigger_job: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -206,6 +299,38 @@ async fn run_scenario(options: RunOptions, format: Format, report_dir: Option<Pa
             .and_then(|()| std::fs::write(dir.join("report.xml"), &junit));
         if let Err(e) = written {
             eprintln!("error: failed to write the report to {}: {e}", dir.display());
+            return ExitCode::from(EXIT_INVALID);
+        }
+    }
+    if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
+}
+
+async fn verify_scenario(options: crate::verify::VerifyOptions, format: Format) -> ExitCode {
+    crate::progress::enable();
+    let report = crate::verify::verify(&options).await;
+    crate::progress::finish();
+    let report = match report {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let text = crate::verify::report::to_text(&report);
+    let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+    let junit = crate::verify::report::to_junit(&report);
+    match format {
+        Format::Text => print!("{text}"),
+        Format::Json => println!("{json}"),
+        Format::Junit => println!("{junit}"),
+    }
+    if let Some(dir) = &options.report_dir {
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(dir.join("drift.txt"), &text))
+            .and_then(|()| std::fs::write(dir.join("drift.json"), &json))
+            .and_then(|()| std::fs::write(dir.join("drift.xml"), &junit));
+        if let Err(e) = written {
+            eprintln!("error: failed to write the drift report to {}: {e}", dir.display());
             return ExitCode::from(EXIT_INVALID);
         }
     }

@@ -29,7 +29,13 @@ pub enum RunError {
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// A refused command line (`run --target aws`, a bad ignore file, ...): the message says what to do.
+    #[error("{0}")]
+    Input(String),
 }
+
+/// Why `run --target aws` is refused.
+pub const AWS_RUN_REFUSED: &str = "run --target aws would create a second CRTS stack in your account and leave it there, so it is refused: to check an account set up by hand, use `crts-harness verify --target aws --account-id ACCOUNT` (read-only, with a drift report); creating a throwaway stack that is always torn down will be `run --provision` (not available yet)";
 
 /// The variables only a target knows: `account_id`, `region`, and `ecr_registry` (the host its ECR repository
 /// URIs name).
@@ -39,6 +45,11 @@ fn runtime_variables(account_id: &str, region: &str, ecr_registry: &str) -> Vari
     vars.insert("region", region);
     vars.insert("ecr_registry", ecr_registry);
     vars
+}
+
+/// [`runtime_variables`] of a target that is up.
+pub(crate) fn runtime_variables_of(session: &crate::targets::TargetSession) -> Variables {
+    runtime_variables(&session.account_id, &session.region, &session.ecr_registry())
 }
 
 /// Validates the scenario without touching any target (with AWS's values for the default account and region).
@@ -52,17 +63,16 @@ pub fn validate(path: &Path, overrides: &[VarOverride]) -> Result<scenario::Scen
 
 pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let started = Instant::now();
+    if options.target == TargetSpec::Aws {
+        return Err(RunError::Input(AWS_RUN_REFUSED.to_owned()));
+    }
     validate(&options.scenario, &options.variables)?;
     progress::begin(format!("starting the {} target", options.target));
     let target = targets::start(&options.target, options.region.as_deref()).await;
     progress::end(if target.is_ok() { "ready" } else { "failed" });
     let target = target?;
     let session = target.session.clone();
-    let scenario = scenario::load(
-        &options.scenario,
-        &runtime_variables(&session.account_id, &session.region, &session.ecr_registry()),
-        &options.variables,
-    )?;
+    let scenario = scenario::load(&options.scenario, &runtime_variables_of(&session), &options.variables)?;
     let mut normalizer = Normalizer::new(&session.account_id, &session.region);
     let mut ctx = RunContext::new(session.clone());
     ctx.artifacts.clone_from(&options.report_dir);

@@ -5,7 +5,7 @@
 //! otherwise the browser hides the response from Swagger UI.
 
 use super::{CheckSettings, HttpAnswer, Observation, invoke_url, send};
-use crate::steps::RunContext;
+use crate::steps::{RunContext, SideEffect};
 use crate::targets::capabilities::Capability;
 
 pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
@@ -33,6 +33,10 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
     let post_what = "POST response Access-Control-Allow-Origin";
     if let Some(reason) = ctx.target.lacks(&[Capability::LambdaExecution]) {
         observations.push(Observation::unsupported(post_what, "* or the origin", reason));
+        return observations;
+    }
+    if let Some(reason) = ctx.refuses(SideEffect::SubmitsAnotherJob) {
+        observations.push(Observation::not_checked(post_what, "* or the origin", reason));
         return observations;
     }
     let key = ctx.facts.api_keys.get(&api.api_key).map(|k| k.value.clone()).unwrap_or_default();

@@ -68,6 +68,10 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
         answer.status == 200 && job_id.is_some(),
     ));
     let Some(job_id) = job_id else { return observations };
+    if ctx.verify.is_some() {
+        // A real job in the operator's account: its id is said, unredacted, for the console and the bill.
+        eprintln!("--trigger-job: submitted Batch job {job_id} on {}", trigger.job_queue);
+    }
 
     let described = ctx.batch.describe_jobs().jobs(&job_id).send().await;
     let job = match described {

@@ -43,6 +43,8 @@ pub enum Outcome {
     /// The target cannot do this (`unsupported on localstack: ECR is a Pro service ...`): recorded as such in
     /// reports and snapshots, never counted as passed, not a failure.
     Unsupported(String),
+    /// Not made because it would change the target (`verify` without `--trigger-job`), and why.
+    NotChecked(String),
 }
 
 impl std::fmt::Display for Outcome {
@@ -53,6 +55,7 @@ impl std::fmt::Display for Outcome {
             Outcome::NotRun(reason) => write!(f, "not run: {reason}"),
             Outcome::Skipped(reason) => write!(f, "skipped: {reason}"),
             Outcome::Unsupported(reason) => f.write_str(reason),
+            Outcome::NotChecked(reason) => write!(f, "not checked: {reason}"),
         }
     }
 }
@@ -68,11 +71,26 @@ pub struct Observation {
     /// observation was not made, and the check cannot pass on this target.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unsupported: Option<String>,
+    /// Set when making this observation would change the target (`verify`): it was not made, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<String>,
 }
 
 impl Observation {
     pub fn new(what: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>, ok: bool) -> Self {
-        Self { what: what.into(), expected: expected.into(), actual: actual.into(), ok, unsupported: None }
+        Self {
+            what: what.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+            ok,
+            unsupported: None,
+            not_checked: None,
+        }
+    }
+
+    /// An observation not made because it would change the target (see [`RunContext::refuses`]).
+    pub fn not_checked(what: impl Into<String>, expected: impl Into<String>, reason: String) -> Self {
+        Self { actual: "(not checked)".into(), not_checked: Some(reason), ..Self::new(what, expected, "", false) }
     }
 
     /// An observation the target cannot make, and why (see [`crate::targets::TargetSession::lacks`]).
@@ -83,6 +101,7 @@ impl Observation {
             actual: "(not observed)".into(),
             ok: false,
             unsupported: Some(reason),
+            not_checked: None,
         }
     }
 }
@@ -90,12 +109,18 @@ impl Observation {
 impl CheckResult {
     /// Failed when an observation that was made is not as expected; otherwise unsupported when the target
     /// could not make some of them (the others stay in the report); otherwise passed.
+    /// Observations not made because they would change the target count for nothing, unless none was made.
     fn from_observations(name: CheckName, observations: Vec<Observation>) -> Self {
-        let failed = observations.iter().any(|o| !o.ok && o.unsupported.is_none());
+        let made = |o: &&Observation| o.unsupported.is_none() && o.not_checked.is_none();
+        let failed = observations.iter().filter(made).any(|o| !o.ok);
+        let none_made = observations.iter().filter(made).count() == 0;
         let outcome = match observations.iter().find_map(|o| o.unsupported.as_ref()) {
             _ if failed => Outcome::Failed,
             Some(reason) => Outcome::Unsupported(reason.clone()),
-            None => Outcome::Passed,
+            None => match observations.iter().find_map(|o| o.not_checked.as_ref()) {
+                Some(reason) if none_made => Outcome::NotChecked(reason.clone()),
+                _ => Outcome::Passed,
+            },
         };
         Self { name, outcome, observations, duration: Default::default() }
     }
@@ -104,6 +129,15 @@ impl CheckResult {
         Self {
             name,
             outcome: Outcome::Unsupported(reason.into()),
+            observations: Vec::new(),
+            duration: Default::default(),
+        }
+    }
+
+    pub fn not_checked(name: CheckName, reason: impl Into<String>) -> Self {
+        Self {
+            name,
+            outcome: Outcome::NotChecked(reason.into()),
             observations: Vec::new(),
             duration: Default::default(),
         }
@@ -123,6 +157,9 @@ pub async fn run(name: CheckName, ctx: &RunContext, settings: &CheckSettings) ->
 }
 
 async fn run_check(name: CheckName, ctx: &RunContext, settings: &CheckSettings) -> CheckResult {
+    if let Some(reason) = name.side_effect().and_then(|effect| ctx.refuses(effect)) {
+        return CheckResult::not_checked(name, reason);
+    }
     let observations = match name {
         CheckName::Cors => cors::run(ctx, settings).await,
         CheckName::ApiKey => api_key::run(ctx, settings).await,

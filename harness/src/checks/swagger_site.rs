@@ -3,7 +3,7 @@
 //! bucket's CORS allows PUT/POST from any origin and refuses DELETE.
 
 use super::{CheckSettings, HttpAnswer, Observation, send};
-use crate::steps::RunContext;
+use crate::steps::{RunContext, SideEffect};
 use crate::targets::capabilities::Capability;
 
 /// An origin that is neither the site nor the API: S3's CORS rules must still answer it.
@@ -65,9 +65,10 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
     }
     // A refusal is only seen where policies are enforced (LocalStack's free edition lets anyone write).
     let probe = ctx.target.object_url(&swagger.bucket, "crts-harness-probe.txt");
-    match ctx.target.lacks(&[Capability::IamEnforcement]) {
-        Some(reason) => out.push(Observation::unsupported("anonymous PUT object", "403", reason)),
-        None => match send(http.put(&probe).body("not allowed")).await {
+    match (ctx.target.lacks(&[Capability::IamEnforcement]), ctx.refuses(SideEffect::WritesObject)) {
+        (Some(reason), _) => out.push(Observation::unsupported("anonymous PUT object", "403", reason)),
+        (None, Some(reason)) => out.push(Observation::not_checked("anonymous PUT object", "403", reason)),
+        (None, None) => match send(http.put(&probe).body("not allowed")).await {
             Ok(write) => {
                 out.push(Observation::new("anonymous PUT object", "403", write.status.to_string(), write.status == 403))
             }

@@ -3,7 +3,7 @@
 use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 
 use super::Report;
-use crate::checks::Outcome;
+use crate::checks::{CheckResult, Outcome};
 
 pub fn to_junit(report: &Report) -> String {
     let mut junit = JunitReport::new(format!("crts-harness {}", report.scenario));
@@ -16,7 +16,10 @@ pub fn to_junit(report: &Report) -> String {
                 status.set_message(step.error.clone().unwrap_or_default());
                 status
             }
-            Outcome::NotRun(reason) | Outcome::Skipped(reason) | Outcome::Unsupported(reason) => {
+            Outcome::NotRun(reason)
+            | Outcome::Skipped(reason)
+            | Outcome::Unsupported(reason)
+            | Outcome::NotChecked(reason) => {
                 let mut status = TestCaseStatus::skipped();
                 status.set_message(reason.clone());
                 status
@@ -28,27 +31,35 @@ pub fn to_junit(report: &Report) -> String {
     }
     let mut checks = TestSuite::new(format!("{} checks on {}", report.scenario, report.target));
     for check in &report.checks {
-        let status = match &check.outcome {
-            Outcome::Passed => TestCaseStatus::success(),
-            Outcome::Failed => {
-                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let failed: Vec<String> = check
-                    .observations
-                    .iter()
-                    .filter(|o| !o.ok)
-                    .map(|o| format!("{}: expected {}, got {}", o.what, o.expected, o.actual))
-                    .collect();
-                status.set_message(failed.join("; "));
-                status
-            }
-            Outcome::NotRun(reason) | Outcome::Skipped(reason) | Outcome::Unsupported(reason) => {
-                let mut status = TestCaseStatus::skipped();
-                status.set_message(reason.clone());
-                status
-            }
-        };
-        checks.add_test_case(TestCase::new(check.name.as_str(), status));
+        checks.add_test_case(TestCase::new(check.name.as_str(), junit_status(check)));
     }
     junit.add_test_suites([steps, checks]);
     junit.to_string().unwrap_or_else(|e| format!("<!-- JUnit serialization failed: {e} -->"))
+}
+
+/// A check as a JUnit test case status: failed observations in the message; not run, skipped, unsupported and
+/// not checked are skipped with their reason.
+pub fn junit_status(check: &CheckResult) -> TestCaseStatus {
+    match &check.outcome {
+        Outcome::Passed => TestCaseStatus::success(),
+        Outcome::Failed => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let failed: Vec<String> = check
+                .observations
+                .iter()
+                .filter(|o| !o.ok && o.unsupported.is_none() && o.not_checked.is_none())
+                .map(|o| format!("{}: expected {}, got {}", o.what, o.expected, o.actual))
+                .collect();
+            status.set_message(failed.join("; "));
+            status
+        }
+        Outcome::NotRun(reason)
+        | Outcome::Skipped(reason)
+        | Outcome::Unsupported(reason)
+        | Outcome::NotChecked(reason) => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(reason.clone());
+            status
+        }
+    }
 }

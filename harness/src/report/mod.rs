@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::checks::{CheckResult, Outcome};
 use crate::steps::Observed;
 
-pub use junit::to_junit;
+pub use junit::{junit_status, to_junit};
 pub use text::to_text;
 
 /// Everything a run produced.
@@ -67,10 +67,12 @@ impl Report {
     /// never hidden, never counted as passed).
     pub fn passed(&self) -> bool {
         self.steps.iter().all(|s| matches!(s.outcome, Outcome::Passed | Outcome::Unsupported(_)))
-            && self
-                .checks
-                .iter()
-                .all(|c| matches!(c.outcome, Outcome::Passed | Outcome::Skipped(_) | Outcome::Unsupported(_)))
+            && self.checks.iter().all(|c| {
+                matches!(
+                    c.outcome,
+                    Outcome::Passed | Outcome::Skipped(_) | Outcome::Unsupported(_) | Outcome::NotChecked(_)
+                )
+            })
     }
 
     /// The view snapshots record: outcomes and observations, without timings; ids, the account and region

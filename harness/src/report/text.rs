@@ -32,7 +32,13 @@ pub fn to_text(report: &Report) -> String {
     for step in &report.steps {
         let detail = match (&step.outcome, &step.error) {
             (_, Some(error)) => error.clone(),
-            (Outcome::NotRun(reason) | Outcome::Skipped(reason) | Outcome::Unsupported(reason), None) => reason.clone(),
+            (
+                Outcome::NotRun(reason)
+                | Outcome::Skipped(reason)
+                | Outcome::Unsupported(reason)
+                | Outcome::NotChecked(reason),
+                None,
+            ) => reason.clone(),
             _ => step.observed.iter().map(|(k, v)| format!("{k}={}", compact(v))).collect::<Vec<_>>().join(" "),
         };
         let _ = writeln!(out, "{:<width$}  {:<8}  {}", step.id, label(&step.outcome), detail);
@@ -45,6 +51,7 @@ pub fn to_text(report: &Report) -> String {
         let detail = match &check.outcome {
             Outcome::NotRun(reason) => reason.clone(),
             Outcome::Skipped(reason) => format!("skipped: {reason}"),
+            Outcome::NotChecked(reason) => format!("not checked: {reason}"),
             Outcome::Unsupported(reason) if check.observations.is_empty() => reason.clone(),
             Outcome::Unsupported(reason) => format!(
                 "{reason} ({} other observations as expected)",
@@ -93,6 +100,7 @@ fn label(outcome: &Outcome) -> &'static str {
         Outcome::NotRun(_) => "not run",
         Outcome::Skipped(_) => "skipped",
         Outcome::Unsupported(_) => "unsupp.",
+        Outcome::NotChecked(_) => "not chkd",
     }
 }
 

@@ -72,6 +72,34 @@ impl CheckName {
         }
     }
 
+    /// What the whole check would change on the target (`verify` runs it only with `--trigger-job`).
+    pub fn side_effect(self) -> Option<crate::steps::SideEffect> {
+        use crate::steps::SideEffect::{SubmitsAnotherJob, SubmitsJob};
+        match self {
+            CheckName::JobTrigger => Some(SubmitsJob),
+            // "Execute" with the key: another job, beyond the one job_trigger submits.
+            CheckName::SwaggerBrowser => Some(SubmitsAnotherJob),
+            CheckName::Cors | CheckName::ApiKey | CheckName::SwaggerSite | CheckName::Image => None,
+        }
+    }
+
+    /// The IAM actions the check needs on a verify run (all read-only); `trigger_job` adds what `--trigger-job`
+    /// makes it read.
+    pub fn reads(self, trigger_job: bool) -> &'static [&'static str] {
+        match self {
+            CheckName::Image => &[
+                "batch:DescribeJobDefinitions",
+                "ecr:DescribeRepositories",
+                "ecr:DescribeImages",
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchGetImage",
+            ],
+            CheckName::JobTrigger if trigger_job => &["apigateway:GET", "batch:DescribeJobs"],
+            CheckName::JobTrigger | CheckName::SwaggerBrowser => &[],
+            CheckName::Cors | CheckName::ApiKey | CheckName::SwaggerSite => &["apigateway:GET"],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CheckName::Cors => "cors",

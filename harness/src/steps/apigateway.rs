@@ -1,14 +1,15 @@
 //! API Gateway steps: the REST API as the Lambda console's "Add trigger" makes it, then the runbook's edits
 //! (POST with Lambda proxy, API key required, ANY deleted, CORS, method response header, deploy, API key).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use aws_sdk_apigateway::types::{ApiStage, IntegrationType, Op, PatchOperation};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::context::ApiKeyFact;
-use super::{Observed, RunContext, Settings, StepError};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, optional};
+use crate::verify::{Expect, Expected};
 
 /// The Lambda console's "Add trigger" with an API Gateway REST API: a new API named `api_name`, a resource
 /// named after the function with an `ANY` method proxying to it, permission for API Gateway to invoke the
@@ -32,8 +33,10 @@ pub enum TriggerSecurity {
 
 impl Settings for AddLambdaTrigger {}
 
-impl AddLambdaTrigger {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for AddLambdaTrigger {
+    const READS: &'static [&'static str] = &["apigateway:GET", "lambda:GetPolicy"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api = ctx
             .apigateway
             .create_rest_api()
@@ -66,8 +69,7 @@ impl AddLambdaTrigger {
             .await
             .map_err(|e| StepError::sdk("PutMethod", e))?;
         put_lambda_proxy(ctx, &api_id, &resource_id, "ANY", &self.function).await?;
-        let path = format!("/{}", self.function);
-        grant_invoke(ctx, &api_id, "*", &path, &self.function, "ANY").await?;
+        grant_invoke(ctx, &api_id, "*", &self.path(), &self.function, "ANY").await?;
         ctx.apigateway
             .create_deployment()
             .rest_api_id(&api_id)
@@ -75,23 +77,38 @@ impl AddLambdaTrigger {
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateDeployment", e))?;
+        Ok(())
+    }
 
-        let methods = resource_methods(ctx, &api_id, &path).await?;
-        let stage = ctx
-            .apigateway
-            .get_stage()
-            .rest_api_id(&api_id)
-            .stage_name(&self.stage)
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("GetStage", e))?;
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let api_id = api_id(ctx, &self.api_name).await?;
+        let resource = find_resource(ctx, &api_id, &self.path()).await?;
+        let stage =
+            optional("GetStage", ctx.apigateway.get_stage().rest_api_id(&api_id).stage_name(&self.stage).send().await)?;
         Ok(Observed::from([
             ("api".into(), json!(self.api_name)),
-            ("resource".into(), json!(path)),
-            ("methods".into(), json!(methods)),
-            ("stage".into(), json!(stage.stage_name())),
+            ("resource".into(), json!(resource.as_ref().map(|r| &r.path))),
+            ("methods".into(), json!(resource.map(|r| r.methods).unwrap_or_default())),
+            ("stage".into(), json!(stage.as_ref().and_then(|s| s.stage_name()))),
             ("invoke_permission".into(), json!(invoke_permission_principals(ctx, &self.function).await?)),
         ]))
+    }
+
+    /// The trigger's ANY method is the runbook's to delete later, so methods are left to the later steps.
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("api".into(), Expect::is(&self.api_name)),
+            ("resource".into(), Expect::is(self.path())),
+            ("stage".into(), Expect::is(&self.stage)),
+            ("invoke_permission".into(), Expect::includes(["apigateway.amazonaws.com"])),
+        ]))
+    }
+}
+
+impl AddLambdaTrigger {
+    /// The console names the trigger's resource after the function.
+    fn path(&self) -> String {
+        format!("/{}", self.function)
     }
 }
 
@@ -106,8 +123,10 @@ pub struct CreateMethod {
 
 impl Settings for CreateMethod {}
 
-impl CreateMethod {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for CreateMethod {
+    const READS: &'static [&'static str] = &["apigateway:GET"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
         let resource_id = resource_id(ctx, &api_id, &self.path).await?;
         ctx.apigateway
@@ -119,9 +138,22 @@ impl CreateMethod {
             .send()
             .await
             .map_err(|e| StepError::sdk("PutMethod", e))?;
+        Ok(())
+    }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let api_id = api_id(ctx, &self.api).await?;
+        let resource = find_resource(ctx, &api_id, &self.path).await?;
         Ok(Observed::from([
-            ("resource".into(), json!(self.path)),
-            ("methods".into(), json!(resource_methods(ctx, &api_id, &self.path).await?)),
+            ("resource".into(), json!(resource.as_ref().map(|r| &r.path))),
+            ("methods".into(), json!(resource.map(|r| r.methods).unwrap_or_default())),
+        ]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("resource".into(), Expect::is(&self.path)),
+            ("methods".into(), Expect::includes([&self.method])),
         ]))
     }
 }
@@ -138,32 +170,57 @@ pub struct LambdaProxyIntegration {
 
 impl Settings for LambdaProxyIntegration {}
 
-impl LambdaProxyIntegration {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for LambdaProxyIntegration {
+    const READS: &'static [&'static str] = &["apigateway:GET"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
         let resource_id = resource_id(ctx, &api_id, &self.path).await?;
         put_lambda_proxy(ctx, &api_id, &resource_id, &self.method, &self.function).await?;
-        grant_invoke(ctx, &api_id, "*", &self.path, &self.function, &self.method).await?;
+        grant_invoke(ctx, &api_id, "*", &self.path, &self.function, &self.method).await
+    }
 
-        let integration = ctx
-            .apigateway
-            .get_integration()
-            .rest_api_id(&api_id)
-            .resource_id(&resource_id)
-            .http_method(&self.method)
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("GetIntegration", e))?;
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let api_id = api_id(ctx, &self.api).await?;
+        let integration = match find_resource(ctx, &api_id, &self.path).await? {
+            Some(resource) => optional(
+                "GetIntegration",
+                ctx.apigateway
+                    .get_integration()
+                    .rest_api_id(&api_id)
+                    .resource_id(&resource.id)
+                    .http_method(&self.method)
+                    .send()
+                    .await,
+            )?,
+            None => None,
+        };
         let function = integration
-            .uri()
+            .as_ref()
+            .and_then(|i| i.uri())
             .and_then(|uri| uri.split("function:").nth(1))
             .map(|rest| rest.trim_end_matches("/invocations").to_owned());
         Ok(Observed::from([
-            ("method".into(), json!(format!("{} {}", self.method, self.path))),
-            ("integration".into(), json!(integration.r#type().map(|t| t.as_str()))),
-            ("integration_http_method".into(), json!(integration.http_method())),
+            ("method".into(), json!(self.method_path())),
+            ("integration".into(), json!(integration.as_ref().and_then(|i| i.r#type()).map(|t| t.as_str()))),
+            ("integration_http_method".into(), json!(integration.as_ref().and_then(|i| i.http_method()))),
             ("function".into(), json!(function)),
         ]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("method".into(), Expect::is(self.method_path())),
+            ("integration".into(), Expect::is(IntegrationType::AwsProxy.as_str())),
+            ("integration_http_method".into(), Expect::is("POST")),
+            ("function".into(), Expect::is(&self.function)),
+        ]))
+    }
+}
+
+impl LambdaProxyIntegration {
+    fn method_path(&self) -> String {
+        format!("{} {}", self.method, self.path)
     }
 }
 
@@ -178,12 +235,13 @@ pub struct RequireApiKey {
 
 impl Settings for RequireApiKey {}
 
-impl RequireApiKey {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for RequireApiKey {
+    const READS: &'static [&'static str] = &["apigateway:GET"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
         let resource_id = resource_id(ctx, &api_id, &self.path).await?;
-        let method = ctx
-            .apigateway
+        ctx.apigateway
             .update_method()
             .rest_api_id(&api_id)
             .resource_id(&resource_id)
@@ -192,10 +250,32 @@ impl RequireApiKey {
             .send()
             .await
             .map_err(|e| StepError::sdk("UpdateMethod", e))?;
+        Ok(())
+    }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let api_id = api_id(ctx, &self.api).await?;
+        let method = match find_resource(ctx, &api_id, &self.path).await? {
+            Some(resource) => optional(
+                "GetMethod",
+                ctx.apigateway
+                    .get_method()
+                    .rest_api_id(&api_id)
+                    .resource_id(&resource.id)
+                    .http_method(&self.method)
+                    .send()
+                    .await,
+            )?,
+            None => None,
+        };
         Ok(Observed::from([
             ("method".into(), json!(format!("{} {}", self.method, self.path))),
-            ("api_key_required".into(), json!(method.api_key_required())),
+            ("api_key_required".into(), json!(method.and_then(|m| m.api_key_required()))),
         ]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([("api_key_required".into(), Expect::is(true))]))
     }
 }
 
@@ -210,8 +290,10 @@ pub struct DeleteMethod {
 
 impl Settings for DeleteMethod {}
 
-impl DeleteMethod {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for DeleteMethod {
+    const READS: &'static [&'static str] = &["apigateway:GET"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
         let resource_id = resource_id(ctx, &api_id, &self.path).await?;
         ctx.apigateway
@@ -222,9 +304,22 @@ impl DeleteMethod {
             .send()
             .await
             .map_err(|e| StepError::sdk("DeleteMethod", e))?;
+        Ok(())
+    }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let api_id = api_id(ctx, &self.api).await?;
+        let resource = find_resource(ctx, &api_id, &self.path).await?;
         Ok(Observed::from([
-            ("resource".into(), json!(self.path)),
-            ("methods".into(), json!(resource_methods(ctx, &api_id, &self.path).await?)),
+            ("resource".into(), json!(resource.as_ref().map(|r| &r.path))),
+            ("methods".into(), json!(resource.map(|r| r.methods).unwrap_or_default())),
+        ]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("resource".into(), Expect::is(&self.path)),
+            ("methods".into(), Expect::excludes([&self.method])),
         ]))
     }
 }
@@ -242,8 +337,10 @@ pub struct CreateApiKey {
 
 impl Settings for CreateApiKey {}
 
-impl CreateApiKey {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for CreateApiKey {
+    const READS: &'static [&'static str] = &["apigateway:GET"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
         let key = ctx
             .apigateway
@@ -271,7 +368,18 @@ impl CreateApiKey {
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateUsagePlanKey", e))?;
+        ctx.facts.api_key_ids.insert(self.key_name.clone(), key_id);
+        ctx.facts.usage_plan_ids.insert(self.usage_plan.clone(), plan_id);
+        Ok(())
+    }
 
+    /// The key (its value read with `includeValue`, kept as a secret for the checks) and the usage plan, found by
+    /// the ids this run learned, else by name.
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let key_id = match ctx.facts.api_key_ids.get(&self.key_name) {
+            Some(id) => id.clone(),
+            None => key_id_by_name(ctx, &self.key_name).await?,
+        };
         let key = ctx
             .apigateway
             .get_api_key()
@@ -281,11 +389,27 @@ impl CreateApiKey {
             .await
             .map_err(|e| StepError::sdk("GetApiKey", e))?;
         let value = key.value().ok_or_else(|| StepError::unexpected("GetApiKey(includeValue) returned no value"))?;
+        let plan_id = match ctx.facts.usage_plan_ids.get(&self.usage_plan) {
+            Some(id) => Some(id.clone()),
+            None => usage_plan_id_by_name(ctx, &self.usage_plan).await?,
+        };
         ctx.facts.api_keys.insert(
             self.key_name.clone(),
-            ApiKeyFact { id: key_id.clone(), value: value.to_owned(), usage_plan_id: plan_id.clone() },
+            ApiKeyFact {
+                id: key_id.clone(),
+                value: value.to_owned(),
+                usage_plan_id: plan_id.clone().unwrap_or_default(),
+            },
         );
-        ctx.facts.usage_plan_ids.insert(self.usage_plan.clone(), plan_id.clone());
+        let mut observed = Observed::from([
+            ("api_key".into(), json!(key.name())),
+            ("enabled".into(), json!(key.enabled())),
+            ("value_length".into(), json!(value.len())),
+            ("usage_plan".into(), serde_json::Value::Null),
+            ("usage_plan_stages".into(), json!([])),
+            ("usage_plan_keys".into(), json!([])),
+        ]);
+        let Some(plan_id) = plan_id else { return Ok(observed) };
         let plan = ctx
             .apigateway
             .get_usage_plan()
@@ -293,21 +417,81 @@ impl CreateApiKey {
             .send()
             .await
             .map_err(|e| StepError::sdk("GetUsagePlan", e))?;
+        let api_id = api_id(ctx, &self.api).await.ok();
         let stages: Vec<String> = plan
             .api_stages()
             .iter()
             .map(|s| {
-                let api = if s.api_id() == Some(api_id.as_str()) { self.api.as_str() } else { "<another API>" };
+                let api = if s.api_id().is_some() && s.api_id() == api_id.as_deref() {
+                    self.api.as_str()
+                } else {
+                    "<another API>"
+                };
                 format!("{api}:{}", s.stage().unwrap_or_default())
             })
             .collect();
-        Ok(Observed::from([
-            ("api_key".into(), json!(key.name())),
-            ("enabled".into(), json!(key.enabled())),
-            ("value_length".into(), json!(value.len())),
-            ("usage_plan".into(), json!(plan.name())),
-            ("usage_plan_stages".into(), json!(stages)),
+        let keys = ctx
+            .apigateway
+            .get_usage_plan_keys()
+            .usage_plan_id(&plan_id)
+            .limit(500)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetUsagePlanKeys", e))?;
+        let mut key_names: Vec<String> = keys.items().iter().filter_map(|k| k.name().map(str::to_owned)).collect();
+        key_names.sort();
+        observed.insert("usage_plan".into(), json!(plan.name()));
+        observed.insert("usage_plan_stages".into(), json!(stages));
+        observed.insert("usage_plan_keys".into(), json!(key_names));
+        Ok(observed)
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("api_key".into(), Expect::is(&self.key_name)),
+            ("enabled".into(), Expect::is(true)),
+            ("usage_plan".into(), Expect::is(&self.usage_plan)),
+            ("usage_plan_stages".into(), Expect::includes([format!("{}:{}", self.api, self.stage)])),
+            ("usage_plan_keys".into(), Expect::includes([&self.key_name])),
         ]))
+    }
+}
+
+/// The id of the one API key called `name`.
+async fn key_id_by_name(ctx: &RunContext, name: &str) -> Result<String, StepError> {
+    let keys = ctx
+        .apigateway
+        .get_api_keys()
+        .name_query(name)
+        .limit(500)
+        .send()
+        .await
+        .map_err(|e| StepError::sdk("GetApiKeys", e))?;
+    let ids: Vec<&str> = keys.items().iter().filter(|k| k.name() == Some(name)).filter_map(|k| k.id()).collect();
+    match ids.as_slice() {
+        [] => Err(StepError::missing(format!("no API key named {name}"))),
+        [id] => Ok((*id).to_owned()),
+        many => Err(StepError::ambiguous(format!(
+            "{} API keys are named {name} (ids {}): rename or delete the ones the runbook did not make",
+            many.len(),
+            many.join(", ")
+        ))),
+    }
+}
+
+/// The id of the usage plan called `name`, if there is one.
+async fn usage_plan_id_by_name(ctx: &RunContext, name: &str) -> Result<Option<String>, StepError> {
+    let plans =
+        ctx.apigateway.get_usage_plans().limit(500).send().await.map_err(|e| StepError::sdk("GetUsagePlans", e))?;
+    let ids: Vec<&str> = plans.items().iter().filter(|p| p.name() == Some(name)).filter_map(|p| p.id()).collect();
+    match ids.as_slice() {
+        [] => Ok(None),
+        [id] => Ok(Some((*id).to_owned())),
+        many => Err(StepError::ambiguous(format!(
+            "{} usage plans are named {name} (ids {}): rename or delete the ones the runbook did not make",
+            many.len(),
+            many.join(", ")
+        ))),
     }
 }
 
@@ -329,13 +513,14 @@ pub struct EnableCors {
 
 impl Settings for EnableCors {}
 
-impl EnableCors {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for EnableCors {
+    const READS: &'static [&'static str] = &["apigateway:GET"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
         let resource_id = resource_id(ctx, &api_id, &self.path).await?;
         let header = |name: &str| format!("method.response.header.{name}");
-        let names = ["Access-Control-Allow-Headers", "Access-Control-Allow-Methods", "Access-Control-Allow-Origin"];
-        let values = [self.allow_headers.join(","), self.allow_methods.join(","), self.allow_origin.clone()];
+        let (names, values): (Vec<&str>, Vec<String>) = self.headers().into_iter().unzip();
 
         ctx.apigateway
             .put_method()
@@ -364,7 +549,7 @@ impl EnableCors {
             .http_method("OPTIONS")
             .status_code("200")
             .response_models("application/json", "Empty");
-        for name in names {
+        for &name in &names {
             method_response = method_response.response_parameters(header(name), false);
         }
         method_response.send().await.map_err(|e| StepError::sdk("PutMethodResponse", e))?;
@@ -394,28 +579,64 @@ impl EnableCors {
             response.send().await.map_err(|e| StepError::sdk("PutGatewayResponse", e))?;
         }
 
-        let observed = ctx
-            .apigateway
-            .get_integration_response()
-            .rest_api_id(&api_id)
-            .resource_id(&resource_id)
-            .http_method("OPTIONS")
-            .status_code("200")
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("GetIntegrationResponse", e))?;
-        let headers: HashMap<String, String> = observed
-            .response_parameters()
-            .map(|p| {
-                p.iter().map(|(k, v)| (k.trim_start_matches("method.response.header.").to_owned(), v.clone())).collect()
-            })
-            .unwrap_or_default();
+        Ok(())
+    }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let api_id = api_id(ctx, &self.api).await?;
+        let resource = find_resource(ctx, &api_id, &self.path).await?;
+        let preflight = match &resource {
+            Some(resource) => optional(
+                "GetIntegrationResponse",
+                ctx.apigateway
+                    .get_integration_response()
+                    .rest_api_id(&api_id)
+                    .resource_id(&resource.id)
+                    .http_method("OPTIONS")
+                    .status_code("200")
+                    .send()
+                    .await,
+            )?,
+            None => None,
+        };
+        let headers: Option<BTreeMap<String, String>> = preflight.map(|p| {
+            p.response_parameters()
+                .map(|p| {
+                    p.iter()
+                        .map(|(k, v)| (k.trim_start_matches("method.response.header.").to_owned(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
         Ok(Observed::from([
-            ("resource".into(), json!(self.path)),
-            ("methods".into(), json!(resource_methods(ctx, &api_id, &self.path).await?)),
-            ("preflight_headers".into(), json!(headers.into_iter().collect::<std::collections::BTreeMap<_, _>>())),
+            ("resource".into(), json!(resource.as_ref().map(|r| &r.path))),
+            ("methods".into(), json!(resource.map(|r| r.methods).unwrap_or_default())),
+            ("preflight_headers".into(), json!(headers)),
             ("gateway_responses_with_cors".into(), json!(gateway_responses_with_cors(ctx, &api_id).await?)),
         ]))
+    }
+
+    /// The header values as API Gateway keeps them: quoted (`'*'`), as the console writes them.
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let headers: BTreeMap<&str, String> =
+            self.headers().into_iter().map(|(name, value)| (name, format!("'{value}'"))).collect();
+        Ok(Expected::from([
+            ("resource".into(), Expect::is(&self.path)),
+            ("methods".into(), Expect::includes(["OPTIONS"])),
+            ("preflight_headers".into(), Expect::is(headers)),
+            ("gateway_responses_with_cors".into(), Expect::includes(&self.gateway_responses)),
+        ]))
+    }
+}
+
+impl EnableCors {
+    /// The preflight's response headers and their values.
+    fn headers(&self) -> [(&'static str, String); 3] {
+        [
+            ("Access-Control-Allow-Headers", self.allow_headers.join(",")),
+            ("Access-Control-Allow-Methods", self.allow_methods.join(",")),
+            ("Access-Control-Allow-Origin", self.allow_origin.clone()),
+        ]
     }
 }
 
@@ -433,8 +654,10 @@ pub struct MethodResponseHeader {
 
 impl Settings for MethodResponseHeader {}
 
-impl MethodResponseHeader {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for MethodResponseHeader {
+    const READS: &'static [&'static str] = &["apigateway:GET"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
         let resource_id = resource_id(ctx, &api_id, &self.path).await?;
         let mut request = ctx
@@ -448,25 +671,44 @@ impl MethodResponseHeader {
             request = request.response_parameters(format!("method.response.header.{name}"), false);
         }
         request.send().await.map_err(|e| StepError::sdk("PutMethodResponse", e))?;
-        let observed = ctx
-            .apigateway
-            .get_method_response()
-            .rest_api_id(&api_id)
-            .resource_id(&resource_id)
-            .http_method(&self.method)
-            .status_code(&self.status)
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("GetMethodResponse", e))?;
-        let mut headers: Vec<String> = observed
-            .response_parameters()
-            .map(|p| p.keys().map(|k| k.trim_start_matches("method.response.header.").to_owned()).collect())
-            .unwrap_or_default();
-        headers.sort();
+        Ok(())
+    }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let api_id = api_id(ctx, &self.api).await?;
+        let response = match find_resource(ctx, &api_id, &self.path).await? {
+            Some(resource) => optional(
+                "GetMethodResponse",
+                ctx.apigateway
+                    .get_method_response()
+                    .rest_api_id(&api_id)
+                    .resource_id(&resource.id)
+                    .http_method(&self.method)
+                    .status_code(&self.status)
+                    .send()
+                    .await,
+            )?,
+            None => None,
+        };
+        let headers: Option<Vec<String>> = response.as_ref().map(|r| {
+            let mut headers: Vec<String> = r
+                .response_parameters()
+                .map(|p| p.keys().map(|k| k.trim_start_matches("method.response.header.").to_owned()).collect())
+                .unwrap_or_default();
+            headers.sort();
+            headers
+        });
         Ok(Observed::from([
             ("method".into(), json!(format!("{} {}", self.method, self.path))),
-            ("status".into(), json!(observed.status_code())),
+            ("status".into(), json!(response.as_ref().and_then(|r| r.status_code()))),
             ("headers".into(), json!(headers)),
+        ]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("status".into(), Expect::is(&self.status)),
+            ("headers".into(), Expect::includes(&self.headers)),
         ]))
     }
 }
@@ -481,8 +723,10 @@ pub struct Deploy {
 
 impl Settings for Deploy {}
 
-impl Deploy {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for Deploy {
+    const READS: &'static [&'static str] = &["apigateway:GET"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
         let deployment = ctx
             .apigateway
@@ -500,13 +744,70 @@ impl Deploy {
             .send()
             .await
             .map_err(|e| StepError::sdk("GetStage", e))?;
-        let current = stage.deployment_id() == deployment.id();
-        if !current {
+        if stage.deployment_id() != deployment.id() {
             return Err(StepError::unexpected(format!("stage {} does not point at the new deployment", self.stage)));
         }
-        Ok(Observed::from([
-            ("stage".into(), json!(stage.stage_name())),
-            ("serves_new_deployment".into(), json!(current)),
+        Ok(())
+    }
+
+    /// What the stage serves: its deployment's methods (`GetDeployment` with `embed=apisummary`).
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let api_id = api_id(ctx, &self.api).await?;
+        let stage = ctx
+            .apigateway
+            .get_stage()
+            .rest_api_id(&api_id)
+            .stage_name(&self.stage)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetStage", e))?;
+        let deployment = ctx
+            .apigateway
+            .get_deployment()
+            .rest_api_id(&api_id)
+            .deployment_id(stage.deployment_id().unwrap_or_default())
+            .embed("apisummary")
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetDeployment", e))?;
+        let deployed: BTreeMap<String, serde_json::Value> = deployment
+            .api_summary()
+            .into_iter()
+            .flatten()
+            .flat_map(|(path, methods)| {
+                methods.iter().map(move |(method, summary)| {
+                    (format!("{method} {path}"), json!({ "api_key_required": summary.api_key_required() }))
+                })
+            })
+            .collect();
+        Ok(Observed::from([("stage".into(), json!(stage.stage_name())), ("deployed_methods".into(), json!(deployed))]))
+    }
+
+    /// The stage serves the API's methods as they are now (a change made after the last deployment is not live).
+    async fn expected(&self, ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let api_id = api_id(ctx, &self.api).await?;
+        let resources = ctx
+            .apigateway
+            .get_resources()
+            .rest_api_id(&api_id)
+            .embed("methods")
+            .limit(500)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetResources", e))?;
+        let current: BTreeMap<String, serde_json::Value> = resources
+            .items()
+            .iter()
+            .flat_map(|r| {
+                let path = r.path().unwrap_or_default();
+                r.resource_methods().into_iter().flatten().map(move |(method, m)| {
+                    (format!("{method} {path}"), json!({ "api_key_required": m.api_key_required() }))
+                })
+            })
+            .collect();
+        Ok(Expected::from([
+            ("stage".into(), Expect::is(&self.stage)),
+            ("deployed_methods".into(), Expect::is(current)),
         ]))
     }
 }
@@ -533,61 +834,65 @@ async fn gateway_responses_with_cors(ctx: &RunContext, api_id: &str) -> Result<V
     Ok(kinds)
 }
 
-/// The id of the REST API called `name` (learned when created, else looked up).
+/// The id of the REST API called `name` (learned when created, else looked up). Two APIs of that name are
+/// reported, not guessed between.
 pub(super) async fn api_id(ctx: &mut RunContext, name: &str) -> Result<String, StepError> {
     if let Some(id) = ctx.facts.rest_api_ids.get(name) {
         return Ok(id.clone());
     }
-    let apis = ctx.apigateway.get_rest_apis().limit(500).send().await.map_err(|e| StepError::sdk("GetRestApis", e))?;
-    let id = apis
-        .items()
-        .iter()
-        .find(|api| api.name() == Some(name))
-        .and_then(|api| api.id())
-        .ok_or_else(|| StepError::unexpected(format!("no REST API named {name} (the add-trigger step creates it)")))?
-        .to_owned();
-    ctx.facts.rest_api_ids.insert(name.to_owned(), id.clone());
-    Ok(id)
+    let mut ids = Vec::new();
+    let mut pages = ctx.apigateway.get_rest_apis().limit(500).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| StepError::sdk("GetRestApis", e))?;
+        ids.extend(
+            page.items().iter().filter(|api| api.name() == Some(name)).filter_map(|api| api.id()).map(str::to_owned),
+        );
+    }
+    match ids.as_slice() {
+        [] => Err(StepError::missing(format!("no REST API named {name}"))),
+        [id] => {
+            ctx.facts.rest_api_ids.insert(name.to_owned(), id.clone());
+            Ok(id.clone())
+        }
+        many => Err(StepError::ambiguous(format!(
+            "{} REST APIs are named {name} (ids {}): rename or delete the ones the runbook did not make",
+            many.len(),
+            many.join(", ")
+        ))),
+    }
 }
 
-/// The id of the resource at `path` (e.g. `/crts-job-trigger`).
+/// A resource of an API as the steps read it.
+struct FoundResource {
+    id: String,
+    path: String,
+    /// Its methods, sorted.
+    methods: Vec<String>,
+}
+
+/// The resource at `path` (e.g. `/crts-job-trigger`), if the API has one.
+async fn find_resource(ctx: &RunContext, api_id: &str, path: &str) -> Result<Option<FoundResource>, StepError> {
+    let resources = ctx
+        .apigateway
+        .get_resources()
+        .rest_api_id(api_id)
+        .limit(500)
+        .send()
+        .await
+        .map_err(|e| StepError::sdk("GetResources", e))?;
+    Ok(resources.items().iter().find(|r| r.path() == Some(path)).map(|r| {
+        let mut methods: Vec<String> = r.resource_methods().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        methods.sort();
+        FoundResource { id: r.id().unwrap_or_default().to_owned(), path: path.to_owned(), methods }
+    }))
+}
+
+/// The id of the resource at `path`, which a step changing it needs.
 async fn resource_id(ctx: &RunContext, api_id: &str, path: &str) -> Result<String, StepError> {
-    let resources = ctx
-        .apigateway
-        .get_resources()
-        .rest_api_id(api_id)
-        .limit(500)
-        .send()
-        .await
-        .map_err(|e| StepError::sdk("GetResources", e))?;
-    resources
-        .items()
-        .iter()
-        .find(|r| r.path() == Some(path))
-        .and_then(|r| r.id())
-        .map(str::to_owned)
+    find_resource(ctx, api_id, path)
+        .await?
+        .map(|r| r.id)
         .ok_or_else(|| StepError::unexpected(format!("no resource {path} in the API")))
-}
-
-/// The methods on the resource at `path`, sorted.
-async fn resource_methods(ctx: &RunContext, api_id: &str, path: &str) -> Result<Vec<String>, StepError> {
-    let resources = ctx
-        .apigateway
-        .get_resources()
-        .rest_api_id(api_id)
-        .limit(500)
-        .send()
-        .await
-        .map_err(|e| StepError::sdk("GetResources", e))?;
-    let mut methods: Vec<String> = resources
-        .items()
-        .iter()
-        .find(|r| r.path() == Some(path))
-        .and_then(|r| r.resource_methods())
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default();
-    methods.sort();
-    Ok(methods)
 }
 
 async fn put_lambda_proxy(
@@ -643,8 +948,9 @@ async fn grant_invoke(
 
 /// The principals the function's resource policy lets invoke it.
 async fn invoke_permission_principals(ctx: &RunContext, function: &str) -> Result<Vec<String>, StepError> {
-    let policy =
-        ctx.lambda.get_policy().function_name(function).send().await.map_err(|e| StepError::sdk("GetPolicy", e))?;
+    let Some(policy) = optional("GetPolicy", ctx.lambda.get_policy().function_name(function).send().await)? else {
+        return Ok(Vec::new());
+    };
     let document: serde_json::Value = serde_json::from_str(policy.policy().unwrap_or("{}"))
         .map_err(|e| StepError::unexpected(format!("function policy is not JSON: {e}")))?;
     let mut principals: Vec<String> = document["Statement"]

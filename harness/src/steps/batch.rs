@@ -7,7 +7,8 @@ use aws_sdk_batch::types::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, Settings, StepError, StringMap};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap};
+use crate::verify::{Expect, Expected};
 
 /// Fargate compute types the runbook may use.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
@@ -34,14 +35,12 @@ pub struct CreateComputeEnvironment {
 
 impl Settings for CreateComputeEnvironment {}
 
-impl CreateComputeEnvironment {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
-        let compute_type = match self.compute_type {
-            FargateType::Fargate => CrType::Fargate,
-            FargateType::FargateSpot => CrType::FargateSpot,
-        };
+impl RunbookStep for CreateComputeEnvironment {
+    const READS: &'static [&'static str] = &["batch:DescribeComputeEnvironments"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let resources = ComputeResource::builder()
-            .r#type(compute_type)
+            .r#type(self.cr_type())
             .maxv_cpus(self.max_vcpus)
             .set_subnets(Some(self.subnets.clone()))
             .set_security_group_ids(Some(self.security_groups.clone()))
@@ -55,7 +54,10 @@ impl CreateComputeEnvironment {
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateComputeEnvironment", e))?;
+        Ok(())
+    }
 
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let described = ctx
             .batch
             .describe_compute_environments()
@@ -63,15 +65,34 @@ impl CreateComputeEnvironment {
             .send()
             .await
             .map_err(|e| StepError::sdk("DescribeComputeEnvironments", e))?;
-        let ce = described.compute_environments().first().ok_or_else(|| {
-            StepError::unexpected(format!("compute environment {} not found after creation", self.name))
-        })?;
+        let ce = described
+            .compute_environments()
+            .first()
+            .ok_or_else(|| StepError::missing(format!("no compute environment named {}", self.name)))?;
         Ok(Observed::from([
             ("compute_environment".into(), json!(ce.compute_environment_name())),
             ("type".into(), json!(ce.r#type().map(|t| t.as_str()))),
             ("compute_resources".into(), json!(ce.compute_resources().map(|r| r.r#type().map(|t| t.as_str())))),
             ("state".into(), json!(ce.state().map(|s| s.as_str()))),
         ]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("compute_environment".into(), Expect::is(&self.name)),
+            ("type".into(), Expect::is(CeType::Managed.as_str())),
+            ("compute_resources".into(), Expect::is(self.cr_type().as_str())),
+            ("state".into(), Expect::is(CeState::Enabled.as_str())),
+        ]))
+    }
+}
+
+impl CreateComputeEnvironment {
+    fn cr_type(&self) -> CrType {
+        match self.compute_type {
+            FargateType::Fargate => CrType::Fargate,
+            FargateType::FargateSpot => CrType::FargateSpot,
+        }
     }
 }
 
@@ -91,8 +112,10 @@ fn default_priority() -> i32 {
 
 impl Settings for CreateJobQueue {}
 
-impl CreateJobQueue {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for CreateJobQueue {
+    const READS: &'static [&'static str] = &["batch:DescribeJobQueues"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let mut request =
             ctx.batch.create_job_queue().job_queue_name(&self.name).priority(self.priority).state(JqState::Enabled);
         for (order, ce) in (1..).zip(&self.compute_environments) {
@@ -100,7 +123,10 @@ impl CreateJobQueue {
             request = request.compute_environment_order(entry);
         }
         request.send().await.map_err(|e| StepError::sdk("CreateJobQueue", e))?;
+        Ok(())
+    }
 
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let described = ctx
             .batch
             .describe_job_queues()
@@ -111,7 +137,7 @@ impl CreateJobQueue {
         let queue = described
             .job_queues()
             .first()
-            .ok_or_else(|| StepError::unexpected(format!("job queue {} not found after creation", self.name)))?;
+            .ok_or_else(|| StepError::missing(format!("no job queue named {}", self.name)))?;
         let environments: Vec<String> = queue
             .compute_environment_order()
             .iter()
@@ -121,6 +147,14 @@ impl CreateJobQueue {
             ("job_queue".into(), json!(queue.job_queue_name())),
             ("state".into(), json!(queue.state().map(|s| s.as_str()))),
             ("compute_environments".into(), json!(environments)),
+        ]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("job_queue".into(), Expect::is(&self.name)),
+            ("state".into(), Expect::is(JqState::Enabled.as_str())),
+            ("compute_environments".into(), Expect::is(&self.compute_environments)),
         ]))
     }
 }
@@ -150,8 +184,10 @@ pub struct RegisterJobDefinition {
 
 impl Settings for RegisterJobDefinition {}
 
-impl RegisterJobDefinition {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for RegisterJobDefinition {
+    const READS: &'static [&'static str] = &["batch:DescribeJobDefinitions"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let role = ctx
             .iam
             .get_role()
@@ -168,15 +204,7 @@ impl RegisterJobDefinition {
             .execution_role_arn(role_arn)
             .resource_requirements(requirement(ResourceType::Vcpu, &self.vcpu))
             .resource_requirements(requirement(ResourceType::Memory, &self.memory))
-            .network_configuration(
-                NetworkConfiguration::builder()
-                    .assign_public_ip(if self.assign_public_ip {
-                        AssignPublicIp::Enabled
-                    } else {
-                        AssignPublicIp::Disabled
-                    })
-                    .build(),
-            )
+            .network_configuration(NetworkConfiguration::builder().assign_public_ip(self.public_ip()).build())
             .build();
         let registered = ctx
             .batch
@@ -202,31 +230,33 @@ impl RegisterJobDefinition {
                 self.name
             )));
         }
+        Ok(())
+    }
 
-        let described = ctx
-            .batch
-            .describe_job_definitions()
-            .job_definitions(format!("{}:{revision}", self.name))
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("DescribeJobDefinitions", e))?;
-        let definition = described
-            .job_definitions()
-            .first()
-            .ok_or_else(|| StepError::unexpected(format!("{}:{revision} not found after registration", self.name)))?;
+    /// The revision the runbook names (`expect_revision`), else the latest active one.
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let request = match self.expect_revision {
+            Some(revision) => ctx.batch.describe_job_definitions().job_definitions(format!("{}:{revision}", self.name)),
+            None => ctx.batch.describe_job_definitions().job_definition_name(&self.name).status("ACTIVE"),
+        };
+        let described = request.send().await.map_err(|e| StepError::sdk("DescribeJobDefinitions", e))?;
+        let definition = described.job_definitions().iter().max_by_key(|d| d.revision()).ok_or_else(|| {
+            match self.expect_revision {
+                Some(revision) => StepError::missing(format!("no job definition {}:{revision}", self.name)),
+                None => StepError::missing(format!("no active job definition named {}", self.name)),
+            }
+        })?;
         let container = definition.container_properties();
         let public_ip = container
             .and_then(|c| c.network_configuration())
             .and_then(|n| n.assign_public_ip())
             .map(|a| a.as_str().to_owned());
-        let resources: Vec<String> = container
-            .map(|c| {
-                c.resource_requirements()
-                    .iter()
-                    .map(|r| format!("{}={}", r.r#type().map_or("?", |t| t.as_str()), r.value().unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let resource = |kind: ResourceType| {
+            container
+                .and_then(|c| c.resource_requirements().iter().find(|r| r.r#type() == Some(&kind)))
+                .and_then(|r| r.value())
+                .map(str::to_owned)
+        };
         Ok(Observed::from([
             (
                 "job_definition".into(),
@@ -242,8 +272,30 @@ impl RegisterJobDefinition {
                 json!(definition.platform_capabilities().iter().map(|p| p.as_str()).collect::<Vec<_>>()),
             ),
             ("image".into(), json!(container.and_then(|c| c.image()))),
-            ("resources".into(), json!(resources)),
+            ("vcpu".into(), json!(resource(ResourceType::Vcpu))),
+            ("memory".into(), json!(resource(ResourceType::Memory))),
             ("assign_public_ip".into(), json!(public_ip)),
         ]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let mut expected = Expected::from([
+            ("status".into(), Expect::is("ACTIVE")),
+            ("platform".into(), Expect::is([PlatformCapability::Fargate.as_str()])),
+            ("image".into(), Expect::is(&self.image)),
+            ("vcpu".into(), Expect::is(&self.vcpu)),
+            ("memory".into(), Expect::is(&self.memory)),
+            ("assign_public_ip".into(), Expect::is(self.public_ip().as_str())),
+        ]);
+        if let Some(revision) = self.expect_revision {
+            expected.insert("job_definition".into(), Expect::is(format!("{}:{revision}", self.name)));
+        }
+        Ok(expected)
+    }
+}
+
+impl RegisterJobDefinition {
+    fn public_ip(&self) -> AssignPublicIp {
+        if self.assign_public_ip { AssignPublicIp::Enabled } else { AssignPublicIp::Disabled }
     }
 }

@@ -21,6 +21,28 @@ pub struct RunContext {
     pub notes: Vec<String>,
     pub ecr: aws_sdk_ecr::Client,
     pub facts: Facts,
+    /// Set by `verify`: the run must not change the target, but for what `--trigger-job` allows.
+    pub verify: Option<VerifyMode>,
+}
+
+/// How `verify` runs the checks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyMode {
+    /// `--trigger-job`: one real Batch job (and the writes that cost nothing) are allowed.
+    pub trigger_job: bool,
+}
+
+/// What a check would change on the target if it made an observation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SideEffect {
+    /// The job_trigger check's POST: a real Batch job.
+    SubmitsJob,
+    /// Any other POST that reaches the function: one more Batch job.
+    SubmitsAnotherJob,
+    /// The api_key check's temporary disabled key.
+    CreatesApiKey,
+    /// The swagger_site check's anonymous PUT, which writes if the bucket lets anyone.
+    WritesObject,
 }
 
 impl RunContext {
@@ -42,9 +64,29 @@ impl RunContext {
             facts: Facts::default(),
             artifacts: None,
             notes: Vec::new(),
+            verify: None,
             ecr: aws_sdk_ecr::Client::new(config),
             target,
         }
+    }
+}
+
+impl RunContext {
+    /// Why a check may not make an observation with this side effect in this run (`None`: it may).
+    pub fn refuses(&self, effect: SideEffect) -> Option<String> {
+        let mode = self.verify?;
+        let reason = match (effect, mode.trigger_job) {
+            (SideEffect::SubmitsJob | SideEffect::SubmitsAnotherJob, false) => {
+                "would submit a Batch job (pass --trigger-job)"
+            }
+            (SideEffect::SubmitsAnotherJob, true) => {
+                "would submit a second Batch job (--trigger-job allows one: the job_trigger check's)"
+            }
+            (SideEffect::CreatesApiKey, false) => "would create a temporary API key (pass --trigger-job)",
+            (SideEffect::WritesObject, false) => "would write an object if the bucket let anyone (pass --trigger-job)",
+            (SideEffect::SubmitsJob | SideEffect::CreatesApiKey | SideEffect::WritesObject, true) => return None,
+        };
+        Some(reason.to_owned())
     }
 }
 
@@ -53,7 +95,9 @@ impl RunContext {
 pub struct Facts {
     /// REST API name → id.
     pub rest_api_ids: BTreeMap<String, String>,
-    /// API key name → (id, value). The value is a secret: never printed, redacted in reports.
+    /// API key name → id, as created.
+    pub api_key_ids: BTreeMap<String, String>,
+    /// API key name → (id, value), as read back. The value is a secret: never printed, redacted in reports.
     pub api_keys: BTreeMap<String, ApiKeyFact>,
     /// Usage plan name → id.
     pub usage_plan_ids: BTreeMap<String, String>,

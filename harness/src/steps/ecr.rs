@@ -8,9 +8,10 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, Settings, StepError};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError};
 use crate::image::{self, RegistryLogin};
 use crate::package::{Entry, Package, write_entries};
+use crate::verify::{Expect, Expected};
 
 /// Creates a private repository.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -21,14 +22,20 @@ pub struct CreateRepository {
 
 impl Settings for CreateRepository {}
 
-impl CreateRepository {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for CreateRepository {
+    const READS: &'static [&'static str] = &["ecr:DescribeRepositories"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         ctx.ecr
             .create_repository()
             .repository_name(&self.name)
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateRepository", e))?;
+        Ok(())
+    }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let described = ctx
             .ecr
             .describe_repositories()
@@ -39,11 +46,19 @@ impl CreateRepository {
         let repository = described
             .repositories()
             .first()
-            .ok_or_else(|| StepError::unexpected(format!("DescribeRepositories does not show {}", self.name)))?;
+            .ok_or_else(|| StepError::missing(format!("DescribeRepositories does not show {}", self.name)))?;
         Ok(Observed::from([
             ("repository".into(), json!(repository.repository_name())),
             ("uri".into(), json!(repository.repository_uri())),
             ("tag_mutability".into(), json!(repository.image_tag_mutability().map(|m| m.as_str()))),
+        ]))
+    }
+
+    /// The URI the runbook notes (the job definition names it); tag mutability is not the runbook's.
+    async fn expected(&self, ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("repository".into(), Expect::is(&self.name)),
+            ("uri".into(), Expect::is(format!("{}/{}", ctx.target.ecr_registry(), self.name))),
         ]))
     }
 }
@@ -128,23 +143,15 @@ impl BuildAndPush {
             }
         }
     }
+}
 
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for BuildAndPush {
+    const READS: &'static [&'static str] = &["ecr:DescribeRepositories", "ecr:DescribeImages"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let login = registry_login(ctx).await?;
-        let described = ctx
-            .ecr
-            .describe_repositories()
-            .repository_names(&self.repository)
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("DescribeRepositories", e))?;
-        let uri = described
-            .repositories()
-            .first()
-            .and_then(|r| r.repository_uri())
-            .ok_or_else(|| StepError::unexpected(format!("repository {} has no URI", self.repository)))?
-            .to_owned();
-
+        // Fails early, before building, when the repository is not there.
+        repository_uri(ctx, &self.repository).await?;
         let staged =
             tempfile::tempdir().map_err(|e| StepError::unexpected(format!("cannot create a build context: {e}")))?;
         self.stage_context(staged.path(), ctx).map_err(StepError::unexpected)?;
@@ -191,12 +198,53 @@ impl BuildAndPush {
                 detail.image_digest().unwrap_or("nothing")
             )));
         }
+        Ok(())
+    }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let uri = repository_uri(ctx, &self.repository).await?;
+        let images = ctx
+            .ecr
+            .describe_images()
+            .repository_name(&self.repository)
+            .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(&self.tag).build())
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("DescribeImages", e))?;
+        let detail = images.image_details().first().ok_or_else(|| {
+            StepError::missing(format!("DescribeImages does not show {}:{}", self.repository, self.tag))
+        })?;
         Ok(Observed::from([
             ("image".into(), json!(format!("{uri}:{}", self.tag))),
             ("digest".into(), json!(detail.image_digest())),
             ("tags".into(), json!(detail.image_tags())),
         ]))
     }
+
+    /// The tag pushed to the repository; the digest depends on the build.
+    async fn expected(&self, ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("image".into(), Expect::is(format!("{}/{}:{}", ctx.target.ecr_registry(), self.repository, self.tag))),
+            ("tags".into(), Expect::includes([&self.tag])),
+        ]))
+    }
+}
+
+/// The repository's URI, as DescribeRepositories gives it.
+async fn repository_uri(ctx: &RunContext, repository: &str) -> Result<String, StepError> {
+    let described = ctx
+        .ecr
+        .describe_repositories()
+        .repository_names(repository)
+        .send()
+        .await
+        .map_err(|e| StepError::sdk("DescribeRepositories", e))?;
+    described
+        .repositories()
+        .first()
+        .and_then(|r| r.repository_uri())
+        .map(str::to_owned)
+        .ok_or_else(|| StepError::unexpected(format!("repository {repository} has no URI")))
 }
 
 /// The registry and the login GetAuthorizationToken gives (user `AWS`, a 12-hour password).

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, Settings, StepError, fixture};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, fixture};
+use crate::verify::{Expect, Expected};
 
 /// Creates a role with a trust policy from a file, and attaches AWS-managed policies to it.
 /// (The Lambda console does this for a new function; Batch on Fargate needs an execution role.)
@@ -26,8 +27,10 @@ impl Settings for CreateRole {
     }
 }
 
-impl CreateRole {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for CreateRole {
+    const READS: &'static [&'static str] = &["iam:GetRole", "iam:ListAttachedRolePolicies"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.trust_policy)?;
         ctx.iam
             .create_role()
@@ -45,7 +48,10 @@ impl CreateRole {
                 .await
                 .map_err(|e| StepError::sdk("AttachRolePolicy", e))?;
         }
+        Ok(())
+    }
 
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let role = ctx.iam.get_role().role_name(&self.name).send().await.map_err(|e| StepError::sdk("GetRole", e))?;
         let role = role.role().ok_or_else(|| StepError::unexpected("GetRole returned no role"))?;
         let trust = decode_policy(role.assume_role_policy_document().unwrap_or_default())?;
@@ -54,6 +60,17 @@ impl CreateRole {
             ("role".into(), json!(role.role_name())),
             ("trusted_services".into(), json!(trusted_services(&trust))),
             ("attached_policies".into(), json!(attached)),
+        ]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let trust = decode_policy(&read(&self.trust_policy)?)?;
+        let managed = self.managed_policies.iter().map(|arn| arn.rsplit('/').next().unwrap_or(arn));
+        Ok(Expected::from([
+            ("role".into(), Expect::is(&self.name)),
+            ("trusted_services".into(), Expect::is(trusted_services(&trust))),
+            // The role's other policies come from later steps (the SubmitJob policy) or the operator's own.
+            ("attached_policies".into(), Expect::includes(managed)),
         ]))
     }
 }
@@ -75,8 +92,11 @@ impl Settings for AttachPolicy {
     }
 }
 
-impl AttachPolicy {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for AttachPolicy {
+    const READS: &'static [&'static str] =
+        &["iam:ListAttachedRolePolicies", "iam:ListPolicies", "iam:GetPolicy", "iam:GetPolicyVersion"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.document)?;
         let created = ctx
             .iam
@@ -98,7 +118,37 @@ impl AttachPolicy {
             .send()
             .await
             .map_err(|e| StepError::sdk("AttachRolePolicy", e))?;
+        if !attached_policy_names(ctx, &self.role).await?.contains(&self.policy_name) {
+            return Err(StepError::unexpected(format!(
+                "policy {} is not attached to role {}",
+                self.policy_name, self.role
+            )));
+        }
+        Ok(())
+    }
 
+    /// The customer-managed policy of that name: attached to the role, else anywhere in the account (then
+    /// `attached_to` is null).
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let attached = ctx
+            .iam
+            .list_attached_role_policies()
+            .role_name(&self.role)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("ListAttachedRolePolicies", e))?;
+        let on_role = attached
+            .attached_policies()
+            .iter()
+            .find(|p| p.policy_name() == Some(self.policy_name.as_str()))
+            .and_then(|p| p.policy_arn())
+            .map(str::to_owned);
+        let arn = match on_role.clone() {
+            Some(arn) => arn,
+            None => local_policy_arn(ctx, &self.policy_name).await?.ok_or_else(|| {
+                StepError::missing(format!("no customer-managed policy named {} in the account", self.policy_name))
+            })?,
+        };
         let policy = ctx.iam.get_policy().policy_arn(&arn).send().await.map_err(|e| StepError::sdk("GetPolicy", e))?;
         let version_id = policy.policy().and_then(|p| p.default_version_id()).unwrap_or("v1").to_owned();
         let version = ctx
@@ -110,19 +160,33 @@ impl AttachPolicy {
             .await
             .map_err(|e| StepError::sdk("GetPolicyVersion", e))?;
         let document = decode_policy(version.policy_version().and_then(|v| v.document()).unwrap_or_default())?;
-        let attached = attached_policy_names(ctx, &self.role).await?;
-        if !attached.contains(&self.policy_name) {
-            return Err(StepError::unexpected(format!(
-                "policy {} is not attached to role {}",
-                self.policy_name, self.role
-            )));
-        }
         Ok(Observed::from([
             ("policy".into(), json!(self.policy_name)),
             ("allows".into(), json!(allowed_actions(&document))),
-            ("attached_to".into(), json!(self.role)),
+            ("attached_to".into(), json!(on_role.map(|_| &self.role))),
         ]))
     }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let document = decode_policy(&read(&self.document)?)?;
+        Ok(Expected::from([
+            ("policy".into(), Expect::is(&self.policy_name)),
+            ("allows".into(), Expect::is(allowed_actions(&document))),
+            ("attached_to".into(), Expect::is(&self.role)),
+        ]))
+    }
+}
+
+/// The ARN of the account's own (`Scope=Local`) policy of that name.
+async fn local_policy_arn(ctx: &RunContext, name: &str) -> Result<Option<String>, StepError> {
+    let mut pages = ctx.iam.list_policies().scope(aws_sdk_iam::types::PolicyScopeType::Local).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| StepError::sdk("ListPolicies", e))?;
+        if let Some(arn) = page.policies().iter().find(|p| p.policy_name() == Some(name)).and_then(|p| p.arn()) {
+            return Ok(Some(arn.to_owned()));
+        }
+    }
+    Ok(None)
 }
 
 fn read(path: &Path) -> Result<String, StepError> {
@@ -170,7 +234,14 @@ fn trusted_services(document: &serde_json::Value) -> Vec<String> {
 }
 
 fn allowed_actions(document: &serde_json::Value) -> Vec<String> {
-    statements(document).into_iter().filter(|s| s["Effect"] == "Allow").flat_map(|s| strings(&s["Action"])).collect()
+    let mut actions: Vec<String> = statements(document)
+        .into_iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .flat_map(|s| strings(&s["Action"]))
+        .collect();
+    actions.sort();
+    actions.dedup();
+    actions
 }
 
 #[cfg(test)]

@@ -8,10 +8,11 @@ use aws_sdk_lambda::types::{Environment, Runtime, State};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, Settings, StepError, StringMap};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap};
 use crate::package::{Package, listing};
 use crate::poll::poll_until;
 use crate::targets::capabilities::Capability;
+use crate::verify::{Expect, Expected};
 
 /// "AWS Lambda > Lambda triggers the AWS Batch", steps 1-2: a function from the code the runbook unzips.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -43,15 +44,16 @@ impl Settings for CreateFunction {
     }
 }
 
-impl CreateFunction {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for CreateFunction {
+    const READS: &'static [&'static str] = &["lambda:GetFunctionConfiguration"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let zip = Package::open(Path::new(""), &self.code)
             .and_then(|package| package.lambda_zip())
             .map_err(StepError::unexpected)?;
         let role = ctx.iam.get_role().role_name(&self.role).send().await.map_err(|e| StepError::sdk("GetRole", e))?;
         let role_arn = role.role().map(|r| r.arn().to_owned()).unwrap_or_default();
-        let created = ctx
-            .lambda
+        ctx.lambda
             .create_function()
             .function_name(&self.name)
             .runtime(Runtime::from(self.runtime.as_str()))
@@ -62,23 +64,15 @@ impl CreateFunction {
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateFunction", e))?;
-
         if let Some(reason) = ctx.target.lacks(&[Capability::LambdaExecution]) {
             // A target that cannot run functions never makes them Active (LocalStack: Pending, then Failed), so
             // the state is recorded as not observable there rather than left out.
             ctx.notes.push(format!("not waiting for the function to become Active: {reason}"));
-            return Ok(Observed::from([
-                ("function".into(), json!(created.function_name())),
-                ("runtime".into(), json!(created.runtime().map(|r| r.as_str()))),
-                ("handler".into(), json!(created.handler())),
-                ("role".into(), json!(role_arn_name_of(created.role()))),
-                ("state".into(), json!(reason)),
-            ]));
+            return Ok(());
         }
-
         let lambda = ctx.lambda.clone();
         let name = self.name.clone();
-        let config = poll_until(Duration::from_secs(120), || {
+        poll_until(Duration::from_secs(120), || {
             let lambda = lambda.clone();
             let name = name.clone();
             async move {
@@ -88,18 +82,45 @@ impl CreateFunction {
                     .send()
                     .await
                     .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
-                Ok((out.state() == Some(&State::Active)).then_some(out))
+                Ok((out.state() == Some(&State::Active)).then_some(()))
             }
         })
         .await?
-        .ok_or_else(|| StepError::unexpected(format!("function {} did not become Active within 120 s", self.name)))?;
+        .ok_or_else(|| StepError::unexpected(format!("function {} did not become Active within 120 s", self.name)))
+    }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let config = ctx
+            .lambda
+            .get_function_configuration()
+            .function_name(&self.name)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
+        let state = match ctx.target.lacks(&[Capability::LambdaExecution]) {
+            Some(reason) => json!(reason),
+            None => json!(config.state().map(|s| s.as_str())),
+        };
         Ok(Observed::from([
             ("function".into(), json!(config.function_name())),
             ("runtime".into(), json!(config.runtime().map(|r| r.as_str()))),
             ("handler".into(), json!(config.handler())),
-            ("state".into(), json!(config.state().map(|s| s.as_str()))),
+            ("state".into(), state),
             ("role".into(), json!(role_arn_name_of(config.role()))),
         ]))
+    }
+
+    async fn expected(&self, ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let mut expected = Expected::from([
+            ("function".into(), Expect::is(&self.name)),
+            ("runtime".into(), Expect::is(&self.runtime)),
+            ("handler".into(), Expect::is(&self.handler)),
+            ("role".into(), Expect::is(&self.role)),
+        ]);
+        if ctx.target.lacks(&[Capability::LambdaExecution]).is_none() {
+            expected.insert("state".into(), Expect::is(State::Active.as_str()));
+        }
+        Ok(expected)
     }
 }
 
@@ -113,8 +134,10 @@ pub struct SetEnvironment {
 
 impl Settings for SetEnvironment {}
 
-impl SetEnvironment {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for SetEnvironment {
+    const READS: &'static [&'static str] = &["lambda:GetFunctionConfiguration"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         ctx.lambda
             .update_function_configuration()
             .function_name(&self.function)
@@ -124,10 +147,9 @@ impl SetEnvironment {
             .send()
             .await
             .map_err(|e| StepError::sdk("UpdateFunctionConfiguration", e))?;
-
         let lambda = ctx.lambda.clone();
         let name = self.function.clone();
-        let config = poll_until(Duration::from_secs(120), || {
+        poll_until(Duration::from_secs(120), || {
             let lambda = lambda.clone();
             let name = name.clone();
             async move {
@@ -137,18 +159,31 @@ impl SetEnvironment {
                     .send()
                     .await
                     .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
-                let done = out.last_update_status().is_none_or(|s| s.as_str() != "InProgress");
-                Ok(done.then_some(out))
+                Ok(out.last_update_status().is_none_or(|s| s.as_str() != "InProgress").then_some(()))
             }
         })
         .await?
-        .ok_or_else(|| StepError::unexpected(format!("the update of {} did not finish within 120 s", self.function)))?;
+        .ok_or_else(|| StepError::unexpected(format!("the update of {} did not finish within 120 s", self.function)))
+    }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let config = ctx
+            .lambda
+            .get_function_configuration()
+            .function_name(&self.function)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
         let variables: StringMap = config
             .environment()
             .and_then(|e| e.variables())
             .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         Ok(Observed::from([("function".into(), json!(self.function)), ("environment".into(), json!(variables))]))
+    }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([("environment".into(), Expect::is(&self.variables))]))
     }
 }
 

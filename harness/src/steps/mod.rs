@@ -6,7 +6,7 @@
 
 mod apigateway;
 mod batch;
-mod context;
+pub(crate) mod context;
 mod ecr;
 mod iam;
 mod lambda;
@@ -19,17 +19,36 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use crate::targets::capabilities::Capability;
+use crate::verify::Expected;
 
-pub use context::{Facts, RunContext};
+pub use context::{Facts, RunContext, SideEffect, VerifyMode};
 pub(crate) use ecr::registry_login;
 
 /// What a step did, as the report shows it: a few normalized facts read back from the target.
 pub type Observed = BTreeMap<String, serde_json::Value>;
 
+/// One runbook step: its settings (the `with:` mapping) and the three things a step does. `run` applies, then
+/// observes; `verify` observes and compares with [`RunbookStep::expected`], never applying.
+trait RunbookStep: Settings {
+    /// The IAM actions `observe` and `expected` need, all read-only: `crts-harness policy verify` prints their union.
+    const READS: &'static [&'static str];
+
+    /// Makes the change on the target.
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError>;
+
+    /// Reads back what the step made, found by the scenario's names; changes nothing. [`StepError::missing`] when
+    /// the step's resource is not there; a missing part of it is read as `null` or absent, for `expected` to show.
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError>;
+
+    /// What `observe` reads when the target is as the runbook says: only what the runbook states (the values a
+    /// target assigns, such as digests, are not in it).
+    async fn expected(&self, ctx: &mut RunContext) -> Result<Expected, StepError>;
+}
+
 /// Declares every action a scenario step can take, in one table: the name a scenario writes, the variant, its
-/// settings (the `with:` mapping), and what the target must be able to do. The enum, [`ACTIONS`], parsing,
-/// dispatch, capabilities and the JSON Schema of each action's settings all come from this table, so a new step
-/// is its settings struct plus one line here.
+/// settings (a [`RunbookStep`]), and what the target must be able to do. The enum, [`ACTIONS`], parsing,
+/// dispatch, capabilities, the IAM actions `verify` needs and the JSON Schema of each action's settings all come
+/// from this table, so a new step is its settings struct plus one line here.
 macro_rules! step_actions {
     ($( $name:literal => $variant:ident($settings:ty) requires [$($capability:ident),*]; )*) => {
         /// Every action a scenario step can take, with its settings.
@@ -66,7 +85,31 @@ macro_rules! step_actions {
             /// Applies the step to the target, then reads back what it meant.
             pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
                 match self {
-                    $( Self::$variant(settings) => settings.run(ctx).await, )*
+                    $( Self::$variant(settings) => {
+                        settings.apply(ctx).await?;
+                        settings.observe(ctx).await
+                    } )*
+                }
+            }
+
+            /// Reads back what the step made, changing nothing (see [`RunbookStep::observe`]).
+            pub async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+                match self {
+                    $( Self::$variant(settings) => settings.observe(ctx).await, )*
+                }
+            }
+
+            /// What [`Self::observe`] reads when the target is as the runbook says.
+            pub async fn expected(&self, ctx: &mut RunContext) -> Result<Expected, StepError> {
+                match self {
+                    $( Self::$variant(settings) => settings.expected(ctx).await, )*
+                }
+            }
+
+            /// The IAM actions observing this step needs (read-only).
+            pub fn reads(&self) -> &'static [&'static str] {
+                match self {
+                    $( Self::$variant(_) => <$settings as RunbookStep>::READS, )*
                 }
             }
 
@@ -177,12 +220,79 @@ pub struct StepError {
     /// The AWS error code when the target refused (e.g. `AccessDenied`), else empty.
     pub code: String,
     pub message: String,
+    /// The operation that failed (`GetRole`), when it was an AWS call.
+    pub operation: Option<String>,
 }
+
+/// What kind of failure a [`StepError`] is, for `verify`'s statuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The resource is not there.
+    Missing,
+    /// The caller may not read it: the IAM action refused.
+    Denied(String),
+    /// The scenario's name matches more than one resource.
+    Ambiguous,
+    Other,
+}
+
+/// Error codes that mean "no such resource", per service.
+const MISSING_CODES: &[&str] = &[
+    MISSING,
+    "NoSuchEntity",
+    "ResourceNotFoundException",
+    "NotFoundException",
+    "NotFound",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchWebsiteConfiguration",
+    "NoSuchBucketPolicy",
+    "NoSuchCORSConfiguration",
+    "RepositoryNotFoundException",
+    "ImageNotFoundException",
+];
+/// Error codes that mean "not allowed", per service.
+const DENIED_CODES: &[&str] = &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"];
+const MISSING: &str = "CrtsNotFound";
+const AMBIGUOUS: &str = "CrtsAmbiguous";
 
 impl StepError {
     /// The step's effect, read back, is not what it should be.
     pub fn unexpected(message: impl Into<String>) -> Self {
-        Self { code: String::new(), message: message.into() }
+        Self { code: String::new(), message: message.into(), operation: None }
+    }
+
+    /// The step's resource is not on the target.
+    pub fn missing(message: impl Into<String>) -> Self {
+        Self { code: MISSING.into(), message: message.into(), operation: None }
+    }
+
+    /// The scenario's name matches several resources, and none is picked.
+    pub fn ambiguous(message: impl Into<String>) -> Self {
+        Self { code: AMBIGUOUS.into(), message: message.into(), operation: None }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        if MISSING_CODES.contains(&self.code.as_str()) {
+            ErrorKind::Missing
+        } else if DENIED_CODES.contains(&self.code.as_str()) {
+            ErrorKind::Denied(self.refused_action())
+        } else if self.code == AMBIGUOUS {
+            ErrorKind::Ambiguous
+        } else {
+            ErrorKind::Other
+        }
+    }
+
+    /// The IAM action a refusal names (`... is not authorized to perform: iam:GetRole on resource ...`), else the
+    /// one the failed operation needs (S3 says only "Access Denied").
+    fn refused_action(&self) -> String {
+        let named = self.message.split("perform: ").nth(1).and_then(|rest| rest.split_whitespace().next());
+        match (named, self.operation.as_deref()) {
+            (Some(action), _) => action.trim_end_matches([',', '.']).to_owned(),
+            (None, Some(operation)) => crate::verify::policy::action_of(operation),
+            (None, None) => "(unknown)".to_owned(),
+        }
     }
 
     /// An SDK call failed: keeps AWS's error code and message (`DisplayErrorContext` for the full chain).
@@ -197,7 +307,25 @@ impl StepError {
             Some(m) => format!("{operation}: {code}: {m}"),
             None => format!("{operation}: {}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
         };
-        Self { code, message }
+        Self { code, message, operation: Some(operation.to_owned()) }
+    }
+}
+
+/// A read whose "not found" means a part of the step's resource is absent (`Ok(None)`), not that the step failed.
+fn optional<T, E, R>(
+    operation: &str,
+    result: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+) -> Result<Option<T>, StepError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => {
+            let error = StepError::sdk(operation, e);
+            if error.kind() == ErrorKind::Missing { Ok(None) } else { Err(error) }
+        }
     }
 }
 

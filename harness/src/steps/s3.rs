@@ -9,7 +9,8 @@ use aws_sdk_s3::types::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, Settings, StepError, fixture};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, fixture};
+use crate::verify::{Expect, Expected};
 
 /// Creates the bucket. `public_access: allowed` is the console's unticked "Block all public access" (all four
 /// Block Public Access settings off); `blocked` keeps AWS's default for new buckets.
@@ -29,8 +30,10 @@ pub enum PublicAccess {
 
 impl Settings for CreateBucket {}
 
-impl CreateBucket {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for CreateBucket {
+    const READS: &'static [&'static str] = &["s3:ListBucket", "s3:GetBucketPublicAccessBlock"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let mut create = ctx.s3.create_bucket().bucket(&self.name);
         if ctx.target.region != "us-east-1" {
             create = create.create_bucket_configuration(
@@ -55,7 +58,10 @@ impl CreateBucket {
                 .await
                 .map_err(|e| StepError::sdk("PutPublicAccessBlock", e))?;
         }
+        Ok(())
+    }
 
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         ctx.s3.head_bucket().bucket(&self.name).send().await.map_err(|e| StepError::sdk("HeadBucket", e))?;
         let block = ctx.s3.get_public_access_block().bucket(&self.name).send().await;
         let blocked: Vec<&str> = match &block {
@@ -78,6 +84,20 @@ impl CreateBucket {
             Err(_) => return Err(StepError::sdk("GetPublicAccessBlock", block.expect_err("matched Err"))),
         };
         Ok(Observed::from([("bucket".into(), json!(self.name)), ("public_access_blocked".into(), json!(blocked))]))
+    }
+
+    /// `blocked` is what AWS gives a new bucket: all four settings on.
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let blocked: &[&str] = match self.public_access {
+            PublicAccess::Allowed => &[],
+            PublicAccess::Blocked => {
+                &["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"]
+            }
+        };
+        Ok(Expected::from([
+            ("bucket".into(), Expect::is(&self.name)),
+            ("public_access_blocked".into(), Expect::is(blocked)),
+        ]))
     }
 }
 
@@ -102,8 +122,10 @@ pub struct EnableWebsite {
 
 impl Settings for EnableWebsite {}
 
-impl EnableWebsite {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for EnableWebsite {
+    const READS: &'static [&'static str] = &["s3:GetBucketWebsite"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let index = IndexDocument::builder()
             .suffix(&self.index_document)
             .build()
@@ -121,7 +143,10 @@ impl EnableWebsite {
             .send()
             .await
             .map_err(|e| StepError::sdk("PutBucketWebsite", e))?;
+        Ok(())
+    }
 
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let got = ctx
             .s3
             .get_bucket_website()
@@ -133,6 +158,15 @@ impl EnableWebsite {
             ("index_document".into(), json!(got.index_document().map(|i| i.suffix()))),
             ("error_document".into(), json!(got.error_document().map(|e| e.key()))),
         ]))
+    }
+
+    /// The error document only when the scenario names one (the runbook does not).
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let mut expected = Expected::from([("index_document".into(), Expect::is(&self.index_document))]);
+        if let Some(key) = &self.error_document {
+            expected.insert("error_document".into(), Expect::is(key));
+        }
+        Ok(expected)
     }
 }
 
@@ -154,20 +188,21 @@ impl Settings for PutBucketPolicy {
     }
 }
 
-impl PutBucketPolicy {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
-        let mut document = read(&self.document)?;
-        if let Some(name) = &self.document_bucket {
-            document = document.replace(&format!("arn:aws:s3:::{name}"), &format!("arn:aws:s3:::{}", self.bucket));
-        }
+impl RunbookStep for PutBucketPolicy {
+    const READS: &'static [&'static str] = &["s3:GetBucketPolicy"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         ctx.s3
             .put_bucket_policy()
             .bucket(&self.bucket)
-            .policy(document)
+            .policy(self.document()?)
             .send()
             .await
             .map_err(|e| StepError::sdk("PutBucketPolicy", e))?;
+        Ok(())
+    }
 
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let got = ctx
             .s3
             .get_bucket_policy()
@@ -175,26 +210,48 @@ impl PutBucketPolicy {
             .send()
             .await
             .map_err(|e| StepError::sdk("GetBucketPolicy", e))?;
-        let policy: serde_json::Value = serde_json::from_str(got.policy().unwrap_or_default())
+        let summary = statements(got.policy().unwrap_or_default())
             .map_err(|e| StepError::unexpected(format!("GetBucketPolicy returned a policy that is not JSON: {e}")))?;
-        let statements = match &policy["Statement"] {
-            serde_json::Value::Array(items) => items.clone(),
-            other => vec![other.clone()],
-        };
-        let summary: Vec<String> = statements
-            .iter()
-            .map(|s| {
-                format!(
-                    "{} {} {} {}",
-                    s["Effect"].as_str().unwrap_or("?"),
-                    compact(&s["Principal"]),
-                    compact(&s["Action"]),
-                    compact(&s["Resource"])
-                )
-            })
-            .collect();
         Ok(Observed::from([("statements".into(), json!(summary))]))
     }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let summary = statements(&self.document()?)
+            .map_err(|e| StepError::unexpected(format!("{} is not JSON: {e}", self.document.display())))?;
+        Ok(Expected::from([("statements".into(), Expect::is(summary))]))
+    }
+}
+
+impl PutBucketPolicy {
+    /// The document as the step puts it: the file, with the bucket name it was written for replaced.
+    fn document(&self) -> Result<String, StepError> {
+        let document = read(&self.document)?;
+        Ok(match &self.document_bucket {
+            Some(name) => document.replace(&format!("arn:aws:s3:::{name}"), &format!("arn:aws:s3:::{}", self.bucket)),
+            None => document,
+        })
+    }
+}
+
+/// A bucket policy's statements as `Effect Principal Action Resource` lines (parsed, so formatting does not count).
+fn statements(policy: &str) -> Result<Vec<String>, serde_json::Error> {
+    let policy: serde_json::Value = serde_json::from_str(policy)?;
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    Ok(statements
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {} {}",
+                s["Effect"].as_str().unwrap_or("?"),
+                compact(&s["Principal"]),
+                compact(&s["Action"]),
+                compact(&s["Resource"])
+            )
+        })
+        .collect())
 }
 
 fn compact(value: &serde_json::Value) -> String {
@@ -242,8 +299,10 @@ fn parse_rules(text: &str) -> Result<Vec<ConsoleCorsRule>, String> {
     serde_json::from_str(text).map_err(|e| format!("not a list of CORS rules as the S3 console writes them: {e}"))
 }
 
-impl PutBucketCors {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for PutBucketCors {
+    const READS: &'static [&'static str] = &["s3:GetBucketCORS"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let rules = parse_rules(&read(&self.rules)?).map_err(StepError::unexpected)?;
         let mut config = CorsConfiguration::builder();
         for rule in rules {
@@ -266,7 +325,10 @@ impl PutBucketCors {
             .send()
             .await
             .map_err(|e| StepError::sdk("PutBucketCors", e))?;
+        Ok(())
+    }
 
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let got = ctx
             .s3
             .get_bucket_cors()
@@ -277,10 +339,22 @@ impl PutBucketCors {
         let rules: Vec<serde_json::Value> = got
             .cors_rules()
             .iter()
-            .map(|r| json!({ "origins": r.allowed_origins(), "methods": r.allowed_methods(), "headers": r.allowed_headers() }))
+            .map(|r| rule_view(r.allowed_origins(), r.allowed_methods(), r.allowed_headers()))
             .collect();
         Ok(Observed::from([("rules".into(), json!(rules))]))
     }
+
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let rules = parse_rules(&read(&self.rules)?).map_err(StepError::unexpected)?;
+        let rules: Vec<serde_json::Value> =
+            rules.iter().map(|r| rule_view(&r.allowed_origins, &r.allowed_methods, &r.allowed_headers)).collect();
+        Ok(Expected::from([("rules".into(), Expect::is(rules))]))
+    }
+}
+
+/// A CORS rule as the report shows it.
+fn rule_view(origins: &[String], methods: &[String], headers: &[String]) -> serde_json::Value {
+    json!({ "origins": origins, "methods": methods, "headers": headers })
 }
 
 fn read(path: &Path) -> Result<String, StepError> {

@@ -7,8 +7,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, Settings, StepError};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError};
 use crate::package::Package;
+use crate::verify::{Expect, Expected};
 use crate::{swagger_definition, swagger_ui};
 
 /// The file a browser loads first; the Swagger code is the folder that holds it.
@@ -36,22 +37,21 @@ impl Settings for UploadUi {
     }
 }
 
-impl UploadUi {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
-        let code = Package::open(Path::new(""), &self.code)
-            .and_then(|package| package.entries_around(INDEX))
-            .map_err(StepError::unexpected)?;
+impl RunbookStep for UploadUi {
+    const READS: &'static [&'static str] = &["s3:ListBucket"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
+        let code = self.code_entries()?;
         // Swagger UI may sit anywhere in the code (a `dist/` folder, say): its index.html then loads it from there.
-        let ships_swagger_ui = code.iter().any(|e| e.path.rsplit('/').next() == Some(BUNDLE));
-        let (mut files, swagger_ui) = if ships_swagger_ui {
-            (Vec::new(), json!("from the Swagger code"))
+        let mut files = if ships_swagger_ui(&code) {
+            Vec::new()
         } else {
             let ui = swagger_ui::obtain(&ctx.http).await.map_err(StepError::unexpected)?;
             ctx.notes.push(format!(
                 "the Swagger code has no {BUNDLE}: Swagger UI {} added from PyPI's swagger-ui-bundle",
                 ui.version
             ));
-            (ui.files, json!(ui.version))
+            ui.files
         };
         // The code's own files come last, so that they win over Swagger UI's where both have a file.
         files.extend(code.into_iter().map(|entry| (entry.path, entry.data)));
@@ -66,22 +66,53 @@ impl UploadUi {
                 .await
                 .map_err(|e| StepError::sdk("PutObject", e))?;
         }
-
-        let listed = ctx
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("ListObjectsV2", e))?;
-        let mut keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
-        keys.sort_unstable();
-        let missing: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).filter(|n| !keys.contains(n)).collect();
+        let keys = object_keys(ctx, &self.bucket).await?;
+        let missing: Vec<&str> =
+            files.iter().map(|(n, _)| n.as_str()).filter(|n| !keys.iter().any(|k| k == n)).collect();
         if !missing.is_empty() {
             return Err(StepError::unexpected(format!("uploaded but not listed: {}", missing.join(", "))));
         }
-        Ok(Observed::from([("swagger_ui".into(), swagger_ui), ("objects".into(), json!(keys))]))
+        Ok(())
     }
+
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let keys = object_keys(ctx, &self.bucket).await?;
+        let bundled = keys.iter().any(|k| k.rsplit('/').next() == Some(BUNDLE));
+        Ok(Observed::from([("swagger_ui_bundle".into(), json!(bundled)), ("objects".into(), json!(keys))]))
+    }
+
+    /// Every file of the Swagger code, and Swagger UI's bundle (the code's, or the one added from PyPI).
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        let code = self.code_entries()?;
+        Ok(Expected::from([
+            ("swagger_ui_bundle".into(), Expect::is(true)),
+            ("objects".into(), Expect::includes(code.iter().map(|e| &e.path))),
+        ]))
+    }
+}
+
+impl UploadUi {
+    fn code_entries(&self) -> Result<Vec<crate::package::Entry>, StepError> {
+        Package::open(Path::new(""), &self.code)
+            .and_then(|package| package.entries_around(INDEX))
+            .map_err(StepError::unexpected)
+    }
+}
+
+fn ships_swagger_ui(code: &[crate::package::Entry]) -> bool {
+    code.iter().any(|e| e.path.rsplit('/').next() == Some(BUNDLE))
+}
+
+/// Every key in the bucket, sorted.
+async fn object_keys(ctx: &RunContext, bucket: &str) -> Result<Vec<String>, StepError> {
+    let mut keys = Vec::new();
+    let mut pages = ctx.s3.list_objects_v2().bucket(bucket).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| StepError::sdk("ListObjectsV2", e))?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key()).map(str::to_owned));
+    }
+    keys.sort_unstable();
+    Ok(keys)
 }
 
 /// "Update crts-swagger.json with the API gateway details (URL)" and upload it: the developer's definition
@@ -116,18 +147,14 @@ impl Settings for PutApiDefinition {
     }
 }
 
-impl PutApiDefinition {
-    pub async fn run(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+impl RunbookStep for PutApiDefinition {
+    const READS: &'static [&'static str] = &["s3:GetObject", "apigateway:GET"];
+
+    async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = super::apigateway::api_id(ctx, &self.api).await?;
         let (scheme, host, base_path) = ctx.target.api_base(&api_id, &self.stage);
-        let text = std::fs::read_to_string(&self.definition)
-            .map_err(|e| StepError::unexpected(format!("cannot read {}: {e}", self.definition.display())))?;
-        let mut spec = swagger_definition::parse(&text)
-            .map_err(|e| StepError::unexpected(format!("{}: {e}", self.definition.display())))?;
-        swagger_definition::set_server(
-            &mut spec,
-            &swagger_definition::Server { scheme: scheme.clone(), host: host.clone(), base_path },
-        );
+        let mut spec = self.definition()?;
+        swagger_definition::set_server(&mut spec, &swagger_definition::Server { scheme, host, base_path });
         let definition = serde_json::to_vec_pretty(&spec)
             .map_err(|e| StepError::unexpected(format!("cannot write the definition: {e}")))?;
         ctx.s3
@@ -139,7 +166,12 @@ impl PutApiDefinition {
             .send()
             .await
             .map_err(|e| StepError::sdk("PutObject", e))?;
+        Ok(())
+    }
 
+    async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+        let api_id = super::apigateway::api_id(ctx, &self.api).await?;
+        let (scheme, host, _) = ctx.target.api_base(&api_id, &self.stage);
         let got = ctx
             .s3
             .get_object()
@@ -168,21 +200,38 @@ impl PutApiDefinition {
                 None => url,
             }
         };
-        let operations: Vec<String> = spec["paths"]
-            .as_object()
-            .map(|paths| {
-                paths
-                    .iter()
-                    .flat_map(|(path, methods)| {
-                        methods
-                            .as_object()
-                            .into_iter()
-                            .flatten()
-                            .map(move |(m, _)| format!("{} {path}", m.to_uppercase()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Observed::from([("server".into(), json!(shown)), ("operations".into(), json!(operations))]))
+        Ok(Observed::from([("server".into(), json!(shown)), ("operations".into(), json!(operations(&spec)))]))
     }
+
+    /// The server is the deployed stage on this target; the operations are the definition's.
+    async fn expected(&self, _ctx: &mut RunContext) -> Result<Expected, StepError> {
+        Ok(Expected::from([
+            ("server".into(), Expect::is(format!("{{execute-api}}/{}", self.stage))),
+            ("operations".into(), Expect::is(operations(&self.definition()?))),
+        ]))
+    }
+}
+
+impl PutApiDefinition {
+    fn definition(&self) -> Result<serde_json::Value, StepError> {
+        let text = std::fs::read_to_string(&self.definition)
+            .map_err(|e| StepError::unexpected(format!("cannot read {}: {e}", self.definition.display())))?;
+        swagger_definition::parse(&text)
+            .map_err(|e| StepError::unexpected(format!("{}: {e}", self.definition.display())))
+    }
+}
+
+/// `POST /crts`, ...: the definition's operations.
+fn operations(spec: &serde_json::Value) -> Vec<String> {
+    spec["paths"]
+        .as_object()
+        .map(|paths| {
+            paths
+                .iter()
+                .flat_map(|(path, methods)| {
+                    methods.as_object().into_iter().flatten().map(move |(m, _)| format!("{} {path}", m.to_uppercase()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -186,10 +186,24 @@ pub enum TargetError {
     EmbeddedStart(std::io::Error),
     #[error("target {target} is unreachable: {detail} (is it running? for LocalStack: docker compose up -d)")]
     Unreachable { target: String, detail: String },
+    #[error(
+        "the credentials are for account {account} ({arn}), not {expected}: nothing else was called. Use the profile of account {expected} (AWS_PROFILE), or pass --account-id {account} if that account is the one to read"
+    )]
+    AccountMismatch { account: String, arn: String, expected: String },
 }
 
 /// Starts (embedded) or connects to (endpoint, aws) a target and learns its account id.
 pub async fn start(spec: &TargetSpec, region: Option<&str>) -> Result<StartedTarget, TargetError> {
+    start_for(spec, region, None).await
+}
+
+/// As [`start`]; with `account`, the caller's account (GetCallerIdentity, the first call) must be that one, or
+/// nothing else is called.
+pub async fn start_for(
+    spec: &TargetSpec,
+    region: Option<&str>,
+    account: Option<&str>,
+) -> Result<StartedTarget, TargetError> {
     let started = Instant::now();
     let mut localstack = None;
     let (endpoint, emulator, kind) = match spec {
@@ -238,6 +252,23 @@ pub async fn start(spec: &TargetSpec, region: Option<&str>) -> Result<StartedTar
         detail: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
     })?;
     let account_id = identity.account().unwrap_or(crts_emulator::identity::DEFAULT_ACCOUNT).to_owned();
+    if let Some(expected) = account
+        && expected != account_id
+    {
+        if let Some(emulator) = emulator {
+            emulator.shutdown().await;
+        }
+        if let Some(localstack) = localstack {
+            localstack.stop().await;
+        }
+        return Err(TargetError::AccountMismatch {
+            account: account_id,
+            arn: identity.arn().unwrap_or("(no ARN)").to_owned(),
+            expected: expected.to_owned(),
+        });
+    }
+    // `aws` with AWS_ENDPOINT_URL (or a profile's endpoint_url) is reached there: HTTP checks follow the SDK.
+    let endpoint = endpoint.or_else(|| sdk_config.endpoint_url().map(|url| url.trim_end_matches('/').to_owned()));
 
     let (capabilities, local_domain) = match (&endpoint, &emulator) {
         (Some(url), None) => match localstack::detect(url).await {

@@ -1,0 +1,50 @@
+//! The least-privilege IAM policy a `verify` run needs: the union of what each of the scenario's steps and checks
+//! reads ([`crate::steps::StepAction::reads`], [`crate::scenario::CheckName::reads`]), all read-only actions.
+//! Tests prove it by enforcement: verify as a role session holding exactly this policy passes; without one of the
+//! actions the step that needs it is `denied`, naming it.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::scenario::Scenario;
+
+/// The policy document (IAM JSON) for verifying `scenario`; `trigger_job` adds what `--trigger-job` reads.
+pub fn verify_policy(scenario: &Scenario, trigger_job: bool) -> serde_json::Value {
+    let actions: BTreeSet<&str> = scenario
+        .steps
+        .iter()
+        .flat_map(|step| step.action.reads().iter().copied())
+        .chain(scenario.checks.iter().flat_map(|check| check.reads(trigger_job).iter().copied()))
+        .collect();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "CrtsHarnessVerifyReadOnly",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+        }],
+    })
+}
+
+/// Every action a policy may grant to verify must only read: `Get*`, `List*`, `Describe*`, `BatchGet*`,
+/// API Gateway's `GET`, and ECR's `GetAuthorizationToken` (a registry login, needed to read a manifest).
+pub fn is_read_only(action: &str) -> bool {
+    let name = action.split(':').nth(1).unwrap_or(action);
+    ["Get", "List", "Describe", "BatchGet"].iter().any(|prefix| name.starts_with(prefix)) || name == "GET"
+}
+
+/// The IAM action an operation needs, for refusals that do not name it (S3 says only "Access Denied").
+pub fn action_of(operation: &str) -> String {
+    let s3 = match operation {
+        "HeadBucket" | "ListObjectsV2" => Some("s3:ListBucket"),
+        "GetPublicAccessBlock" => Some("s3:GetBucketPublicAccessBlock"),
+        "GetBucketCors" => Some("s3:GetBucketCORS"),
+        "GetBucketWebsite" => Some("s3:GetBucketWebsite"),
+        "GetBucketPolicy" => Some("s3:GetBucketPolicy"),
+        "GetObject" => Some("s3:GetObject"),
+        _ => None,
+    };
+    s3.map_or_else(|| format!("(the action of {operation})"), str::to_owned)
+}
