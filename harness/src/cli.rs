@@ -339,7 +339,7 @@ async fn verify_scenario(options: crate::verify::VerifyOptions, format: Format) 
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRTS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,crts_emulator=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,aws_config=error,crts_emulator=info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(crate::progress::LogWriter).try_init();
 }
 

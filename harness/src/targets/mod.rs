@@ -190,6 +190,8 @@ pub enum TargetError {
         "the credentials are for account {account} ({arn}), not {expected}: nothing else was called. Use the profile of account {expected} (AWS_PROFILE), or pass --account-id {account} if that account is the one to read"
     )]
     AccountMismatch { account: String, arn: String, expected: String },
+    #[error("no AWS region: pass --region, or set AWS_REGION or the profile's region")]
+    NoRegion,
 }
 
 /// Starts (embedded) or connects to (endpoint, aws) a target and learns its account id.
@@ -244,6 +246,9 @@ pub async fn start_for(
             loader.load().await
         }
     };
+    if sdk_config.region().is_none() {
+        return Err(TargetError::NoRegion);
+    }
     let region = sdk_config.region().map_or_else(|| "us-east-1".to_owned(), |r| r.to_string());
 
     let sts = aws_sdk_sts::Client::new(&sdk_config);
