@@ -16,3 +16,4 @@ mod s3_sdk;
 mod scenario_errors;
 mod schema;
 mod support;
+mod verify;

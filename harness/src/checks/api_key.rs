@@ -9,6 +9,9 @@ use aws_sdk_apigateway::types::{Op, PatchOperation};
 use super::{CheckSettings, Observation, invoke_url, send};
 use crate::steps::{RunContext, SideEffect};
 
+/// What verify's refusal probes send: not JSON, so a function reached by mistake reads no job request.
+const VERIFY_PROBE_BODY: &str = "crts-harness verify: a probe that API Gateway must refuse (not a job request)";
+
 /// An obviously wrong key of a valid length.
 const WRONG_KEY: &str = "crts-wrong-key-0000000000000000000000000";
 
@@ -20,7 +23,12 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
         Ok(url) => url,
         Err(e) => return vec![Observation::new("invoke URL", "the deployed API", e, false)],
     };
-    let body = settings.trigger.as_ref().map_or_else(|| "{}".to_owned(), |t| t.body.to_string());
+    // On verify, a probe that API Gateway wrongly lets through must not become a job: its body is not JSON, which
+    // the trigger refuses (400) before calling Batch.
+    let body = match ctx.verify {
+        Some(_) => VERIFY_PROBE_BODY.to_owned(),
+        None => settings.trigger.as_ref().map_or_else(|| "{}".to_owned(), |t| t.body.to_string()),
+    };
     let Some(key) = ctx.facts.api_keys.get(&api.api_key) else {
         return vec![Observation::new(
             "API key",
