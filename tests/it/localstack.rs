@@ -21,7 +21,12 @@ const LOCAL_IMAGE: &str = "crts-localstack:2026.3.0";
 /// Where LocalStack and the embedded emulator answer differently on something both do, and why. Every entry is
 /// `(step id or check, observation, why with a link)`; the parity test fails on any difference not listed here,
 /// and on an entry that no longer differs. Empty: every difference found so far was fixed in the emulator.
-const DOCUMENTED_DEVIATIONS: &[(&str, &str, &str)] = &[];
+const DOCUMENTED_DEVIATIONS: &[(&str, &str, &str)] = &[(
+    "apigateway.deploy",
+    "deployed_methods",
+    "LocalStack's GetDeployment ignores embed=apisummary, so what a stage serves cannot be read there (verify then \
+     compares the stage only)",
+)];
 
 /// The runbook steps LocalStack's free edition cannot do here: ECR, Batch, and updating a function that never
 /// started (no Lambda runtime image).

@@ -194,7 +194,7 @@ fn validate_names_unknown_variables_and_lists_the_known_ones() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("scenarios/crts.yaml: --var lamda_code: the scenario has no such variable (known: lambda_code, image_context, swagger_ui, swagger_definition, function,"),
+        stderr.contains("scenarios/crts.yaml: --var lamda_code: the scenario has no such variable (known: lambda_code, image_context, swagger_ui, swagger_definition, repository,"),
         "{stderr}"
     );
     let out = harness(&["validate", "scenarios/crts.yaml", "--var", "region=eu-west-1"], &repo_root());
@@ -229,6 +229,7 @@ async fn swagger_code_that_ships_swagger_ui_is_uploaded_as_it_is() {
     let report = run(&options).await.expect("valid scenario");
     let text = crts_harness::report::to_text(&report);
     assert!(report.passed(), "{text}");
-    assert!(text.contains("swagger_ui=from the Swagger code"), "{text}");
+    assert!(text.contains("swagger_ui_bundle=true"), "{text}");
+    assert!(!text.contains("added from PyPI"), "the code's own Swagger UI is uploaded as it is: {text}");
     assert_eq!(check_outcome(&report, CheckName::SwaggerBrowser), Outcome::Passed, "{text}");
 }
