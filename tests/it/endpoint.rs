@@ -35,6 +35,18 @@ fn the_endpoint_target_runs_the_runbook_against_crts_harness_serve() {
     // An endpoint that is not LocalStack keeps every capability: nothing is reported unsupported.
     assert!(!stdout.contains("unsupp."), "{stdout}");
     assert!(!dir.path().join("endpoint.log").exists(), "no container, no container logs");
+
+    // What `run` made, `verify` finds in sync, changing nothing (README: "Validate a real account").
+    let out = Command::new(harness_binary())
+        .args(["verify", "--target"])
+        .arg(format!("endpoint={}", served.endpoint))
+        .current_dir(repo_root())
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run crts-harness verify");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("IN SYNC: 26 in sync of 26 steps; 4/6 checks passed"), "{stdout}");
 }
 
 /// The compose tool that is installed: the `docker compose` plugin, else Debian's `docker-compose`.

@@ -132,7 +132,7 @@ async fn the_runbook_on_localstack_matches_the_embedded_run_wherever_localstack_
     for (check, capability) in [("image", "ECR"), ("job_trigger", "function"), ("swagger_browser", "function")] {
         let result = report.checks.iter().find(|c| c.name.as_str() == check).expect("check reported");
         let Outcome::Unsupported(reason) = &result.outcome else { panic!("{check} must be unsupported:\n{text}") };
-        assert!(reason.starts_with("unsupported on localstack: "), "{reason}");
+        assert!(reason.starts_with("unsupported on endpoint: ECR is a Pro service"), "{reason}");
         assert!(reason.contains(capability) || reason.contains("Lambda") || reason.contains("lambda"), "{reason}");
     }
     // What LocalStack does run passes: API keys; S3 website and CORS and the MOCK CORS preflight, but for an
@@ -281,4 +281,37 @@ async fn a_localstack_that_does_not_start_says_why() {
         error.contains("crts: unknown suite 'cannot-bind-the-gateway'"),
         "the container's own output is in: {error}"
     );
+}
+
+/// verify on LocalStack after run there: what LocalStack can do is in sync, what it cannot is `not_checked` with
+/// the reason, and that is a pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_after_run_on_localstack_is_in_sync_where_localstack_can_follow() {
+    let Some(image) = localstack_image().await else { return };
+    let localstack = LocalStack::start(&image).await.expect("LocalStack starts");
+    let target = TargetSpec::Endpoint(localstack.endpoint.clone());
+    let ran = run(&RunOptions { scenario: scenario("crts.yaml"), target: target.clone(), ..Default::default() })
+        .await
+        .expect("valid scenario");
+    let verified = crts_harness::verify::verify(&crts_harness::verify::VerifyOptions {
+        scenario: scenario("crts.yaml"),
+        target,
+        ..Default::default()
+    })
+    .await
+    .expect("LocalStack answers");
+    localstack.stop().await;
+    let text = crts_harness::verify::report::to_text(&verified);
+    assert!(ran.passed(), "{}", crts_harness::report::to_text(&ran));
+    assert!(verified.passed(), "{text}");
+    for step in &verified.steps {
+        let expected = if UNSUPPORTED_STEPS.contains(&step.id.as_str()) {
+            crts_harness::verify::DriftStatus::NotChecked
+        } else {
+            crts_harness::verify::DriftStatus::InSync
+        };
+        assert_eq!(step.status, expected, "{}: {text}", step.id);
+    }
+    let reason = verified.steps[0].reason.as_deref().unwrap_or_default();
+    assert!(reason.starts_with("unsupported on endpoint: ECR is a Pro service"), "{reason}");
 }

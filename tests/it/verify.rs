@@ -287,7 +287,21 @@ fn an_ignore_file_accepts_a_known_deviation_and_still_lists_it() {
     assert!(typo.stderr.contains("crts.driftignore:1: `batch.job-defintion.vcpu` matches no step"), "{typo:?}");
 }
 
-/// Credentials of a role session holding `actions` (a role trusting the account, the policy attached).
+/// A boto3 snippet run as the account's administrator; it must succeed.
+fn boto3(stack: &Stack, script: &str) -> Output {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .env("AWS_ENDPOINT_URL", stack.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{script}\n{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Credentials of a role session holding `policy` (a role trusting the account, the policy attached).
 fn role_session(stack: &Stack, name: &str, policy: &Value) -> Vec<(&'static str, String)> {
     let script = format!(
         r#"
@@ -301,22 +315,88 @@ iam.attach_role_policy(RoleName="{name}", PolicyArn=policy["Arn"])
 print(json.dumps(sts.assume_role(RoleArn=role["Arn"], RoleSessionName="verify")["Credentials"], default=str))
 "#
     );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .env("AWS_ENDPOINT_URL", stack.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let credentials: Value = serde_json::from_slice(&out.stdout).expect("credentials");
+    let credentials: Value = serde_json::from_slice(&boto3(stack, &script).stdout).expect("credentials");
     let field = |name: &str| credentials[name].as_str().expect("credential").to_owned();
     vec![
         ("AWS_ACCESS_KEY_ID", field("AccessKeyId")),
         ("AWS_SECRET_ACCESS_KEY", field("SecretAccessKey")),
         ("AWS_SESSION_TOKEN", field("SessionToken")),
     ]
+}
+
+/// What cannot be read as the runbook says is an `error`; a name two resources share is `ambiguous`, not guessed.
+#[test]
+fn an_unreadable_resource_is_an_error_and_a_shared_name_is_ambiguous() {
+    let stack = Stack::new(None);
+    boto3(
+        &stack,
+        r#"import boto3; boto3.client("s3").put_object(Bucket="crts-console-swagger", Key="crts-swagger.json", Body=b"<html>")"#,
+    );
+    let verified = stack.verify(&["--format", "json"]);
+    assert_eq!(verified.code, 1, "{verified:?}");
+    let report = verified.json();
+    let step = Verified::step(&report, "swagger.api-definition");
+    assert_eq!(step["status"], "error", "{step}");
+    assert!(
+        step["reason"].as_str().is_some_and(|r| r.starts_with("crts-swagger.json read back is not JSON")),
+        "{step}"
+    );
+
+    let second = boto3(
+        &stack,
+        r#"import boto3; print(boto3.client("apigateway").create_rest_api(name="crts-console-API")["id"])"#,
+    );
+    let second = String::from_utf8_lossy(&second.stdout).trim().to_owned();
+    let report = stack.verify(&["--format", "json"]).json();
+    for id in ["apigateway.add-trigger", "apigateway.post-method", "apigateway.deploy", "swagger.api-definition"] {
+        let step = Verified::step(&report, id);
+        assert_eq!(step["status"], "ambiguous", "{step}");
+        let reason = step["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("2 REST APIs are named crts-console-API (ids ") && reason.contains(&second),
+            "{reason}"
+        );
+    }
+}
+
+/// `--trigger-job`: the job_trigger check runs, one job is submitted and its id printed; nothing else submits one.
+#[test]
+fn trigger_job_submits_one_job_and_says_its_id() {
+    let stack = Stack::new(None);
+    let first = stack.requests().len();
+    let verified = stack.verify(&["--trigger-job", "--format", "json"]);
+    assert_eq!(verified.code, 0, "{verified:?}");
+    let report = verified.json();
+    let outcome = |name: &str| {
+        report["checks"].as_array().and_then(|c| c.iter().find(|c| c["name"] == name)).expect("check")["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome("job_trigger")["status"], "passed", "{verified:?}");
+    assert_eq!(
+        outcome("swagger_browser")["reason"],
+        "would submit a second Batch job (--trigger-job allows one: the job_trigger check's)"
+    );
+    let submitted: Vec<Entry> =
+        stack.requests()[first..].iter().filter(|e| e.path == "/v1/submitjob").cloned().collect();
+    assert_eq!(submitted.len(), 1, "{submitted:#?}");
+    assert!(
+        verified.stderr.contains("--trigger-job: submitted Batch job ")
+            && verified.stderr.contains(" on crts-console-jq"),
+        "{verified:?}"
+    );
+
+    // CRTS_API_KEY is the key's value instead of the one read from the account: a wrong one is refused, unprinted.
+    let mut command = Command::new(harness_binary());
+    command.arg("verify").arg(format!("--target=endpoint={}", stack.endpoint())).args(&stack.vars);
+    command.args(["--trigger-job", "--format", "json"]);
+    command.current_dir(repo_root()).env("CRTS_API_KEY", "crts-wrong-key-from-the-environment-000000");
+    let out = command.output().expect("verify");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(!stdout.contains("crts-wrong-key-from-the-environment"), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    let job = report["checks"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "job_trigger")).expect("check");
+    assert_eq!(job["outcome"]["status"], "failed", "{job}");
 }
 
 #[test]
