@@ -436,6 +436,28 @@ fn the_printed_policy_is_enough_and_each_action_in_it_is_needed_where_it_is_name
     }
     let others = report["steps"].as_array().expect("steps").iter().filter(|s| s["status"] != "in_sync").count();
     assert_eq!(others, 2, "only the two steps are affected: {report}");
+
+    // `policy verify --trigger-job` is enough for `verify --trigger-job`: every check that runs passes.
+    let out = Command::new(harness_binary())
+        .args(["policy", "verify", "--trigger-job"])
+        .args(&stack.vars)
+        .current_dir(repo_root())
+        .output()
+        .expect("policy verify --trigger-job");
+    let policy: Value = serde_json::from_slice(&out.stdout).expect("the policy is JSON");
+    let credentials = role_session(&stack, "crts-verifier-trigger", &policy);
+    let as_pairs: Vec<(&str, &str)> = credentials.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let triggered = stack.verify_as(&as_pairs, &["--account-id", "000000000000", "--trigger-job", "--format", "json"]);
+    assert_eq!(triggered.code, 0, "{triggered:?}");
+    let report = triggered.json();
+    let passed: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["outcome"]["status"] == "passed")
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(passed, ["image", "cors", "api_key", "job_trigger", "swagger_site"], "{triggered:?}");
 }
 
 #[test]

@@ -83,9 +83,9 @@ impl CheckName {
         }
     }
 
-    /// The IAM actions the check needs on a verify run (all read-only); `trigger_job` adds what `--trigger-job`
-    /// makes it read.
-    pub fn reads(self, trigger_job: bool) -> &'static [&'static str] {
+    /// The IAM actions the check needs on a verify run: read-only, unless `trigger_job` (what `--trigger-job`
+    /// lets it do: read the job it submits, create and delete a temporary API key).
+    pub fn iam_actions(self, trigger_job: bool) -> &'static [&'static str] {
         match self {
             CheckName::Image => &[
                 "batch:DescribeJobDefinitions",
@@ -95,6 +95,9 @@ impl CheckName {
                 "ecr:BatchGetImage",
             ],
             CheckName::JobTrigger if trigger_job => &["apigateway:GET", "batch:DescribeJobs"],
+            CheckName::ApiKey if trigger_job => {
+                &["apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"]
+            }
             CheckName::JobTrigger | CheckName::SwaggerBrowser => &[],
             CheckName::Cors | CheckName::ApiKey | CheckName::SwaggerSite => &["apigateway:GET"],
         }

@@ -1,31 +1,49 @@
 //! The least-privilege IAM policy a `verify` run needs: the union of what each of the scenario's steps and checks
-//! reads ([`crate::steps::StepAction::reads`], [`crate::scenario::CheckName::reads`]), all read-only actions.
+//! reads ([`crate::steps::StepAction::reads`], [`crate::scenario::CheckName::iam_actions`]), all read-only actions.
 //! Tests prove it by enforcement: verify as a role session holding exactly this policy passes; without one of the
 //! actions the step that needs it is `denied`, naming it.
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::scenario::Scenario;
 
-/// The policy document (IAM JSON) for verifying `scenario`; `trigger_job` adds what `--trigger-job` reads.
-pub fn verify_policy(scenario: &Scenario, trigger_job: bool) -> serde_json::Value {
-    let actions: BTreeSet<&str> = scenario
+/// An IAM policy document, its keys in the order IAM writes them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyDocument {
+    pub version: &'static str,
+    pub statement: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    pub sid: &'static str,
+    pub effect: &'static str,
+    pub action: Vec<&'static str>,
+    pub resource: &'static str,
+}
+
+/// The policy document for verifying `scenario`; `trigger_job` adds what `--trigger-job` needs (its reads, and the
+/// temporary API key's writes).
+pub fn verify_policy(scenario: &Scenario, trigger_job: bool) -> PolicyDocument {
+    let actions: BTreeSet<&'static str> = scenario
         .steps
         .iter()
         .flat_map(|step| step.action.reads().iter().copied())
-        .chain(scenario.checks.iter().flat_map(|check| check.reads(trigger_job).iter().copied()))
+        .chain(scenario.checks.iter().flat_map(|check| check.iam_actions(trigger_job).iter().copied()))
         .collect();
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "CrtsHarnessVerifyReadOnly",
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": "*",
+    PolicyDocument {
+        version: "2012-10-17",
+        statement: vec![Statement {
+            sid: if trigger_job { "CrtsHarnessVerifyTriggerJob" } else { "CrtsHarnessVerifyReadOnly" },
+            effect: "Allow",
+            action: actions.into_iter().collect(),
+            resource: "*",
         }],
-    })
+    }
 }
 
 /// Every action a policy may grant to verify must only read: `Get*`, `List*`, `Describe*`, `BatchGet*`,
