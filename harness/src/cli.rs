@@ -284,25 +284,42 @@ async fn run_scenario(options: RunOptions, format: Format, report_dir: Option<Pa
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let text = report::to_text(&report);
-    let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-    let junit = report::to_junit(&report);
-    match format {
-        Format::Text => print!("{text}"),
-        Format::Json => println!("{json}"),
-        Format::Junit => println!("{junit}"),
-    }
-    if let Some(dir) = report_dir {
-        let written = std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(dir.join("report.txt"), &text))
-            .and_then(|()| std::fs::write(dir.join("report.json"), &json))
-            .and_then(|()| std::fs::write(dir.join("report.xml"), &junit));
-        if let Err(e) = written {
-            eprintln!("error: failed to write the report to {}: {e}", dir.display());
-            return ExitCode::from(EXIT_INVALID);
+    let rendered = Rendered {
+        text: report::to_text(&report),
+        json: serde_json::to_string_pretty(&report).unwrap_or_default(),
+        junit: report::to_junit(&report),
+    };
+    rendered.emit(format, report_dir.as_deref(), "report", report.passed())
+}
+
+/// A report in the three formats: one printed, all three written to the report directory as `{name}.txt`,
+/// `{name}.json` and `{name}.xml`.
+struct Rendered {
+    text: String,
+    json: String,
+    junit: String,
+}
+
+impl Rendered {
+    /// Prints and writes the report; the exit code says whether it passed.
+    fn emit(&self, format: Format, dir: Option<&std::path::Path>, name: &str, passed: bool) -> ExitCode {
+        match format {
+            Format::Text => print!("{}", self.text),
+            Format::Json => println!("{}", self.json),
+            Format::Junit => println!("{}", self.junit),
         }
+        if let Some(dir) = dir {
+            let written = std::fs::create_dir_all(dir)
+                .and_then(|()| std::fs::write(dir.join(format!("{name}.txt")), &self.text))
+                .and_then(|()| std::fs::write(dir.join(format!("{name}.json")), &self.json))
+                .and_then(|()| std::fs::write(dir.join(format!("{name}.xml")), &self.junit));
+            if let Err(e) = written {
+                eprintln!("error: failed to write the {name} files to {}: {e}", dir.display());
+                return ExitCode::from(EXIT_INVALID);
+            }
+        }
+        if passed { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
     }
-    if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
 }
 
 async fn verify_scenario(options: crate::verify::VerifyOptions, format: Format) -> ExitCode {
@@ -316,25 +333,12 @@ async fn verify_scenario(options: crate::verify::VerifyOptions, format: Format) 
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    let text = crate::verify::report::to_text(&report);
-    let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-    let junit = crate::verify::report::to_junit(&report);
-    match format {
-        Format::Text => print!("{text}"),
-        Format::Json => println!("{json}"),
-        Format::Junit => println!("{junit}"),
-    }
-    if let Some(dir) = &options.report_dir {
-        let written = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(dir.join("drift.txt"), &text))
-            .and_then(|()| std::fs::write(dir.join("drift.json"), &json))
-            .and_then(|()| std::fs::write(dir.join("drift.xml"), &junit));
-        if let Err(e) = written {
-            eprintln!("error: failed to write the drift report to {}: {e}", dir.display());
-            return ExitCode::from(EXIT_INVALID);
-        }
-    }
-    if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
+    let rendered = Rendered {
+        text: crate::verify::report::to_text(&report),
+        json: serde_json::to_string_pretty(&report).unwrap_or_default(),
+        junit: crate::verify::report::to_junit(&report),
+    };
+    rendered.emit(format, options.report_dir.as_deref(), "drift", report.passed())
 }
 
 fn init_logging() {

@@ -181,21 +181,11 @@ impl RunbookStep for BuildAndPush {
             image::push_oci(&built, &login, &self.repository, &self.tag).await.map_err(StepError::unexpected)?
         };
 
-        let images = ctx
-            .ecr
-            .describe_images()
-            .repository_name(&self.repository)
-            .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(&self.tag).build())
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("DescribeImages", e))?;
-        let detail = images.image_details().first().ok_or_else(|| {
-            StepError::unexpected(format!("DescribeImages does not show {}:{}", self.repository, self.tag))
-        })?;
-        if detail.image_digest() != Some(digest.as_str()) {
+        let described = self.observe(ctx).await?;
+        if described.get("digest").and_then(|d| d.as_str()) != Some(digest.as_str()) {
             return Err(StepError::unexpected(format!(
                 "the registry reported {digest} for the push, DescribeImages shows {}",
-                detail.image_digest().unwrap_or("nothing")
+                described.get("digest").and_then(|d| d.as_str()).unwrap_or("nothing")
             )));
         }
         Ok(())
