@@ -14,9 +14,11 @@ use crate::scenario::VarOverride;
 use crate::targets::TargetSpec;
 
 /// Exit codes: 0 everything passed; 1 a step or check failed against the target; 2 invalid input or an
-/// unreachable target.
+/// unreachable target; 4 `run --provision` left something behind.
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
+/// `run --provision` could not remove everything it made (even if every check passed).
+pub const EXIT_LEFT_OVER: u8 = 4;
 
 #[derive(Debug, Parser)]
 #[command(name = "crts-harness", version, about = "Run the CRTS runbook against a target and check it")]
@@ -53,6 +55,19 @@ pub enum Command {
         /// or ../ is relative to the working directory; other relative paths to the repository root.
         #[arg(long = "var", value_name = "NAME=VALUE")]
         variables: Vec<VarOverride>,
+        /// A throwaway stack: every name gets a run-unique suffix, a journal records what is made, and everything
+        /// is torn down after the checks (exit 4 if something could not be). The only way to run on `aws`.
+        #[arg(long)]
+        provision: bool,
+        /// With --provision: leave the stack up (a loud warning says how to find it).
+        #[arg(long, requires = "provision")]
+        keep: bool,
+        /// With --provision: the run id in the suffix (`-crts-ID`), instead of a random one.
+        #[arg(long, requires = "provision")]
+        run_id: Option<String>,
+        /// The account the credentials must belong to; checked first (GetCallerIdentity). Required on `aws`.
+        #[arg(long, env = "CRTS_AWS_ACCOUNT_ID")]
+        account_id: Option<String>,
     },
     /// Measure emulator start, full run wall time and warm POST latency/throughput, and print the figures.
     Bench {
@@ -151,17 +166,34 @@ pub fn main() -> ExitCode {
             Command::Serve { port, bind, batch_state_ms } => {
                 serve(SocketAddr::new(bind, port), Duration::from_millis(batch_state_ms)).await
             }
-            Command::Run { scenario, target, format, region, report_dir, localstack_image, variables } => {
+            Command::Run {
+                scenario,
+                target,
+                format,
+                region,
+                report_dir,
+                localstack_image,
+                variables,
+                provision,
+                keep,
+                run_id,
+                account_id,
+            } => {
                 let target = match (target, localstack_image) {
                     (TargetSpec::LocalStack { .. }, Some(image)) => TargetSpec::LocalStack { image },
                     (target, _) => target,
                 };
-                run_scenario(
-                    RunOptions { scenario, target, variables, region, report_dir: report_dir.clone() },
-                    format,
-                    report_dir,
-                )
-                .await
+                let provision = provision.then_some(crate::provision::ProvisionOptions { keep, run_id });
+                let options = RunOptions {
+                    scenario,
+                    target,
+                    variables,
+                    region,
+                    report_dir: report_dir.clone(),
+                    provision,
+                    account_id,
+                };
+                run_scenario(options, format, report_dir).await
             }
             Command::Bench { scenario, starts, runs, requests, concurrency, localstack_image } => {
                 let options = crate::bench::BenchOptions {
@@ -289,7 +321,12 @@ async fn run_scenario(options: RunOptions, format: Format, report_dir: Option<Pa
         json: serde_json::to_string_pretty(&report).unwrap_or_default(),
         junit: report::to_junit(&report),
     };
-    rendered.emit(format, report_dir.as_deref(), "report", report.passed())
+    let code = rendered.emit(format, report_dir.as_deref(), "report", report.passed());
+    if report.left_over() {
+        eprintln!("error: teardown left resources behind (listed under TEARDOWN in the report)");
+        return ExitCode::from(EXIT_LEFT_OVER);
+    }
+    code
 }
 
 /// A report in the three formats: one printed, all three written to the report directory as `{name}.txt`,

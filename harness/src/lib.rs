@@ -13,6 +13,7 @@ pub mod image;
 pub mod package;
 mod poll;
 pub mod progress;
+pub mod provision;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::checks::{self, CheckResult, Outcome};
 use crate::progress;
+use crate::provision::{self, ProvisionOptions};
 use crate::report::{Normalizer, Report, StepReport};
 use crate::scenario::{self, ScenarioError, VarOverride, Variables};
 use crate::steps::RunContext;
@@ -20,6 +21,10 @@ pub struct RunOptions {
     pub region: Option<String>,
     /// Where reports and check artifacts (screenshots) go.
     pub report_dir: Option<PathBuf>,
+    /// `--provision`: unique names, a journal, and teardown after the checks.
+    pub provision: Option<ProvisionOptions>,
+    /// `--account-id`: the account the credentials must belong to (required with `--target aws`).
+    pub account_id: Option<String>,
 }
 
 /// Why a run could not happen at all (exit code 2). Step and check failures are in the [`Report`].
@@ -35,7 +40,9 @@ pub enum RunError {
 }
 
 /// Why `run --target aws` is refused.
-pub const AWS_RUN_REFUSED: &str = "run --target aws would create a second CRTS stack in your account and leave it there, so it is refused: to check an account set up by hand, use `crts-harness verify --target aws --account-id ACCOUNT` (read-only, with a drift report); creating a throwaway stack that is always torn down will be `run --provision` (not available yet)";
+pub const AWS_RUN_REFUSED: &str = "run --target aws would create a second CRTS stack in your account and leave it there, so it is refused: to check an account set up by hand, use `crts-harness verify --target aws --account-id ACCOUNT` (read-only, with a drift report); for a throwaway stack with unique names that is torn down after the checks, use `crts-harness run --provision --target aws --account-id ACCOUNT`";
+/// Why `run --provision --target aws` needs the account.
+const PROVISION_ACCOUNT_NEEDED: &str = "run --provision --target aws needs --account-id ACCOUNT (or CRTS_AWS_ACCOUNT_ID): the 12-digit account to create the throwaway stack in, checked before anything is created";
 
 /// The variables only a target knows: `account_id`, `region`, and `ecr_registry` (the host its ECR repository
 /// URIs name).
@@ -63,22 +70,46 @@ pub fn validate(path: &Path, overrides: &[VarOverride]) -> Result<scenario::Scen
 
 pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let started = Instant::now();
-    if options.target == TargetSpec::Aws {
-        return Err(RunError::Input(AWS_RUN_REFUSED.to_owned()));
+    match (&options.target, &options.provision, &options.account_id) {
+        (TargetSpec::Aws, None, _) => return Err(RunError::Input(AWS_RUN_REFUSED.to_owned())),
+        (TargetSpec::Aws, Some(_), None) => return Err(RunError::Input(PROVISION_ACCOUNT_NEEDED.to_owned())),
+        _ => {}
     }
-    validate(&options.scenario, &options.variables)?;
+    let validated = validate(&options.scenario, &options.variables)?;
+    let mut variables = options.variables.clone();
+    let mut provisioned = match &options.provision {
+        Some(provision) => {
+            let run_id = provision.run_id.clone().unwrap_or_else(provision::new_run_id);
+            provision::check_run_id(&run_id).map_err(RunError::Input)?;
+            variables.extend(provision::name_overrides(&validated, &run_id));
+            let journal = provision::Journal::create(options.report_dir.as_deref(), &run_id).map_err(|e| {
+                RunError::Input(format!(
+                    "cannot write the provision journal: {e} (pass --report-dir to put it elsewhere)"
+                ))
+            })?;
+            eprintln!(
+                "run --provision: run {run_id}, every name ends in {}; journal {}",
+                provision::suffix(&run_id),
+                journal.path.display()
+            );
+            Some((run_id, journal))
+        }
+        None => None,
+    };
     progress::begin(format!("starting the {} target", options.target));
-    let target = targets::start(&options.target, options.region.as_deref()).await;
+    let target = targets::start_for(&options.target, options.region.as_deref(), options.account_id.as_deref()).await;
     progress::end(if target.is_ok() { "ready" } else { "failed" });
     let target = target?;
     let session = target.session.clone();
-    let scenario = scenario::load(&options.scenario, &runtime_variables_of(&session), &options.variables)?;
+    let scenario = scenario::load(&options.scenario, &runtime_variables_of(&session), &variables)?;
     let mut normalizer = Normalizer::new(&session.account_id, &session.region);
     let mut ctx = RunContext::new(session.clone());
     ctx.artifacts.clone_from(&options.report_dir);
 
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed_step: Option<String> = None;
+    // The steps whose changes teardown removes (every one that was attempted).
+    let mut applied = Vec::new();
     for (number, step) in scenario.steps.iter().enumerate() {
         // What the target cannot do is said first: the earlier steps would not have made it possible.
         let skipped = match (ctx.target.lacks(step.action.requires()), &failed_step) {
@@ -100,7 +131,14 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         }
         let step_started = Instant::now();
         progress::begin(format!("[{}/{}] step {}", number + 1, scenario.steps.len(), step.id));
+        if let Some((_, journal)) = &mut provisioned {
+            journal.record("applying", &step.id, serde_json::json!(step.action.name()));
+            applied.push(step);
+        }
         let result = step.action.run(&mut ctx).await;
+        if let Some((_, journal)) = &mut provisioned {
+            journal.record(if result.is_ok() { "applied" } else { "failed" }, &step.id, serde_json::Value::Null);
+        }
         progress::end(if result.is_ok() { "passed" } else { "FAILED" });
         for key in ctx.facts.api_keys.values() {
             normalizer.add_secret(&key.value);
@@ -147,6 +185,26 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         checks.push(result);
     }
 
+    let teardown = match (&mut provisioned, &options.provision) {
+        (Some((run_id, journal)), Some(provision)) if provision.keep => {
+            journal.record("kept", "", serde_json::Value::Null);
+            eprintln!(
+                "WARNING: --keep: the stack of run {run_id} stays in the account ({} steps applied; every name ends in {}). Its journal: {}",
+                applied.len(),
+                provision::suffix(run_id),
+                journal.path.display()
+            );
+            Some(provision::Teardown {
+                run_id: run_id.clone(),
+                journal: journal.path.clone(),
+                kept: true,
+                removed: Vec::new(),
+                leftovers: Vec::new(),
+            })
+        }
+        (Some((run_id, journal)), _) => Some(provision::tear_down(&applied, &mut ctx, journal, run_id).await),
+        (None, _) => None,
+    };
     let embedded_start = match options.target {
         TargetSpec::Embedded => None,
         _ => embedded_start_time(options.region.as_deref()).await,
@@ -164,6 +222,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         wall_time: started.elapsed(),
         steps,
         checks,
+        teardown,
     };
     if !report.passed()
         && let (Some(dir), Some(logs)) = (&options.report_dir, target.logs().await)

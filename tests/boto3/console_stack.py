@@ -45,6 +45,7 @@ NAMES = {
     "job_queue": "crts-console-jq",
     "job_definition": "CrtsConsoleJD",
     "function": "crts-console",
+    "api_resource": "crts-console",
     "lambda_role": "crts-console-role-9f3k2x1q",
     "submit_job_policy": "crts-console-submitjob",
     "api_name": "crts-console-API",
@@ -239,7 +240,8 @@ def dump():
         out["policies"][policy["PolicyName"]] = {"policy": policy, "document": version["PolicyVersion"]["Document"]}
     out["compute_environments"] = batch.describe_compute_environments()["computeEnvironments"]
     out["job_queues"] = batch.describe_job_queues()["jobQueues"]
-    out["job_definitions"] = batch.describe_job_definitions()["jobDefinitions"]
+    # Deregistered revisions stay, INACTIVE, as on AWS: what exists is the active ones.
+    out["job_definitions"] = batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]
     statuses = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
     out["jobs"] = {q["jobQueueName"]: [batch.list_jobs(jobQueue=q["jobQueueName"], jobStatus=s)["jobSummaryList"]
                                        for s in statuses] for q in out["job_queues"]}

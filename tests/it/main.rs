@@ -9,6 +9,7 @@ mod localstack;
 mod malformed_requests;
 mod own_crts;
 mod prerequisites;
+mod provision;
 mod python_clients;
 mod refusals;
 mod runbook;

@@ -73,7 +73,9 @@ pub fn harness_binary() -> PathBuf {
             let exe = std::env::current_exe().expect("the test binary has a path");
             let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf();
             let mut build = std::process::Command::new(env!("CARGO"));
-            build.args(["build", "--quiet", "-p", "crts-harness", "--bin", "crts-harness"]).current_dir(repo_root());
+            // With the tests in the same invocation, features resolve as for `cargo test --workspace`, so the SDK
+            // crates the tests already built are reused rather than built again for the binary alone.
+            build.args(["build", "--quiet", "--workspace", "--bins", "--tests"]).current_dir(repo_root());
             if profile_dir.file_name().is_some_and(|n| n == "release") {
                 build.arg("--release");
             }

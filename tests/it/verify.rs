@@ -12,8 +12,9 @@ use serde_json::Value;
 use crate::prerequisites::{Prerequisite, require};
 use crate::support::{harness_binary, repo_root, snapshot_settings};
 
-/// An emulator (in this process, so its request journal can be read) holding a stack made by hand.
-struct Stack {
+/// An emulator (in this process, so its request journal can be read) holding a stack made by hand (also what a
+/// provisioned run must leave untouched: tests/it/provision.rs).
+pub(crate) struct Stack {
     runtime: tokio::runtime::Runtime,
     emulator: Option<Emulator>,
     /// `--var NAME=VALUE` for the names the stack uses.
@@ -22,7 +23,7 @@ struct Stack {
 }
 
 impl Stack {
-    fn new(drift: Option<&str>) -> Self {
+    pub(crate) fn new(drift: Option<&str>) -> Self {
         require(&[Prerequisite::Boto3]);
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
@@ -48,7 +49,7 @@ impl Stack {
         self.emulator.as_ref().expect("running")
     }
 
-    fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         self.emulator().endpoint().to_owned()
     }
 
@@ -70,7 +71,7 @@ impl Stack {
     }
 
     /// Everything the services read back.
-    fn dump(&self) -> Value {
+    pub(crate) fn dump(&self) -> Value {
         serde_json::from_slice(&self.python(&["dump".to_owned()]).stdout).expect("the dump is JSON")
     }
 
@@ -94,7 +95,7 @@ impl Stack {
         Verified::from(command)
     }
 
-    fn requests(&self) -> Vec<Entry> {
+    pub(crate) fn requests(&self) -> Vec<Entry> {
         self.emulator().requests()
     }
 }

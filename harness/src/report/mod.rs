@@ -30,6 +30,9 @@ pub struct Report {
     pub wall_time: Duration,
     pub steps: Vec<StepReport>,
     pub checks: Vec<CheckResult>,
+    /// `run --provision`: what teardown removed and what it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<crate::provision::Teardown>,
 }
 
 /// One runbook step's result.
@@ -63,6 +66,11 @@ fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Report {
+    /// `run --provision` left something in the account (exit code 4).
+    pub fn left_over(&self) -> bool {
+        self.teardown.as_ref().is_some_and(|t| !t.leftovers.is_empty())
+    }
+
     /// True when every step and check passed, or was skipped or is unsupported on the target (both shown,
     /// never hidden, never counted as passed).
     pub fn passed(&self) -> bool {

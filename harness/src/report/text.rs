@@ -68,6 +68,22 @@ pub fn to_text(report: &Report) -> String {
             let _ = writeln!(out, "{:<width$}    ✗ {}: expected {}, got {}", "", o.what, o.expected, o.actual);
         }
     }
+    if let Some(teardown) = &report.teardown {
+        let _ = writeln!(out, "\nTEARDOWN of run {} (journal {})", teardown.run_id, teardown.journal.display());
+        if teardown.kept {
+            let _ = writeln!(
+                out,
+                "  KEPT (--keep): nothing was removed; every name of the run ends in -crts-{}",
+                teardown.run_id
+            );
+        }
+        for what in &teardown.removed {
+            let _ = writeln!(out, "  removed   {what}");
+        }
+        for leftover in &teardown.leftovers {
+            let _ = writeln!(out, "  LEFT OVER {}: {}", leftover.step, leftover.error);
+        }
+    }
     let steps_ok = report.steps.iter().filter(|s| s.outcome == Outcome::Passed).count();
     let checks_ok = report.checks.iter().filter(|c| c.outcome == Outcome::Passed).count();
     let skipped = report.checks.iter().filter(|c| matches!(c.outcome, Outcome::Skipped(_))).count();

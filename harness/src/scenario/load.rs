@@ -60,6 +60,8 @@ struct RawScenario {
     #[serde(default)]
     override_steps: Mapping,
     checks: Option<Vec<CheckName>>,
+    /// The variables that name what the steps create (`run --provision` makes each unique).
+    resource_names: Option<Vec<String>>,
     /// Settings of the checks (API, trigger body, CORS origin, ...).
     settings: Option<Value>,
 }
@@ -94,6 +96,7 @@ struct Resolved {
     variables: Vec<(String, Value, PathBuf)>,
     steps: Vec<SourcedStep>,
     checks: Option<Vec<CheckName>>,
+    resource_names: Option<Vec<String>>,
     settings: Option<(Value, PathBuf)>,
 }
 
@@ -204,6 +207,16 @@ pub fn load(path: &Path, runtime: &Variables, overrides: &[VarOverride]) -> Resu
         return Err(error(path, None, None, "the scenario has no steps".to_owned()));
     }
 
+    let resource_names = resolved.resource_names.unwrap_or_default();
+    if let Some(unknown) = resource_names.iter().find(|name| !variables.iter().any(|v| v.name == **name)) {
+        let known: Vec<&str> = variables.iter().map(|v| v.name.as_str()).collect();
+        return Err(error(
+            path,
+            None,
+            None,
+            format!("resource_names: `{unknown}` is not a variable of the scenario (variables: {})", known.join(", ")),
+        ));
+    }
     let checks = resolved.checks.unwrap_or_default();
     let settings = match resolved.settings {
         Some((mut value, file)) => {
@@ -225,6 +238,7 @@ pub fn load(path: &Path, runtime: &Variables, overrides: &[VarOverride]) -> Resu
         steps,
         checks,
         check_settings,
+        resource_names,
     })
 }
 
@@ -340,6 +354,9 @@ fn resolve(path: &Path, depth: usize, chain: &mut Vec<PathBuf>) -> Result<Resolv
     }
     if raw.checks.is_some() {
         resolved.checks = raw.checks;
+    }
+    if raw.resource_names.is_some() {
+        resolved.resource_names = raw.resource_names;
     }
     if let Some(settings) = raw.settings {
         match &mut resolved.settings {

@@ -21,6 +21,8 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     pub checks: Vec<CheckName>,
     pub check_settings: CheckSettings,
+    /// The variables that name what the steps create (`run --provision` gives each a run-unique suffix).
+    pub resource_names: Vec<String>,
 }
 
 /// A scenario variable as the run used it.

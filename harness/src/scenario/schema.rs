@@ -79,6 +79,11 @@ pub fn schema() -> Value {
                 "additionalProperties": { "type": "object" },
             },
             "checks": { "type": "array", "items": checks },
+            "resource_names": {
+                "type": "array",
+                "items": { "type": "string" },
+                "description": "The variables that name what the steps create: `run --provision` gives each a run-unique suffix.",
+            },
             "settings": settings,
         },
         "$defs": definitions,

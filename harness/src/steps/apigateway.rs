@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::context::ApiKeyFact;
-use super::{Observed, RunContext, RunbookStep, Settings, StepError, optional};
+use super::{ErrorKind, Observed, RunContext, RunbookStep, Settings, StepError, optional};
 use crate::verify::{Expect, Expected};
 
 /// The Lambda console's "Add trigger" with an API Gateway REST API: a new API named `api_name`, a resource
@@ -18,6 +18,9 @@ use crate::verify::{Expect, Expected};
 #[serde(deny_unknown_fields)]
 pub struct AddLambdaTrigger {
     pub function: String,
+    /// The resource's path part: the console uses the function's name, which is the default.
+    #[serde(default)]
+    pub resource: Option<String>,
     pub api_name: String,
     pub stage: String,
     /// The console's "Security" choice: `open` or `api_key`.
@@ -53,7 +56,7 @@ impl RunbookStep for AddLambdaTrigger {
             .create_resource()
             .rest_api_id(&api_id)
             .parent_id(root_id)
-            .path_part(&self.function)
+            .path_part(self.path().trim_start_matches('/'))
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateResource", e))?;
@@ -103,12 +106,24 @@ impl RunbookStep for AddLambdaTrigger {
             ("invoke_permission".into(), Expect::includes(["apigateway.amazonaws.com"])),
         ]))
     }
+
+    /// Deletes the REST API (its resources, methods, deployments and stages go with it).
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        let api_id = match api_id(ctx, &self.api_name).await {
+            Ok(id) => id,
+            Err(e) if e.kind() == ErrorKind::Missing => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        optional("DeleteRestApi", ctx.apigateway.delete_rest_api().rest_api_id(&api_id).send().await)?;
+        ctx.facts.rest_api_ids.remove(&self.api_name);
+        Ok(vec![format!("API Gateway REST API {} ({api_id})", self.api_name)])
+    }
 }
 
 impl AddLambdaTrigger {
     /// The console names the trigger's resource after the function.
     fn path(&self) -> String {
-        format!("/{}", self.function)
+        format!("/{}", self.resource.as_deref().unwrap_or(&self.function))
     }
 }
 
@@ -454,6 +469,44 @@ impl RunbookStep for CreateApiKey {
             ("usage_plan_stages".into(), Expect::includes([format!("{}:{}", self.api, self.stage)])),
             ("usage_plan_keys".into(), Expect::includes([&self.key_name])),
         ]))
+    }
+
+    /// Deletes the key, then the usage plan once no API stage is in it (AWS refuses to delete it before).
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        let mut removed = Vec::new();
+        let key_id = match ctx.facts.api_key_ids.get(&self.key_name) {
+            Some(id) => Some(id.clone()),
+            None => match key_id_by_name(ctx, &self.key_name).await {
+                Ok(id) => Some(id),
+                Err(e) if e.kind() == ErrorKind::Missing => None,
+                Err(e) => return Err(e),
+            },
+        };
+        if let Some(id) = key_id
+            && optional("DeleteApiKey", ctx.apigateway.delete_api_key().api_key(&id).send().await)?.is_some()
+        {
+            removed.push(format!("API key {}", self.key_name));
+        }
+        let plan_id = match ctx.facts.usage_plan_ids.get(&self.usage_plan) {
+            Some(id) => Some(id.clone()),
+            None => usage_plan_id_by_name(ctx, &self.usage_plan).await?,
+        };
+        let Some(plan_id) = plan_id else { return Ok(removed) };
+        let Some(plan) =
+            optional("GetUsagePlan", ctx.apigateway.get_usage_plan().usage_plan_id(&plan_id).send().await)?
+        else {
+            return Ok(removed);
+        };
+        for stage in plan.api_stages() {
+            let value = format!("{}:{}", stage.api_id().unwrap_or_default(), stage.stage().unwrap_or_default());
+            let remove = PatchOperation::builder().op(Op::Remove).path("/apiStages").value(value).build();
+            let updated =
+                ctx.apigateway.update_usage_plan().usage_plan_id(&plan_id).patch_operations(remove).send().await;
+            optional("UpdateUsagePlan", updated)?;
+        }
+        optional("DeleteUsagePlan", ctx.apigateway.delete_usage_plan().usage_plan_id(&plan_id).send().await)?;
+        removed.push(format!("usage plan {}", self.usage_plan));
+        Ok(removed)
     }
 }
 

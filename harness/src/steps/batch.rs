@@ -2,12 +2,12 @@
 
 use aws_sdk_batch::types::{
     AssignPublicIp, CeState, CeType, ComputeEnvironmentOrder, ComputeResource, ContainerProperties, CrType,
-    JobDefinitionType, JqState, NetworkConfiguration, PlatformCapability, ResourceRequirement, ResourceType,
+    JobDefinitionType, JobStatus, JqState, NetworkConfiguration, PlatformCapability, ResourceRequirement, ResourceType,
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap};
+use super::{ErrorKind, Observed, RunContext, RunbookStep, Settings, StepError, StringMap};
 use crate::verify::{Expect, Expected};
 
 /// Fargate compute types the runbook may use.
@@ -85,6 +85,19 @@ impl RunbookStep for CreateComputeEnvironment {
             ("state".into(), Expect::is(CeState::Enabled.as_str())),
         ]))
     }
+
+    /// Disables the compute environment, deletes it, and waits until it is gone (its queue went first).
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        if self.observe(ctx).await.is_err_and(|e| e.kind() == ErrorKind::Missing) {
+            return Ok(Vec::new());
+        }
+        let disable = ctx.batch.update_compute_environment().compute_environment(&self.name).state(CeState::Disabled);
+        disable.send().await.map_err(|e| StepError::sdk("UpdateComputeEnvironment", e))?;
+        let delete = ctx.batch.delete_compute_environment().compute_environment(&self.name);
+        delete.send().await.map_err(|e| StepError::sdk("DeleteComputeEnvironment", e))?;
+        wait_until_gone(self, ctx, &format!("compute environment {}", self.name)).await?;
+        Ok(vec![format!("Batch compute environment {}", self.name)])
+    }
 }
 
 impl CreateComputeEnvironment {
@@ -156,6 +169,38 @@ impl RunbookStep for CreateJobQueue {
             ("state".into(), Expect::is(JqState::Enabled.as_str())),
             ("compute_environments".into(), Expect::is(&self.compute_environments)),
         ]))
+    }
+
+    /// Terminates the queue's unfinished jobs, disables the queue, deletes it, and waits until it is gone (AWS
+    /// deletes a compute environment only when no queue uses it).
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        if self.observe(ctx).await.is_err_and(|e| e.kind() == ErrorKind::Missing) {
+            return Ok(Vec::new());
+        }
+        let mut removed = Vec::new();
+        for status in
+            [JobStatus::Submitted, JobStatus::Pending, JobStatus::Runnable, JobStatus::Starting, JobStatus::Running]
+        {
+            let listed = ctx.batch.list_jobs().job_queue(&self.name).job_status(status).send().await;
+            let listed = listed.map_err(|e| StepError::sdk("ListJobs", e))?;
+            for job in listed.job_summary_list() {
+                let id = job.job_id().unwrap_or_default();
+                let terminate = ctx.batch.terminate_job().job_id(id).reason("crts-harness run --provision: teardown");
+                terminate.send().await.map_err(|e| StepError::sdk("TerminateJob", e))?;
+                removed.push(format!("Batch job {id} (terminated)"));
+            }
+        }
+        let disable = ctx.batch.update_job_queue().job_queue(&self.name).state(JqState::Disabled);
+        disable.send().await.map_err(|e| StepError::sdk("UpdateJobQueue", e))?;
+        ctx.batch
+            .delete_job_queue()
+            .job_queue(&self.name)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("DeleteJobQueue", e))?;
+        wait_until_gone(self, ctx, &format!("job queue {}", self.name)).await?;
+        removed.push(format!("Batch job queue {}", self.name));
+        Ok(removed)
     }
 }
 
@@ -291,6 +336,41 @@ impl RunbookStep for RegisterJobDefinition {
             expected.insert("job_definition".into(), Expect::is(format!("{}:{revision}", self.name)));
         }
         Ok(expected)
+    }
+
+    /// Deregisters the revision the runbook names (else every active one of the name): AWS keeps deregistered
+    /// revisions as INACTIVE, which is all a job definition can be brought back to.
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        let request = match self.expect_revision {
+            Some(revision) => ctx.batch.describe_job_definitions().job_definitions(format!("{}:{revision}", self.name)),
+            None => ctx.batch.describe_job_definitions().job_definition_name(&self.name),
+        };
+        let described = request.send().await.map_err(|e| StepError::sdk("DescribeJobDefinitions", e))?;
+        let mut removed = Vec::new();
+        for definition in described.job_definitions().iter().filter(|d| d.status() == Some("ACTIVE")) {
+            let arn = definition.job_definition_arn().unwrap_or_default();
+            let deregister = ctx.batch.deregister_job_definition().job_definition(arn);
+            deregister.send().await.map_err(|e| StepError::sdk("DeregisterJobDefinition", e))?;
+            removed.push(format!("Batch job definition {}:{}", self.name, definition.revision().unwrap_or_default()));
+        }
+        Ok(removed)
+    }
+}
+
+/// Polls the step's `observe` until its resource is missing (or deleted), at most a minute: Batch deletes
+/// asynchronously.
+async fn wait_until_gone(step: &impl RunbookStep, ctx: &mut RunContext, what: &str) -> Result<(), StepError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match step.observe(ctx).await {
+            Err(e) if e.kind() == ErrorKind::Missing => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(observed) if observed.get("state").is_some_and(|s| s == "DELETED") => return Ok(()),
+            Ok(_) if std::time::Instant::now() > deadline => {
+                return Err(StepError::unexpected(format!("{what} was still there a minute after its deletion")));
+            }
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, RunbookStep, Settings, StepError};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, optional};
 use crate::image::{self, RegistryLogin};
 use crate::package::{Entry, Package, write_entries};
 use crate::verify::{Expect, Expected};
@@ -60,6 +60,13 @@ impl RunbookStep for CreateRepository {
             ("repository".into(), Expect::is(&self.name)),
             ("uri".into(), Expect::is(format!("{}/{}", ctx.target.ecr_registry(), self.name))),
         ]))
+    }
+
+    /// Deletes the repository with its images (`force`).
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        let deleted = ctx.ecr.delete_repository().repository_name(&self.name).force(true).send().await;
+        let deleted = optional("DeleteRepository", deleted)?;
+        Ok(deleted.map(|_| format!("ECR repository {} (with its images)", self.name)).into_iter().collect())
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, RunbookStep, Settings, StepError, fixture};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, fixture, optional};
 use crate::verify::{Expect, Expected};
 
 /// Creates a role with a trust policy from a file, and attaches AWS-managed policies to it.
@@ -72,6 +72,18 @@ impl RunbookStep for CreateRole {
             // The role's other policies come from later steps (the SubmitJob policy) or the operator's own.
             ("attached_policies".into(), Expect::includes(managed)),
         ]))
+    }
+
+    /// Detaches the role's managed policies, then deletes it.
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        let listed = ctx.iam.list_attached_role_policies().role_name(&self.name).send().await;
+        let Some(attached) = optional("ListAttachedRolePolicies", listed)? else { return Ok(Vec::new()) };
+        for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+            let detached = ctx.iam.detach_role_policy().role_name(&self.name).policy_arn(arn).send().await;
+            optional("DetachRolePolicy", detached)?;
+        }
+        optional("DeleteRole", ctx.iam.delete_role().role_name(&self.name).send().await)?;
+        Ok(vec![format!("IAM role {}", self.name)])
     }
 }
 
@@ -174,6 +186,14 @@ impl RunbookStep for AttachPolicy {
             ("allows".into(), Expect::is(allowed_actions(&document))),
             ("attached_to".into(), Expect::is(&self.role)),
         ]))
+    }
+
+    /// Detaches the policy from the role, then deletes it.
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        let Some(arn) = local_policy_arn(ctx, &self.policy_name).await? else { return Ok(Vec::new()) };
+        optional("DetachRolePolicy", ctx.iam.detach_role_policy().role_name(&self.role).policy_arn(&arn).send().await)?;
+        optional("DeletePolicy", ctx.iam.delete_policy().policy_arn(&arn).send().await)?;
+        Ok(vec![format!("IAM policy {}", self.policy_name)])
     }
 }
 

@@ -8,7 +8,7 @@ use aws_sdk_lambda::types::{Environment, Runtime, State};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap, optional};
 use crate::package::{Package, listing};
 use crate::poll::poll_until;
 use crate::targets::capabilities::Capability;
@@ -121,6 +121,11 @@ impl RunbookStep for CreateFunction {
             expected.insert("state".into(), Expect::is(State::Active.as_str()));
         }
         Ok(expected)
+    }
+
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        let deleted = optional("DeleteFunction", ctx.lambda.delete_function().function_name(&self.name).send().await)?;
+        Ok(deleted.map(|_| format!("Lambda function {}", self.name)).into_iter().collect())
     }
 }
 

@@ -43,6 +43,13 @@ trait RunbookStep: Settings {
     /// What `observe` reads when the target is as the runbook says: only what the runbook states (the values a
     /// target assigns, such as digests, are not in it).
     async fn expected(&self, ctx: &mut RunContext) -> Result<Expected, StepError>;
+
+    /// Removes what `apply` made (`run --provision`), found by the scenario's names; what is already gone is not
+    /// an error. Returns what was removed, e.g. `IAM role crts-role-crts-3f9a1c`. A step whose changes live inside
+    /// another step's resource (a method in the REST API, an object in the bucket) removes nothing itself.
+    async fn tear_down(&self, _ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Declares every action a scenario step can take, in one table: the name a scenario writes, the variant, its
@@ -103,6 +110,13 @@ macro_rules! step_actions {
             pub async fn expected(&self, ctx: &mut RunContext) -> Result<Expected, StepError> {
                 match self {
                     $( Self::$variant(settings) => settings.expected(ctx).await, )*
+                }
+            }
+
+            /// Removes what the step made (see [`RunbookStep::tear_down`]).
+            pub async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+                match self {
+                    $( Self::$variant(settings) => settings.tear_down(ctx).await, )*
                 }
             }
 

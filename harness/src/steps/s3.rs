@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, RunbookStep, Settings, StepError, fixture};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, fixture, optional};
 use crate::verify::{Expect, Expected};
 
 /// Creates the bucket. `public_access: allowed` is the console's unticked "Block all public access" (all four
@@ -98,6 +98,28 @@ impl RunbookStep for CreateBucket {
             ("bucket".into(), Expect::is(&self.name)),
             ("public_access_blocked".into(), Expect::is(blocked)),
         ]))
+    }
+
+    /// Empties the bucket (AWS deletes only empty buckets), then deletes it.
+    async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
+        loop {
+            let listed = ctx.s3.list_objects_v2().bucket(&self.name).send().await;
+            let Some(listed) = optional("ListObjectsV2", listed)? else { return Ok(Vec::new()) };
+            if listed.contents().is_empty() {
+                break;
+            }
+            for key in listed.contents().iter().filter_map(|o| o.key()) {
+                ctx.s3
+                    .delete_object()
+                    .bucket(&self.name)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| StepError::sdk("DeleteObject", e))?;
+            }
+        }
+        optional("DeleteBucket", ctx.s3.delete_bucket().bucket(&self.name).send().await)?;
+        Ok(vec![format!("S3 bucket {} (emptied)", self.name)])
     }
 }
 

@@ -1,0 +1,183 @@
+//! `run --provision`: a throwaway stack. Every name the scenario lists in `resource_names` gets a run-unique
+//! suffix (`-crts-3f9a1c`), a journal file records what each step is about to make and made (so what a crashed run
+//! left can be found), and after the checks, whatever they found, every applied step's resources are removed in
+//! reverse order ([`crate::steps::StepAction::tear_down`]), with retries and backoff, within a time budget.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::scenario::{Scenario, Step, VarOverride};
+use crate::steps::RunContext;
+
+/// How long teardown may take in all (AWS deletes Batch queues and compute environments asynchronously).
+const BUDGET: Duration = Duration::from_secs(600);
+/// Attempts per step before what it made is reported as left over.
+const ATTEMPTS: u32 = 5;
+/// The longest name AWS allows for the resources the runbook makes with a suffix (S3 buckets: 63).
+const MAX_NAME: usize = 63;
+
+/// What `--provision` was asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ProvisionOptions {
+    /// `--keep`: leave the stack up (loudly).
+    pub keep: bool,
+    /// `--run-id`: the suffix's id instead of a random one (lower-case letters and digits).
+    pub run_id: Option<String>,
+}
+
+/// A run id: six random lower-case hex digits.
+pub fn new_run_id() -> String {
+    format!("{:06x}", rand::random::<u32>() & 0x00ff_ffff)
+}
+
+/// The suffix every name of the run ends with.
+pub fn suffix(run_id: &str) -> String {
+    format!("-crts-{run_id}")
+}
+
+/// `--var` overrides that give each of the scenario's `resource_names` the run's suffix, shortening a name that
+/// would otherwise pass AWS's limits.
+pub fn name_overrides(scenario: &Scenario, run_id: &str) -> Vec<VarOverride> {
+    let suffix = suffix(run_id);
+    scenario
+        .variables
+        .iter()
+        .filter(|var| scenario.resource_names.contains(&var.name))
+        .map(|var| {
+            let keep = MAX_NAME.saturating_sub(suffix.len());
+            let base: String = var.value.chars().take(keep).collect();
+            VarOverride { name: var.name.clone(), value: format!("{}{suffix}", base.trim_end_matches('-')) }
+        })
+        .collect()
+}
+
+/// Checks a `--run-id`: it goes into bucket and repository names, so lower-case letters and digits only.
+pub fn check_run_id(run_id: &str) -> Result<(), String> {
+    if !run_id.is_empty() && run_id.len() <= 12 && run_id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        Ok(())
+    } else {
+        Err(format!("--run-id {run_id}: use 1 to 12 lower-case letters and digits (it ends every name the run makes)"))
+    }
+}
+
+/// The append-only record of a provisioned run, one JSON object per line.
+#[derive(Debug)]
+pub struct Journal {
+    pub path: PathBuf,
+    file: std::fs::File,
+}
+
+impl Journal {
+    /// `crts-provision-<run id>.jsonl` in `dir` (the report directory), else in the user's cache.
+    pub fn create(dir: Option<&Path>, run_id: &str) -> std::io::Result<Self> {
+        let dir = match dir {
+            Some(dir) => dir.to_path_buf(),
+            None => cache_dir().join("runs"),
+        };
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("crts-provision-{run_id}.jsonl"));
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        Ok(Self { path, file })
+    }
+
+    /// Appends one event and flushes it to disk, so that it survives a crash right after.
+    pub fn record(&mut self, event: &str, step: &str, detail: serde_json::Value) {
+        let line = serde_json::json!({
+            "time": chrono::Utc::now().to_rfc3339(),
+            "event": event,
+            "step": step,
+            "detail": detail,
+        });
+        let written = writeln!(self.file, "{line}").and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            eprintln!("warning: cannot write the journal {}: {e}", self.path.display());
+        }
+    }
+}
+
+fn cache_dir() -> PathBuf {
+    match std::env::var_os("CRTS_CACHE_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("crts-harness"),
+    }
+}
+
+/// What teardown did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Teardown {
+    pub run_id: String,
+    pub journal: PathBuf,
+    /// `--keep`: nothing was removed.
+    pub kept: bool,
+    pub removed: Vec<String>,
+    /// What could not be removed, by step, with the last error.
+    pub leftovers: Vec<Leftover>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Leftover {
+    pub step: String,
+    pub error: String,
+}
+
+/// Removes what `applied` made, last step first; each step is retried with backoff until it succeeds, its
+/// attempts run out, or the budget does.
+pub async fn tear_down(applied: &[&Step], ctx: &mut RunContext, journal: &mut Journal, run_id: &str) -> Teardown {
+    let deadline = Instant::now() + BUDGET;
+    let mut teardown = Teardown {
+        run_id: run_id.to_owned(),
+        journal: journal.path.clone(),
+        kept: false,
+        removed: Vec::new(),
+        leftovers: Vec::new(),
+    };
+    for step in applied.iter().rev() {
+        crate::progress::begin(format!("tearing down {}", step.id));
+        let mut attempt = 0;
+        let result = loop {
+            attempt += 1;
+            match step.action.tear_down(ctx).await {
+                Ok(removed) => break Ok(removed),
+                Err(e) if attempt >= ATTEMPTS || Instant::now() >= deadline => break Err(e),
+                Err(e) => {
+                    tracing::info!(step = %step.id, attempt, error = %e, "teardown failed, retrying");
+                    tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+                }
+            }
+        };
+        match result {
+            Ok(removed) => {
+                crate::progress::end("removed");
+                for what in &removed {
+                    journal.record("removed", &step.id, serde_json::json!(what));
+                }
+                teardown.removed.extend(removed);
+            }
+            Err(e) => {
+                crate::progress::end("LEFT OVER");
+                journal.record("left-over", &step.id, serde_json::json!(e.message));
+                teardown.leftovers.push(Leftover { step: step.id.clone(), error: e.message });
+            }
+        }
+    }
+    teardown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_short_and_safe_in_every_name() {
+        let id = new_run_id();
+        assert_eq!(id.len(), 6);
+        assert_eq!(check_run_id(&id), Ok(()));
+        assert!(check_run_id("Has-Caps").is_err());
+        assert!(check_run_id("").is_err());
+        assert_eq!(suffix("3f9a1c"), "-crts-3f9a1c");
+    }
+}

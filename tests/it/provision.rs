@@ -1,0 +1,129 @@
+//! `run --provision` against the emulator playing the account: unique names, a journal, and teardown that leaves
+//! the account as it was (a stack made by hand before the run is the "existing" part of the account).
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::support::{harness_binary, repo_root};
+use crate::verify::Stack;
+
+fn provision(stack: &Stack, args: &[&str]) -> Output {
+    Command::new(harness_binary())
+        .args(["run", "--provision"])
+        .arg(format!("--target=endpoint={}", stack.endpoint()))
+        .args(args)
+        .current_dir(repo_root())
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run crts-harness")
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn a_provisioned_run_passes_and_leaves_the_account_as_it_found_it() {
+    let stack = Stack::new(None);
+    let before = stack.dump();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report_dir = dir.path().display().to_string();
+    let out = provision(&stack, &["--run-id", "t3st01", "--report-dir", &report_dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let after = stack.dump();
+    assert_eq!(before, after, "the provisioned run left the account changed");
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).expect("report.json"))
+            .expect("JSON");
+    let removed: Vec<&str> =
+        report["teardown"]["removed"].as_array().expect("removed").iter().filter_map(Value::as_str).collect();
+    for what in [
+        "S3 bucket cris-swagger-bucket-crts-t3st01 (emptied)",
+        "API Gateway REST API crts-API-crts-t3st01",
+        "Lambda function crts-crts-t3st01",
+        "IAM policy crts-batch-submit-job-crts-t3st01",
+        "IAM role crts-role-crts-t3st01",
+        "Batch job queue crts-aws-jq-crts-t3st01",
+        "Batch compute environment crts-fargate-ce-crts-t3st01",
+        "Batch job definition CrtsAwsJD-crts-t3st01:2",
+        "ECR repository crts-crts-t3st01 (with its images)",
+    ] {
+        assert!(removed.iter().any(|r| r.starts_with(what)), "{what} not removed: {removed:#?}");
+    }
+    assert_eq!(report["teardown"]["leftovers"], serde_json::json!([]));
+    // Every step was journaled before it was applied, and every removal after it happened.
+    let journal = std::fs::read_to_string(dir.path().join("crts-provision-t3st01.jsonl")).expect("the journal");
+    let events: Vec<Value> = journal.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let count = |event: &str| events.iter().filter(|e| e["event"] == event).count();
+    assert_eq!((count("applying"), count("applied")), (26, 26), "{journal}");
+    assert_eq!(count("removed"), removed.len(), "{journal}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("TEARDOWN of run t3st01"), "{}", show(&out));
+}
+
+#[test]
+fn a_failing_provisioned_run_still_tears_down() {
+    let stack = Stack::new(None);
+    let before = stack.dump();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = Command::new(harness_binary());
+    command.args(["run", "scenarios/faults/no-cors.yaml", "--provision", "--report-dir"]).arg(dir.path());
+    command.arg(format!("--target=endpoint={}", stack.endpoint())).current_dir(repo_root());
+    let out = command.output().expect("run");
+    assert_eq!(out.status.code(), Some(1), "the fault fails its check: {}", show(&out));
+    assert_eq!(before, stack.dump(), "the failing run left the account changed");
+}
+
+#[test]
+fn keep_leaves_the_stack_and_says_so_loudly() {
+    let stack = Stack::new(None);
+    let before = stack.dump();
+    let out = provision(
+        &stack,
+        &[
+            "--keep",
+            "--run-id",
+            "kept01",
+            "--report-dir",
+            &tempfile::tempdir().expect("dir").path().display().to_string(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WARNING: --keep: the stack of run kept01 stays in the account"), "{stderr}");
+    let after = stack.dump();
+    assert_ne!(before, after);
+    assert!(after["functions"].get("crts-crts-kept01").is_some(), "the function is still there");
+}
+
+#[test]
+fn provision_on_aws_needs_the_account_and_checks_it_before_creating_anything() {
+    let stack = Stack::new(None);
+    let first = stack.requests().len();
+    let run = |args: &[&str]| {
+        Command::new(harness_binary())
+            .args(["run", "--provision", "--target", "aws"])
+            .args(args)
+            .current_dir(repo_root())
+            .env("AWS_ENDPOINT_URL", stack.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env_remove("CRTS_AWS_ACCOUNT_ID")
+            .output()
+            .expect("run")
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --account-id"), "{}", show(&out));
+    let out = run(&["--account-id", "111122223333"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let made: Vec<String> = stack.requests()[first..].iter().map(|e| e.operation.clone()).collect();
+    assert_eq!(made, ["GetCallerIdentity"], "only the account was asked");
+}
