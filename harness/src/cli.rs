@@ -122,6 +122,29 @@ pub enum Command {
         #[arg(long, env = "LOCALSTACK_IMAGE")]
         localstack_image: Option<String>,
     },
+    /// List what provisioned runs left behind (their journals), or remove it with --yes. Exit 0 nothing left
+    /// (or all removed), 4 something could not be removed, 2 invalid input.
+    Cleanup {
+        /// A run's journal (repeatable); without it, every journal in the user's cache.
+        #[arg(long)]
+        journal: Vec<PathBuf>,
+        /// Only this run.
+        #[arg(long)]
+        run_id: Option<String>,
+        /// Only runs that started at least this long ago (e.g. 30m, 12h, 7d).
+        #[arg(long, value_parser = crate::cleanup::parse_duration)]
+        older_than: Option<Duration>,
+        /// Remove; without it nothing is changed.
+        #[arg(long)]
+        yes: bool,
+        /// Instead of the target the journal names.
+        #[arg(long, value_parser = parse_target)]
+        target: Option<TargetSpec>,
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+        #[arg(long, env = "CRTS_AWS_ACCOUNT_ID")]
+        account_id: Option<String>,
+    },
     /// Print the IAM policy a command needs.
     Policy {
         #[command(subcommand)]
@@ -239,6 +262,18 @@ pub fn main() -> ExitCode {
                     account_id,
                 };
                 verify_scenario(options, format).await
+            }
+            Command::Cleanup { journal, run_id, older_than, yes, target, region, account_id } => {
+                let options = crate::cleanup::CleanupOptions {
+                    journals: journal,
+                    run_id,
+                    older_than,
+                    yes,
+                    target,
+                    region,
+                    account_id,
+                };
+                cleanup(&options).await
             }
             Command::Policy { command: PolicyCommand::Verify { scenario, variables, trigger_job } } => {
                 match run::validate(&scenario, &variables) {
@@ -376,6 +411,56 @@ async fn verify_scenario(options: crate::verify::VerifyOptions, format: Format) 
         junit: crate::verify::report::to_junit(&report),
     };
     rendered.emit(format, options.report_dir.as_deref(), "drift", report.passed())
+}
+
+async fn cleanup(options: &crate::cleanup::CleanupOptions) -> ExitCode {
+    let runs = match crate::cleanup::find(options) {
+        Ok(runs) => runs,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    if runs.is_empty() {
+        println!("nothing left behind by a provisioned run");
+        return ExitCode::SUCCESS;
+    }
+    let mut code = ExitCode::SUCCESS;
+    for run in &runs {
+        let started = run.started.map(|t| t.to_rfc3339()).unwrap_or_else(|| "?".into());
+        println!(
+            "run {} (started {started}, target {}, journal {}): {} steps applied and not torn down",
+            run.run_id,
+            run.target,
+            run.journal.display(),
+            run.steps.len()
+        );
+        for step in run.steps.iter().rev() {
+            println!("  {step}");
+        }
+        if !options.yes {
+            continue;
+        }
+        match crate::cleanup::remove(run, options).await {
+            Ok(teardown) => {
+                for what in &teardown.removed {
+                    println!("  removed   {what}");
+                }
+                for leftover in &teardown.leftovers {
+                    println!("  LEFT OVER {}: {}", leftover.step, leftover.error);
+                    code = ExitCode::from(EXIT_LEFT_OVER);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: run {}: {e}", run.run_id);
+                code = ExitCode::from(EXIT_INVALID);
+            }
+        }
+    }
+    if !options.yes {
+        println!("(a dry run: nothing was changed; --yes removes what is listed, last step first)");
+    }
+    code
 }
 
 fn init_logging() {

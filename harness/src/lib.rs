@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod browser;
 pub mod checks;
+pub mod cleanup;
 pub mod cli;
 pub mod image;
 pub mod package;

@@ -79,9 +79,13 @@ impl Journal {
             None => cache_dir().join("runs"),
         };
         std::fs::create_dir_all(&dir)?;
-        let path = dir.join(format!("crts-provision-{run_id}.jsonl"));
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
-        Ok(Self { path, file })
+        Self::append(&dir.join(format!("crts-provision-{run_id}.jsonl")))
+    }
+
+    /// Appends to the journal at `path` (`cleanup` records its removals in the run's own journal).
+    pub fn append(path: &Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Self { path: path.to_path_buf(), file })
     }
 
     /// Appends one event and flushes it to disk, so that it survives a crash right after.
@@ -99,11 +103,78 @@ impl Journal {
     }
 }
 
-fn cache_dir() -> PathBuf {
+/// Where journals go without a report directory: `CRTS_CACHE_DIR`, else the user's cache, then `crts-harness`.
+pub fn cache_dir() -> PathBuf {
     match std::env::var_os("CRTS_CACHE_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("crts-harness"),
     }
+}
+
+/// Ctrl-C during a provisioned run: the first stops new work (the run goes on to teardown), the second exits at
+/// once, listing what the run made and how to remove it.
+#[derive(Debug)]
+pub struct Interrupt {
+    requested: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+impl Interrupt {
+    /// Whether Ctrl-C asked the run to stop.
+    pub fn requested(&self) -> bool {
+        self.requested.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        self.listener.abort();
+    }
+}
+
+/// Listens for Ctrl-C (SIGINT) while run `run_id` provisions.
+pub fn on_interrupt(run_id: &str, journal: &Path) -> Interrupt {
+    let requested = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&requested);
+    let (run_id, journal) = (run_id.to_owned(), journal.to_path_buf());
+    let listener = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        eprintln!(
+            "\ninterrupted: no new step or check starts; tearing down what run {run_id} made (Ctrl-C again to exit at once)"
+        );
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        eprintln!("\nexiting at once: run {run_id} leaves what it made in the account:");
+        for step in open_steps(&journal) {
+            eprintln!("  {step}");
+        }
+        eprintln!(
+            "every name ends in {}; remove them with: crts-harness cleanup --journal {} --yes",
+            suffix(&run_id),
+            journal.display()
+        );
+        std::process::exit(130);
+    });
+    Interrupt { requested, listener }
+}
+
+/// The steps a journal shows applied (or being applied) and not yet torn down, in order.
+pub fn open_steps(journal: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(journal).unwrap_or_default();
+    let mut open: Vec<String> = Vec::new();
+    for event in text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+        let step = event["step"].as_str().unwrap_or_default().to_owned();
+        match event["event"].as_str() {
+            Some("applying") if !open.contains(&step) => open.push(step),
+            Some("torn-down") => open.clear(),
+            _ => {}
+        }
+    }
+    open
 }
 
 /// What teardown did.
@@ -163,6 +234,9 @@ pub async fn tear_down(applied: &[&Step], ctx: &mut RunContext, journal: &mut Jo
                 teardown.leftovers.push(Leftover { step: step.id.clone(), error: e.message });
             }
         }
+    }
+    if teardown.leftovers.is_empty() {
+        journal.record("torn-down", "", serde_json::Value::Null);
     }
     teardown
 }

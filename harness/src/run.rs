@@ -82,11 +82,24 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
             let run_id = provision.run_id.clone().unwrap_or_else(provision::new_run_id);
             provision::check_run_id(&run_id).map_err(RunError::Input)?;
             variables.extend(provision::name_overrides(&validated, &run_id));
-            let journal = provision::Journal::create(options.report_dir.as_deref(), &run_id).map_err(|e| {
+            let mut journal = provision::Journal::create(options.report_dir.as_deref(), &run_id).map_err(|e| {
                 RunError::Input(format!(
                     "cannot write the provision journal: {e} (pass --report-dir to put it elsewhere)"
                 ))
             })?;
+            // What `cleanup` needs to find this run's resources again after a crash.
+            let scenario_path = std::path::absolute(&options.scenario).unwrap_or_else(|_| options.scenario.clone());
+            journal.record(
+                "run",
+                "",
+                serde_json::json!({
+                    "run_id": run_id,
+                    "scenario": scenario_path,
+                    "variables": variables.iter().map(|v| format!("{}={}", v.name, v.value)).collect::<Vec<_>>(),
+                    "target": options.target.to_string(),
+                    "region": options.region,
+                }),
+            );
             eprintln!(
                 "run --provision: run {run_id}, every name ends in {}; journal {}",
                 provision::suffix(&run_id),
@@ -110,11 +123,16 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let mut failed_step: Option<String> = None;
     // The steps whose changes teardown removes (every one that was attempted).
     let mut applied = Vec::new();
+    let interrupt = provisioned.as_ref().map(|(run_id, journal)| provision::on_interrupt(run_id, &journal.path));
+    let interrupted = || interrupt.as_ref().is_some_and(provision::Interrupt::requested);
     for (number, step) in scenario.steps.iter().enumerate() {
+        if interrupted() {
+            failed_step.get_or_insert_with(|| "(interrupted)".to_owned());
+        }
         // What the target cannot do is said first: the earlier steps would not have made it possible.
         let skipped = match (ctx.target.lacks(step.action.requires()), &failed_step) {
             (Some(reason), _) => Some(Outcome::Unsupported(normalizer.text(&reason))),
-            (None, Some(failed)) => Some(Outcome::NotRun(format!("step {failed} failed"))),
+            (None, Some(failed)) => Some(Outcome::NotRun(not_run_reason(failed))),
             (None, None) => None,
         };
         if let Some(outcome) = skipped {
@@ -165,10 +183,13 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
 
     let mut checks = Vec::with_capacity(scenario.checks.len());
     for &name in &scenario.checks {
+        if interrupted() {
+            failed_step.get_or_insert_with(|| "(interrupted)".to_owned());
+        }
         // As for steps, what the target cannot do is said first.
         let mut result = match (ctx.target.lacks(name.requires()), &failed_step) {
             (Some(reason), _) => CheckResult::unsupported(name, normalizer.text(&reason)),
-            (None, Some(failed)) => CheckResult::not_run(name, format!("step {failed} failed")),
+            (None, Some(failed)) => CheckResult::not_run(name, not_run_reason(failed)),
             (None, None) => {
                 progress::begin(format!("check {}", name.as_str()));
                 let result = checks::run(name, &ctx, &scenario.check_settings).await;
@@ -205,6 +226,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         (Some((run_id, journal)), _) => Some(provision::tear_down(&applied, &mut ctx, journal, run_id).await),
         (None, _) => None,
     };
+    drop(interrupt);
     let embedded_start = match options.target {
         TargetSpec::Embedded => None,
         _ => embedded_start_time(options.region.as_deref()).await,
@@ -235,6 +257,11 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     }
     target.stop().await;
     Ok(report)
+}
+
+/// Why a step or check did not run: an earlier step failed, or Ctrl-C asked to stop.
+fn not_run_reason(failed: &str) -> String {
+    if failed == "(interrupted)" { "interrupted (Ctrl-C)".to_owned() } else { format!("step {failed} failed") }
 }
 
 /// How long the embedded emulator takes to become usable, measured as [`targets::start`] measures any target.

@@ -127,3 +127,90 @@ fn provision_on_aws_needs_the_account_and_checks_it_before_creating_anything() {
     let made: Vec<String> = stack.requests()[first..].iter().map(|e| e.operation.clone()).collect();
     assert_eq!(made, ["GetCallerIdentity"], "only the account was asked");
 }
+
+/// Starts a provisioned run in the background and waits until its journal shows `applied` steps.
+#[allow(clippy::zombie_processes, reason = "the caller waits for the child it is given")]
+fn start_and_wait(stack: &Stack, run_id: &str, dir: &std::path::Path, applied: usize) -> std::process::Child {
+    let mut child = Command::new(harness_binary())
+        .args(["run", "--provision", "--run-id", run_id, "--report-dir"])
+        .arg(dir)
+        .arg(format!("--target=endpoint={}", stack.endpoint()))
+        .current_dir(repo_root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start crts-harness");
+    let journal = dir.join(format!("crts-provision-{run_id}.jsonl"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let text = std::fs::read_to_string(&journal).unwrap_or_default();
+        if text.matches(r#""event":"applied""#).count() >= applied {
+            return child;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run did not apply {applied} steps: {text}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_tears_down() {
+    let stack = Stack::new(None);
+    let before = stack.dump();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let child = start_and_wait(&stack, "int001", dir.path(), 12);
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill -INT");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("the run ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted: no new step or check starts; tearing down what run int001 made"), "{stderr}");
+    assert_eq!(before, stack.dump(), "the interrupted run left the account changed");
+}
+
+/// A run killed mid-way leaves resources; `cleanup` lists them without changing anything, and removes only the run
+/// it is given with `--yes`.
+#[test]
+fn cleanup_finds_what_a_killed_run_left_and_removes_it_only_with_yes() {
+    let stack = Stack::new(None);
+    let before = stack.dump();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kept = provision(&stack, &["--keep", "--run-id", "kept02", "--report-dir", &dir.path().display().to_string()]);
+    assert_eq!(kept.status.code(), Some(0), "{}", show(&kept));
+    let mut killed = start_and_wait(&stack, "kill01", dir.path(), 14);
+    killed.kill().expect("SIGKILL");
+    let _ = killed.wait();
+    let left = stack.dump();
+    assert_ne!(before, left, "the killed run left resources");
+
+    let journals = [dir.path().join("crts-provision-kept02.jsonl"), dir.path().join("crts-provision-kill01.jsonl")];
+    let cleanup = |args: &[&str]| {
+        let mut command = Command::new(harness_binary());
+        command.arg("cleanup").current_dir(repo_root());
+        for journal in &journals {
+            command.arg("--journal").arg(journal);
+        }
+        command.args(args).output().expect("cleanup")
+    };
+    let listed = cleanup(&[]);
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(0), "{}", show(&listed));
+    assert!(stdout.contains("run kept02") && stdout.contains("run kill01"), "{stdout}");
+    assert!(stdout.contains("(a dry run: nothing was changed"), "{stdout}");
+    assert_eq!(left, stack.dump(), "the dry run changed something");
+
+    let removed = cleanup(&["--run-id", "kill01", "--yes"]);
+    assert_eq!(removed.status.code(), Some(0), "{}", show(&removed));
+    let after_one = stack.dump();
+    assert!(after_one["functions"].get("crts-crts-kept02").is_some(), "cleanup --run-id kill01 removed kept02's");
+    assert!(after_one["functions"].get("crts-crts-kill01").is_none(), "{}", show(&removed));
+
+    let rest = cleanup(&["--yes"]);
+    assert_eq!(rest.status.code(), Some(0), "{}", show(&rest));
+    assert_eq!(before, stack.dump(), "cleanup --yes left something");
+    let again = cleanup(&[]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing left behind"), "{}", show(&again));
+}
