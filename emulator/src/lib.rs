@@ -4,6 +4,7 @@
 //! [`Emulator::endpoint`]. See the crate README section in the workspace README for the codemap.
 
 pub mod config;
+pub mod faults;
 pub mod identity;
 pub mod journal;
 pub mod protocol;

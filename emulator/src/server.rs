@@ -37,6 +37,8 @@ pub struct AppState {
     pub ecr: ecr::Ecr,
     /// Every request, in order (see [`Emulator::requests`]).
     pub journal: crate::journal::Journal,
+    /// Failures tests inject (see [`Emulator::faults`]).
+    pub faults: crate::faults::Faults,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             ecr: ecr::Ecr::new(),
             sessions: Sessions::default(),
             journal: crate::journal::Journal::default(),
+            faults: crate::faults::Faults::default(),
             config,
             endpoint,
         }
@@ -113,6 +116,11 @@ impl Emulator {
     /// Every request this instance answered, oldest first (at most the last 10,000).
     pub fn requests(&self) -> Vec<crate::journal::Entry> {
         self.state.journal.entries()
+    }
+
+    /// Failures to inject into the next requests, for tests of clients' retries.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.state.faults
     }
 
     /// The instance's state, for tests that need to look inside.
@@ -364,78 +372,83 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     let ctx = RequestContext { request_id: request_id.clone(), region, caller, endpoint: state.endpoint.clone() };
     let method = parts.method.clone();
 
-    let response = match route.clone() {
-        Some(Route::ExecuteApi { api_id, stage, path }) => {
-            let req = AwsRequest {
-                method: parts.method,
-                segments: protocol::decode_segments(&path),
-                raw_path: path,
-                query,
-                headers: parts.headers,
-                body,
-                ctx,
-            };
-            apigateway::execute::handle(&state, &api_id, &stage, req).await
-        }
-        Some(Route::S3Website { bucket }) => {
-            let req = AwsRequest {
-                method: parts.method,
-                segments: protocol::decode_segments(&raw_path),
-                raw_path: raw_path.clone(),
-                query,
-                headers: parts.headers,
-                body,
-                ctx: RequestContext { caller: Caller::Anonymous, ..ctx },
-            };
-            s3::website::handle(&state, &bucket, req).await
-        }
-        Some(Route::Registry) => {
-            let req = AwsRequest {
-                method: parts.method,
-                segments: Vec::new(),
-                raw_path: raw_path.clone(),
-                query,
-                headers: parts.headers,
-                body,
-                ctx,
-            };
-            ecr::registry::handle(&state, req).await
-        }
-        Some(Route::Health) => rest_json::ok(&serde_json::json!({
-            "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running", "ecr": "running" },
-            "edition": "crts-emulator",
-            "version": env!("CARGO_PKG_VERSION"),
-        })),
-        Some(Route::Service(service)) => {
-            let req = AwsRequest {
-                method: parts.method,
-                segments: protocol::decode_segments(&raw_path),
-                raw_path: raw_path.clone(),
-                query,
-                headers: parts.headers,
-                body,
-                ctx,
-            };
-            let response = match service {
-                Service::Iam => iam::handle(&state, req).await,
-                Service::Sts => sts::handle(&state, req).await,
-                Service::Lambda => lambda::handle(&state, req).await,
-                Service::Batch => batch::handle(&state, req).await,
-                Service::ApiGateway => apigateway::handle(&state, req).await,
-                Service::S3 => s3::handle(&state, req).await,
-                Service::Ecr => ecr::api::handle(&state, req).await,
-            };
-            protocol::with_request_id(response, &request_id)
-        }
-        None => {
-            let service = scope.as_ref().map_or("(unsigned)", |s| s.service.as_str());
-            let err = AwsError::bad_request(
-                "UnrecognizedServiceException",
-                format!(
-                    "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway, s3 (+ website), ecr (+ registry) and execute-api"
-                ),
-            );
-            protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id)
+    let injected = state.faults.take(&operation, &raw_path);
+    let response = if let Some(refusal) = injected {
+        protocol::with_request_id(refusal, &request_id)
+    } else {
+        match route.clone() {
+            Some(Route::ExecuteApi { api_id, stage, path }) => {
+                let req = AwsRequest {
+                    method: parts.method,
+                    segments: protocol::decode_segments(&path),
+                    raw_path: path,
+                    query,
+                    headers: parts.headers,
+                    body,
+                    ctx,
+                };
+                apigateway::execute::handle(&state, &api_id, &stage, req).await
+            }
+            Some(Route::S3Website { bucket }) => {
+                let req = AwsRequest {
+                    method: parts.method,
+                    segments: protocol::decode_segments(&raw_path),
+                    raw_path: raw_path.clone(),
+                    query,
+                    headers: parts.headers,
+                    body,
+                    ctx: RequestContext { caller: Caller::Anonymous, ..ctx },
+                };
+                s3::website::handle(&state, &bucket, req).await
+            }
+            Some(Route::Registry) => {
+                let req = AwsRequest {
+                    method: parts.method,
+                    segments: Vec::new(),
+                    raw_path: raw_path.clone(),
+                    query,
+                    headers: parts.headers,
+                    body,
+                    ctx,
+                };
+                ecr::registry::handle(&state, req).await
+            }
+            Some(Route::Health) => rest_json::ok(&serde_json::json!({
+                "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running", "ecr": "running" },
+                "edition": "crts-emulator",
+                "version": env!("CARGO_PKG_VERSION"),
+            })),
+            Some(Route::Service(service)) => {
+                let req = AwsRequest {
+                    method: parts.method,
+                    segments: protocol::decode_segments(&raw_path),
+                    raw_path: raw_path.clone(),
+                    query,
+                    headers: parts.headers,
+                    body,
+                    ctx,
+                };
+                let response = match service {
+                    Service::Iam => iam::handle(&state, req).await,
+                    Service::Sts => sts::handle(&state, req).await,
+                    Service::Lambda => lambda::handle(&state, req).await,
+                    Service::Batch => batch::handle(&state, req).await,
+                    Service::ApiGateway => apigateway::handle(&state, req).await,
+                    Service::S3 => s3::handle(&state, req).await,
+                    Service::Ecr => ecr::api::handle(&state, req).await,
+                };
+                protocol::with_request_id(response, &request_id)
+            }
+            None => {
+                let service = scope.as_ref().map_or("(unsigned)", |s| s.service.as_str());
+                let err = AwsError::bad_request(
+                    "UnrecognizedServiceException",
+                    format!(
+                        "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway, s3 (+ website), ecr (+ registry) and execute-api"
+                    ),
+                );
+                protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id)
+            }
         }
     };
     state.journal.record(crate::journal::Entry {

@@ -275,10 +275,19 @@ pub fn main() -> ExitCode {
                 };
                 cleanup(&options).await
             }
-            Command::Policy { command: PolicyCommand::Verify { scenario, variables, trigger_job } } => {
-                match run::validate(&scenario, &variables) {
+            Command::Policy { command } => {
+                let (scenario, variables) = match &command {
+                    PolicyCommand::Verify { scenario, variables, .. }
+                    | PolicyCommand::Provision { scenario, variables } => (scenario, variables),
+                };
+                match run::validate(scenario, variables) {
                     Ok(s) => {
-                        let policy = crate::verify::policy::verify_policy(&s, trigger_job);
+                        let policy = match command {
+                            PolicyCommand::Verify { trigger_job, .. } => {
+                                crate::verify::policy::verify_policy(&s, trigger_job)
+                            }
+                            PolicyCommand::Provision { .. } => crate::verify::policy::provision_policy(&s),
+                        };
                         println!("{}", serde_json::to_string_pretty(&policy).unwrap_or_default());
                         ExitCode::SUCCESS
                     }
@@ -326,6 +335,13 @@ pub enum PolicyCommand {
         /// Include what `verify --trigger-job` reads too.
         #[arg(long)]
         trigger_job: bool,
+    },
+    /// The policy (JSON) for `run --provision` of a scenario: what it creates, reads back, runs and deletes.
+    Provision {
+        #[arg(default_value = "scenarios/crts.yaml")]
+        scenario: PathBuf,
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        variables: Vec<VarOverride>,
     },
 }
 

@@ -210,7 +210,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         (Some((run_id, journal)), Some(provision)) if provision.keep => {
             journal.record("kept", "", serde_json::Value::Null);
             eprintln!(
-                "WARNING: --keep: the stack of run {run_id} stays in the account ({} steps applied; every name ends in {}). Its journal: {}",
+                "WARNING: --keep: the stack of run {run_id} stays in the account ({} steps applied; every name ends in {}). Remove it with: crts-harness cleanup --journal {} --yes",
                 applied.len(),
                 provision::suffix(run_id),
                 journal.path.display()

@@ -214,3 +214,73 @@ fn cleanup_finds_what_a_killed_run_left_and_removes_it_only_with_yes() {
     let again = cleanup(&[]);
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing left behind"), "{}", show(&again));
 }
+
+/// `policy provision` is enough: a provisioned run as a role session holding exactly that policy passes and leaves
+/// the account as it was.
+#[test]
+fn the_printed_provision_policy_is_enough_for_a_provisioned_run() {
+    let stack = Stack::new(None);
+    let out = Command::new(harness_binary())
+        .args(["policy", "provision"])
+        .current_dir(repo_root())
+        .output()
+        .expect("policy provision");
+    assert!(out.status.success(), "{}", show(&out));
+    let policy: Value = serde_json::from_slice(&out.stdout).expect("the policy is JSON");
+    let credentials = crate::verify::role_session(&stack, "crts-provisioner", &policy);
+    let before = stack.dump();
+    let mut command = Command::new(harness_binary());
+    command.args(["run", "--provision", "--target", "aws", "--account-id", "000000000000"]).current_dir(repo_root());
+    command.env("AWS_ENDPOINT_URL", stack.endpoint()).env("AWS_REGION", "us-east-1").env_remove("AWS_PROFILE");
+    for (name, value) in &credentials {
+        command.env(name, value);
+    }
+    let out = command.output().expect("run --provision");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(before, stack.dump(), "the run as the provisioner left the account changed");
+}
+
+/// A delete that is refused twice is retried until it goes; one that is always refused is left over: exit 4, the
+/// leftover listed with its step and error, and `cleanup` removes it once the refusal stops.
+#[test]
+fn teardown_retries_a_refused_delete_and_exits_4_when_it_stays_refused() {
+    const DELETE_CE: &str = "/v1/deletecomputeenvironment";
+    let stack = Stack::new(None);
+    let before = stack.dump();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report_dir = dir.path().display().to_string();
+
+    stack.emulator().faults().fail_next(DELETE_CE, 2);
+    let first = stack.requests().len();
+    let out = provision(&stack, &["--run-id", "retry1", "--report-dir", &report_dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let statuses: Vec<u16> =
+        stack.requests()[first..].iter().filter(|e| e.path == DELETE_CE).map(|e| e.status).collect();
+    assert_eq!(statuses, [400, 400, 200], "refused twice, then deleted");
+    assert_eq!(before, stack.dump());
+
+    stack.emulator().faults().fail_next(DELETE_CE, 1000);
+    let out = provision(&stack, &["--run-id", "stuck1", "--report-dir", &report_dir]);
+    assert_eq!(out.status.code(), Some(4), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .contains("LEFT OVER batch.compute-environment: DeleteComputeEnvironment: ClientException: injected fault"),
+        "{stdout}"
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).expect("report")).expect("JSON");
+    assert_eq!(report["teardown"]["leftovers"][0]["step"], "batch.compute-environment");
+    assert_ne!(before, stack.dump(), "the compute environment is still there");
+
+    stack.emulator().faults().clear();
+    let journal = dir.path().join("crts-provision-stuck1.jsonl");
+    let out = Command::new(harness_binary())
+        .args(["cleanup", "--yes", "--journal"])
+        .arg(&journal)
+        .current_dir(repo_root())
+        .output()
+        .expect("cleanup");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(before, stack.dump(), "cleanup removed what teardown could not");
+}

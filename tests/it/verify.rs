@@ -45,7 +45,7 @@ impl Stack {
         stack
     }
 
-    fn emulator(&self) -> &Emulator {
+    pub(crate) fn emulator(&self) -> &Emulator {
         self.emulator.as_ref().expect("running")
     }
 
@@ -303,7 +303,7 @@ fn boto3(stack: &Stack, script: &str) -> Output {
 }
 
 /// Credentials of a role session holding `policy` (a role trusting the account, the policy attached).
-fn role_session(stack: &Stack, name: &str, policy: &Value) -> Vec<(&'static str, String)> {
+pub(crate) fn role_session(stack: &Stack, name: &str, policy: &Value) -> Vec<(&'static str, String)> {
     let script = format!(
         r#"
 import boto3, json

@@ -38,6 +38,8 @@ impl Settings for AddLambdaTrigger {}
 
 impl RunbookStep for AddLambdaTrigger {
     const READS: &'static [&'static str] = &["apigateway:GET", "lambda:GetPolicy"];
+    const CHANGES: &'static [&'static str] =
+        &["apigateway:POST", "apigateway:PUT", "apigateway:DELETE", "lambda:AddPermission"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api = ctx
@@ -140,6 +142,7 @@ impl Settings for CreateMethod {}
 
 impl RunbookStep for CreateMethod {
     const READS: &'static [&'static str] = &["apigateway:GET"];
+    const CHANGES: &'static [&'static str] = &["apigateway:PUT"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
@@ -187,6 +190,7 @@ impl Settings for LambdaProxyIntegration {}
 
 impl RunbookStep for LambdaProxyIntegration {
     const READS: &'static [&'static str] = &["apigateway:GET"];
+    const CHANGES: &'static [&'static str] = &["apigateway:PUT", "lambda:AddPermission"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
@@ -252,6 +256,7 @@ impl Settings for RequireApiKey {}
 
 impl RunbookStep for RequireApiKey {
     const READS: &'static [&'static str] = &["apigateway:GET"];
+    const CHANGES: &'static [&'static str] = &["apigateway:PATCH"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
@@ -307,6 +312,7 @@ impl Settings for DeleteMethod {}
 
 impl RunbookStep for DeleteMethod {
     const READS: &'static [&'static str] = &["apigateway:GET"];
+    const CHANGES: &'static [&'static str] = &["apigateway:DELETE"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
@@ -354,6 +360,7 @@ impl Settings for CreateApiKey {}
 
 impl RunbookStep for CreateApiKey {
     const READS: &'static [&'static str] = &["apigateway:GET"];
+    const CHANGES: &'static [&'static str] = &["apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
@@ -568,6 +575,7 @@ impl Settings for EnableCors {}
 
 impl RunbookStep for EnableCors {
     const READS: &'static [&'static str] = &["apigateway:GET"];
+    const CHANGES: &'static [&'static str] = &["apigateway:PUT"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
@@ -709,6 +717,7 @@ impl Settings for MethodResponseHeader {}
 
 impl RunbookStep for MethodResponseHeader {
     const READS: &'static [&'static str] = &["apigateway:GET"];
+    const CHANGES: &'static [&'static str] = &["apigateway:PUT"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
@@ -778,6 +787,7 @@ impl Settings for Deploy {}
 
 impl RunbookStep for Deploy {
     const READS: &'static [&'static str] = &["apigateway:GET"];
+    const CHANGES: &'static [&'static str] = &["apigateway:POST"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;

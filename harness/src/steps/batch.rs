@@ -37,6 +37,12 @@ impl Settings for CreateComputeEnvironment {}
 
 impl RunbookStep for CreateComputeEnvironment {
     const READS: &'static [&'static str] = &["batch:DescribeComputeEnvironments"];
+    const CHANGES: &'static [&'static str] = &[
+        "batch:CreateComputeEnvironment",
+        "batch:UpdateComputeEnvironment",
+        "batch:DeleteComputeEnvironment",
+        "iam:CreateServiceLinkedRole",
+    ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let resources = ComputeResource::builder()
@@ -127,6 +133,13 @@ impl Settings for CreateJobQueue {}
 
 impl RunbookStep for CreateJobQueue {
     const READS: &'static [&'static str] = &["batch:DescribeJobQueues"];
+    const CHANGES: &'static [&'static str] = &[
+        "batch:CreateJobQueue",
+        "batch:UpdateJobQueue",
+        "batch:DeleteJobQueue",
+        "batch:ListJobs",
+        "batch:TerminateJob",
+    ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let mut request =
@@ -231,6 +244,8 @@ impl Settings for RegisterJobDefinition {}
 
 impl RunbookStep for RegisterJobDefinition {
     const READS: &'static [&'static str] = &["batch:DescribeJobDefinitions"];
+    const CHANGES: &'static [&'static str] =
+        &["iam:GetRole", "iam:PassRole", "batch:RegisterJobDefinition", "batch:DeregisterJobDefinition"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let role = ctx

@@ -24,6 +24,7 @@ impl Settings for CreateRepository {}
 
 impl RunbookStep for CreateRepository {
     const READS: &'static [&'static str] = &["ecr:DescribeRepositories"];
+    const CHANGES: &'static [&'static str] = &["ecr:CreateRepository", "ecr:DeleteRepository"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         ctx.ecr
@@ -154,6 +155,16 @@ impl BuildAndPush {
 
 impl RunbookStep for BuildAndPush {
     const READS: &'static [&'static str] = &["ecr:DescribeRepositories", "ecr:DescribeImages"];
+    const CHANGES: &'static [&'static str] = &[
+        "ecr:GetAuthorizationToken",
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+        "ecr:PutImage",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let login = registry_login(ctx).await?;

@@ -29,6 +29,8 @@ impl Settings for CreateRole {
 
 impl RunbookStep for CreateRole {
     const READS: &'static [&'static str] = &["iam:GetRole", "iam:ListAttachedRolePolicies"];
+    const CHANGES: &'static [&'static str] =
+        &["iam:CreateRole", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.trust_policy)?;
@@ -107,6 +109,8 @@ impl Settings for AttachPolicy {
 impl RunbookStep for AttachPolicy {
     const READS: &'static [&'static str] =
         &["iam:ListAttachedRolePolicies", "iam:ListPolicies", "iam:GetPolicy", "iam:GetPolicyVersion"];
+    const CHANGES: &'static [&'static str] =
+        &["iam:CreatePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeletePolicy"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.document)?;

@@ -46,6 +46,8 @@ impl Settings for CreateFunction {
 
 impl RunbookStep for CreateFunction {
     const READS: &'static [&'static str] = &["lambda:GetFunctionConfiguration"];
+    const CHANGES: &'static [&'static str] =
+        &["iam:GetRole", "iam:PassRole", "lambda:CreateFunction", "lambda:DeleteFunction"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let zip = Package::open(Path::new(""), &self.code)
@@ -141,6 +143,7 @@ impl Settings for SetEnvironment {}
 
 impl RunbookStep for SetEnvironment {
     const READS: &'static [&'static str] = &["lambda:GetFunctionConfiguration"];
+    const CHANGES: &'static [&'static str] = &["lambda:UpdateFunctionConfiguration"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         ctx.lambda

@@ -33,6 +33,10 @@ trait RunbookStep: Settings {
     /// The IAM actions `observe` and `expected` need, all read-only: `crts-harness policy verify` prints their union.
     const READS: &'static [&'static str];
 
+    /// The IAM actions `apply` and `tear_down` need: `crts-harness policy provision` prints their union with the
+    /// reads.
+    const CHANGES: &'static [&'static str];
+
     /// Makes the change on the target.
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError>;
 
@@ -117,6 +121,13 @@ macro_rules! step_actions {
             pub async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
                 match self {
                     $( Self::$variant(settings) => settings.tear_down(ctx).await, )*
+                }
+            }
+
+            /// The IAM actions applying and tearing down this step need.
+            pub fn changes(&self) -> &'static [&'static str] {
+                match self {
+                    $( Self::$variant(_) => <$settings as RunbookStep>::CHANGES, )*
                 }
             }
 

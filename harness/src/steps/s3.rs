@@ -32,6 +32,8 @@ impl Settings for CreateBucket {}
 
 impl RunbookStep for CreateBucket {
     const READS: &'static [&'static str] = &["s3:ListBucket", "s3:GetBucketPublicAccessBlock"];
+    const CHANGES: &'static [&'static str] =
+        &["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:ListBucket", "s3:DeleteObject", "s3:DeleteBucket"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let mut create = ctx.s3.create_bucket().bucket(&self.name);
@@ -146,6 +148,7 @@ impl Settings for EnableWebsite {}
 
 impl RunbookStep for EnableWebsite {
     const READS: &'static [&'static str] = &["s3:GetBucketWebsite"];
+    const CHANGES: &'static [&'static str] = &["s3:PutBucketWebsite"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let index = IndexDocument::builder()
@@ -212,6 +215,7 @@ impl Settings for PutBucketPolicy {
 
 impl RunbookStep for PutBucketPolicy {
     const READS: &'static [&'static str] = &["s3:GetBucketPolicy"];
+    const CHANGES: &'static [&'static str] = &["s3:PutBucketPolicy"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         ctx.s3
@@ -323,6 +327,7 @@ fn parse_rules(text: &str) -> Result<Vec<ConsoleCorsRule>, String> {
 
 impl RunbookStep for PutBucketCors {
     const READS: &'static [&'static str] = &["s3:GetBucketCORS"];
+    const CHANGES: &'static [&'static str] = &["s3:PutBucketCORS"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let rules = parse_rules(&read(&self.rules)?).map_err(StepError::unexpected)?;

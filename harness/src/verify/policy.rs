@@ -46,6 +46,26 @@ pub fn verify_policy(scenario: &Scenario, trigger_job: bool) -> PolicyDocument {
     }
 }
 
+/// The policy document for `run --provision` of `scenario`: what its steps apply, read back and tear down, and
+/// what its checks do (a job, a temporary API key).
+pub fn provision_policy(scenario: &Scenario) -> PolicyDocument {
+    let actions: BTreeSet<&'static str> = scenario
+        .steps
+        .iter()
+        .flat_map(|step| step.action.reads().iter().chain(step.action.changes()).copied())
+        .chain(scenario.checks.iter().flat_map(|check| check.iam_actions(true).iter().copied()))
+        .collect();
+    PolicyDocument {
+        version: "2012-10-17",
+        statement: vec![Statement {
+            sid: "CrtsHarnessProvision",
+            effect: "Allow",
+            action: actions.into_iter().collect(),
+            resource: "*",
+        }],
+    }
+}
+
 /// Every action a policy may grant to verify must only read: `Get*`, `List*`, `Describe*`, `BatchGet*`,
 /// API Gateway's `GET`, and ECR's `GetAuthorizationToken` (a registry login, needed to read a manifest).
 pub fn is_read_only(action: &str) -> bool {
