@@ -12,6 +12,7 @@ use crate::steps::Observed;
 
 pub use junit::{junit_status, to_junit};
 pub use text::to_text;
+pub(crate) use text::write_variables;
 
 /// Everything a run produced.
 #[derive(Debug, Clone, Serialize)]

@@ -19,14 +19,7 @@ pub fn to_text(report: &Report) -> String {
         report.target_start.as_secs_f64() * 1000.0,
         report.wall_time.as_secs_f64() * 1000.0
     );
-    if !report.variables.is_empty() {
-        let name_width = report.variables.iter().map(|v| v.name.len()).max().unwrap_or(0);
-        let _ = writeln!(out, "\nvariables (--var marked *):");
-        for var in &report.variables {
-            let mark = if var.from_command_line { "*" } else { " " };
-            let _ = writeln!(out, " {mark} {:<name_width$} = {}", var.name, var.value);
-        }
-    }
+    write_variables(&mut out, &report.variables);
     let width = report.steps.iter().map(|s| s.id.len()).chain(std::iter::once(24)).max().unwrap_or(24);
     let _ = writeln!(out, "\n{:<width$}  {:<8}  OBSERVED", "STEP", "RESULT");
     for step in &report.steps {
@@ -107,6 +100,19 @@ pub fn to_text(report: &Report) -> String {
             .collect::<String>()
     );
     out
+}
+
+/// The scenario's variables as the run used them, `--var` ones marked.
+pub(crate) fn write_variables(out: &mut String, variables: &[crate::scenario::ScenarioVariable]) {
+    if variables.is_empty() {
+        return;
+    }
+    let name_width = variables.iter().map(|v| v.name.len()).max().unwrap_or(0);
+    let _ = writeln!(out, "\nvariables (--var marked *):");
+    for var in variables {
+        let mark = if var.from_command_line { "*" } else { " " };
+        let _ = writeln!(out, " {mark} {:<name_width$} = {}", var.name, var.value);
+    }
 }
 
 fn label(outcome: &Outcome) -> &'static str {

@@ -201,19 +201,11 @@ impl RunbookStep for LambdaProxyIntegration {
 
     async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let api_id = api_id(ctx, &self.api).await?;
-        let integration = match find_resource(ctx, &api_id, &self.path).await? {
-            Some(resource) => optional(
-                "GetIntegration",
-                ctx.apigateway
-                    .get_integration()
-                    .rest_api_id(&api_id)
-                    .resource_id(&resource.id)
-                    .http_method(&self.method)
-                    .send()
-                    .await,
-            )?,
-            None => None,
-        };
+        let client = &ctx.apigateway;
+        let integration = resource_part(ctx, &api_id, &self.path, "GetIntegration", |id| {
+            client.get_integration().rest_api_id(&api_id).resource_id(id).http_method(&self.method).send()
+        })
+        .await?;
         let function = integration
             .as_ref()
             .and_then(|i| i.uri())
@@ -275,19 +267,11 @@ impl RunbookStep for RequireApiKey {
 
     async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let api_id = api_id(ctx, &self.api).await?;
-        let method = match find_resource(ctx, &api_id, &self.path).await? {
-            Some(resource) => optional(
-                "GetMethod",
-                ctx.apigateway
-                    .get_method()
-                    .rest_api_id(&api_id)
-                    .resource_id(&resource.id)
-                    .http_method(&self.method)
-                    .send()
-                    .await,
-            )?,
-            None => None,
-        };
+        let client = &ctx.apigateway;
+        let method = resource_part(ctx, &api_id, &self.path, "GetMethod", |id| {
+            client.get_method().rest_api_id(&api_id).resource_id(id).http_method(&self.method).send()
+        })
+        .await?;
         Ok(Observed::from([
             ("method".into(), json!(format!("{} {}", self.method, self.path))),
             ("api_key_required".into(), json!(method.and_then(|m| m.api_key_required()))),
@@ -738,20 +722,12 @@ impl RunbookStep for MethodResponseHeader {
 
     async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
         let api_id = api_id(ctx, &self.api).await?;
-        let response = match find_resource(ctx, &api_id, &self.path).await? {
-            Some(resource) => optional(
-                "GetMethodResponse",
-                ctx.apigateway
-                    .get_method_response()
-                    .rest_api_id(&api_id)
-                    .resource_id(&resource.id)
-                    .http_method(&self.method)
-                    .status_code(&self.status)
-                    .send()
-                    .await,
-            )?,
-            None => None,
-        };
+        let client = &ctx.apigateway;
+        let response = resource_part(ctx, &api_id, &self.path, "GetMethodResponse", |id| {
+            let request = client.get_method_response().rest_api_id(&api_id).resource_id(id);
+            request.http_method(&self.method).status_code(&self.status).send()
+        })
+        .await?;
         let headers: Option<Vec<String>> = response.as_ref().map(|r| {
             let mut headers: Vec<String> = r
                 .response_parameters()
@@ -953,6 +929,26 @@ async fn find_resource(ctx: &RunContext, api_id: &str, path: &str) -> Result<Opt
         methods.sort();
         FoundResource { id: r.id().unwrap_or_default().to_owned(), path: path.to_owned(), methods }
     }))
+}
+
+/// A part of the resource at `path` (a method, its integration, a response), read with `read` given the resource's
+/// id: `None` when the resource or the part is not there.
+async fn resource_part<T, E, R, Fut>(
+    ctx: &RunContext,
+    api_id: &str,
+    path: &str,
+    operation: &str,
+    read: impl FnOnce(String) -> Fut,
+) -> Result<Option<T>, StepError>
+where
+    Fut: std::future::Future<Output = Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match find_resource(ctx, api_id, path).await? {
+        Some(resource) => optional(operation, read(resource.id).await),
+        None => Ok(None),
+    }
 }
 
 /// The id of the resource at `path`, which a step changing it needs.

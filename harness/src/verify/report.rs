@@ -24,24 +24,14 @@ pub fn to_text(report: &DriftReport) -> String {
     if let Some(file) = &report.ignore_file {
         let _ = writeln!(out, "ignore file: {}", file.display());
     }
-    if !report.variables.is_empty() {
-        let width = report.variables.iter().map(|v| v.name.len()).max().unwrap_or(0);
-        let _ = writeln!(out, "\nvariables (--var marked *):");
-        for var in &report.variables {
-            let mark = if var.from_command_line { "*" } else { " " };
-            let _ = writeln!(out, " {mark} {:<width$} = {}", var.name, var.value);
-        }
-    }
+    crate::report::write_variables(&mut out, &report.variables);
 
     let width = report.steps.iter().map(|s| s.id.len()).chain(std::iter::once(24)).max().unwrap_or(24);
     let _ = writeln!(out, "\n{:<width$}  {:<11}  PATH: EXPECTED -> ACTUAL", "STEP", "STATUS");
     for step in &report.steps {
-        let first = match (&step.reason, step.differences.first()) {
-            (Some(reason), _) => reason.clone(),
-            (None, Some(_)) => String::new(),
-            (None, None) => String::new(),
-        };
-        let _ = writeln!(out, "{:<width$}  {:<11}  {first}", step.id, step.status.as_str().replace('_', " "));
+        let reason = step.reason.as_deref().unwrap_or_default();
+        let line = format!("{:<width$}  {:<11}  {reason}", step.id, step.status.as_str().replace('_', " "));
+        let _ = writeln!(out, "{}", line.trim_end());
         if let Some(action) = &step.denied_action {
             let _ = writeln!(out, "{:<width$}    refused: {action}", "");
         }
