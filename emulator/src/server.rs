@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::identity::{Caller, Sessions};
 use crate::protocol::{self, AwsError, AwsRequest, RequestContext, Response, rest_json, sigv4};
-use crate::services::{apigateway, batch, ecr, iam, lambda, s3, sts};
+use crate::services::{apigateway, batch, ecr, iam, lambda, s3, sts, tagging};
 
 /// Largest request body accepted (Lambda zips travel base64-encoded inside JSON).
 const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
@@ -183,6 +183,8 @@ pub enum Service {
     ApiGateway,
     S3,
     Ecr,
+    /// The Resource Groups Tagging API.
+    Tagging,
 }
 
 impl Route {
@@ -201,6 +203,7 @@ impl Route {
                 Service::ApiGateway => "apigateway",
                 Service::S3 => "s3",
                 Service::Ecr => "ecr",
+                Service::Tagging => "tagging",
             },
         }
     }
@@ -216,6 +219,7 @@ impl Service {
             "apigateway" => Service::ApiGateway,
             "s3" => Service::S3,
             "ecr" => Service::Ecr,
+            "tagging" => Service::Tagging,
             _ => return None,
         })
     }
@@ -251,7 +255,7 @@ pub fn route(host: &str, path: &str, signing_name: Option<&str>, body: &[u8]) ->
         "2015-03-31" | "2016-08-19" | "2017-03-31" | "2018-10-31" | "2019-09-25" | "2019-09-30" | "2020-06-30"
         | "2021-10-31" => Service::Lambda,
         "v1" => Service::Batch,
-        "restapis" | "apikeys" | "usageplans" | "deployments" | "account" | "domainnames" => Service::ApiGateway,
+        "restapis" | "apikeys" | "usageplans" | "tags" | "deployments" | "account" | "domainnames" => Service::ApiGateway,
         _ => {
             // awsQuery (IAM, STS) carries `Action=` in a form body; anything else unsigned is anonymous S3.
             let Some(action) = protocol::parse_query(std::str::from_utf8(body).unwrap_or(""))
@@ -414,7 +418,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                 ecr::registry::handle(&state, req).await
             }
             Some(Route::Health) => rest_json::ok(&serde_json::json!({
-                "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running", "ecr": "running" },
+                "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running", "ecr": "running", "tagging": "running" },
                 "edition": "crts-emulator",
                 "version": env!("CARGO_PKG_VERSION"),
             })),
@@ -436,6 +440,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     Service::ApiGateway => apigateway::handle(&state, req).await,
                     Service::S3 => s3::handle(&state, req).await,
                     Service::Ecr => ecr::api::handle(&state, req).await,
+                    Service::Tagging => tagging::handle(&state, req).await,
                 };
                 protocol::with_request_id(response, &request_id)
             }
@@ -444,7 +449,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                 let err = AwsError::bad_request(
                     "UnrecognizedServiceException",
                     format!(
-                        "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway, s3 (+ website), ecr (+ registry) and execute-api"
+                        "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway, s3 (+ website), ecr (+ registry), tagging and execute-api"
                     ),
                 );
                 protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id)

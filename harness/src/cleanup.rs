@@ -8,7 +8,8 @@ use std::time::Duration;
 use crate::provision::{self, Journal, Teardown};
 use crate::run::{self, RunError};
 use crate::scenario::{self, VarOverride};
-use crate::steps::RunContext;
+use crate::steps::tagged::{self, TaggedResource};
+use crate::steps::{Owner, RunContext};
 use crate::targets::{self, TargetSpec};
 
 /// What to clean up.
@@ -128,9 +129,68 @@ pub async fn remove(run: &LeftRun, options: &CleanupOptions) -> Result<Teardown,
     let mut journal = Journal::append(&run.journal)
         .map_err(|e| RunError::Input(format!("cannot write the journal {}: {e}", run.journal.display())))?;
     let mut ctx = RunContext::new(target.session.clone());
+    ctx.owner = Some(Owner::new(&run.run_id));
     let teardown = provision::tear_down(&steps, &mut ctx, &mut journal, &run.run_id).await;
     target.stop().await;
     Ok(teardown)
+}
+
+/// What runs left that carries their tag, on one target.
+#[derive(Debug, Default)]
+pub struct TagCleanup {
+    /// By run id, in teardown order.
+    pub found: std::collections::BTreeMap<String, Vec<TaggedResource>>,
+    pub removed: Vec<String>,
+    /// (ARN, last error).
+    pub leftovers: Vec<(String, String)>,
+}
+
+/// Finds what provisioned runs left on `spec` by the `crts-harness:run-id` tag (whatever their journals say),
+/// filtered by `--run-id` and `--older-than` (the `crts-harness:created` tag), and with `--yes` removes it, run
+/// by run, in teardown order. Untagged resources are never looked at.
+pub async fn by_tag(spec: &TargetSpec, options: &CleanupOptions) -> Result<TagCleanup, RunError> {
+    if *spec == TargetSpec::Aws && options.account_id.is_none() {
+        return Err(RunError::Input("cleanup --target aws needs --account-id ACCOUNT (or CRTS_AWS_ACCOUNT_ID)".into()));
+    }
+    let target = targets::start_for(spec, options.region.as_deref(), options.account_id.as_deref()).await?;
+    let ctx = RunContext::new(target.session.clone());
+    let result = by_tag_on(&ctx, options).await;
+    target.stop().await;
+    result.map_err(|e| RunError::Input(format!("cannot search {spec} by tag: {}", e.message)))
+}
+
+async fn by_tag_on(ctx: &RunContext, options: &CleanupOptions) -> Result<TagCleanup, crate::steps::StepError> {
+    let cutoff = options.older_than.map(|age| chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default());
+    let old_enough = |resource: &TaggedResource| match (cutoff, &resource.created) {
+        (None, _) => true,
+        (Some(cutoff), Some(created)) => chrono::DateTime::parse_from_rfc3339(created).is_ok_and(|t| t.to_utc() <= cutoff),
+        (Some(_), None) => false,
+    };
+    let found: Vec<TaggedResource> = tagged::find(ctx)
+        .await?
+        .into_iter()
+        .filter(|r| options.run_id.as_ref().is_none_or(|id| *id == r.run_id))
+        .filter(old_enough)
+        .collect();
+    let mut cleanup = TagCleanup { found: tagged::by_run(found), ..TagCleanup::default() };
+    if !options.yes {
+        return Ok(cleanup);
+    }
+    for (run_id, resources) in &cleanup.found {
+        let mut owned = ctx.clone();
+        owned.owner = Some(Owner::new(run_id));
+        let roles: Vec<&str> = resources
+            .iter()
+            .filter_map(|r| r.arn.split_once(":role/").map(|(_, name)| name.rsplit('/').next().unwrap_or(name)))
+            .collect();
+        for resource in resources {
+            match tagged::remove(&owned, resource, &roles).await {
+                Ok(removed) => cleanup.removed.extend(removed),
+                Err(e) => cleanup.leftovers.push((resource.arn.clone(), e.message)),
+            }
+        }
+    }
+    Ok(cleanup)
 }
 
 /// `90s`, `30m`, `12h`, `7d`.

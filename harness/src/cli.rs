@@ -122,8 +122,8 @@ pub enum Command {
         #[arg(long, env = "LOCALSTACK_IMAGE")]
         localstack_image: Option<String>,
     },
-    /// List what provisioned runs left behind (their journals), or remove it with --yes. Exit 0 nothing left
-    /// (or all removed), 4 something could not be removed, 2 invalid input.
+    /// List what provisioned runs left behind (their journals, and on the target their crts-harness:run-id tag), or
+    /// remove it with --yes. Exit 0 nothing left (or all removed), 4 something could not be removed, 2 invalid input.
     Cleanup {
         /// A run's journal (repeatable); without it, every journal in the user's cache.
         #[arg(long)]
@@ -137,7 +137,7 @@ pub enum Command {
         /// Remove; without it nothing is changed.
         #[arg(long)]
         yes: bool,
-        /// Instead of the target the journal names.
+        /// Instead of the target the journal names; also where to search by tag.
         #[arg(long, value_parser = parse_target)]
         target: Option<TargetSpec>,
         #[arg(long, env = "AWS_REGION")]
@@ -437,10 +437,6 @@ async fn cleanup(options: &crate::cleanup::CleanupOptions) -> ExitCode {
             return ExitCode::from(EXIT_INVALID);
         }
     };
-    if runs.is_empty() {
-        println!("nothing left behind by a provisioned run");
-        return ExitCode::SUCCESS;
-    }
     let mut code = ExitCode::SUCCESS;
     for run in &runs {
         let started = run.started.map(|t| t.to_rfc3339()).unwrap_or_else(|| "?".into());
@@ -473,7 +469,48 @@ async fn cleanup(options: &crate::cleanup::CleanupOptions) -> ExitCode {
             }
         }
     }
-    if !options.yes {
+    // Then by tag, on the target named (else the one the journals name): what no journal covers, or what a
+    // journal's teardown could not remove.
+    let journal_targets: std::collections::BTreeSet<&str> = runs.iter().map(|r| r.target.as_str()).collect();
+    let spec = match (&options.target, journal_targets.iter().next()) {
+        (Some(spec), _) => Some(spec.clone()),
+        (None, Some(target)) if journal_targets.len() == 1 => target.parse::<TargetSpec>().ok(),
+        _ => None,
+    };
+    let mut tagged_found = 0;
+    match spec.filter(|spec| *spec != TargetSpec::Embedded) {
+        None => println!("(no tag search: pass --target to also find what runs left by their crts-harness:run-id tag)"),
+        Some(spec) => match crate::cleanup::by_tag(&spec, options).await {
+            Ok(found) => {
+                for (run_id, resources) in &found.found {
+                    tagged_found += resources.len();
+                    let journal = runs.iter().find(|r| r.run_id == *run_id).map_or_else(
+                        || "no journal".to_owned(),
+                        |r| format!("journal {}", r.journal.display()),
+                    );
+                    println!("run {run_id} on {spec}, found by its crts-harness:run-id tag ({journal}):");
+                    for resource in resources {
+                        let created = resource.created.as_deref().unwrap_or("?");
+                        println!("  {} (created {created})", resource.arn);
+                    }
+                }
+                for what in &found.removed {
+                    println!("  removed   {what}");
+                }
+                for (arn, error) in &found.leftovers {
+                    println!("  LEFT OVER {arn}: {error}");
+                    code = ExitCode::from(EXIT_LEFT_OVER);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = ExitCode::from(EXIT_INVALID);
+            }
+        },
+    }
+    if runs.is_empty() && tagged_found == 0 {
+        println!("nothing left behind by a provisioned run");
+    } else if !options.yes {
         println!("(a dry run: nothing was changed; --yes removes what is listed, last step first)");
     }
     code

@@ -118,6 +118,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let mut normalizer = Normalizer::new(&session.account_id, &session.region);
     let mut ctx = RunContext::new(session.clone());
     ctx.artifacts.clone_from(&options.report_dir);
+    ctx.owner = provisioned.as_ref().map(|(run_id, _)| crate::steps::Owner::new(run_id));
 
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed_step: Option<String> = None;

@@ -113,12 +113,16 @@ expect_client_error("executionRoleArn", batch.register_job_definition,
 expect_client_error("Object already exists", batch.create_compute_environment, computeEnvironmentName=CE,
                     type="MANAGED", computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": ["s"]})
 
-# Cancel and terminate.
-slow = batch.submit_job(jobName="to-cancel", jobQueue=queue_arn, jobDefinition=second["jobDefinitionArn"])["jobId"]
+# Cancel and terminate. The job to cancel is an EC2 job on the Fargate queue: it stays RUNNABLE (as on AWS), so
+# CancelJob finds it cancellable however slow this machine is.
+ec2 = batch.register_job_definition(jobDefinitionName=JD + "-ec2", type="container",
+                                    containerProperties={"image": "busybox", "vcpus": 1, "memory": 512})
+slow = batch.submit_job(jobName="to-cancel", jobQueue=queue_arn, jobDefinition=ec2["jobDefinitionArn"])["jobId"]
+assert batch.describe_jobs(jobs=[slow])["jobs"][0]["status"] in ("SUBMITTED", "PENDING", "RUNNABLE")
 batch.cancel_job(jobId=slow, reason="not needed")
 cancelled = batch.describe_jobs(jobs=[slow])["jobs"][0]
 assert (cancelled["status"], cancelled["statusReason"]) == ("FAILED", "not needed"), cancelled
-other = batch.submit_job(jobName="to-terminate", jobQueue=QUEUE, jobDefinition=JD)["jobId"]
+other = batch.submit_job(jobName="to-terminate", jobQueue=QUEUE, jobDefinition=JD + "-ec2")["jobId"]
 batch.terminate_job(jobId=other, reason="stop")
 assert batch.describe_jobs(jobs=[other])["jobs"][0]["status"] == "FAILED"
 

@@ -1,5 +1,5 @@
-//! The awsJson1.1 protocol (ECR): `POST /` with `X-Amz-Target: <Prefix>.<Operation>`, JSON bodies, errors as
-//! `{"__type": "<code>", "message": "..."}`.
+//! The awsJson1.1 protocol (ECR, the Resource Groups Tagging API): `POST /` with
+//! `X-Amz-Target: <Prefix>.<Operation>`, JSON bodies, errors as `{"__type": "<code>", "message": "..."}`.
 //!
 //! Reference: <https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html>.
 
@@ -19,6 +19,15 @@ pub fn operation<'a>(req: &'a AwsRequest, prefix: &str) -> Result<&'a str, AwsEr
             "UnknownOperationException",
             format!("X-Amz-Target `{target}` does not name an operation of {prefix}"),
         )
+    })
+}
+
+/// The request's JSON body (an empty body is `{}`, as the SDKs send for operations without input), or AWS's
+/// SerializationException.
+pub fn input_value(req: &AwsRequest) -> Result<serde_json::Value, AwsError> {
+    let body: &[u8] = if req.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &req.body };
+    serde_json::from_slice(body).map_err(|e| {
+        AwsError::serialization(format!("Could not parse request body into the operation's input: {e}"))
     })
 }
 

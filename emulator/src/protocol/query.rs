@@ -56,6 +56,21 @@ impl QueryInput {
     }
 }
 
+impl QueryInput {
+    /// A list of structures serialized as `Name.member.1.Field`, ... in index order, each as field → value.
+    pub fn struct_list(&self, name: &str) -> Vec<std::collections::BTreeMap<&str, &str>> {
+        let prefix = format!("{name}.member.");
+        let mut items: std::collections::BTreeMap<u32, std::collections::BTreeMap<&str, &str>> = Default::default();
+        for (k, v) in &self.params {
+            let Some((index, field)) = k.strip_prefix(&prefix).and_then(|rest| rest.split_once('.')) else { continue };
+            if let Ok(index) = index.parse::<u32>() {
+                items.entry(index).or_default().insert(field, v.as_str());
+            }
+        }
+        items.into_values().collect()
+    }
+}
+
 fn lower_first(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()

@@ -9,3 +9,4 @@ pub mod iam;
 pub mod lambda;
 pub mod s3;
 pub mod sts;
+pub mod tagging;

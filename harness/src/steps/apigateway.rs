@@ -46,6 +46,7 @@ impl RunbookStep for AddLambdaTrigger {
             .apigateway
             .create_rest_api()
             .name(&self.api_name)
+            .set_tags(ctx.tags())
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateRestApi", e))?;
@@ -82,7 +83,7 @@ impl RunbookStep for AddLambdaTrigger {
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateDeployment", e))?;
-        Ok(())
+        tag_stage(ctx, &api_id, &self.stage).await
     }
 
     async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
@@ -116,9 +117,12 @@ impl RunbookStep for AddLambdaTrigger {
             Err(e) if e.kind() == ErrorKind::Missing => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        optional("DeleteRestApi", ctx.apigateway.delete_rest_api().rest_api_id(&api_id).send().await)?;
+        let Some(api) = optional("GetRestApi", ctx.apigateway.get_rest_api().rest_api_id(&api_id).send().await)? else {
+            return Ok(Vec::new());
+        };
+        ctx.ensure_owned(&format!("REST API {} ({api_id})", self.api_name), tag_pairs(api.tags()))?;
         ctx.facts.rest_api_ids.remove(&self.api_name);
-        Ok(vec![format!("API Gateway REST API {} ({api_id})", self.api_name)])
+        remove_rest_api(ctx, &api_id, &format!("{} ({api_id})", self.api_name)).await
     }
 }
 
@@ -353,6 +357,7 @@ impl RunbookStep for CreateApiKey {
             .create_api_key()
             .name(&self.key_name)
             .enabled(true)
+            .set_tags(ctx.tags())
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateApiKey", e))?;
@@ -362,6 +367,7 @@ impl RunbookStep for CreateApiKey {
             .create_usage_plan()
             .name(&self.usage_plan)
             .api_stages(ApiStage::builder().api_id(&api_id).stage(&self.stage).build())
+            .set_tags(ctx.tags())
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateUsagePlan", e))?;
@@ -474,9 +480,10 @@ impl RunbookStep for CreateApiKey {
             },
         };
         if let Some(id) = key_id
-            && optional("DeleteApiKey", ctx.apigateway.delete_api_key().api_key(&id).send().await)?.is_some()
+            && let Some(key) = optional("GetApiKey", ctx.apigateway.get_api_key().api_key(&id).send().await)?
         {
-            removed.push(format!("API key {}", self.key_name));
+            ctx.ensure_owned(&format!("API key {}", self.key_name), tag_pairs(key.tags()))?;
+            removed.extend(remove_api_key(ctx, &id, &self.key_name).await?);
         }
         let plan_id = match ctx.facts.usage_plan_ids.get(&self.usage_plan) {
             Some(id) => Some(id.clone()),
@@ -488,17 +495,52 @@ impl RunbookStep for CreateApiKey {
         else {
             return Ok(removed);
         };
-        for stage in plan.api_stages() {
-            let value = format!("{}:{}", stage.api_id().unwrap_or_default(), stage.stage().unwrap_or_default());
-            let remove = PatchOperation::builder().op(Op::Remove).path("/apiStages").value(value).build();
-            let updated =
-                ctx.apigateway.update_usage_plan().usage_plan_id(&plan_id).patch_operations(remove).send().await;
-            optional("UpdateUsagePlan", updated)?;
-        }
-        optional("DeleteUsagePlan", ctx.apigateway.delete_usage_plan().usage_plan_id(&plan_id).send().await)?;
-        removed.push(format!("usage plan {}", self.usage_plan));
+        ctx.ensure_owned(&format!("usage plan {}", self.usage_plan), tag_pairs(plan.tags()))?;
+        removed.extend(remove_usage_plan(ctx, &plan_id).await?);
         Ok(removed)
     }
+}
+
+/// Deletes an API key.
+pub(crate) async fn remove_api_key(ctx: &RunContext, id: &str, name: &str) -> Result<Vec<String>, StepError> {
+    let deleted = optional("DeleteApiKey", ctx.apigateway.delete_api_key().api_key(id).send().await)?;
+    Ok(deleted.map(|_| format!("API key {name}")).into_iter().collect())
+}
+
+/// Takes a usage plan off its stages, then deletes it.
+pub(crate) async fn remove_usage_plan(ctx: &RunContext, id: &str) -> Result<Vec<String>, StepError> {
+    let Some(plan) = optional("GetUsagePlan", ctx.apigateway.get_usage_plan().usage_plan_id(id).send().await)? else {
+        return Ok(Vec::new());
+    };
+    for stage in plan.api_stages() {
+        let value = format!("{}:{}", stage.api_id().unwrap_or_default(), stage.stage().unwrap_or_default());
+        let remove = PatchOperation::builder().op(Op::Remove).path("/apiStages").value(value).build();
+        let updated = ctx.apigateway.update_usage_plan().usage_plan_id(id).patch_operations(remove).send().await;
+        optional("UpdateUsagePlan", updated)?;
+    }
+    optional("DeleteUsagePlan", ctx.apigateway.delete_usage_plan().usage_plan_id(id).send().await)?;
+    Ok(vec![format!("usage plan {}", plan.name().unwrap_or(id))])
+}
+
+/// Deletes a REST API (its resources, methods, deployments and stages go with it); `label` names it.
+pub(crate) async fn remove_rest_api(ctx: &RunContext, id: &str, label: &str) -> Result<Vec<String>, StepError> {
+    let deleted = optional("DeleteRestApi", ctx.apigateway.delete_rest_api().rest_api_id(id).send().await)?;
+    Ok(deleted.map(|_| format!("API Gateway REST API {label}")).into_iter().collect())
+}
+
+/// An API Gateway resource's tags as (key, value) pairs.
+fn tag_pairs(tags: Option<&std::collections::HashMap<String, String>>) -> impl Iterator<Item = (&str, &str)> {
+    tags.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// Gives a stage the run's tags (a stage made by CreateDeployment cannot be tagged as it is made); nothing
+/// outside a provisioned run.
+async fn tag_stage(ctx: &RunContext, api_id: &str, stage: &str) -> Result<(), StepError> {
+    let Some(tags) = ctx.tags() else { return Ok(()) };
+    let arn = format!("arn:aws:apigateway:{}::/restapis/{api_id}/stages/{stage}", ctx.target.region);
+    let tagged = ctx.apigateway.tag_resource().resource_arn(arn).set_tags(Some(tags)).send().await;
+    tagged.map_err(|e| StepError::sdk("TagResource", e))?;
+    Ok(())
 }
 
 /// The id of the one API key called `name`.
@@ -763,7 +805,7 @@ impl Settings for Deploy {}
 
 impl RunbookStep for Deploy {
     const READS: &'static [&'static str] = &["apigateway:GET"];
-    const CHANGES: &'static [&'static str] = &["apigateway:POST"];
+    const CHANGES: &'static [&'static str] = &["apigateway:POST", "apigateway:PUT"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = api_id(ctx, &self.api).await?;
@@ -786,7 +828,7 @@ impl RunbookStep for Deploy {
         if stage.deployment_id() != deployment.id() {
             return Err(StepError::unexpected(format!("stage {} does not point at the new deployment", self.stage)));
         }
-        Ok(())
+        tag_stage(ctx, &api_id, &self.stage).await
     }
 
     /// What the stage serves: its deployment's methods (`GetDeployment` with `embed=apisummary`).

@@ -1,13 +1,13 @@
 //! AWS Batch steps: the Fargate compute environment, the job queue, and the job definition revisions.
 
 use aws_sdk_batch::types::{
-    AssignPublicIp, CeState, CeType, ComputeEnvironmentOrder, ComputeResource, ContainerProperties, CrType,
-    JobDefinitionType, JobStatus, JqState, NetworkConfiguration, PlatformCapability, ResourceRequirement, ResourceType,
+    AssignPublicIp, CeState, CeStatus, CeType, ComputeEnvironmentOrder, ComputeResource, ContainerProperties, CrType,
+    JobDefinitionType, JobStatus, JqState, JqStatus, NetworkConfiguration, PlatformCapability, ResourceRequirement, ResourceType,
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ErrorKind, Observed, RunContext, RunbookStep, Settings, StepError, StringMap};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap};
 use crate::verify::{Expect, Expected};
 
 /// Fargate compute types the runbook may use.
@@ -39,6 +39,7 @@ impl RunbookStep for CreateComputeEnvironment {
     const READS: &'static [&'static str] = &["batch:DescribeComputeEnvironments"];
     const CHANGES: &'static [&'static str] = &[
         "batch:CreateComputeEnvironment",
+        "batch:TagResource",
         "batch:UpdateComputeEnvironment",
         "batch:DeleteComputeEnvironment",
         "iam:CreateServiceLinkedRole",
@@ -57,6 +58,7 @@ impl RunbookStep for CreateComputeEnvironment {
             .r#type(CeType::Managed)
             .state(CeState::Enabled)
             .compute_resources(resources)
+            .set_tags(ctx.tags())
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateComputeEnvironment", e))?;
@@ -94,16 +96,27 @@ impl RunbookStep for CreateComputeEnvironment {
 
     /// Disables the compute environment, deletes it, and waits until it is gone (its queue went first).
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
-        if self.observe(ctx).await.is_err_and(|e| e.kind() == ErrorKind::Missing) {
-            return Ok(Vec::new());
-        }
-        let disable = ctx.batch.update_compute_environment().compute_environment(&self.name).state(CeState::Disabled);
-        disable.send().await.map_err(|e| StepError::sdk("UpdateComputeEnvironment", e))?;
-        let delete = ctx.batch.delete_compute_environment().compute_environment(&self.name);
-        delete.send().await.map_err(|e| StepError::sdk("DeleteComputeEnvironment", e))?;
-        wait_until_gone(self, ctx, &format!("compute environment {}", self.name)).await?;
-        Ok(vec![format!("Batch compute environment {}", self.name)])
+        let described = ctx.batch.describe_compute_environments().compute_environments(&self.name).send().await;
+        let described = described.map_err(|e| StepError::sdk("DescribeComputeEnvironments", e))?;
+        let Some(ce) = described.compute_environments().first() else { return Ok(Vec::new()) };
+        ctx.ensure_owned(&format!("Batch compute environment {}", self.name), tag_pairs(ce.tags()))?;
+        remove_compute_environment(ctx, &self.name).await
     }
+}
+
+/// Disables a compute environment, deletes it, and waits until it is gone (its queues must be gone first).
+pub(crate) async fn remove_compute_environment(ctx: &RunContext, name: &str) -> Result<Vec<String>, StepError> {
+    let disable = ctx.batch.update_compute_environment().compute_environment(name).state(CeState::Disabled);
+    disable.send().await.map_err(|e| StepError::sdk("UpdateComputeEnvironment", e))?;
+    let delete = ctx.batch.delete_compute_environment().compute_environment(name);
+    delete.send().await.map_err(|e| StepError::sdk("DeleteComputeEnvironment", e))?;
+    wait_until_gone(&format!("compute environment {name}"), async || {
+        let described = ctx.batch.describe_compute_environments().compute_environments(name).send().await;
+        let described = described.map_err(|e| StepError::sdk("DescribeComputeEnvironments", e))?;
+        Ok(described.compute_environments().first().is_none_or(|ce| ce.status() == Some(&CeStatus::Deleted)))
+    })
+    .await?;
+    Ok(vec![format!("Batch compute environment {name}")])
 }
 
 impl CreateComputeEnvironment {
@@ -135,6 +148,7 @@ impl RunbookStep for CreateJobQueue {
     const READS: &'static [&'static str] = &["batch:DescribeJobQueues"];
     const CHANGES: &'static [&'static str] = &[
         "batch:CreateJobQueue",
+        "batch:TagResource",
         "batch:UpdateJobQueue",
         "batch:DeleteJobQueue",
         "batch:ListJobs",
@@ -144,6 +158,7 @@ impl RunbookStep for CreateJobQueue {
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let mut request =
             ctx.batch.create_job_queue().job_queue_name(&self.name).priority(self.priority).state(JqState::Enabled);
+        request = request.set_tags(ctx.tags());
         for (order, ce) in (1..).zip(&self.compute_environments) {
             let entry = ComputeEnvironmentOrder::builder().order(order).compute_environment(ce).build();
             request = request.compute_environment_order(entry);
@@ -187,34 +202,39 @@ impl RunbookStep for CreateJobQueue {
     /// Terminates the queue's unfinished jobs, disables the queue, deletes it, and waits until it is gone (AWS
     /// deletes a compute environment only when no queue uses it).
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
-        if self.observe(ctx).await.is_err_and(|e| e.kind() == ErrorKind::Missing) {
-            return Ok(Vec::new());
-        }
-        let mut removed = Vec::new();
-        for status in
-            [JobStatus::Submitted, JobStatus::Pending, JobStatus::Runnable, JobStatus::Starting, JobStatus::Running]
-        {
-            let listed = ctx.batch.list_jobs().job_queue(&self.name).job_status(status).send().await;
-            let listed = listed.map_err(|e| StepError::sdk("ListJobs", e))?;
-            for job in listed.job_summary_list() {
-                let id = job.job_id().unwrap_or_default();
-                let terminate = ctx.batch.terminate_job().job_id(id).reason("crts-harness run --provision: teardown");
-                terminate.send().await.map_err(|e| StepError::sdk("TerminateJob", e))?;
-                removed.push(format!("Batch job {id} (terminated)"));
-            }
-        }
-        let disable = ctx.batch.update_job_queue().job_queue(&self.name).state(JqState::Disabled);
-        disable.send().await.map_err(|e| StepError::sdk("UpdateJobQueue", e))?;
-        ctx.batch
-            .delete_job_queue()
-            .job_queue(&self.name)
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("DeleteJobQueue", e))?;
-        wait_until_gone(self, ctx, &format!("job queue {}", self.name)).await?;
-        removed.push(format!("Batch job queue {}", self.name));
-        Ok(removed)
+        let described = ctx.batch.describe_job_queues().job_queues(&self.name).send().await;
+        let described = described.map_err(|e| StepError::sdk("DescribeJobQueues", e))?;
+        let Some(queue) = described.job_queues().first() else { return Ok(Vec::new()) };
+        ctx.ensure_owned(&format!("Batch job queue {}", self.name), tag_pairs(queue.tags()))?;
+        remove_job_queue(ctx, &self.name).await
     }
+}
+
+/// Terminates a queue's unfinished jobs, disables the queue, deletes it, and waits until it is gone.
+pub(crate) async fn remove_job_queue(ctx: &RunContext, name: &str) -> Result<Vec<String>, StepError> {
+    let mut removed = Vec::new();
+    for status in [JobStatus::Submitted, JobStatus::Pending, JobStatus::Runnable, JobStatus::Starting, JobStatus::Running]
+    {
+        let listed = ctx.batch.list_jobs().job_queue(name).job_status(status).send().await;
+        let listed = listed.map_err(|e| StepError::sdk("ListJobs", e))?;
+        for job in listed.job_summary_list() {
+            let id = job.job_id().unwrap_or_default();
+            let terminate = ctx.batch.terminate_job().job_id(id).reason("crts-harness run --provision: teardown");
+            terminate.send().await.map_err(|e| StepError::sdk("TerminateJob", e))?;
+            removed.push(format!("Batch job {id} (terminated)"));
+        }
+    }
+    let disable = ctx.batch.update_job_queue().job_queue(name).state(JqState::Disabled);
+    disable.send().await.map_err(|e| StepError::sdk("UpdateJobQueue", e))?;
+    ctx.batch.delete_job_queue().job_queue(name).send().await.map_err(|e| StepError::sdk("DeleteJobQueue", e))?;
+    wait_until_gone(&format!("job queue {name}"), async || {
+        let described = ctx.batch.describe_job_queues().job_queues(name).send().await;
+        let described = described.map_err(|e| StepError::sdk("DescribeJobQueues", e))?;
+        Ok(described.job_queues().first().is_none_or(|q| q.status() == Some(&JqStatus::Deleted)))
+    })
+    .await?;
+    removed.push(format!("Batch job queue {name}"));
+    Ok(removed)
 }
 
 /// "AWS Batch > Job Definitions": a Fargate container job definition. Registering the same name again makes
@@ -245,7 +265,7 @@ impl Settings for RegisterJobDefinition {}
 impl RunbookStep for RegisterJobDefinition {
     const READS: &'static [&'static str] = &["batch:DescribeJobDefinitions"];
     const CHANGES: &'static [&'static str] =
-        &["iam:GetRole", "iam:PassRole", "batch:RegisterJobDefinition", "batch:DeregisterJobDefinition"];
+        &["iam:GetRole", "iam:PassRole", "batch:RegisterJobDefinition", "batch:TagResource", "batch:DeregisterJobDefinition"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let role = ctx
@@ -273,6 +293,7 @@ impl RunbookStep for RegisterJobDefinition {
             .r#type(JobDefinitionType::Container)
             .platform_capabilities(PlatformCapability::Fargate)
             .container_properties(container)
+            .set_tags(ctx.tags())
             .set_parameters(if self.parameters.is_empty() {
                 None
             } else {
@@ -363,29 +384,37 @@ impl RunbookStep for RegisterJobDefinition {
         let described = request.send().await.map_err(|e| StepError::sdk("DescribeJobDefinitions", e))?;
         let mut removed = Vec::new();
         for definition in described.job_definitions().iter().filter(|d| d.status() == Some("ACTIVE")) {
-            let arn = definition.job_definition_arn().unwrap_or_default();
-            let deregister = ctx.batch.deregister_job_definition().job_definition(arn);
-            deregister.send().await.map_err(|e| StepError::sdk("DeregisterJobDefinition", e))?;
-            removed.push(format!("Batch job definition {}:{}", self.name, definition.revision().unwrap_or_default()));
+            let what = format!("Batch job definition {}:{}", self.name, definition.revision().unwrap_or_default());
+            ctx.ensure_owned(&what, tag_pairs(definition.tags()))?;
+            removed.extend(deregister(ctx, definition.job_definition_arn().unwrap_or_default()).await?);
         }
         Ok(removed)
     }
 }
 
-/// Polls the step's `observe` until its resource is missing (or deleted), at most a minute: Batch deletes
-/// asynchronously.
-async fn wait_until_gone(step: &impl RunbookStep, ctx: &mut RunContext, what: &str) -> Result<(), StepError> {
+/// Deregisters one job definition revision (`arn` or `name:revision`).
+pub(crate) async fn deregister(ctx: &RunContext, definition: &str) -> Result<Vec<String>, StepError> {
+    let deregistered = ctx.batch.deregister_job_definition().job_definition(definition).send().await;
+    deregistered.map_err(|e| StepError::sdk("DeregisterJobDefinition", e))?;
+    Ok(vec![format!("Batch job definition {}", definition.rsplit('/').next().unwrap_or(definition))])
+}
+
+/// A Batch resource's tags as (key, value) pairs.
+fn tag_pairs(tags: Option<&std::collections::HashMap<String, String>>) -> impl Iterator<Item = (&str, &str)> {
+    tags.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// Polls `gone` until it says the resource is gone, at most a minute: Batch deletes asynchronously.
+async fn wait_until_gone(what: &str, gone: impl AsyncFn() -> Result<bool, StepError>) -> Result<(), StepError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        match step.observe(ctx).await {
-            Err(e) if e.kind() == ErrorKind::Missing => return Ok(()),
-            Err(e) => return Err(e),
-            Ok(observed) if observed.get("state").is_some_and(|s| s == "DELETED") => return Ok(()),
-            Ok(_) if std::time::Instant::now() > deadline => {
-                return Err(StepError::unexpected(format!("{what} was still there a minute after its deletion")));
-            }
-            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        if gone().await? {
+            return Ok(());
         }
+        if std::time::Instant::now() > deadline {
+            return Err(StepError::unexpected(format!("{what} was still there a minute after its deletion")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
 

@@ -23,6 +23,32 @@ pub struct RunContext {
     pub facts: Facts,
     /// Set by `verify`: the run must not change the target, but for what `--trigger-job` allows.
     pub verify: Option<VerifyMode>,
+    /// Set by `run --provision` and `cleanup`: what the run tags, and the only resources teardown may remove.
+    pub owner: Option<Owner>,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+/// The provisioned run whose resources these are: every resource it creates carries
+/// `crts-harness:run-id=<run_id>` and `crts-harness:created=<created>`, and teardown removes nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub run_id: String,
+    /// RFC 3339, when the run started.
+    pub created: String,
+}
+
+/// The error code of [`RunContext::ensure_owned`]'s refusal.
+pub const NOT_OWNED: &str = "NotOwnedByThisRun";
+
+/// The tag that marks a resource as made by a provisioned run (its value is the run id).
+pub const RUN_ID_TAG: &str = "crts-harness:run-id";
+/// The tag that says when the run that made a resource started (RFC 3339).
+pub const CREATED_TAG: &str = "crts-harness:created";
+
+impl Owner {
+    pub fn new(run_id: &str) -> Self {
+        Self { run_id: run_id.to_owned(), created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) }
+    }
 }
 
 /// How `verify` runs the checks.
@@ -65,6 +91,8 @@ impl RunContext {
             artifacts: None,
             notes: Vec::new(),
             verify: None,
+            owner: None,
+            tagging: aws_sdk_resourcegroupstagging::Client::new(config),
             ecr: aws_sdk_ecr::Client::new(config),
             target,
         }
@@ -72,6 +100,35 @@ impl RunContext {
 }
 
 impl RunContext {
+    /// The tags every resource a provisioned run creates carries (none outside `--provision`).
+    pub fn tags(&self) -> Option<std::collections::HashMap<String, String>> {
+        let owner = self.owner.as_ref()?;
+        Some([(RUN_ID_TAG.to_owned(), owner.run_id.clone()), (CREATED_TAG.to_owned(), owner.created.clone())].into())
+    }
+
+    /// Teardown's safety rail: a resource is removed only if it carries this run's `crts-harness:run-id` tag.
+    /// Outside a provisioned run (no owner), anything goes. `what` names the resource in the refusal.
+    pub fn ensure_owned<'a>(
+        &self,
+        what: &str,
+        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), super::StepError> {
+        let Some(owner) = &self.owner else { return Ok(()) };
+        let found = tags.into_iter().find(|(key, _)| *key == RUN_ID_TAG).map(|(_, value)| value);
+        if found == Some(owner.run_id.as_str()) {
+            return Ok(());
+        }
+        let carries = found.map_or_else(|| "no crts-harness:run-id tag".to_owned(), |v| format!("{RUN_ID_TAG}={v}"));
+        Err(super::StepError {
+            code: NOT_OWNED.to_owned(),
+            message: format!(
+                "{what} carries {carries}, not {RUN_ID_TAG}={}: it was not made by this run, so it is left as it is",
+                owner.run_id
+            ),
+            operation: None,
+        })
+    }
+
     /// Why a check may not make an observation with this side effect in this run (`None`: it may).
     pub fn refuses(&self, effect: SideEffect) -> Option<String> {
         let mode = self.verify?;

@@ -24,12 +24,17 @@ impl Settings for CreateRepository {}
 
 impl RunbookStep for CreateRepository {
     const READS: &'static [&'static str] = &["ecr:DescribeRepositories"];
-    const CHANGES: &'static [&'static str] = &["ecr:CreateRepository", "ecr:DeleteRepository"];
+    const CHANGES: &'static [&'static str] =
+        &["ecr:CreateRepository", "ecr:TagResource", "ecr:ListTagsForResource", "ecr:DeleteRepository"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
+        let tags = ctx.tags().map(|tags| {
+            tags.into_iter().filter_map(|(k, v)| aws_sdk_ecr::types::Tag::builder().key(k).value(v).build().ok()).collect()
+        });
         ctx.ecr
             .create_repository()
             .repository_name(&self.name)
+            .set_tags(tags)
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateRepository", e))?;
@@ -65,10 +70,21 @@ impl RunbookStep for CreateRepository {
 
     /// Deletes the repository with its images (`force`).
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
-        let deleted = ctx.ecr.delete_repository().repository_name(&self.name).force(true).send().await;
-        let deleted = optional("DeleteRepository", deleted)?;
-        Ok(deleted.map(|_| format!("ECR repository {} (with its images)", self.name)).into_iter().collect())
+        let described = ctx.ecr.describe_repositories().repository_names(&self.name).send().await;
+        let Some(described) = optional("DescribeRepositories", described)? else { return Ok(Vec::new()) };
+        let Some(arn) = described.repositories().first().and_then(|r| r.repository_arn()) else { return Ok(Vec::new()) };
+        let listed = ctx.ecr.list_tags_for_resource().resource_arn(arn).send().await;
+        let listed = listed.map_err(|e| StepError::sdk("ListTagsForResource", e))?;
+        ctx.ensure_owned(&format!("ECR repository {}", self.name), listed.tags().iter().map(|t| (t.key(), t.value())))?;
+        remove_repository(ctx, &self.name).await
     }
+}
+
+/// Deletes a repository with its images (`force`).
+pub(crate) async fn remove_repository(ctx: &RunContext, name: &str) -> Result<Vec<String>, StepError> {
+    let deleted = ctx.ecr.delete_repository().repository_name(name).force(true).send().await;
+    let deleted = optional("DeleteRepository", deleted)?;
+    Ok(deleted.map(|_| format!("ECR repository {name} (with its images)")).into_iter().collect())
 }
 
 /// Which way to build: `auto` (Docker when an engine answers), `docker`, or `built-in`.

@@ -30,7 +30,7 @@ impl Settings for CreateRole {
 impl RunbookStep for CreateRole {
     const READS: &'static [&'static str] = &["iam:GetRole", "iam:ListAttachedRolePolicies"];
     const CHANGES: &'static [&'static str] =
-        &["iam:CreateRole", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole"];
+        &["iam:CreateRole", "iam:TagRole", "iam:AttachRolePolicy", "iam:ListRoleTags", "iam:DetachRolePolicy", "iam:DeleteRole"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.trust_policy)?;
@@ -38,6 +38,7 @@ impl RunbookStep for CreateRole {
             .create_role()
             .role_name(&self.name)
             .assume_role_policy_document(document)
+            .set_tags(iam_tags(ctx))
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateRole", e))?;
@@ -78,15 +79,32 @@ impl RunbookStep for CreateRole {
 
     /// Detaches the role's managed policies, then deletes it.
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
-        let listed = ctx.iam.list_attached_role_policies().role_name(&self.name).send().await;
-        let Some(attached) = optional("ListAttachedRolePolicies", listed)? else { return Ok(Vec::new()) };
-        for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
-            let detached = ctx.iam.detach_role_policy().role_name(&self.name).policy_arn(arn).send().await;
-            optional("DetachRolePolicy", detached)?;
-        }
-        optional("DeleteRole", ctx.iam.delete_role().role_name(&self.name).send().await)?;
-        Ok(vec![format!("IAM role {}", self.name)])
+        let tags = ctx.iam.list_role_tags().role_name(&self.name).send().await;
+        let Some(tags) = optional("ListRoleTags", tags)? else { return Ok(Vec::new()) };
+        ctx.ensure_owned(&format!("IAM role {}", self.name), tags.tags().iter().map(|t| (t.key(), t.value())))?;
+        remove_role(ctx, &self.name).await
     }
+}
+
+/// Detaches a role's managed policies, then deletes it.
+pub(crate) async fn remove_role(ctx: &RunContext, name: &str) -> Result<Vec<String>, StepError> {
+    let listed = ctx.iam.list_attached_role_policies().role_name(name).send().await;
+    let Some(attached) = optional("ListAttachedRolePolicies", listed)? else { return Ok(Vec::new()) };
+    for arn in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+        let detached = ctx.iam.detach_role_policy().role_name(name).policy_arn(arn).send().await;
+        optional("DetachRolePolicy", detached)?;
+    }
+    optional("DeleteRole", ctx.iam.delete_role().role_name(name).send().await)?;
+    Ok(vec![format!("IAM role {name}")])
+}
+
+/// Detaches a customer-managed policy from `roles`, then deletes it.
+pub(crate) async fn remove_policy(ctx: &RunContext, arn: &str, roles: &[&str]) -> Result<Vec<String>, StepError> {
+    for role in roles {
+        optional("DetachRolePolicy", ctx.iam.detach_role_policy().role_name(*role).policy_arn(arn).send().await)?;
+    }
+    optional("DeletePolicy", ctx.iam.delete_policy().policy_arn(arn).send().await)?;
+    Ok(vec![format!("IAM policy {}", arn.rsplit('/').next().unwrap_or(arn))])
 }
 
 /// Creates a customer-managed policy from a file (verbatim) and attaches it to a role.
@@ -110,7 +128,7 @@ impl RunbookStep for AttachPolicy {
     const READS: &'static [&'static str] =
         &["iam:ListAttachedRolePolicies", "iam:ListPolicies", "iam:GetPolicy", "iam:GetPolicyVersion"];
     const CHANGES: &'static [&'static str] =
-        &["iam:CreatePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeletePolicy"];
+        &["iam:CreatePolicy", "iam:TagPolicy", "iam:AttachRolePolicy", "iam:ListPolicyTags", "iam:DetachRolePolicy", "iam:DeletePolicy"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.document)?;
@@ -119,6 +137,7 @@ impl RunbookStep for AttachPolicy {
             .create_policy()
             .policy_name(&self.policy_name)
             .policy_document(document)
+            .set_tags(iam_tags(ctx))
             .send()
             .await
             .map_err(|e| StepError::sdk("CreatePolicy", e))?;
@@ -195,9 +214,10 @@ impl RunbookStep for AttachPolicy {
     /// Detaches the policy from the role, then deletes it.
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         let Some(arn) = local_policy_arn(ctx, &self.policy_name).await? else { return Ok(Vec::new()) };
-        optional("DetachRolePolicy", ctx.iam.detach_role_policy().role_name(&self.role).policy_arn(&arn).send().await)?;
-        optional("DeletePolicy", ctx.iam.delete_policy().policy_arn(&arn).send().await)?;
-        Ok(vec![format!("IAM policy {}", self.policy_name)])
+        let tags = ctx.iam.list_policy_tags().policy_arn(&arn).send().await;
+        let Some(tags) = optional("ListPolicyTags", tags)? else { return Ok(Vec::new()) };
+        ctx.ensure_owned(&format!("IAM policy {}", self.policy_name), tags.tags().iter().map(|t| (t.key(), t.value())))?;
+        remove_policy(ctx, &arn, &[&self.role]).await
     }
 }
 
@@ -211,6 +231,12 @@ async fn local_policy_arn(ctx: &RunContext, name: &str) -> Result<Option<String>
         }
     }
     Ok(None)
+}
+
+/// The run's tags in IAM's shape (none outside a provisioned run).
+fn iam_tags(ctx: &RunContext) -> Option<Vec<aws_sdk_iam::types::Tag>> {
+    let tags = ctx.tags()?;
+    Some(tags.into_iter().filter_map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().ok()).collect())
 }
 
 fn read(path: &Path) -> Result<String, StepError> {

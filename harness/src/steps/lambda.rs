@@ -47,7 +47,7 @@ impl Settings for CreateFunction {
 impl RunbookStep for CreateFunction {
     const READS: &'static [&'static str] = &["lambda:GetFunctionConfiguration"];
     const CHANGES: &'static [&'static str] =
-        &["iam:GetRole", "iam:PassRole", "lambda:CreateFunction", "lambda:DeleteFunction"];
+        &["iam:GetRole", "iam:PassRole", "lambda:CreateFunction", "lambda:TagResource", "lambda:GetFunction", "lambda:DeleteFunction"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let zip = Package::open(Path::new(""), &self.code)
@@ -63,6 +63,7 @@ impl RunbookStep for CreateFunction {
             .role(role_arn)
             .timeout(self.timeout)
             .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            .set_tags(ctx.tags())
             .send()
             .await
             .map_err(|e| StepError::sdk("CreateFunction", e))?;
@@ -126,9 +127,18 @@ impl RunbookStep for CreateFunction {
     }
 
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
-        let deleted = optional("DeleteFunction", ctx.lambda.delete_function().function_name(&self.name).send().await)?;
-        Ok(deleted.map(|_| format!("Lambda function {}", self.name)).into_iter().collect())
+        let function = ctx.lambda.get_function().function_name(&self.name).send().await;
+        let Some(function) = optional("GetFunction", function)? else { return Ok(Vec::new()) };
+        let tags = function.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()));
+        ctx.ensure_owned(&format!("Lambda function {}", self.name), tags)?;
+        remove_function(ctx, &self.name).await
     }
+}
+
+/// Deletes a function (its permissions go with it).
+pub(crate) async fn remove_function(ctx: &RunContext, name: &str) -> Result<Vec<String>, StepError> {
+    let deleted = optional("DeleteFunction", ctx.lambda.delete_function().function_name(name).send().await)?;
+    Ok(deleted.map(|_| format!("Lambda function {name}")).into_iter().collect())
 }
 
 /// "Configuration -> Environment Variables": sets the function's variables (replacing the previous set).

@@ -12,6 +12,7 @@ mod iam;
 mod lambda;
 mod s3;
 mod swagger;
+pub mod tagged;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use serde::de::DeserializeOwned;
 use crate::targets::capabilities::Capability;
 use crate::verify::Expected;
 
-pub use context::{Facts, RunContext, SideEffect, VerifyMode};
+pub use context::{CREATED_TAG, Facts, NOT_OWNED, Owner, RUN_ID_TAG, RunContext, SideEffect, VerifyMode};
 pub(crate) use ecr::registry_login;
 
 /// What a step did, as the report shows it: a few normalized facts read back from the target.

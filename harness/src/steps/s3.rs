@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, RunbookStep, Settings, StepError, fixture, optional};
+use super::{ErrorKind, Observed, RunContext, RunbookStep, Settings, StepError, fixture, optional};
 use crate::verify::{Expect, Expected};
 
 /// Creates the bucket. `public_access: allowed` is the console's unticked "Block all public access" (all four
@@ -33,7 +33,7 @@ impl Settings for CreateBucket {}
 impl RunbookStep for CreateBucket {
     const READS: &'static [&'static str] = &["s3:ListBucket", "s3:GetBucketPublicAccessBlock"];
     const CHANGES: &'static [&'static str] =
-        &["s3:CreateBucket", "s3:PutBucketPublicAccessBlock", "s3:ListBucket", "s3:DeleteObject", "s3:DeleteBucket"];
+        &["s3:CreateBucket", "s3:PutBucketTagging", "s3:PutBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:ListBucket", "s3:DeleteObject", "s3:DeleteBucket"];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let mut create = ctx.s3.create_bucket().bucket(&self.name);
@@ -45,6 +45,13 @@ impl RunbookStep for CreateBucket {
             );
         }
         create.send().await.map_err(|e| StepError::sdk("CreateBucket", e))?;
+        if let Some(tags) = ctx.tags() {
+            let tags = tags.into_iter().filter_map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().ok());
+            let tagging = aws_sdk_s3::types::Tagging::builder().set_tag_set(Some(tags.collect())).build();
+            let tagging = tagging.map_err(|e| StepError::unexpected(format!("bucket tags: {e}")))?;
+            let put = ctx.s3.put_bucket_tagging().bucket(&self.name).tagging(tagging).send().await;
+            put.map_err(|e| StepError::sdk("PutBucketTagging", e))?;
+        }
         if self.public_access == PublicAccess::Allowed {
             let off = PublicAccessBlockConfiguration::builder()
                 .block_public_acls(false)
@@ -104,25 +111,34 @@ impl RunbookStep for CreateBucket {
 
     /// Empties the bucket (AWS deletes only empty buckets), then deletes it.
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
-        loop {
-            let listed = ctx.s3.list_objects_v2().bucket(&self.name).send().await;
-            let Some(listed) = optional("ListObjectsV2", listed)? else { return Ok(Vec::new()) };
-            if listed.contents().is_empty() {
-                break;
-            }
-            for key in listed.contents().iter().filter_map(|o| o.key()) {
-                ctx.s3
-                    .delete_object()
-                    .bucket(&self.name)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|e| StepError::sdk("DeleteObject", e))?;
-            }
-        }
-        optional("DeleteBucket", ctx.s3.delete_bucket().bucket(&self.name).send().await)?;
-        Ok(vec![format!("S3 bucket {} (emptied)", self.name)])
+        let tags = match ctx.s3.get_bucket_tagging().bucket(&self.name).send().await {
+            Ok(tagging) => tagging.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
+            Err(e) => match StepError::sdk("GetBucketTagging", e) {
+                e if e.code == "NoSuchTagSet" => Vec::new(),
+                e if e.kind() == ErrorKind::Missing => return Ok(Vec::new()),
+                e => return Err(e),
+            },
+        };
+        ctx.ensure_owned(&format!("S3 bucket {}", self.name), tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        remove_bucket(ctx, &self.name).await
     }
+}
+
+/// Empties a bucket (AWS deletes only empty buckets), then deletes it.
+pub(crate) async fn remove_bucket(ctx: &RunContext, name: &str) -> Result<Vec<String>, StepError> {
+    loop {
+        let listed = ctx.s3.list_objects_v2().bucket(name).send().await;
+        let Some(listed) = optional("ListObjectsV2", listed)? else { return Ok(Vec::new()) };
+        if listed.contents().is_empty() {
+            break;
+        }
+        for key in listed.contents().iter().filter_map(|o| o.key()) {
+            let deleted = ctx.s3.delete_object().bucket(name).key(key).send().await;
+            deleted.map_err(|e| StepError::sdk("DeleteObject", e))?;
+        }
+    }
+    optional("DeleteBucket", ctx.s3.delete_bucket().bucket(name).send().await)?;
+    Ok(vec![format!("S3 bucket {name} (emptied)")])
 }
 
 /// Whether an SDK error carries this AWS error code.

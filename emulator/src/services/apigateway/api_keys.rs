@@ -26,12 +26,15 @@ struct CreateKeyInput {
     #[serde(default)]
     enabled: bool,
     value: Option<String>,
+    #[serde(default)]
+    tags: super::model::Tags,
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateApiKey.html>
 /// `enabled` defaults to false, as on AWS. Deviations: `stageKeys` and `customerId` are not emulated.
 pub(super) fn create_key(call: &Call<'_>) -> AwsResult<Response> {
     let input: CreateKeyInput = input(call.req)?;
+    super::tags::check_new(&input.tags)?;
     let value = match input.value {
         Some(value) if (20..=128).contains(&value.len()) => value,
         Some(_) => return Err(bad_request("API Key value should be at least 20 characters")),
@@ -46,6 +49,7 @@ pub(super) fn create_key(call: &Call<'_>) -> AwsResult<Response> {
         description: input.description,
         created: time,
         updated: time,
+        tags: input.tags,
     };
     let body = key.to_json(true);
     call.store(|store| {
@@ -122,6 +126,8 @@ struct CreatePlanInput {
     api_stages: Vec<ApiStageInput>,
     throttle: Option<Value>,
     quota: Option<Value>,
+    #[serde(default)]
+    tags: super::model::Tags,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +141,7 @@ struct ApiStageInput {
 /// Deviation: throttle and quota are stored and returned but not enforced.
 pub(super) fn create_plan(call: &Call<'_>) -> AwsResult<Response> {
     let input: CreatePlanInput = input(call.req)?;
+    super::tags::check_new(&input.tags)?;
     call.store(|store| {
         let mut api_stages = Vec::new();
         for s in input.api_stages {
@@ -149,6 +156,7 @@ pub(super) fn create_plan(call: &Call<'_>) -> AwsResult<Response> {
             throttle: input.throttle,
             quota: input.quota,
             keys: BTreeSet::new(),
+            tags: input.tags,
         };
         let body = plan.to_json();
         store.usage_plans.insert(plan.id.clone(), plan);

@@ -53,6 +53,7 @@ pub(super) fn create_deployment(call: &Call<'_>, api_id: &str) -> AwsResult<Resp
                 variables: BTreeMap::new(),
                 created: time,
                 updated: time,
+                tags: Default::default(),
             });
             stage.deployment_id = deployment_id;
             stage.updated = time;
@@ -134,11 +135,14 @@ struct CreateStageInput {
     description: Option<String>,
     #[serde(default)]
     variables: BTreeMap<String, String>,
+    #[serde(default)]
+    tags: super::model::Tags,
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html>
 pub(super) fn create_stage(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
     let input: CreateStageInput = input(call.req)?;
+    super::tags::check_new(&input.tags)?;
     validate_stage_name(&input.stage_name)?;
     call.api(api_id, |api| {
         if !api.deployments.contains_key(&input.deployment_id) {
@@ -155,6 +159,7 @@ pub(super) fn create_stage(call: &Call<'_>, api_id: &str) -> AwsResult<Response>
             variables: input.variables,
             created: time,
             updated: time,
+            tags: input.tags,
         };
         let body = stage.to_json();
         api.stages.insert(stage.name.clone(), stage);

@@ -5,7 +5,7 @@
 //!
 //! Codemap: [`model`] (stored resources and their JSON), [`rest_apis`] (APIs and resources), [`methods`]
 //! (methods, integrations and their responses), [`deployments`] (deployments and stages), [`api_keys`]
-//! (keys, usage plans), [`gateway_responses`], [`patch`] (patch operations), [`execute`] and [`proxy`]
+//! (keys, usage plans), [`gateway_responses`], [`tags`], [`patch`] (patch operations), [`execute`] and [`proxy`]
 //! (the data plane). Resources live per account and region.
 
 mod api_keys;
@@ -17,6 +17,7 @@ mod model;
 mod patch;
 mod proxy;
 mod rest_apis;
+mod tags;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -89,6 +90,9 @@ fn route(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
         ["usageplans", id, "keys"] if m == Method::GET => api_keys::get_plan_keys(&call, id),
         ["usageplans", id, "keys", key] if m == Method::GET => api_keys::get_plan_key(&call, id, key),
         ["usageplans", id, "keys", key] if m == Method::DELETE => api_keys::delete_plan_key(&call, id, key),
+        ["tags", arn] if m == Method::GET => tags::get(&call, arn),
+        ["tags", arn] if m == Method::PUT => tags::tag(&call, arn),
+        ["tags", arn] if m == Method::DELETE => tags::untag(&call, arn),
         _ => Err(AwsError::not_implemented(&format!("API Gateway {m} {}", req.raw_path))),
     }
 }
@@ -114,6 +118,14 @@ impl ApiGateway {
     pub(crate) fn with_store<T>(&self, account: &str, region: &str, f: impl FnOnce(&mut Store) -> T) -> T {
         let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
         f(stores.entry((account.to_owned(), region.to_owned())).or_default())
+    }
+}
+
+impl ApiGateway {
+    /// Every REST API, stage, API key and usage plan of one account and region with its tags (for the Resource
+    /// Groups Tagging API).
+    pub fn tagged(&self, account: &str, region: &str) -> Vec<crate::services::tagging::Tagged> {
+        self.with_store(account, region, |store| tags::tagged(store, region))
     }
 }
 

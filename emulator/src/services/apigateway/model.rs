@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+pub(crate) use crate::services::tagging::Tags;
+
 /// Everything API Gateway holds for one account and region.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -26,6 +28,7 @@ pub(crate) struct RestApi {
     pub deployments: BTreeMap<String, Deployment>,
     pub stages: BTreeMap<String, Stage>,
     pub gateway_responses: BTreeMap<String, GatewayResponse>,
+    pub tags: Tags,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +105,7 @@ pub(crate) struct Stage {
     pub variables: BTreeMap<String, String>,
     pub created: i64,
     pub updated: i64,
+    pub tags: Tags,
 }
 
 #[derive(Debug, Clone)]
@@ -121,6 +125,7 @@ pub(crate) struct ApiKey {
     pub description: Option<String>,
     pub created: i64,
     pub updated: i64,
+    pub tags: Tags,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +138,7 @@ pub(crate) struct UsagePlan {
     pub throttle: Option<Value>,
     pub quota: Option<Value>,
     pub keys: BTreeSet<String>,
+    pub tags: Tags,
 }
 
 fn insert_opt(map: &mut Map<String, Value>, key: &str, value: Option<&String>) {
@@ -158,6 +164,7 @@ impl RestApi {
         map.insert("endpointConfiguration".into(), json!({ "types": self.endpoint_types }));
         map.insert("rootResourceId".into(), json!(self.root_id));
         map.insert("disableExecuteApiEndpoint".into(), json!(false));
+        insert_map(&mut map, "tags", &self.tags);
         Value::Object(map)
     }
 }
@@ -281,6 +288,7 @@ impl Stage {
         map.insert("tracingEnabled".into(), json!(false));
         map.insert("createdDate".into(), json!(self.created));
         map.insert("lastUpdatedDate".into(), json!(self.updated));
+        insert_map(&mut map, "tags", &self.tags);
         Value::Object(map)
     }
 }
@@ -310,6 +318,7 @@ impl ApiKey {
         if include_value {
             map.insert("value".into(), json!(self.value));
         }
+        insert_map(&mut map, "tags", &self.tags);
         Value::Object(map)
     }
 }
@@ -329,6 +338,7 @@ impl UsagePlan {
         if let Some(quota) = &self.quota {
             map.insert("quota".into(), quota.clone());
         }
+        insert_map(&mut map, "tags", &self.tags);
         Value::Object(map)
     }
 }

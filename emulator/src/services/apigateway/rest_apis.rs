@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::model::{Resource, RestApi};
+use super::model::{Resource, RestApi, Tags};
 use super::{Call, bad_request, conflict, created, input, new_id, not_found, now, patch};
 use crate::protocol::{AwsResult, Response, rest_json};
 
@@ -18,6 +18,8 @@ struct CreateApiInput {
     description: Option<String>,
     api_key_source: Option<String>,
     endpoint_configuration: Option<EndpointConfiguration>,
+    #[serde(default)]
+    tags: Tags,
 }
 
 #[derive(Debug, Deserialize)]
@@ -26,9 +28,10 @@ struct EndpointConfiguration {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateRestApi.html>
-/// Deviations: `cloneFrom`, binary media types, policies and tags are accepted but not emulated.
+/// Deviations: `cloneFrom`, binary media types and policies are accepted but not emulated.
 pub(super) fn create_api(call: &Call<'_>) -> AwsResult<Response> {
     let input: CreateApiInput = input(call.req)?;
+    super::tags::check_new(&input.tags)?;
     if input.name.trim().is_empty() {
         return Err(bad_request("The name of the API must not be empty"));
     }
@@ -56,6 +59,7 @@ pub(super) fn create_api(call: &Call<'_>) -> AwsResult<Response> {
         deployments: BTreeMap::new(),
         stages: BTreeMap::new(),
         gateway_responses: BTreeMap::new(),
+        tags: input.tags,
     };
     let body = api.to_json();
     call.store(|store| store.apis.insert(api.id.clone(), api));

@@ -182,7 +182,7 @@ pub(crate) fn create(op: &Op<'_>) -> AwsResult<Value> {
             format!("arn:aws:iam::{}:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch", scope.account)
         }),
         unmanaged_vcpus: input.unmanaged_vcpus,
-        tags: input.tags.unwrap_or_default(),
+        tags: super::tags::checked(input.tags)?,
         update_policy: None,
         eks_configuration: input.eks_configuration,
         context: input.context,

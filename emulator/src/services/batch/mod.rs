@@ -110,6 +110,12 @@ impl Batch {
         }
     }
 
+    /// Every taggable resource of one account and region with its tags (for the Resource Groups Tagging API).
+    pub fn tagged(&self, account: &str, region: &str) -> Vec<crate::services::tagging::Tagged> {
+        let scope = Scope { account: account.to_owned(), region: region.to_owned() };
+        self.with_store(&scope, |store| tags::tagged(store))
+    }
+
     /// Runs `f` on the resources of one account and region. The lock is never held across an `.await`.
     fn with_store<T>(&self, scope: &Scope, f: impl FnOnce(&mut Store) -> T) -> T {
         let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Op, Store, client_error, required};
 use crate::protocol::AwsResult;
+use crate::services::tagging::{self, Tagged, Tags};
 
 /// The tags of the resource `arn` names, if it exists.
 fn tags_of<'a>(store: &'a mut Store, arn: &str) -> Option<&'a mut BTreeMap<String, String>> {
@@ -20,6 +21,17 @@ fn tags_of<'a>(store: &'a mut Store, arn: &str) -> Option<&'a mut BTreeMap<Strin
         return Some(&mut definition.tags);
     }
     store.jobs.values_mut().find(|j| j.arn == arn).map(|j| &mut j.tags)
+}
+
+/// Every compute environment, job queue, active job definition revision and tagged job of a store.
+pub(crate) fn tagged(store: &Store) -> Vec<Tagged> {
+    let entry = |arn: &String, tags: &Tags| Tagged { arn: arn.clone(), tags: tags.clone() };
+    let mut all: Vec<Tagged> = store.compute_environments.values().map(|ce| entry(&ce.arn, &ce.tags)).collect();
+    all.extend(store.job_queues.values().map(|q| entry(&q.arn, &q.tags)));
+    let definitions = store.job_definitions.values().flatten().filter(|d| d.status == "ACTIVE");
+    all.extend(definitions.map(|d| entry(&d.arn, &d.tags)));
+    all.extend(store.jobs.values().filter(|j| !j.tags.is_empty()).map(|j| entry(&j.arn, &j.tags)));
+    all
 }
 
 fn not_found(arn: &str) -> crate::protocol::AwsError {
@@ -40,15 +52,21 @@ struct TagInput {
     tags: Option<BTreeMap<String, String>>,
 }
 
+/// The tags a create operation was given, checked against AWS's rules.
+pub(crate) fn checked(tags: Option<Tags>) -> AwsResult<Tags> {
+    let tags = tags.unwrap_or_default();
+    tagging::check(&Tags::new(), &tags).map_err(client_error)?;
+    Ok(tags)
+}
+
 /// TagResource: <https://docs.aws.amazon.com/batch/latest/APIReference/API_TagResource.html>
-///
-/// Deviation: AWS's limit of 50 tags and its key/value length limits are not enforced.
 pub(crate) fn tag(op: &Op<'_>, arn: &str) -> AwsResult<Value> {
     let input: TagInput = op.input()?;
     let new_tags = required(input.tags, "tags")?;
     op.authorize("TagResource", &[arn.to_owned()])?;
     op.with_store(|store| {
         let tags = tags_of(store, arn).ok_or_else(|| not_found(arn))?;
+        tagging::check(tags, &new_tags).map_err(client_error)?;
         tags.extend(new_tags);
         Ok(json!({}))
     })

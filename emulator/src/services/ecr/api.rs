@@ -13,6 +13,7 @@ use super::model::{Image, MANIFEST_TYPES, Registry, Repository, digest_of, refer
 use super::now;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
 use crate::server::AppState;
+use crate::services::tagging::{self, Tags};
 
 pub const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921";
 
@@ -26,10 +27,7 @@ pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
 
 fn dispatch(state: &AppState, req: &AwsRequest) -> AwsResult<Value> {
     let operation = json_protocol::operation(req, TARGET_PREFIX)?;
-    let body: &[u8] = if req.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &req.body };
-    let input: Value = serde_json::from_slice(body).map_err(|e| {
-        AwsError::serialization(format!("Could not parse request body into the operation's input: {e}"))
-    })?;
+    let input = json_protocol::input_value(req)?;
     let ctx = Ctx { state, account: req.ctx.account_id().to_owned(), region: req.ctx.region.clone(), req };
     match operation {
         "CreateRepository" => ctx.create_repository(parse(input)?),
@@ -41,6 +39,9 @@ fn dispatch(state: &AppState, req: &AwsRequest) -> AwsResult<Value> {
         "BatchGetImage" => ctx.batch_get_image(parse(input)?),
         "PutImage" => ctx.put_image(parse(input)?),
         "BatchDeleteImage" => ctx.batch_delete_image(parse(input)?),
+        "TagResource" => ctx.tag_resource(parse(input)?),
+        "UntagResource" => ctx.untag_resource(parse(input)?),
+        "ListTagsForResource" => ctx.list_tags_for_resource(parse(input)?),
         other => Err(AwsError::bad_request(
             "UnknownOperationException",
             format!("crts-emulator does not implement the ECR operation {other}"),
@@ -75,8 +76,7 @@ struct RepositoryInput {
     #[serde(default)]
     repository_names: Option<Vec<String>>,
     #[serde(default)]
-    #[allow(dead_code, reason = "accepted as AWS accepts it; tags are not kept")]
-    tags: Option<Value>,
+    tags: Option<Vec<TagInput>>,
     #[serde(default)]
     #[allow(dead_code, reason = "accepted; pagination is not implemented (all results in one page)")]
     max_results: Option<u32>,
@@ -197,6 +197,7 @@ impl Ctx<'_> {
         }
         let scan_on_push =
             input.image_scanning_configuration.as_ref().and_then(|c| c["scanOnPush"].as_bool()).unwrap_or(false);
+        let resource_tags = checked_tags(&Tags::new(), input.tags.unwrap_or_default())?;
         let repository = Repository {
             arn: self.repository_arn(&name),
             registry_id: self.account.clone(),
@@ -207,6 +208,7 @@ impl Ctx<'_> {
             images: Default::default(),
             tags: Default::default(),
             blobs: Default::default(),
+            resource_tags,
             name: name.clone(),
         };
         let view = repository_view(&repository);
@@ -265,6 +267,56 @@ impl Ctx<'_> {
             Ok(removed)
         })?;
         Ok(json!({ "repository": repository_view(&removed) }))
+    }
+
+    /// Runs `f` on the resource tags of the repository `arn` names (in this call's account and region).
+    fn with_repository_tags<T>(&self, arn: Option<&String>, f: impl FnOnce(&mut Tags) -> AwsResult<T>) -> AwsResult<T> {
+        let arn = self.required(arn, "resourceArn")?;
+        let prefix = format!("arn:aws:ecr:{}:{}:repository/", self.region, self.account);
+        let name = arn.strip_prefix(&prefix).ok_or_else(|| {
+            AwsError::bad_request("InvalidParameterException", format!("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN {arn}'"))
+        })?;
+        self.with_registry(|registry| match registry.repositories.get_mut(name) {
+            Some(repository) => f(&mut repository.resource_tags),
+            None => Err(self.not_found(name)),
+        })
+    }
+
+    /// <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_TagResource.html>
+    fn tag_resource(&self, input: TagsInput) -> AwsResult<Value> {
+        let arn = self.required(input.resource_arn.as_ref(), "resourceArn")?;
+        self.authorize("ecr:TagResource", arn)?;
+        let new = input.tags.ok_or_else(|| {
+            AwsError::bad_request("InvalidParameterException", "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+        })?;
+        self.with_repository_tags(input.resource_arn.as_ref(), |tags| {
+            let new = checked_tags(tags, new)?;
+            tags.extend(new);
+            Ok(json!({}))
+        })
+    }
+
+    /// <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UntagResource.html>
+    fn untag_resource(&self, input: TagsInput) -> AwsResult<Value> {
+        let arn = self.required(input.resource_arn.as_ref(), "resourceArn")?;
+        self.authorize("ecr:UntagResource", arn)?;
+        let keys = input.tag_keys.ok_or_else(|| {
+            AwsError::bad_request("InvalidParameterException", "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+        })?;
+        self.with_repository_tags(input.resource_arn.as_ref(), |tags| {
+            for key in &keys {
+                tags.remove(key);
+            }
+            Ok(json!({}))
+        })
+    }
+
+    /// <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListTagsForResource.html>
+    fn list_tags_for_resource(&self, input: TagsInput) -> AwsResult<Value> {
+        let arn = self.required(input.resource_arn.as_ref(), "resourceArn")?;
+        self.authorize("ecr:ListTagsForResource", arn)?;
+        let tags = self.with_repository_tags(input.resource_arn.as_ref(), |tags| Ok(tags.clone()))?;
+        Ok(json!({ "tags": tag_list(&tags) }))
     }
 
     fn get_authorization_token(&self) -> AwsResult<Value> {
@@ -484,6 +536,37 @@ fn tag_filter(status: &str, tagged: bool) -> bool {
         "UNTAGGED" => !tagged,
         _ => true,
     }
+}
+
+/// ECR's tag shape: `{"Key": ..., "Value": ...}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagInput {
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TagsInput {
+    resource_arn: Option<String>,
+    tags: Option<Vec<TagInput>>,
+    tag_keys: Option<Vec<String>>,
+}
+
+/// New tags, checked against AWS's rules given the ones a repository has (ECR's own error codes).
+fn checked_tags(existing: &Tags, new: Vec<TagInput>) -> AwsResult<Tags> {
+    let new: Tags = new.into_iter().map(|t| (t.key, t.value)).collect();
+    tagging::check(existing, &new).map_err(|e| {
+        let code = if e.contains("at most") { "TooManyTagsException" } else { "InvalidTagParameterException" };
+        AwsError::bad_request(code, e)
+    })?;
+    Ok(new)
+}
+
+fn tag_list(tags: &Tags) -> Vec<Value> {
+    tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect()
 }
 
 fn repository_view(repository: &Repository) -> Value {

@@ -40,6 +40,14 @@ impl Ecr {
         f(registries.entry((account.to_owned(), region.to_owned())).or_default())
     }
 
+    /// Every repository of one account and region with its resource tags (for the Resource Groups Tagging API).
+    pub fn tagged(&self, account: &str, region: &str) -> Vec<crate::services::tagging::Tagged> {
+        self.with_registry(account, region, |registry| {
+            let repositories = registry.repositories.values();
+            repositories.map(|r| crate::services::tagging::Tagged { arn: r.arn.clone(), tags: r.resource_tags.clone() }).collect()
+        })
+    }
+
     /// Issues a registry password for (account, region).
     pub fn issue_token(&self, account: &str, region: &str) -> (String, f64) {
         let token = crate::identity::random_alnum(64);

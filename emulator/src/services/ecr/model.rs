@@ -29,6 +29,8 @@ pub struct Repository {
     pub tags: BTreeMap<String, String>,
     /// Blobs this repository may serve.
     pub blobs: BTreeSet<String>,
+    /// The repository's resource tags (TagResource), not to be confused with image `tags`.
+    pub resource_tags: crate::services::tagging::Tags,
 }
 
 #[derive(Debug, Clone)]

@@ -3,12 +3,13 @@
 //!
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>
 //!
-//! Codemap: [`operations`] (one function per API action), [`policy`] (parsing and evaluation),
-//! [`managed`] (the AWS-managed policies the runbook attaches). Resources live per account.
+//! Codemap: [`operations`] (one function per API action), [`tags`] (role and policy tags), [`policy`] (parsing
+//! and evaluation), [`managed`] (the AWS-managed policies the runbook attaches). Resources live per account.
 
 mod managed;
 mod operations;
 pub mod policy;
+mod tags;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -65,6 +66,7 @@ pub(crate) struct Role {
     pub attached: Vec<String>,
     /// Inline policies: name → (original text, parsed).
     pub inline: BTreeMap<String, (String, PolicyDocument)>,
+    pub tags: crate::services::tagging::Tags,
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +79,7 @@ pub(crate) struct ManagedPolicy {
     pub created: String,
     pub document: String,
     pub parsed: PolicyDocument,
+    pub tags: crate::services::tagging::Tags,
 }
 
 impl Iam {

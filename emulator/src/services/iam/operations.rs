@@ -3,7 +3,7 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::policy::PolicyDocument;
-use super::{Account, Iam, ManagedPolicy, Role, XMLNS, access_denied, managed};
+use super::{Account, Iam, ManagedPolicy, Role, XMLNS, access_denied, managed, tags};
 use crate::identity::random_upper_alnum;
 use crate::protocol::query::{self, QueryInput};
 use crate::protocol::xml::XmlWriter;
@@ -21,36 +21,36 @@ fn now() -> String {
 }
 
 /// Everything an action handler needs.
-struct Call<'a> {
-    iam: &'a Iam,
-    req: &'a AwsRequest,
-    input: &'a QueryInput,
-    action: &'a str,
+pub(super) struct Call<'a> {
+    pub iam: &'a Iam,
+    pub req: &'a AwsRequest,
+    pub input: &'a QueryInput,
+    pub action: &'a str,
 }
 
 impl Call<'_> {
-    fn account_id(&self) -> &str {
+    pub(super) fn account_id(&self) -> &str {
         self.req.ctx.account_id()
     }
 
     /// Asks whether a role session may perform this action on `resource`.
-    fn authorize(&self, resource: String) -> AwsResult<()> {
+    pub(super) fn authorize(&self, resource: String) -> AwsResult<()> {
         self.iam.authorize(&self.req.ctx.caller, &format!("iam:{}", self.action), &[resource]).map_err(access_denied)
     }
 
-    fn role_arn(&self, name: &str) -> String {
+    pub(super) fn role_arn(&self, name: &str) -> String {
         format!("arn:aws:iam::{}:role/{name}", self.account_id())
     }
 
-    fn respond(&self, result: impl FnOnce(&mut XmlWriter)) -> Response {
+    pub(super) fn respond(&self, result: impl FnOnce(&mut XmlWriter)) -> Response {
         query::respond(self.action, XMLNS, &self.req.ctx.request_id, result)
     }
 
-    fn respond_empty(&self) -> Response {
+    pub(super) fn respond_empty(&self) -> Response {
         query::respond_empty(self.action, XMLNS, &self.req.ctx.request_id)
     }
 
-    fn with_account<T>(&self, f: impl FnOnce(&mut Account) -> T) -> T {
+    pub(super) fn with_account<T>(&self, f: impl FnOnce(&mut Account) -> T) -> T {
         self.iam.with_account(self.account_id(), f)
     }
 }
@@ -77,6 +77,12 @@ pub(super) fn dispatch(iam: &Iam, req: &AwsRequest, input: &QueryInput) -> AwsRe
         "GetRolePolicy" => get_role_policy(&call),
         "DeleteRolePolicy" => delete_role_policy(&call),
         "ListRolePolicies" => list_role_policies(&call),
+        "TagRole" => tags::tag_role(&call),
+        "UntagRole" => tags::untag_role(&call),
+        "ListRoleTags" => tags::list_role_tags(&call),
+        "TagPolicy" => tags::tag_policy(&call),
+        "UntagPolicy" => tags::untag_policy(&call),
+        "ListPolicyTags" => tags::list_policy_tags(&call),
         other => Err(AwsError::bad_request(
             "InvalidAction",
             format!("Could not find operation {other} for version 2010-05-08"),
@@ -84,7 +90,7 @@ pub(super) fn dispatch(iam: &Iam, req: &AwsRequest, input: &QueryInput) -> AwsRe
     }
 }
 
-fn no_such_role(name: &str) -> AwsError {
+pub(super) fn no_such_role(name: &str) -> AwsError {
     AwsError::not_found("NoSuchEntity", format!("The role with name {name} cannot be found."))
 }
 
@@ -138,8 +144,11 @@ fn write_role(w: &mut XmlWriter, element: &str, role: &Role) {
         .text("CreateDate", &role.created)
         .text("AssumeRolePolicyDocument", &encode_document(&role.trust_policy))
         .opt_text("Description", role.description.as_deref())
-        .text("MaxSessionDuration", &role.max_session_duration.to_string())
-        .close(element);
+        .text("MaxSessionDuration", &role.max_session_duration.to_string());
+    if !role.tags.is_empty() {
+        tags::write(w, &role.tags);
+    }
+    w.close(element);
 }
 
 fn write_policy(w: &mut XmlWriter, element: &str, policy: &ManagedPolicy, attachments: usize) {
@@ -154,8 +163,11 @@ fn write_policy(w: &mut XmlWriter, element: &str, policy: &ManagedPolicy, attach
         .text("IsAttachable", "true")
         .opt_text("Description", policy.description.as_deref())
         .text("CreateDate", &policy.created)
-        .text("UpdateDate", &policy.created)
-        .close(element);
+        .text("UpdateDate", &policy.created);
+    if !policy.tags.is_empty() {
+        tags::write(w, &policy.tags);
+    }
+    w.close(element);
 }
 
 /// An AWS-managed policy presented like a customer-managed one (for GetPolicy/GetPolicyVersion).
@@ -172,6 +184,7 @@ fn aws_managed(arn: &str) -> Option<ManagedPolicy> {
         created: "2015-04-09T15:03:43Z".to_owned(),
         document: document.to_owned(),
         parsed: PolicyDocument::parse(document).ok()?,
+        tags: Default::default(),
     })
 }
 
@@ -180,7 +193,7 @@ fn attachment_count(account: &Account, arn: &str) -> usize {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html>
-/// Deviation: tags and permissions boundaries are accepted but not stored.
+/// Deviation: permissions boundaries are accepted but not stored.
 fn create_role(call: &Call<'_>) -> AwsResult<Response> {
     let name = name_param(call, "RoleName", 64)?;
     let trust_policy = call.input.required("AssumeRolePolicyDocument")?;
@@ -204,6 +217,7 @@ fn create_role(call: &Call<'_>) -> AwsResult<Response> {
         max_session_duration,
         attached: Vec::new(),
         inline: Default::default(),
+        tags: tags::checked(call, &Default::default())?,
     };
     call.with_account(|account| {
         if account.roles.contains_key(name) {
@@ -274,6 +288,7 @@ fn create_policy(call: &Call<'_>) -> AwsResult<Response> {
         created: now(),
         document: document.to_owned(),
         parsed,
+        tags: tags::checked(call, &Default::default())?,
     };
     call.with_account(|account| {
         if account.policies.values().any(|p| p.name == name) {

@@ -12,6 +12,7 @@ mod functions;
 mod invoke;
 mod permissions;
 pub mod runtime;
+mod tags;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ async fn route(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
         ["2015-03-31", "functions", name, "policy", sid] if method == Method::DELETE => {
             permissions::remove(state, req, name, sid)
         }
+        ["2017-03-31", "tags", arn] if method == Method::GET => tags::list(state, req, arn),
+        ["2017-03-31", "tags", arn] if method == Method::POST => tags::tag(state, req, arn),
+        ["2017-03-31", "tags", arn] if method == Method::DELETE => tags::untag(state, req, arn),
         ["2015-03-31", "functions", name, "invocations"] if method == Method::POST => {
             invoke::invoke(state, req, name).await
         }
@@ -130,6 +134,13 @@ impl Lambda {
     fn pools(&self) -> Vec<Arc<runtime::Pool>> {
         let all = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
         all.values().flat_map(|fs| fs.values().filter_map(|f| f.pool.clone())).collect()
+    }
+
+    /// Every function of one account and region with its tags (for the Resource Groups Tagging API).
+    pub fn tagged(&self, account: &str, region: &str) -> Vec<crate::services::tagging::Tagged> {
+        self.with_functions(account, region, |fs| {
+            fs.values().map(|f| crate::services::tagging::Tagged { arn: f.arn.clone(), tags: f.tags.clone() }).collect()
+        })
     }
 
     /// Stops the warm workers idle for longer than the configured idle timeout (run periodically by the server).

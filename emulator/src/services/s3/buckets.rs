@@ -165,6 +165,27 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
             _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
         };
     }
+    if has("tagging") {
+        return match *m {
+            Method::PUT => {
+                auth("s3:PutBucketTagging")?;
+                put_tagging(state, req, bucket)
+            }
+            Method::GET => {
+                auth("s3:GetBucketTagging")?;
+                get_tagging(state, bucket)
+            }
+            Method::DELETE => {
+                auth("s3:PutBucketTagging")?;
+                state.s3.with_bucket(bucket, |b| {
+                    b.tags = None;
+                    Ok(())
+                })?;
+                Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+            }
+            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
+        };
+    }
     if has("location") && *m == Method::GET {
         auth("s3:GetBucketLocation")?;
         let region = state.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
@@ -242,7 +263,6 @@ const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "ownershipControls",
     "replication",
     "requestPayment",
-    "tagging",
     "versioning",
     "versions",
 ];
@@ -521,6 +541,50 @@ fn put_website(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Res
         Ok(())
     })?;
     Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+}
+
+/// PutBucketTagging: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html>. The tag set
+/// replaces the bucket's; keys must be unique.
+fn put_tagging(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+    let doc = parse_xml(&req.body)?;
+    let root = doc.root_element();
+    let tag_set = root.children().find(|c| c.has_tag_name("TagSet"));
+    let (true, Some(tag_set)) = (root.has_tag_name("Tagging"), tag_set) else {
+        return Err(S3Error::malformed_xml());
+    };
+    let mut tags = crate::services::tagging::Tags::new();
+    for tag in tag_set.children().filter(|c| c.has_tag_name("Tag")) {
+        let (Some(key), value) = (child_text(tag, "Key"), child_text(tag, "Value").unwrap_or("")) else {
+            return Err(S3Error::malformed_xml());
+        };
+        if tags.insert(key.to_owned(), value.to_owned()).is_some() {
+            return Err(S3Error::new(StatusCode::BAD_REQUEST, "InvalidTag", "Cannot provide multiple Tags with the same key")
+                .with("TagKey", key));
+        }
+    }
+    crate::services::tagging::check(&Default::default(), &tags)
+        .map_err(|e| S3Error::new(StatusCode::BAD_REQUEST, "InvalidTag", e))?;
+    state.s3.with_bucket(bucket, |b| {
+        b.tags = Some(tags);
+        Ok(())
+    })?;
+    Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+}
+
+/// GetBucketTagging: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html>
+fn get_tagging(state: &AppState, bucket: &str) -> S3Result<Response> {
+    let tags = state.s3.with_bucket(bucket, |b| {
+        b.tags.clone().ok_or_else(|| {
+            S3Error::new(StatusCode::NOT_FOUND, "NoSuchTagSet", "The TagSet does not exist").with("BucketName", bucket)
+        })
+    })?;
+    let mut xml = XmlWriter::new();
+    xml.open("Tagging", Some(XMLNS)).open("TagSet", None);
+    for (key, value) in &tags {
+        xml.open("Tag", None).text("Key", key).text("Value", value).close("Tag");
+    }
+    xml.close("TagSet").close("Tagging");
+    Ok(xml_ok(xml.finish()))
 }
 
 fn req_text(body: &[u8]) -> &str {

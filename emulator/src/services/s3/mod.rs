@@ -48,6 +48,20 @@ impl S3 {
         Self::default()
     }
 
+    /// The buckets of one account in one region with their tags (for the Resource Groups Tagging API).
+    pub fn tagged(&self, account: &str, region: &str) -> Vec<crate::services::tagging::Tagged> {
+        self.with_buckets(|buckets| {
+            buckets
+                .values()
+                .filter(|b| b.owner == account && b.region == region)
+                .map(|b| crate::services::tagging::Tagged {
+                    arn: format!("arn:aws:s3:::{}", b.name),
+                    tags: b.tags.clone().unwrap_or_default(),
+                })
+                .collect()
+        })
+    }
+
     /// Runs `f` on every bucket. The lock is never held across an `.await`.
     fn with_buckets<T>(&self, f: impl FnOnce(&mut BTreeMap<String, Bucket>) -> T) -> T {
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);

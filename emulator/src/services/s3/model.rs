@@ -23,6 +23,8 @@ pub struct Bucket {
     pub website: Option<Website>,
     /// Multipart uploads in progress, by upload id.
     pub uploads: BTreeMap<String, MultipartUpload>,
+    /// The bucket's tag set (PutBucketTagging); `None` until one is put, or after DeleteBucketTagging.
+    pub tags: Option<crate::services::tagging::Tags>,
 }
 
 impl Bucket {
@@ -38,6 +40,7 @@ impl Bucket {
             cors: None,
             website: None,
             uploads: BTreeMap::new(),
+            tags: None,
         }
     }
 

@@ -1,0 +1,290 @@
+//! Tags, as every service here keeps them, and the Resource Groups Tagging API (awsJson1.1,
+//! `X-Amz-Target: ResourceGroupsTaggingAPI_20170126.<Operation>`, signing name `tagging`), whose `GetResources`
+//! finds tagged resources across services.
+//!
+//! <https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html>
+//!
+//! Each service stores its resources' tags and answers its own tagging operations; for `GetResources` it lists
+//! what it holds through [`Tagged`] (one account, one region). As on AWS, IAM roles are not returned by
+//! `GetResources` ("The GetResources operation does not currently support IAM users and roles"), and neither are
+//! IAM policies here: find those with IAM's own `ListRoleTags` / `ListPolicyTags`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
+use crate::server::AppState;
+
+/// A resource's tags, by key.
+pub type Tags = BTreeMap<String, String>;
+
+pub const TARGET_PREFIX: &str = "ResourceGroupsTaggingAPI_20170126";
+
+/// At most this many tags on one resource (every service here).
+pub const MAX_TAGS: usize = 50;
+
+/// AWS's rules for tags, common to the services here: at most 50 per resource (counting those it already has,
+/// unless a new value replaces one), keys of 1 to 128 characters that do not start with `aws:` (reserved), values
+/// of at most 256. The error names the rule; each service wraps it in its own error code.
+pub fn check(existing: &Tags, new: &Tags) -> Result<(), String> {
+    for (key, value) in new {
+        if key.is_empty() || key.chars().count() > 128 {
+            return Err(format!("Tag key {key:?} must be 1 to 128 characters long"));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(format!("Tag key {key:?} starts with the reserved prefix aws:"));
+        }
+        if value.chars().count() > 256 {
+            return Err(format!("The value of tag {key:?} is longer than 256 characters"));
+        }
+    }
+    let total = existing.keys().chain(new.keys().filter(|k| !existing.contains_key(*k))).count();
+    if total > MAX_TAGS {
+        return Err(format!("A resource can have at most {MAX_TAGS} tags; this would give it {total}"));
+    }
+    Ok(())
+}
+
+/// A resource and its tags, as a service lists it for `GetResources`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tagged {
+    pub arn: String,
+    pub tags: Tags,
+}
+
+/// Serves one Resource Groups Tagging API request.
+pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+    match dispatch(state, &req) {
+        Ok(output) => json_protocol::ok(&output),
+        Err(err) => json_protocol::error(&err),
+    }
+}
+
+fn dispatch(state: &AppState, req: &AwsRequest) -> AwsResult<Value> {
+    let operation = json_protocol::operation(req, TARGET_PREFIX)?;
+    let input: Value = json_protocol::input_value(req)?;
+    let resources = || everything(state, req.ctx.account_id(), &req.ctx.region);
+    match operation {
+        "GetResources" => {
+            let input: GetResourcesInput = parse(input)?;
+            authorize(state, req, "tag:GetResources")?;
+            get_resources(input, resources())
+        }
+        "GetTagKeys" => {
+            authorize(state, req, "tag:GetTagKeys")?;
+            let keys: std::collections::BTreeSet<String> =
+                resources().into_iter().flat_map(|r| r.tags.into_keys()).collect();
+            Ok(json!({ "TagKeys": keys, "PaginationToken": "" }))
+        }
+        "GetTagValues" => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "PascalCase")]
+            struct Input {
+                key: Option<String>,
+            }
+            let input: Input = parse(input)?;
+            let key = input.key.ok_or_else(|| invalid("Key is required"))?;
+            authorize(state, req, "tag:GetTagValues")?;
+            let values: std::collections::BTreeSet<String> =
+                resources().into_iter().filter_map(|mut r| r.tags.remove(&key)).collect();
+            Ok(json!({ "TagValues": values, "PaginationToken": "" }))
+        }
+        other => Err(AwsError::bad_request(
+            "UnknownOperationException",
+            format!("crts-emulator does not implement the Resource Groups Tagging API operation {other}"),
+        )),
+    }
+}
+
+/// Every tagged resource the services hold in this account and region (untagged ones too: `GetResources`
+/// without filters returns resources that once had tags; here, every resource that can have them).
+fn everything(state: &AppState, account: &str, region: &str) -> Vec<Tagged> {
+    let mut all = Vec::new();
+    all.extend(state.lambda.tagged(account, region));
+    all.extend(state.batch.tagged(account, region));
+    all.extend(state.apigateway.tagged(account, region));
+    all.extend(state.ecr.tagged(account, region));
+    all.extend(state.s3.tagged(account, region));
+    all.sort_by(|a, b| a.arn.cmp(&b.arn));
+    all
+}
+
+fn authorize(state: &AppState, req: &AwsRequest, action: &str) -> AwsResult<()> {
+    state
+        .iam
+        .authorize(&req.ctx.caller, action, &["*".to_owned()])
+        .map_err(|d| AwsError::bad_request("AccessDeniedException", d.message))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(input: Value) -> AwsResult<T> {
+    serde_json::from_value(input).map_err(|e| AwsError::serialization(format!("Invalid request: {e}")))
+}
+
+fn invalid(message: impl Into<String>) -> AwsError {
+    AwsError::bad_request("InvalidParameterException", message)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetResourcesInput {
+    pagination_token: Option<String>,
+    #[serde(default)]
+    tag_filters: Vec<TagFilter>,
+    resources_per_page: Option<usize>,
+    #[serde(default)]
+    resource_type_filters: Vec<String>,
+    #[serde(default, rename = "ResourceARNList")]
+    resource_arn_list: Vec<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted; every resource is returned with its tags")]
+    include_compliance_details: Option<bool>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted; there are no tag policies")]
+    exclude_compliant_resources: Option<bool>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "accepted; TagsPerPage is not a limit here")]
+    tags_per_page: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagFilter {
+    key: Option<String>,
+    #[serde(default)]
+    values: Vec<String>,
+}
+
+/// GetResources: filters (tag keys with any of their values; resource types `service` or `service:type`; an ARN
+/// list, which excludes the other two, as on AWS), pages of `ResourcesPerPage` (1-100, default 50) with an
+/// opaque token (the last ARN of the page, so a page is stable while resources are added).
+fn get_resources(input: GetResourcesInput, resources: Vec<Tagged>) -> AwsResult<Value> {
+    if !input.resource_arn_list.is_empty() && (!input.tag_filters.is_empty() || !input.resource_type_filters.is_empty())
+    {
+        return Err(invalid("ResourceARNList cannot be used together with TagFilters or ResourceTypeFilters"));
+    }
+    if input.tag_filters.len() > 50 {
+        return Err(invalid("TagFilters can hold at most 50 filters"));
+    }
+    let per_page = input.resources_per_page.unwrap_or(50);
+    if !(1..=100).contains(&per_page) {
+        return Err(invalid(format!("ResourcesPerPage must be between 1 and 100, not {per_page}")));
+    }
+    let after = match input.pagination_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => Some(decode_token(token)?),
+        None => None,
+    };
+    let mut filters = Vec::new();
+    for filter in &input.tag_filters {
+        let key = filter.key.clone().filter(|k| !k.is_empty()).ok_or_else(|| invalid("A TagFilter needs a Key"))?;
+        filters.push((key, &filter.values));
+    }
+    let matches = |r: &Tagged| {
+        let tags_ok = filters.iter().all(|(key, values)| {
+            r.tags.get(key).is_some_and(|value| values.is_empty() || values.iter().any(|v| v == value))
+        });
+        let type_ok =
+            input.resource_type_filters.is_empty() || input.resource_type_filters.iter().any(|t| type_matches(t, &r.arn));
+        let arn_ok = input.resource_arn_list.is_empty() || input.resource_arn_list.contains(&r.arn);
+        tags_ok && type_ok && arn_ok
+    };
+    let selected: Vec<&Tagged> = resources
+        .iter()
+        .filter(|r| matches(r))
+        .filter(|r| after.as_ref().is_none_or(|after| r.arn.as_str() > after.as_str()))
+        .collect();
+    let page: Vec<Value> = selected
+        .iter()
+        .take(per_page)
+        .map(|r| {
+            let tags: Vec<Value> = r.tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect();
+            json!({ "ResourceARN": r.arn, "Tags": tags })
+        })
+        .collect();
+    let token = if selected.len() > per_page { encode_token(&selected[per_page - 1].arn) } else { String::new() };
+    Ok(json!({ "PaginationToken": token, "ResourceTagMappingList": page }))
+}
+
+/// `service` (e.g. `s3`) or `service:type` (e.g. `apigateway:restapis`, `batch:job-queue`): the ARN's service,
+/// and the first word of its resource part.
+fn type_matches(filter: &str, arn: &str) -> bool {
+    let mut parts = arn.splitn(6, ':');
+    let service = parts.nth(2).unwrap_or_default();
+    let resource = parts.nth(2).unwrap_or_default();
+    let kind = resource.trim_start_matches('/').split(['/', ':']).next().unwrap_or_default();
+    match filter.split_once(':') {
+        None => filter == service,
+        Some((s, t)) => s == service && t == kind,
+    }
+}
+
+fn encode_token(arn: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("crts:{arn}"))
+}
+
+fn decode_token(token: &str) -> AwsResult<String> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("crts:").map(str::to_owned))
+        .ok_or_else(|| {
+            AwsError::bad_request("PaginationTokenExpiredException", "The PaginationToken is invalid or has expired")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tagged(arn: &str, tags: &[(&str, &str)]) -> Tagged {
+        Tagged { arn: arn.into(), tags: tags.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect() }
+    }
+
+    #[test]
+    fn tag_rules_are_awss() {
+        let one: Tags = [("a".to_owned(), "1".to_owned())].into();
+        assert_eq!(check(&Tags::new(), &one), Ok(()));
+        assert!(check(&Tags::new(), &[("aws:x".to_owned(), String::new())].into()).unwrap_err().contains("aws:"));
+        assert!(check(&Tags::new(), &[(String::new(), String::new())].into()).is_err());
+        assert!(check(&Tags::new(), &[("k".to_owned(), "v".repeat(257))].into()).is_err());
+        let fifty: Tags = (0..50).map(|i| (format!("k{i}"), String::new())).collect();
+        assert_eq!(check(&fifty, &[("k1".to_owned(), "replaced".to_owned())].into()), Ok(()));
+        assert!(check(&fifty, &one).unwrap_err().contains("at most 50"));
+    }
+
+    #[test]
+    fn get_resources_filters_by_tag_type_and_pages() {
+        let all = vec![
+            tagged("arn:aws:apigateway:us-east-1::/restapis/a1", &[("run", "1")]),
+            tagged("arn:aws:batch:us-east-1:1:job-queue/q", &[("run", "1"), ("x", "y")]),
+            tagged("arn:aws:s3:::b", &[("run", "2")]),
+            tagged("arn:aws:s3:::c", &[]),
+        ];
+        let run = |input: Value| get_resources(serde_json::from_value(input).unwrap(), all.clone()).unwrap();
+        let arns = |out: &Value| -> Vec<String> {
+            out["ResourceTagMappingList"].as_array().unwrap().iter().map(|r| r["ResourceARN"].as_str().unwrap().to_owned()).collect()
+        };
+        let by_key = run(json!({"TagFilters": [{"Key": "run"}]}));
+        assert_eq!(arns(&by_key).len(), 3);
+        let by_value = run(json!({"TagFilters": [{"Key": "run", "Values": ["1"]}]}));
+        assert_eq!(arns(&by_value), ["arn:aws:apigateway:us-east-1::/restapis/a1", "arn:aws:batch:us-east-1:1:job-queue/q"]);
+        assert_eq!(arns(&run(json!({"ResourceTypeFilters": ["s3"]}))), ["arn:aws:s3:::b", "arn:aws:s3:::c"]);
+        assert_eq!(arns(&run(json!({"ResourceTypeFilters": ["apigateway:restapis", "batch:job-queue"]}))).len(), 2);
+        let first = run(json!({"ResourcesPerPage": 3}));
+        assert_eq!(arns(&first).len(), 3);
+        let token = first["PaginationToken"].as_str().unwrap();
+        assert!(!token.is_empty());
+        let second = run(json!({"ResourcesPerPage": 3, "PaginationToken": token}));
+        assert_eq!(arns(&second), ["arn:aws:s3:::c"]);
+        assert_eq!(second["PaginationToken"], "");
+        let bad = get_resources(serde_json::from_value(json!({"PaginationToken": "zz"})).unwrap(), all.clone());
+        assert_eq!(bad.unwrap_err().code, "PaginationTokenExpiredException");
+        let mixed = json!({"ResourceARNList": ["arn:aws:s3:::b"], "TagFilters": [{"Key": "run"}]});
+        assert_eq!(get_resources(serde_json::from_value(mixed).unwrap(), all).unwrap_err().code, "InvalidParameterException");
+    }
+}
