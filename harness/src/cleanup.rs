@@ -163,7 +163,9 @@ async fn by_tag_on(ctx: &RunContext, options: &CleanupOptions) -> Result<TagClea
     let cutoff = options.older_than.map(|age| chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default());
     let old_enough = |resource: &TaggedResource| match (cutoff, &resource.created) {
         (None, _) => true,
-        (Some(cutoff), Some(created)) => chrono::DateTime::parse_from_rfc3339(created).is_ok_and(|t| t.to_utc() <= cutoff),
+        (Some(cutoff), Some(created)) => {
+            chrono::DateTime::parse_from_rfc3339(created).is_ok_and(|t| t.to_utc() <= cutoff)
+        }
         (Some(_), None) => false,
     };
     let found: Vec<TaggedResource> = tagged::find(ctx)

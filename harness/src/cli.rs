@@ -484,10 +484,10 @@ async fn cleanup(options: &crate::cleanup::CleanupOptions) -> ExitCode {
             Ok(found) => {
                 for (run_id, resources) in &found.found {
                     tagged_found += resources.len();
-                    let journal = runs.iter().find(|r| r.run_id == *run_id).map_or_else(
-                        || "no journal".to_owned(),
-                        |r| format!("journal {}", r.journal.display()),
-                    );
+                    let journal = runs
+                        .iter()
+                        .find(|r| r.run_id == *run_id)
+                        .map_or_else(|| "no journal".to_owned(), |r| format!("journal {}", r.journal.display()));
                     println!("run {run_id} on {spec}, found by its crts-harness:run-id tag ({journal}):");
                     for resource in resources {
                         let created = resource.created.as_deref().unwrap_or("?");

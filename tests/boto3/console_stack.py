@@ -234,10 +234,12 @@ def dump():
     out = {"roles": {}, "policies": {}, "functions": {}, "apis": {}, "buckets": {}, "repositories": {}}
     for role in iam.list_roles()["Roles"]:
         name = role["RoleName"]
-        out["roles"][name] = {"role": role, "attached": iam.list_attached_role_policies(RoleName=name)}
+        out["roles"][name] = {"role": role, "attached": iam.list_attached_role_policies(RoleName=name),
+                              "tags": iam.list_role_tags(RoleName=name)["Tags"]}
     for policy in iam.list_policies(Scope="Local")["Policies"]:
         version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])
-        out["policies"][policy["PolicyName"]] = {"policy": policy, "document": version["PolicyVersion"]["Document"]}
+        out["policies"][policy["PolicyName"]] = {"policy": policy, "document": version["PolicyVersion"]["Document"],
+                                                 "tags": iam.list_policy_tags(PolicyArn=policy["Arn"])["Tags"]}
     out["compute_environments"] = batch.describe_compute_environments()["computeEnvironments"]
     out["job_queues"] = batch.describe_job_queues()["jobQueues"]
     # Deregistered revisions stay, INACTIVE, as on AWS: what exists is the active ones.
@@ -251,7 +253,8 @@ def dump():
             policy = lam.get_policy(FunctionName=name)["Policy"]
         except lam.exceptions.ResourceNotFoundException:
             policy = None
-        out["functions"][name] = {"configuration": function, "policy": policy}
+        out["functions"][name] = {"configuration": function, "policy": policy,
+                                  "tags": lam.list_tags(Resource=function["FunctionArn"])["Tags"]}
     for api in apigw.get_rest_apis()["items"]:
         api_id = api["id"]
         out["apis"][api_id] = {
@@ -268,7 +271,8 @@ def dump():
         name = bucket["Name"]
         parts = {}
         for part, call in (("policy", s3.get_bucket_policy), ("cors", s3.get_bucket_cors),
-                           ("website", s3.get_bucket_website), ("public_access", s3.get_public_access_block)):
+                           ("website", s3.get_bucket_website), ("public_access", s3.get_public_access_block),
+                           ("tags", s3.get_bucket_tagging)):
             try:
                 parts[part] = call(Bucket=name)
             except s3.exceptions.ClientError as error:
@@ -279,7 +283,11 @@ def dump():
     for repository in ecr.describe_repositories()["repositories"]:
         name = repository["repositoryName"]
         out["repositories"][name] = {"repository": repository,
-                                     "images": ecr.describe_images(repositoryName=name)["imageDetails"]}
+                                     "images": ecr.describe_images(repositoryName=name)["imageDetails"],
+                                     "tags": ecr.list_tags_for_resource(resourceArn=repository["repositoryArn"])["tags"]}
+    # Every tagged resource outside IAM, as the Resource Groups Tagging API lists it (API Gateway and Batch tags).
+    tagging = boto3.client("resourcegroupstaggingapi")
+    out["tagged"] = [r for page in tagging.get_paginator("get_resources").paginate() for r in page["ResourceTagMappingList"]]
     print(json.dumps(without_metadata(out), sort_keys=True, default=str, indent=1))
 
 
@@ -299,9 +307,20 @@ def main():
     make.add_argument("definition_out")
     make.add_argument("--drift", choices=sorted(DRIFTS))
     commands.add_parser("dump")
+    untag = commands.add_parser("untag", help="take every tag off a bucket or a function (as someone else might)")
+    untag.add_argument("kind", choices=["bucket", "function"])
+    untag.add_argument("name")
     args = parser.parse_args()
     if args.command == "build":
         build(args.definition_out, args.drift)
+    elif args.command == "untag":
+        if args.kind == "bucket":
+            boto3.client("s3").delete_bucket_tagging(Bucket=args.name)
+        else:
+            lam = boto3.client("lambda")
+            arn = lam.get_function(FunctionName=args.name)["Configuration"]["FunctionArn"]
+            keys = list(lam.list_tags(Resource=arn)["Tags"])
+            lam.untag_resource(Resource=arn, TagKeys=keys)
     else:
         dump()
 

@@ -284,3 +284,153 @@ fn teardown_retries_a_refused_delete_and_exits_4_when_it_stays_refused() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(before, stack.dump(), "cleanup removed what teardown could not");
 }
+
+/// Every resource a provisioned run makes carries its run id and start time: what `--keep` leaves shows them.
+#[test]
+fn every_resource_a_provisioned_run_makes_carries_its_run_tags() {
+    let stack = Stack::new(None);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = provision(&stack, &["--keep", "--run-id", "tags01", "--report-dir", &dir.path().display().to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let dump = stack.dump();
+    let run_tag = |tags: &Value| -> Option<String> {
+        let pairs: Vec<(String, String)> = match tags {
+            Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned())).collect(),
+            Value::Array(list) => list
+                .iter()
+                .map(|t| {
+                    let field = |a: &str, b: &str| t[a].as_str().or_else(|| t[b].as_str()).unwrap_or("").to_owned();
+                    (field("Key", "key"), field("Value", "value"))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let created = pairs.iter().find(|(k, _)| k == "crts-harness:created").map(|(_, v)| v.clone())?;
+        assert!(created.ends_with('Z') && created.len() == 20, "created is RFC 3339 UTC: {created}");
+        pairs.into_iter().find(|(k, _)| k == "crts-harness:run-id").map(|(_, v)| v)
+    };
+    let tags01 = Some("tags01".to_owned());
+    assert_eq!(run_tag(&dump["roles"]["crts-role-crts-tags01"]["tags"]), tags01, "role");
+    assert_eq!(run_tag(&dump["policies"]["crts-batch-submit-job-crts-tags01"]["tags"]), tags01, "policy");
+    assert_eq!(run_tag(&dump["functions"]["crts-crts-tags01"]["tags"]), tags01, "function");
+    assert_eq!(run_tag(&dump["buckets"]["cris-swagger-bucket-crts-tags01"]["tags"]["TagSet"]), tags01, "bucket");
+    assert_eq!(run_tag(&dump["repositories"]["crts-crts-tags01"]["tags"]), tags01, "repository");
+    // API Gateway (REST API, stage, key, usage plan) and Batch (compute environment, queue, both definition
+    // revisions), as the Resource Groups Tagging API lists them.
+    let tagged: Vec<String> = dump["tagged"]
+        .as_array()
+        .expect("tagged")
+        .iter()
+        .filter(|r| run_tag(&r["Tags"]) == tags01)
+        .map(|r| {
+            let arn = r["ResourceARN"].as_str().unwrap_or_default();
+            let kind =
+                arn.split(['/', ':']).filter(|p| !p.is_empty()).nth(if arn.contains(":apigateway:") { 4 } else { 5 });
+            format!(
+                "{}{}",
+                arn.split(':').nth(2).unwrap_or_default(),
+                kind.map(|k| format!(":{k}")).unwrap_or_default()
+            )
+        })
+        .collect();
+    for kind in [
+        "apigateway:restapis",
+        "apigateway:apikeys",
+        "apigateway:usageplans",
+        "batch:compute-environment",
+        "batch:job-queue",
+        "batch:job-definition",
+        "lambda:function",
+        "ecr:repository",
+        "s3",
+    ] {
+        assert!(tagged.iter().any(|t| t.starts_with(kind)), "no {kind} tagged by the run: {tagged:#?}");
+    }
+    let stages = dump["tagged"].as_array().expect("tagged").iter();
+    let stages: Vec<&Value> =
+        stages.filter(|r| r["ResourceARN"].as_str().is_some_and(|a| a.contains("/stages/"))).collect();
+    assert!(stages.iter().any(|s| run_tag(&s["Tags"]) == tags01), "the stage is tagged: {stages:#?}");
+    assert_eq!(tagged.iter().filter(|t| t.starts_with("batch:job-definition")).count(), 2, "{tagged:#?}");
+}
+
+/// A resource of the run that lost its tag (someone else's now, as far as anyone can tell) is never removed:
+/// teardown leaves it, says why, and exits 4; everything else goes.
+#[test]
+fn teardown_leaves_a_resource_without_the_run_tag_and_exits_4() {
+    let stack = Stack::new(None);
+    let before = stack.dump();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kept = provision(&stack, &["--keep", "--run-id", "guard1", "--report-dir", &dir.path().display().to_string()]);
+    assert_eq!(kept.status.code(), Some(0), "{}", show(&kept));
+    stack.python(&["untag".into(), "function".into(), "crts-crts-guard1".into()]);
+    let out = Command::new(harness_binary())
+        .args(["cleanup", "--yes", "--journal"])
+        .arg(dir.path().join("crts-provision-guard1.jsonl"))
+        .current_dir(repo_root())
+        .output()
+        .expect("cleanup");
+    assert_eq!(out.status.code(), Some(4), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "LEFT OVER lambda.function: Lambda function crts-crts-guard1 carries no crts-harness:run-id tag, not crts-harness:run-id=guard1: it was not made by this run, so it is left as it is"
+        ),
+        "{stdout}"
+    );
+    let mut after = stack.dump();
+    let function = after["functions"].as_object_mut().expect("functions").remove("crts-crts-guard1");
+    assert!(function.is_some(), "the untagged function is still there");
+    forget_tagged(&mut after, "arn:aws:lambda:us-east-1:000000000000:function:crts-crts-guard1");
+    assert!(before == after, "everything else was removed: {}", show(&out));
+}
+
+/// Takes a resource out of a dump's Resource Groups Tagging API listing.
+fn forget_tagged(dump: &mut Value, arn: &str) {
+    let tagged = dump["tagged"].as_array_mut().expect("tagged");
+    let at = tagged.iter().position(|r| r["ResourceARN"] == arn).unwrap_or_else(|| panic!("{arn} is not listed"));
+    tagged.remove(at);
+}
+
+/// A run whose journal is gone (a CI runner thrown away) is found by its tag on the target: listed (a dry run
+/// changes nothing), then removed with `--yes`; a resource of the run whose tag someone took off is never touched.
+#[test]
+fn cleanup_finds_a_run_without_a_journal_by_its_tag() {
+    let stack = Stack::new(None);
+    let before = stack.dump();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kept = provision(&stack, &["--keep", "--run-id", "orph01", "--report-dir", &dir.path().display().to_string()]);
+    assert_eq!(kept.status.code(), Some(0), "{}", show(&kept));
+    std::fs::remove_file(dir.path().join("crts-provision-orph01.jsonl")).expect("the journal is lost");
+    stack.python(&["untag".into(), "bucket".into(), "cris-swagger-bucket-crts-orph01".into()]);
+    let left = stack.dump();
+    let cache = tempfile::tempdir().expect("an empty cache: no journals");
+    let cleanup = |args: &[&str]| {
+        Command::new(harness_binary())
+            .arg("cleanup")
+            .arg(format!("--target=endpoint={}", stack.endpoint()))
+            .args(args)
+            .env("CRTS_CACHE_DIR", cache.path())
+            .current_dir(repo_root())
+            .output()
+            .expect("cleanup")
+    };
+    let listed = cleanup(&[]);
+    assert_eq!(listed.status.code(), Some(0), "{}", show(&listed));
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(stdout.contains("run orph01 on endpoint="), "{stdout}");
+    assert!(stdout.contains("found by its crts-harness:run-id tag (no journal)"), "{stdout}");
+    assert!(stdout.contains("arn:aws:iam::000000000000:role/crts-role-crts-orph01 (created 20"), "{stdout}");
+    assert!(stdout.contains("arn:aws:lambda:us-east-1:000000000000:function:crts-crts-orph01"), "{stdout}");
+    assert!(!stdout.contains("arn:aws:s3:::cris-swagger-bucket-crts-orph01"), "the untagged bucket: {stdout}");
+    assert_eq!(left, stack.dump(), "the dry run changed something");
+    assert!(cleanup(&["--run-id", "someone-else", "--yes"]).status.success());
+    assert_eq!(left, stack.dump(), "--run-id of another run removed something");
+
+    let removed = cleanup(&["--yes"]);
+    assert_eq!(removed.status.code(), Some(0), "{}", show(&removed));
+    let mut after = stack.dump();
+    let bucket = after["buckets"].as_object_mut().expect("buckets").remove("cris-swagger-bucket-crts-orph01");
+    assert!(bucket.is_some(), "the bucket without the tag is left as it is: {}", show(&removed));
+    forget_tagged(&mut after, "arn:aws:s3:::cris-swagger-bucket-crts-orph01");
+    assert!(before == after, "cleanup by tag left something: {}", show(&removed));
+}

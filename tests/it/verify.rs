@@ -54,7 +54,7 @@ impl Stack {
     }
 
     /// tests/boto3/console_stack.py with `args`, as the account's administrator; it must succeed.
-    fn python(&self, args: &[String]) -> Output {
+    pub(crate) fn python(&self, args: &[String]) -> Output {
         let out = Command::new("python3")
             .arg(repo_root().join("tests/boto3/console_stack.py"))
             .args(args)

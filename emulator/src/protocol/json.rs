@@ -26,9 +26,8 @@ pub fn operation<'a>(req: &'a AwsRequest, prefix: &str) -> Result<&'a str, AwsEr
 /// SerializationException.
 pub fn input_value(req: &AwsRequest) -> Result<serde_json::Value, AwsError> {
     let body: &[u8] = if req.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &req.body };
-    serde_json::from_slice(body).map_err(|e| {
-        AwsError::serialization(format!("Could not parse request body into the operation's input: {e}"))
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| AwsError::serialization(format!("Could not parse request body into the operation's input: {e}")))
 }
 
 /// A 200 response with the output shape.

@@ -185,8 +185,8 @@ fn get_resources(input: GetResourcesInput, resources: Vec<Tagged>) -> AwsResult<
         let tags_ok = filters.iter().all(|(key, values)| {
             r.tags.get(key).is_some_and(|value| values.is_empty() || values.iter().any(|v| v == value))
         });
-        let type_ok =
-            input.resource_type_filters.is_empty() || input.resource_type_filters.iter().any(|t| type_matches(t, &r.arn));
+        let type_ok = input.resource_type_filters.is_empty()
+            || input.resource_type_filters.iter().any(|t| type_matches(t, &r.arn));
         let arn_ok = input.resource_arn_list.is_empty() || input.resource_arn_list.contains(&r.arn);
         tags_ok && type_ok && arn_ok
     };
@@ -245,16 +245,26 @@ mod tests {
         Tagged { arn: arn.into(), tags: tags.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect() }
     }
 
+    fn input(value: Value) -> GetResourcesInput {
+        serde_json::from_value(value).expect("a GetResources input")
+    }
+
+    fn arns(out: &Value) -> Vec<String> {
+        let list = out["ResourceTagMappingList"].as_array().expect("a list");
+        list.iter().map(|r| r["ResourceARN"].as_str().expect("an ARN").to_owned()).collect()
+    }
+
     #[test]
     fn tag_rules_are_awss() {
         let one: Tags = [("a".to_owned(), "1".to_owned())].into();
         assert_eq!(check(&Tags::new(), &one), Ok(()));
-        assert!(check(&Tags::new(), &[("aws:x".to_owned(), String::new())].into()).unwrap_err().contains("aws:"));
+        let reserved = check(&Tags::new(), &[("aws:x".to_owned(), String::new())].into());
+        assert!(reserved.expect_err("aws: is reserved").contains("aws:"));
         assert!(check(&Tags::new(), &[(String::new(), String::new())].into()).is_err());
         assert!(check(&Tags::new(), &[("k".to_owned(), "v".repeat(257))].into()).is_err());
         let fifty: Tags = (0..50).map(|i| (format!("k{i}"), String::new())).collect();
         assert_eq!(check(&fifty, &[("k1".to_owned(), "replaced".to_owned())].into()), Ok(()));
-        assert!(check(&fifty, &one).unwrap_err().contains("at most 50"));
+        assert!(check(&fifty, &one).expect_err("51 tags").contains("at most 50"));
     }
 
     #[test]
@@ -265,26 +275,24 @@ mod tests {
             tagged("arn:aws:s3:::b", &[("run", "2")]),
             tagged("arn:aws:s3:::c", &[]),
         ];
-        let run = |input: Value| get_resources(serde_json::from_value(input).unwrap(), all.clone()).unwrap();
-        let arns = |out: &Value| -> Vec<String> {
-            out["ResourceTagMappingList"].as_array().unwrap().iter().map(|r| r["ResourceARN"].as_str().unwrap().to_owned()).collect()
-        };
-        let by_key = run(json!({"TagFilters": [{"Key": "run"}]}));
-        assert_eq!(arns(&by_key).len(), 3);
-        let by_value = run(json!({"TagFilters": [{"Key": "run", "Values": ["1"]}]}));
-        assert_eq!(arns(&by_value), ["arn:aws:apigateway:us-east-1::/restapis/a1", "arn:aws:batch:us-east-1:1:job-queue/q"]);
+        let run = |value: Value| get_resources(input(value), all.clone()).expect("GetResources answers");
+        assert_eq!(arns(&run(json!({"TagFilters": [{"Key": "run"}]}))).len(), 3);
+        assert_eq!(
+            arns(&run(json!({"TagFilters": [{"Key": "run", "Values": ["1"]}]}))),
+            ["arn:aws:apigateway:us-east-1::/restapis/a1", "arn:aws:batch:us-east-1:1:job-queue/q"]
+        );
         assert_eq!(arns(&run(json!({"ResourceTypeFilters": ["s3"]}))), ["arn:aws:s3:::b", "arn:aws:s3:::c"]);
         assert_eq!(arns(&run(json!({"ResourceTypeFilters": ["apigateway:restapis", "batch:job-queue"]}))).len(), 2);
         let first = run(json!({"ResourcesPerPage": 3}));
         assert_eq!(arns(&first).len(), 3);
-        let token = first["PaginationToken"].as_str().unwrap();
+        let token = first["PaginationToken"].as_str().expect("a token");
         assert!(!token.is_empty());
         let second = run(json!({"ResourcesPerPage": 3, "PaginationToken": token}));
         assert_eq!(arns(&second), ["arn:aws:s3:::c"]);
         assert_eq!(second["PaginationToken"], "");
-        let bad = get_resources(serde_json::from_value(json!({"PaginationToken": "zz"})).unwrap(), all.clone());
-        assert_eq!(bad.unwrap_err().code, "PaginationTokenExpiredException");
-        let mixed = json!({"ResourceARNList": ["arn:aws:s3:::b"], "TagFilters": [{"Key": "run"}]});
-        assert_eq!(get_resources(serde_json::from_value(mixed).unwrap(), all).unwrap_err().code, "InvalidParameterException");
+        let bad = get_resources(input(json!({"PaginationToken": "zz"})), all.clone());
+        assert_eq!(bad.expect_err("a bad token").code, "PaginationTokenExpiredException");
+        let mixed = input(json!({"ResourceARNList": ["arn:aws:s3:::b"], "TagFilters": [{"Key": "run"}]}));
+        assert_eq!(get_resources(mixed, all).expect_err("exclusive").code, "InvalidParameterException");
     }
 }

@@ -2,7 +2,8 @@
 
 use aws_sdk_batch::types::{
     AssignPublicIp, CeState, CeStatus, CeType, ComputeEnvironmentOrder, ComputeResource, ContainerProperties, CrType,
-    JobDefinitionType, JobStatus, JqState, JqStatus, NetworkConfiguration, PlatformCapability, ResourceRequirement, ResourceType,
+    JobDefinitionType, JobStatus, JqState, JqStatus, NetworkConfiguration, PlatformCapability, ResourceRequirement,
+    ResourceType,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -213,7 +214,8 @@ impl RunbookStep for CreateJobQueue {
 /// Terminates a queue's unfinished jobs, disables the queue, deletes it, and waits until it is gone.
 pub(crate) async fn remove_job_queue(ctx: &RunContext, name: &str) -> Result<Vec<String>, StepError> {
     let mut removed = Vec::new();
-    for status in [JobStatus::Submitted, JobStatus::Pending, JobStatus::Runnable, JobStatus::Starting, JobStatus::Running]
+    for status in
+        [JobStatus::Submitted, JobStatus::Pending, JobStatus::Runnable, JobStatus::Starting, JobStatus::Running]
     {
         let listed = ctx.batch.list_jobs().job_queue(name).job_status(status).send().await;
         let listed = listed.map_err(|e| StepError::sdk("ListJobs", e))?;
@@ -264,8 +266,13 @@ impl Settings for RegisterJobDefinition {}
 
 impl RunbookStep for RegisterJobDefinition {
     const READS: &'static [&'static str] = &["batch:DescribeJobDefinitions"];
-    const CHANGES: &'static [&'static str] =
-        &["iam:GetRole", "iam:PassRole", "batch:RegisterJobDefinition", "batch:TagResource", "batch:DeregisterJobDefinition"];
+    const CHANGES: &'static [&'static str] = &[
+        "iam:GetRole",
+        "iam:PassRole",
+        "batch:RegisterJobDefinition",
+        "batch:TagResource",
+        "batch:DeregisterJobDefinition",
+    ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let role = ctx

@@ -47,7 +47,10 @@ pub const CREATED_TAG: &str = "crts-harness:created";
 
 impl Owner {
     pub fn new(run_id: &str) -> Self {
-        Self { run_id: run_id.to_owned(), created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) }
+        Self {
+            run_id: run_id.to_owned(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
     }
 }
 

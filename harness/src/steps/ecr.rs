@@ -29,7 +29,9 @@ impl RunbookStep for CreateRepository {
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let tags = ctx.tags().map(|tags| {
-            tags.into_iter().filter_map(|(k, v)| aws_sdk_ecr::types::Tag::builder().key(k).value(v).build().ok()).collect()
+            tags.into_iter()
+                .filter_map(|(k, v)| aws_sdk_ecr::types::Tag::builder().key(k).value(v).build().ok())
+                .collect()
         });
         ctx.ecr
             .create_repository()
@@ -72,7 +74,9 @@ impl RunbookStep for CreateRepository {
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         let described = ctx.ecr.describe_repositories().repository_names(&self.name).send().await;
         let Some(described) = optional("DescribeRepositories", described)? else { return Ok(Vec::new()) };
-        let Some(arn) = described.repositories().first().and_then(|r| r.repository_arn()) else { return Ok(Vec::new()) };
+        let Some(arn) = described.repositories().first().and_then(|r| r.repository_arn()) else {
+            return Ok(Vec::new());
+        };
         let listed = ctx.ecr.list_tags_for_resource().resource_arn(arn).send().await;
         let listed = listed.map_err(|e| StepError::sdk("ListTagsForResource", e))?;
         ctx.ensure_owned(&format!("ECR repository {}", self.name), listed.tags().iter().map(|t| (t.key(), t.value())))?;

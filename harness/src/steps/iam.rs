@@ -29,8 +29,14 @@ impl Settings for CreateRole {
 
 impl RunbookStep for CreateRole {
     const READS: &'static [&'static str] = &["iam:GetRole", "iam:ListAttachedRolePolicies"];
-    const CHANGES: &'static [&'static str] =
-        &["iam:CreateRole", "iam:TagRole", "iam:AttachRolePolicy", "iam:ListRoleTags", "iam:DetachRolePolicy", "iam:DeleteRole"];
+    const CHANGES: &'static [&'static str] = &[
+        "iam:CreateRole",
+        "iam:TagRole",
+        "iam:AttachRolePolicy",
+        "iam:ListRoleTags",
+        "iam:DetachRolePolicy",
+        "iam:DeleteRole",
+    ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.trust_policy)?;
@@ -127,8 +133,14 @@ impl Settings for AttachPolicy {
 impl RunbookStep for AttachPolicy {
     const READS: &'static [&'static str] =
         &["iam:ListAttachedRolePolicies", "iam:ListPolicies", "iam:GetPolicy", "iam:GetPolicyVersion"];
-    const CHANGES: &'static [&'static str] =
-        &["iam:CreatePolicy", "iam:TagPolicy", "iam:AttachRolePolicy", "iam:ListPolicyTags", "iam:DetachRolePolicy", "iam:DeletePolicy"];
+    const CHANGES: &'static [&'static str] = &[
+        "iam:CreatePolicy",
+        "iam:TagPolicy",
+        "iam:AttachRolePolicy",
+        "iam:ListPolicyTags",
+        "iam:DetachRolePolicy",
+        "iam:DeletePolicy",
+    ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.document)?;
@@ -216,7 +228,10 @@ impl RunbookStep for AttachPolicy {
         let Some(arn) = local_policy_arn(ctx, &self.policy_name).await? else { return Ok(Vec::new()) };
         let tags = ctx.iam.list_policy_tags().policy_arn(&arn).send().await;
         let Some(tags) = optional("ListPolicyTags", tags)? else { return Ok(Vec::new()) };
-        ctx.ensure_owned(&format!("IAM policy {}", self.policy_name), tags.tags().iter().map(|t| (t.key(), t.value())))?;
+        ctx.ensure_owned(
+            &format!("IAM policy {}", self.policy_name),
+            tags.tags().iter().map(|t| (t.key(), t.value())),
+        )?;
         remove_policy(ctx, &arn, &[&self.role]).await
     }
 }
@@ -236,7 +251,9 @@ async fn local_policy_arn(ctx: &RunContext, name: &str) -> Result<Option<String>
 /// The run's tags in IAM's shape (none outside a provisioned run).
 fn iam_tags(ctx: &RunContext) -> Option<Vec<aws_sdk_iam::types::Tag>> {
     let tags = ctx.tags()?;
-    Some(tags.into_iter().filter_map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().ok()).collect())
+    Some(
+        tags.into_iter().filter_map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().ok()).collect(),
+    )
 }
 
 fn read(path: &Path) -> Result<String, StepError> {

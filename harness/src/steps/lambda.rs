@@ -46,8 +46,14 @@ impl Settings for CreateFunction {
 
 impl RunbookStep for CreateFunction {
     const READS: &'static [&'static str] = &["lambda:GetFunctionConfiguration"];
-    const CHANGES: &'static [&'static str] =
-        &["iam:GetRole", "iam:PassRole", "lambda:CreateFunction", "lambda:TagResource", "lambda:GetFunction", "lambda:DeleteFunction"];
+    const CHANGES: &'static [&'static str] = &[
+        "iam:GetRole",
+        "iam:PassRole",
+        "lambda:CreateFunction",
+        "lambda:TagResource",
+        "lambda:GetFunction",
+        "lambda:DeleteFunction",
+    ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let zip = Package::open(Path::new(""), &self.code)

@@ -32,8 +32,15 @@ impl Settings for CreateBucket {}
 
 impl RunbookStep for CreateBucket {
     const READS: &'static [&'static str] = &["s3:ListBucket", "s3:GetBucketPublicAccessBlock"];
-    const CHANGES: &'static [&'static str] =
-        &["s3:CreateBucket", "s3:PutBucketTagging", "s3:PutBucketPublicAccessBlock", "s3:GetBucketTagging", "s3:ListBucket", "s3:DeleteObject", "s3:DeleteBucket"];
+    const CHANGES: &'static [&'static str] = &[
+        "s3:CreateBucket",
+        "s3:PutBucketTagging",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:GetBucketTagging",
+        "s3:ListBucket",
+        "s3:DeleteObject",
+        "s3:DeleteBucket",
+    ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let mut create = ctx.s3.create_bucket().bucket(&self.name);
@@ -46,7 +53,8 @@ impl RunbookStep for CreateBucket {
         }
         create.send().await.map_err(|e| StepError::sdk("CreateBucket", e))?;
         if let Some(tags) = ctx.tags() {
-            let tags = tags.into_iter().filter_map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().ok());
+            let tags =
+                tags.into_iter().filter_map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build().ok());
             let tagging = aws_sdk_s3::types::Tagging::builder().set_tag_set(Some(tags.collect())).build();
             let tagging = tagging.map_err(|e| StepError::unexpected(format!("bucket tags: {e}")))?;
             let put = ctx.s3.put_bucket_tagging().bucket(&self.name).tagging(tagging).send().await;

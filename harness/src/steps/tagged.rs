@@ -147,7 +147,9 @@ pub async fn remove(ctx: &RunContext, resource: &TaggedResource, roles: &[&str])
         "batch:job-queue" => super::batch::remove_job_queue(ctx, last).await,
         "batch:job-definition" => super::batch::deregister(ctx, arn).await,
         "batch:compute-environment" => super::batch::remove_compute_environment(ctx, last).await,
-        "ecr:repository" => super::ecr::remove_repository(ctx, arn.split_once(":repository/").map_or(last, |(_, n)| n)).await,
+        "ecr:repository" => {
+            super::ecr::remove_repository(ctx, arn.split_once(":repository/").map_or(last, |(_, n)| n)).await
+        }
         "s3:bucket" => super::s3::remove_bucket(ctx, last).await,
         "iam:policy" => super::iam::remove_policy(ctx, arn, roles).await,
         "iam:role" => super::iam::remove_role(ctx, last).await,

@@ -274,7 +274,10 @@ impl Ctx<'_> {
         let arn = self.required(arn, "resourceArn")?;
         let prefix = format!("arn:aws:ecr:{}:{}:repository/", self.region, self.account);
         let name = arn.strip_prefix(&prefix).ok_or_else(|| {
-            AwsError::bad_request("InvalidParameterException", format!("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN {arn}'"))
+            AwsError::bad_request(
+                "InvalidParameterException",
+                format!("Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN {arn}'"),
+            )
         })?;
         self.with_registry(|registry| match registry.repositories.get_mut(name) {
             Some(repository) => f(&mut repository.resource_tags),

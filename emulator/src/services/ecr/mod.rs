@@ -44,7 +44,9 @@ impl Ecr {
     pub fn tagged(&self, account: &str, region: &str) -> Vec<crate::services::tagging::Tagged> {
         self.with_registry(account, region, |registry| {
             let repositories = registry.repositories.values();
-            repositories.map(|r| crate::services::tagging::Tagged { arn: r.arn.clone(), tags: r.resource_tags.clone() }).collect()
+            repositories
+                .map(|r| crate::services::tagging::Tagged { arn: r.arn.clone(), tags: r.resource_tags.clone() })
+                .collect()
         })
     }
 

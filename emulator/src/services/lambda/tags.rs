@@ -13,12 +13,19 @@ use crate::server::AppState;
 use crate::services::tagging::{self, Tags};
 
 /// Runs `f` on the tags of the function `arn` names (tags are addressed by ARN only).
-fn with_tags<T>(state: &AppState, req: &AwsRequest, arn: &str, f: impl FnOnce(&mut Tags) -> AwsResult<T>) -> AwsResult<T> {
+fn with_tags<T>(
+    state: &AppState,
+    req: &AwsRequest,
+    arn: &str,
+    f: impl FnOnce(&mut Tags) -> AwsResult<T>,
+) -> AwsResult<T> {
     let (account, region) = (req.ctx.account_id(), req.ctx.region.as_str());
     if !arn.starts_with("arn:aws:lambda:") || !arn.contains(":function:") {
         return Err(AwsError::bad_request(
             "InvalidParameterValueException",
-            format!("1 validation error detected: Value '{arn}' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:lambda:..."),
+            format!(
+                "1 validation error detected: Value '{arn}' at 'resource' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:lambda:..."
+            ),
         ));
     }
     let name = function_name(arn);
@@ -45,7 +52,10 @@ struct TagInput {
 pub(super) fn tag(state: &Arc<AppState>, req: &AwsRequest, arn: &str) -> AwsResult<Response> {
     let input: TagInput = rest_json::input(req)?;
     let new = input.tags.ok_or_else(|| {
-        AwsError::bad_request("InvalidParameterValueException", "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
+        AwsError::bad_request(
+            "InvalidParameterValueException",
+            "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null",
+        )
     })?;
     authorize(state, req, "TagResource", arn)?;
     with_tags(state, req, arn, |tags| {
@@ -60,7 +70,10 @@ pub(super) fn tag(state: &Arc<AppState>, req: &AwsRequest, arn: &str) -> AwsResu
 pub(super) fn untag(state: &Arc<AppState>, req: &AwsRequest, arn: &str) -> AwsResult<Response> {
     let keys: Vec<&str> = req.query.iter().filter(|(k, _)| k == "tagKeys").map(|(_, v)| v.as_str()).collect();
     if keys.is_empty() {
-        return Err(AwsError::bad_request("InvalidParameterValueException", "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null"));
+        return Err(AwsError::bad_request(
+            "InvalidParameterValueException",
+            "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null",
+        ));
     }
     authorize(state, req, "UntagResource", arn)?;
     with_tags(state, req, arn, |tags| {

@@ -558,8 +558,12 @@ fn put_tagging(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Res
             return Err(S3Error::malformed_xml());
         };
         if tags.insert(key.to_owned(), value.to_owned()).is_some() {
-            return Err(S3Error::new(StatusCode::BAD_REQUEST, "InvalidTag", "Cannot provide multiple Tags with the same key")
-                .with("TagKey", key));
+            return Err(S3Error::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidTag",
+                "Cannot provide multiple Tags with the same key",
+            )
+            .with("TagKey", key));
         }
     }
     crate::services::tagging::check(&Default::default(), &tags)
