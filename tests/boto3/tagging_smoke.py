@@ -144,6 +144,43 @@ expect_error("InvalidParameterException", 400, tagging.get_resources, ResourceAR
 assert suffix in tagging.get_tag_values(Key="crts-harness:run-id")["TagValues"]
 assert "crts-harness:run-id" in tagging.get_tag_keys()["TagKeys"]
 
+# Tagging on create needs the tagging action too (iam:TagRole, ecr:TagResource, batch:TagResource,
+# lambda:TagResource), as on AWS: a role session allowed only to create is refused when it tags.
+creator_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"AWS": "arn:aws:iam::000000000000:root"}}]}
+creator = iam.create_role(RoleName="tag-creator-" + suffix, AssumeRolePolicyDocument=json.dumps(creator_trust))
+iam.put_role_policy(RoleName="tag-creator-" + suffix, PolicyName="create-only", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+        "iam:CreateRole", "iam:DeleteRole", "ecr:CreateRepository", "ecr:DeleteRepository", "iam:PassRole",
+        "batch:CreateComputeEnvironment", "lambda:CreateFunction", "lambda:DeleteFunction"]}]}))
+session = boto3.client("sts").assume_role(RoleArn=creator["Role"]["Arn"], RoleSessionName="creator")["Credentials"]
+as_creator = boto3.Session(aws_access_key_id=session["AccessKeyId"], aws_secret_access_key=session["SecretAccessKey"],
+                           aws_session_token=session["SessionToken"])
+refused = [
+    ("AccessDenied", 403, as_creator.client("iam").create_role, dict(
+        RoleName="tagged-" + suffix, AssumeRolePolicyDocument=json.dumps(trust), Tags=as_list(RUN))),
+    ("AccessDeniedException", 400, as_creator.client("ecr").create_repository, dict(
+        repositoryName="tagged-" + suffix, tags=as_list(RUN))),
+    ("AccessDeniedException", 403, as_creator.client("batch").create_compute_environment, dict(
+        computeEnvironmentName="tagged-" + suffix, type="MANAGED", tags=RUN,
+        computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": ["s"]})),
+    ("AccessDeniedException", 403, as_creator.client("lambda").create_function, dict(
+        FunctionName="tagged-" + suffix, Runtime="python3.12", Role=role["Arn"], Tags=RUN,
+        Handler="lambda_function.lambda_handler", Code={"ZipFile": code.getvalue()})),
+]
+for error_code, status, call, kwargs in refused:
+    message = expect_error(error_code, status, call, **kwargs)
+    assert "TagRole" in message or "TagResource" in message, message
+    kwargs.pop("Tags", None), kwargs.pop("tags", None)
+    call(**kwargs)  # the same create without tags is allowed
+as_creator.client("iam").delete_role(RoleName="tagged-" + suffix)
+as_creator.client("ecr").delete_repository(repositoryName="tagged-" + suffix)
+as_creator.client("lambda").delete_function(FunctionName="tagged-" + suffix)
+batch.update_compute_environment(computeEnvironment="tagged-" + suffix, state="DISABLED")
+batch.delete_compute_environment(computeEnvironment="tagged-" + suffix)
+iam.delete_role_policy(RoleName="tag-creator-" + suffix, PolicyName="create-only")
+iam.delete_role(RoleName="tag-creator-" + suffix)
+
 # Clean up what the script made.
 s3.delete_bucket_tagging(Bucket=bucket)
 expect_error("NoSuchTagSet", 404, s3.get_bucket_tagging, Bucket=bucket)

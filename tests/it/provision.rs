@@ -238,6 +238,81 @@ fn the_printed_provision_policy_is_enough_for_a_provisioned_run() {
     let out = command.output().expect("run --provision");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(before, stack.dump(), "the run as the provisioner left the account changed");
+
+    // The same policy finds a run whose journal is gone by its tag, and removes it.
+    let cache = tempfile::tempdir().expect("cache");
+    let as_provisioner = |args: &[&str]| {
+        let mut command = Command::new(harness_binary());
+        command.args(args).args(["--target", "aws", "--account-id", "000000000000"]).current_dir(repo_root());
+        command.env("AWS_ENDPOINT_URL", stack.endpoint()).env("AWS_REGION", "us-east-1").env_remove("AWS_PROFILE");
+        command.env("CRTS_CACHE_DIR", cache.path());
+        for (name, value) in &credentials {
+            command.env(name, value);
+        }
+        command.output().expect("crts-harness")
+    };
+    let kept = as_provisioner(&["run", "--provision", "--keep", "--run-id", "pol001"]);
+    assert_eq!(kept.status.code(), Some(0), "{}", show(&kept));
+    std::fs::remove_file(cache.path().join("runs/crts-provision-pol001.jsonl")).expect("the journal is lost");
+    let cleaned = as_provisioner(&["cleanup", "--yes"]);
+    assert_eq!(cleaned.status.code(), Some(0), "{}", show(&cleaned));
+    assert!(String::from_utf8_lossy(&cleaned.stdout).contains("run pol001 on aws, found by its"), "{}", show(&cleaned));
+    assert_eq!(before, stack.dump(), "cleanup by tag as the provisioner left something");
+}
+
+/// The provision policy allows changes only on the run's resources: a role session holding it cannot delete a
+/// bucket, a function or a role the account already had (names without the run suffix), nor touch API Gateway's
+/// account settings.
+#[test]
+fn the_provision_policy_does_not_reach_resources_without_the_run_suffix() {
+    let out = Command::new(harness_binary())
+        .args(["policy", "provision"])
+        .current_dir(repo_root())
+        .output()
+        .expect("policy provision");
+    let policy: Value = serde_json::from_slice(&out.stdout).expect("the policy is JSON");
+    let statements = policy["Statement"].as_array().expect("statements");
+    let read = statements.iter().find(|s| s["Sid"] == "CrtsHarnessProvisionRead").expect("a read statement");
+    assert_eq!(read["Resource"], "*");
+    for action in read["Action"].as_array().expect("actions") {
+        assert!(crts_harness::verify::policy::is_read_only(action.as_str().unwrap_or_default()), "{action}");
+    }
+    for statement in statements.iter().filter(|s| s["Sid"] != "CrtsHarnessProvisionRead") {
+        assert_ne!(statement["Resource"], "*", "changes on every resource: {statement}");
+    }
+    let stack = Stack::new(None);
+    let credentials = crate::verify::role_session(&stack, "crts-provisioner", &policy);
+    let before = stack.dump();
+    let script = r#"
+import boto3
+from botocore.exceptions import ClientError
+calls = [
+    lambda: boto3.client("s3").delete_bucket_policy(Bucket="crts-console-swagger"),
+    lambda: boto3.client("lambda").delete_function(FunctionName="crts-console"),
+    lambda: boto3.client("iam").detach_role_policy(RoleName="crtsBatchExecutionRole",
+        PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"),
+    lambda: boto3.client("batch").update_job_queue(jobQueue="crts-console-jq", state="DISABLED"),
+    lambda: boto3.client("ecr").delete_repository(repositoryName="crts-console", force=True),
+    lambda: boto3.client("apigateway").update_account(patchOperations=[]),
+]
+for call in calls:
+    try:
+        call()
+    except ClientError as error:
+        assert "AccessDenied" in error.response["Error"]["Code"], error.response
+    else:
+        raise AssertionError("allowed")
+print("all refused")
+"#;
+    let mut command = Command::new("python3");
+    command.args(["-c", script]).env("AWS_ENDPOINT_URL", stack.endpoint()).env("AWS_DEFAULT_REGION", "us-east-1");
+    command.env_remove("AWS_PROFILE").env_remove("PYTHONOPTIMIZE");
+    for (name, value) in &credentials {
+        command.env(name, value);
+    }
+    let out = command.output().expect("python3");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("all refused"), "{}", show(&out));
+    assert_eq!(before, stack.dump(), "the provisioner changed what the account had");
 }
 
 /// A delete that is refused twice is retried until it goes; one that is always refused is left over: exit 4, the

@@ -182,7 +182,7 @@ pub(crate) fn create(op: &Op<'_>) -> AwsResult<Value> {
             format!("arn:aws:iam::{}:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch", scope.account)
         }),
         unmanaged_vcpus: input.unmanaged_vcpus,
-        tags: super::tags::checked(input.tags)?,
+        tags: super::tags::checked(op, &arn_for(&op.scope, &name), input.tags)?,
         update_policy: None,
         eks_configuration: input.eks_configuration,
         context: input.context,

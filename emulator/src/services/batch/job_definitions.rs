@@ -326,7 +326,7 @@ pub(crate) fn register(op: &Op<'_>) -> AwsResult<Value> {
             retry_strategy: input.retry_strategy,
             timeout: input.timeout,
             propagate_tags: input.propagate_tags,
-            tags: super::tags::checked(input.tags)?,
+            tags: super::tags::checked(op, &op.scope.arn(&format!("job-definition/{name}:{revision}")), input.tags)?,
             consumable_resource_properties: input.consumable_resource_properties,
         };
         let out = json!({

@@ -166,7 +166,7 @@ pub(crate) fn create(op: &Op<'_>) -> AwsResult<Value> {
             scheduling_policy_arn: input.scheduling_policy_arn,
             job_queue_type: input.job_queue_type,
             job_state_time_limit_actions: input.job_state_time_limit_actions,
-            tags: super::tags::checked(input.tags)?,
+            tags: super::tags::checked(op, &op.scope.arn(&format!("job-queue/{name}")), input.tags)?,
         };
         let out = json!({ "jobQueueName": queue.name, "jobQueueArn": queue.arn });
         store.job_queues.insert(name, queue);

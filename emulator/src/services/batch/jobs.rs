@@ -395,7 +395,7 @@ pub(crate) fn submit(op: &Op<'_>) -> AwsResult<Value> {
             created_at: now,
             parameters,
             container,
-            tags: super::tags::checked(input.tags)?,
+            tags: super::tags::checked(op, &op.scope.arn(&format!("job/{id}")), input.tags)?,
             timeout: input.timeout.or_else(|| definition.timeout.clone()),
             retry_strategy: input.retry_strategy.or_else(|| definition.retry_strategy.clone()),
             propagate_tags: input.propagate_tags.or(definition.propagate_tags),

@@ -52,10 +52,14 @@ struct TagInput {
     tags: Option<BTreeMap<String, String>>,
 }
 
-/// The tags a create operation was given, checked against AWS's rules.
-pub(crate) fn checked(tags: Option<Tags>) -> AwsResult<Tags> {
+/// The tags a create operation was given, checked against AWS's rules; tagging on create needs
+/// `batch:TagResource` on the new resource `arn`, as on AWS.
+pub(crate) fn checked(op: &Op<'_>, arn: &str, tags: Option<Tags>) -> AwsResult<Tags> {
     let tags = tags.unwrap_or_default();
     tagging::check(&Tags::new(), &tags).map_err(client_error)?;
+    if !tags.is_empty() {
+        op.authorize("TagResource", &[arn.to_owned()])?;
+    }
     Ok(tags)
 }
 

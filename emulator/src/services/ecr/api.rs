@@ -198,6 +198,9 @@ impl Ctx<'_> {
         let scan_on_push =
             input.image_scanning_configuration.as_ref().and_then(|c| c["scanOnPush"].as_bool()).unwrap_or(false);
         let resource_tags = checked_tags(&Tags::new(), input.tags.unwrap_or_default())?;
+        if !resource_tags.is_empty() {
+            self.authorize("ecr:TagResource", &self.repository_arn(&name))?;
+        }
         let repository = Repository {
             arn: self.repository_arn(&name),
             registry_id: self.account.clone(),

@@ -217,7 +217,7 @@ fn create_role(call: &Call<'_>) -> AwsResult<Response> {
         max_session_duration,
         attached: Vec::new(),
         inline: Default::default(),
-        tags: tags::checked(call, &Default::default())?,
+        tags: tags::on_create(call, "TagRole", &call.role_arn(name))?,
     };
     call.with_account(|account| {
         if account.roles.contains_key(name) {
@@ -288,7 +288,7 @@ fn create_policy(call: &Call<'_>) -> AwsResult<Response> {
         created: now(),
         document: document.to_owned(),
         parsed,
-        tags: tags::checked(call, &Default::default())?,
+        tags: tags::on_create(call, "TagPolicy", &arn)?,
     };
     call.with_account(|account| {
         if account.policies.values().any(|p| p.name == name) {

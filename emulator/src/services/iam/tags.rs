@@ -1,6 +1,7 @@
 //! Role and customer-managed policy tags: TagRole, UntagRole, ListRoleTags, TagPolicy, UntagPolicy,
 //! ListPolicyTags, and the `Tags` of CreateRole and CreatePolicy.
 
+use super::access_denied;
 use super::operations::{Call, no_such_role};
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsError, AwsResult, Response};
@@ -23,6 +24,17 @@ pub(super) fn checked(call: &Call<'_>, existing: &Tags) -> AwsResult<Tags> {
             AwsError::bad_request("InvalidInput", e)
         }
     })?;
+    Ok(tags)
+}
+
+/// The tags of a CreateRole or CreatePolicy, which need `iam:<tag_action>` on the new `arn` too, as on AWS.
+pub(super) fn on_create(call: &Call<'_>, tag_action: &str, arn: &str) -> AwsResult<Tags> {
+    let tags = checked(call, &Tags::new())?;
+    if !tags.is_empty() {
+        call.iam
+            .authorize(&call.req.ctx.caller, &format!("iam:{tag_action}"), &[arn.to_owned()])
+            .map_err(access_denied)?;
+    }
     Ok(tags)
 }
 

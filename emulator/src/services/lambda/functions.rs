@@ -81,6 +81,9 @@ pub(super) async fn create(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult
     let timeout = validate_timeout(input.timeout.unwrap_or(3))?;
     let memory = validate_memory(input.memory_size.unwrap_or(128))?;
     crate::services::tagging::check(&BTreeMap::new(), &input.tags).map_err(invalid)?;
+    if !input.tags.is_empty() {
+        authorize(state, req, "TagResource", &arn)?;
+    }
     let zip = decode_zip(&input.code)?;
     if state.lambda.with_functions(&account, &region, |fs| fs.contains_key(&name)) {
         return Err(AwsError::conflict("ResourceConflictException", format!("Function already exist: {name}")));
