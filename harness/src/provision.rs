@@ -149,8 +149,8 @@ pub fn on_interrupt(run_id: &str, journal: &Path) -> Interrupt {
             return;
         }
         eprintln!("\nexiting at once: run {run_id} leaves what it made in the account:");
-        for step in open_steps(&journal) {
-            eprintln!("  {step}");
+        for what in left_in(&journal) {
+            eprintln!("  {what}");
         }
         eprintln!(
             "every name ends in {}; remove them with: crts-harness cleanup --journal {} --yes",
@@ -170,11 +170,39 @@ pub fn open_steps(journal: &Path) -> Vec<String> {
         let step = event["step"].as_str().unwrap_or_default().to_owned();
         match event["event"].as_str() {
             Some("applying") if !open.contains(&step) => open.push(step),
+            Some("step-torn-down") => open.retain(|s| *s != step),
             Some("torn-down") => open.clear(),
             _ => {}
         }
     }
     open
+}
+
+/// What a journal shows made and not torn down, by kind, name and id (`Lambda function crts-crts-3f9a1c`), in
+/// the order it was made; a step interrupted while it applied is listed as such (it may have made some of it).
+pub fn left_in(journal: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(journal).unwrap_or_default();
+    let events: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let open = open_steps(journal);
+    let mut left = Vec::new();
+    for step in &open {
+        let done = events
+            .iter()
+            .rev()
+            .find(|e| e["step"] == step.as_str() && matches!(e["event"].as_str(), Some("applied" | "failed")));
+        match done {
+            Some(event) => left.extend(
+                event["detail"]["created"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.as_str())
+                    .map(str::to_owned),
+            ),
+            None => left.push(format!("(step {step} was being applied: what it made so far)")),
+        }
+    }
+    left
 }
 
 /// What teardown did.
@@ -226,6 +254,7 @@ pub async fn tear_down(applied: &[&Step], ctx: &mut RunContext, journal: &mut Jo
                 for what in &removed {
                     journal.record("removed", &step.id, serde_json::json!(what));
                 }
+                journal.record("step-torn-down", &step.id, serde_json::Value::Null);
                 teardown.removed.extend(removed);
             }
             Err(e) => {

@@ -156,7 +156,9 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         }
         let result = step.action.run(&mut ctx).await;
         if let Some((_, journal)) = &mut provisioned {
-            journal.record(if result.is_ok() { "applied" } else { "failed" }, &step.id, serde_json::Value::Null);
+            // What the step made, by name and id: what a second Ctrl-C lists (a failed step may have made some).
+            let created = serde_json::json!({ "created": step.action.creates(&ctx) });
+            journal.record(if result.is_ok() { "applied" } else { "failed" }, &step.id, created);
         }
         progress::end(if result.is_ok() { "passed" } else { "FAILED" });
         for key in ctx.facts.api_keys.values() {

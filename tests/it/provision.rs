@@ -509,3 +509,66 @@ fn cleanup_finds_a_run_without_a_journal_by_its_tag() {
     forget_tagged(&mut after, "arn:aws:s3:::cris-swagger-bucket-crts-orph01");
     assert!(before == after, "cleanup by tag left something: {}", show(&removed));
 }
+
+/// The second Ctrl-C exits at once (130) and lists what is left by kind, name and id, with the command that
+/// removes it; that command leaves the account as it was.
+#[test]
+fn a_second_ctrl_c_exits_at_once_listing_what_is_left_by_name_and_id() {
+    use std::io::BufRead as _;
+    let stack = Stack::new(None);
+    let before = stack.dump();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = start_and_wait(&stack, "int002", dir.path(), 17);
+    // Teardown starts with the bucket (the last step that makes something): refused, it is retried for seconds, so
+    // nothing is removed before the second Ctrl-C.
+    stack.emulator().faults().fail_next("/cris-swagger-bucket-crts-int002", 1000);
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (lines, received) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let interrupt =
+        || assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill").success());
+    interrupt();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.starts_with("interrupted:")) {
+        seen.push(received.recv_timeout(std::time::Duration::from_secs(30)).expect("the first Ctrl-C is answered"));
+    }
+    interrupt();
+    let status = child.wait().expect("the run ends");
+    reader.join().expect("stderr read");
+    seen.extend(received.try_iter());
+    let stderr = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("exiting at once: run int002 leaves what it made in the account:"), "{stderr}");
+    for what in [
+        "ECR repository crts-crts-int002",
+        "Batch compute environment crts-fargate-ce-crts-int002",
+        "Batch job queue crts-aws-jq-crts-int002",
+        "IAM role crts-role-crts-int002",
+        "Lambda function crts-crts-int002",
+        "IAM policy crts-batch-submit-job-crts-int002",
+    ] {
+        assert!(stderr.lines().any(|l| l.trim() == what), "{what} not listed: {stderr}");
+    }
+    for with_id in ["API Gateway REST API crts-API-crts-int002 (", "API key crts-api-key-crts-int002 (", "usage plan "]
+    {
+        assert!(
+            stderr.lines().any(|l| l.trim().starts_with(with_id) && l.trim().ends_with(')')),
+            "{with_id}: {stderr}"
+        );
+    }
+    let journal = dir.path().join("crts-provision-int002.jsonl");
+    assert!(stderr.contains(&format!("crts-harness cleanup --journal {} --yes", journal.display())), "{stderr}");
+    stack.emulator().faults().clear();
+    let out = Command::new(harness_binary())
+        .args(["cleanup", "--yes", "--journal"])
+        .arg(&journal)
+        .current_dir(repo_root())
+        .output()
+        .expect("cleanup");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(before, stack.dump(), "what the interrupted run left was removed");
+}

@@ -110,6 +110,11 @@ impl RunbookStep for AddLambdaTrigger {
         ]))
     }
 
+    fn creates(&self, ctx: &RunContext) -> Vec<String> {
+        let id = ctx.facts.rest_api_ids.get(&self.api_name).map_or_else(String::new, |id| format!(" ({id})"));
+        vec![format!("API Gateway REST API {}{id}", self.api_name)]
+    }
+
     /// Deletes the REST API (its resources, methods, deployments and stages go with it).
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         let api_id = match api_id(ctx, &self.api_name).await {
@@ -466,6 +471,14 @@ impl RunbookStep for CreateApiKey {
             ("usage_plan_stages".into(), Expect::includes([format!("{}:{}", self.api, self.stage)])),
             ("usage_plan_keys".into(), Expect::includes([&self.key_name])),
         ]))
+    }
+
+    fn creates(&self, ctx: &RunContext) -> Vec<String> {
+        let id = |id: Option<&String>| id.map_or_else(String::new, |id| format!(" ({id})"));
+        vec![
+            format!("API key {}{}", self.key_name, id(ctx.facts.api_key_ids.get(&self.key_name))),
+            format!("usage plan {}{}", self.usage_plan, id(ctx.facts.usage_plan_ids.get(&self.usage_plan))),
+        ]
     }
 
     /// Deletes the key, then the usage plan once no API stage is in it (AWS refuses to delete it before).

@@ -95,6 +95,10 @@ impl RunbookStep for CreateComputeEnvironment {
         ]))
     }
 
+    fn creates(&self, _ctx: &RunContext) -> Vec<String> {
+        vec![format!("Batch compute environment {}", self.name)]
+    }
+
     /// Disables the compute environment, deletes it, and waits until it is gone (its queue went first).
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         let described = ctx.batch.describe_compute_environments().compute_environments(&self.name).send().await;
@@ -198,6 +202,10 @@ impl RunbookStep for CreateJobQueue {
             ("state".into(), Expect::is(JqState::Enabled.as_str())),
             ("compute_environments".into(), Expect::is(&self.compute_environments)),
         ]))
+    }
+
+    fn creates(&self, _ctx: &RunContext) -> Vec<String> {
+        vec![format!("Batch job queue {}", self.name)]
     }
 
     /// Terminates the queue's unfinished jobs, disables the queue, deletes it, and waits until it is gone (AWS
@@ -379,6 +387,10 @@ impl RunbookStep for RegisterJobDefinition {
             expected.insert("job_definition".into(), Expect::is(format!("{}:{revision}", self.name)));
         }
         Ok(expected)
+    }
+
+    fn creates(&self, _ctx: &RunContext) -> Vec<String> {
+        vec![format!("Batch job definition {}", self.name)]
     }
 
     /// Deregisters the revision the runbook names (else every active one of the name): AWS keeps deregistered

@@ -70,6 +70,10 @@ impl RunbookStep for CreateRepository {
         ]))
     }
 
+    fn creates(&self, _ctx: &RunContext) -> Vec<String> {
+        vec![format!("ECR repository {}", self.name)]
+    }
+
     /// Deletes the repository with its images (`force`).
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         let described = ctx.ecr.describe_repositories().repository_names(&self.name).send().await;

@@ -83,6 +83,10 @@ impl RunbookStep for CreateRole {
         ]))
     }
 
+    fn creates(&self, _ctx: &RunContext) -> Vec<String> {
+        vec![format!("IAM role {}", self.name)]
+    }
+
     /// Detaches the role's managed policies, then deletes it.
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         let tags = ctx.iam.list_role_tags().role_name(&self.name).send().await;
@@ -221,6 +225,10 @@ impl RunbookStep for AttachPolicy {
             ("allows".into(), Expect::is(allowed_actions(&document))),
             ("attached_to".into(), Expect::is(&self.role)),
         ]))
+    }
+
+    fn creates(&self, _ctx: &RunContext) -> Vec<String> {
+        vec![format!("IAM policy {}", self.policy_name)]
     }
 
     /// Detaches the policy from the role, then deletes it.

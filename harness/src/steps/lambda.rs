@@ -132,6 +132,10 @@ impl RunbookStep for CreateFunction {
         Ok(expected)
     }
 
+    fn creates(&self, _ctx: &RunContext) -> Vec<String> {
+        vec![format!("Lambda function {}", self.name)]
+    }
+
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         let function = ctx.lambda.get_function().function_name(&self.name).send().await;
         let Some(function) = optional("GetFunction", function)? else { return Ok(Vec::new()) };

@@ -55,6 +55,12 @@ trait RunbookStep: Settings {
     async fn tear_down(&self, _ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         Ok(Vec::new())
     }
+
+    /// What `apply` made that `tear_down` removes, by kind and name (with the id the target assigned, when it
+    /// has one), e.g. `Lambda function crts-crts-3f9a1c`: the journal records it, and a second Ctrl-C lists it.
+    fn creates(&self, _ctx: &RunContext) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Declares every action a scenario step can take, in one table: the name a scenario writes, the variant, its
@@ -115,6 +121,13 @@ macro_rules! step_actions {
             pub async fn expected(&self, ctx: &mut RunContext) -> Result<Expected, StepError> {
                 match self {
                     $( Self::$variant(settings) => settings.expected(ctx).await, )*
+                }
+            }
+
+            /// What the step made (see [`RunbookStep::creates`]).
+            pub fn creates(&self, ctx: &RunContext) -> Vec<String> {
+                match self {
+                    $( Self::$variant(settings) => settings.creates(ctx), )*
                 }
             }
 

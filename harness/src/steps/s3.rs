@@ -117,6 +117,10 @@ impl RunbookStep for CreateBucket {
         ]))
     }
 
+    fn creates(&self, _ctx: &RunContext) -> Vec<String> {
+        vec![format!("S3 bucket {}", self.name)]
+    }
+
     /// Empties the bucket (AWS deletes only empty buckets), then deletes it.
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         let tags = match ctx.s3.get_bucket_tagging().bucket(&self.name).send().await {
