@@ -43,7 +43,7 @@ const UNSUPPORTED_STEPS: [&str; 7] = [
 /// The LocalStack image to test, or `None` (with the reason printed) when no Docker engine answers.
 async fn localstack_image() -> Option<String> {
     if !localstack::docker_reachable().await {
-        eprintln!("skipped: no Docker engine is reachable (LocalStack runs in a container)");
+        crate::prerequisites::docker_missing("LocalStack runs in a container");
         return None;
     }
     let image = std::env::var("LOCALSTACK_IMAGE").unwrap_or_else(|_| LOCAL_IMAGE.to_owned());
@@ -254,7 +254,7 @@ async fn an_endpoint_that_is_localstack_gets_its_capabilities() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_localstack_that_does_not_start_says_why() {
     if !localstack::docker_reachable().await {
-        eprintln!("skipped: no Docker engine is reachable (LocalStack runs in a container)");
+        crate::prerequisites::docker_missing("LocalStack runs in a container");
         return;
     }
     // An image that fails like a broken LocalStack: FROM scratch with the CRTS job binary, which says it does not

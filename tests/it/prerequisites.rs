@@ -58,3 +58,13 @@ pub fn require(needs: &[Prerequisite]) {
     let missing: Vec<String> = needs.iter().filter_map(|need| need.missing()).collect();
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
+
+/// A test that needs a Docker engine, when none answers: under CI, or with `CRTS_REQUIRE_DOCKER=1` (which
+/// `scripts/test` sets wherever an engine answered when it started), that is a failure; elsewhere the test is
+/// skipped, saying so loudly on standard error (it shows as passed: `cargo test` has no skipped state).
+pub fn docker_missing(what: &str) {
+    let required =
+        ["CI", "CRTS_REQUIRE_DOCKER"].iter().any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    assert!(!required, "no Docker engine answers, and this run requires one (CI or CRTS_REQUIRE_DOCKER): {what}");
+    eprintln!("SKIPPED, NOT RUN: no Docker engine answers ({what}); set CRTS_REQUIRE_DOCKER=1 to make this a failure");
+}
