@@ -1,8 +1,9 @@
 """crts-emulator's Lambda runtime bootstrap: loads one handler, then serves invocations forever.
 
-Protocol (one JSON object per line): requests on stdin {"payload": <str>, "request_id", "deadline_ms", ...};
-results on the original stdout {"ok": <str json>} or {"error": {errorMessage, errorType, stackTrace}},
-each with "log" (what the handler printed). The handler's own print() goes to a capture buffer and stderr,
+Protocol (one JSON object per line): once the handler is loaded (the init phase, which AWS does not count in the
+function's timeout), {"ready": true} on the original stdout; then requests on stdin {"payload": <str>,
+"request_id", "deadline_ms", ...}, results on the original stdout {"ok": <str json>} or {"error": {errorMessage,
+errorType, stackTrace}}, each with "log" (what the handler printed). The handler's own print() goes to a capture buffer and stderr,
 never to the protocol channel. Keep this file compatible with Python 3.8 (the runbook's runtime).
 """
 import importlib
@@ -86,6 +87,8 @@ def exit_with_the_emulator(parent):
 def main():
     sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()))
     handler, init_error = load_handler()
+    PROTOCOL.write(json.dumps({"ready": True}) + "\n")
+    PROTOCOL.flush()
     for line in sys.stdin:
         request = json.loads(line)
         tee = Tee()

@@ -69,6 +69,8 @@ struct Worker {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// The bootstrap said it loaded the handler (its init phase is over).
+    ready: bool,
     /// When it last finished an invocation (or started).
     idle_since: std::time::Instant,
 }
@@ -106,6 +108,25 @@ impl Pool {
                 Err(e) => return runtime_error("Runtime.StartError", e),
             },
         };
+        let mut closing = self.closing.subscribe();
+        // The init phase (Python starting, the handler's module imported) is not the function's time, as on AWS,
+        // up to AWS's 10 s init limit; past it, the rest of the init counts against the timeout.
+        if !worker.ready {
+            let init = tokio::select! {
+                init = tokio::time::timeout(INIT_LIMIT, read_ready(&mut worker)) => init,
+                _ = closing.wait_for(|closing| *closing) => {
+                    let _ = worker.child.start_kill();
+                    return runtime_error("Runtime.Unavailable", "the emulator is shutting down".to_owned());
+                }
+            };
+            if let Ok(Err(e)) = init {
+                let status = exit_status(&mut worker).await;
+                return runtime_error(
+                    "Runtime.ExitError",
+                    format!("RequestId: {request_id} Error: Runtime exited during init ({e}): {status}"),
+                );
+            }
+        }
         let deadline_ms = chrono::Utc::now().timestamp_millis() + self.spec.timeout.as_millis() as i64;
         let request = serde_json::json!({
             "payload": payload,
@@ -113,13 +134,15 @@ impl Pool {
             "deadline_ms": deadline_ms,
             "function_arn": self.spec.function_arn,
         });
-        let mut closing = self.closing.subscribe();
         let ended = {
             let exchange = async {
                 let mut line = request.to_string();
                 line.push('\n');
                 worker.stdin.write_all(line.as_bytes()).await?;
                 worker.stdin.flush().await?;
+                if !worker.ready {
+                    read_ready(&mut worker).await?;
+                }
                 let mut answer = String::new();
                 let read = worker.stdout.read_line(&mut answer).await?;
                 Ok::<_, std::io::Error>((read, answer))
@@ -225,7 +248,24 @@ impl Pool {
                 }
             });
         }
-        Ok(Worker { child, stdin, stdout: BufReader::new(stdout), idle_since: std::time::Instant::now() })
+        Ok(Worker { child, stdin, stdout: BufReader::new(stdout), ready: false, idle_since: std::time::Instant::now() })
+    }
+}
+
+/// How long a worker's init phase may take before it counts against the function's timeout (AWS: 10 s).
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+
+/// Waits for the bootstrap's `{"ready": true}` line (the handler is loaded).
+async fn read_ready(worker: &mut Worker) -> std::io::Result<()> {
+    let mut line = String::new();
+    if worker.stdout.read_line(&mut line).await? == 0 {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker exited"));
+    }
+    if serde_json::from_str::<serde_json::Value>(&line).is_ok_and(|v| v["ready"] == true) {
+        worker.ready = true;
+        Ok(())
+    } else {
+        Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("expected the ready line, got {line:?}")))
     }
 }
 
