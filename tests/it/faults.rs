@@ -16,7 +16,10 @@ use crate::support::{run_embedded, scenario, snapshot_settings};
 #[case::s3_policy_missing("s3-policy-missing", &[SwaggerSite, SwaggerBrowser])]
 #[case::swagger_wrong_stage("swagger-wrong-stage", &[SwaggerSite, SwaggerBrowser])]
 #[case::s3_cors_missing("s3-cors-missing", &[SwaggerSite])]
-#[case::image_tag_never_pushed("image-tag-never-pushed", &[Image])]
+#[case::image_tag_never_pushed("image-tag-never-pushed", &[Image, JobTrigger])]
+#[case::job_definition_revision_1("job-definition-revision-1", &[JobTrigger])]
+#[case::lambda_drops_parameters("lambda-drops-parameters", &[JobTrigger])]
+#[case::lambda_post_without_cors("lambda-post-without-cors", &[Cors, SwaggerBrowser])]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_step_fails_exactly_its_checks(#[case] fault: &str, #[case] failing: &[CheckName]) {
     let report = run_embedded(&scenario(&format!("faults/{fault}.yaml"))).await;

@@ -4,7 +4,10 @@
 //! RUNNING last one `state_duration` each, then SUCCEEDED (exit code 0). `startedAt` is when RUNNING begins,
 //! `stoppedAt` when it ends. CancelJob/TerminateJob record a forced FAILED state. A job whose definition's platform
 //! does not match its queue's compute environments (FARGATE job on an EC2 queue, or the reverse) stays RUNNABLE
-//! for ever, as on AWS.
+//! for ever, as on AWS. A job whose image is in this emulator's ECR but not there (a tag never pushed) fails to
+//! start, as on AWS: FAILED after STARTING, `statusReason` "Task failed to start", the container's `reason` the
+//! agent's `CannotPullContainerError: ...`. Deviation: that is decided when the job is submitted (AWS pulls when the
+//! task starts); images from other registries are taken to be there.
 
 use std::collections::BTreeMap;
 
@@ -48,6 +51,8 @@ pub(crate) struct Job {
     pub task_id: String,
     /// The queue cannot run this job's platform: it stays RUNNABLE.
     pub never_starts: bool,
+    /// Why its image cannot be pulled (an image of this emulator's ECR that is not there): it fails to start.
+    pub pull_error: Option<String>,
     pub forced: Option<Forced>,
 }
 
@@ -78,6 +83,9 @@ impl Job {
         let step = if state_ms <= 0 { PROGRESS.len() as i64 } else { elapsed / state_ms };
         if self.never_starts {
             return PROGRESS[usize::try_from(step.min(1)).unwrap_or(1)];
+        }
+        if self.pull_error.is_some() && step >= 3 {
+            return "FAILED";
         }
         usize::try_from(step).ok().and_then(|i| PROGRESS.get(i).copied()).unwrap_or("SUCCEEDED")
     }
@@ -120,6 +128,15 @@ impl Job {
                 exit_code: None,
                 has_task: true,
             },
+            // Only a job whose image cannot be pulled fails by itself: its task never starts.
+            "FAILED" => Phase {
+                status,
+                status_reason: Some("Task failed to start".to_owned()),
+                started_at: None,
+                stopped_at: Some(running_from),
+                exit_code: None,
+                has_task: true,
+            },
             _ => Phase {
                 status,
                 status_reason: None,
@@ -153,6 +170,9 @@ impl Job {
             if let Some(code) = phase.exit_code {
                 map.insert("exitCode".into(), json!(code));
             }
+            if let (true, Some(reason)) = (phase.status == "FAILED" && self.forced.is_none(), &self.pull_error) {
+                map.insert("reason".into(), json!(reason));
+            }
         }
         let attempts: Vec<Value> = match (phase.status, phase.exit_code) {
             ("SUCCEEDED", Some(code)) => vec![json!({
@@ -163,6 +183,16 @@ impl Job {
                     "networkInterfaces": [],
                 },
                 "startedAt": phase.started_at,
+                "stoppedAt": phase.stopped_at,
+                "statusReason": phase.status_reason,
+            })],
+            ("FAILED", None) if self.forced.is_none() => vec![json!({
+                "container": {
+                    "taskArn": self.task_arn(),
+                    "reason": self.pull_error,
+                    "logStreamName": self.log_stream_name(),
+                    "networkInterfaces": [],
+                },
                 "stoppedAt": phase.stopped_at,
                 "statusReason": phase.status_reason,
             })],
@@ -375,6 +405,7 @@ pub(crate) fn submit(op: &Op<'_>) -> AwsResult<Value> {
         let mut parameters = definition.parameters.clone();
         parameters.extend(input.parameters.unwrap_or_default());
         let container = resolve_container(op, definition, input.container_overrides, &parameters)?;
+        let pull_error = container["image"].as_str().and_then(|image| (op.pull)(image));
         let environments: Vec<_> =
             queue.compute_environment_order.iter().filter_map(|(_, arn)| store.compute_environment(arn)).collect();
         let wants_fargate = definition.platform == Platform::Fargate;
@@ -405,6 +436,7 @@ pub(crate) fn submit(op: &Op<'_>) -> AwsResult<Value> {
             cluster_arn,
             task_id: uuid::Uuid::new_v4().simple().to_string(),
             never_starts,
+            pull_error,
             forced: None,
         };
         let out = json!({ "jobArn": job.arn, "jobName": job.name, "jobId": job.id });

@@ -31,7 +31,8 @@ use crate::services::iam::Denial;
 /// Serves one Batch request: finds the operation, asks IAM whether the caller may perform it, runs it.
 pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
     let authorize = |action: &str, resources: &[String]| state.iam.authorize(&req.ctx.caller, action, resources);
-    match state.batch.dispatch(&req, &authorize) {
+    let pull = |image: &str| state.ecr.pull_error(image);
+    match state.batch.dispatch(&req, &authorize, &pull) {
         Ok(output) => rest_json::ok(&output),
         Err(err) => rest_json::error(&err, rest_json::ErrorStyle::Message),
     }
@@ -39,6 +40,10 @@ pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
 
 /// Asks IAM whether the caller may perform an action (`batch:SubmitJob`) on resources (ARNs or `*`).
 pub(crate) type Authorize<'a> = dyn Fn(&str, &[String]) -> Result<(), Denial> + 'a;
+
+/// Why a job's image cannot be pulled, when it is known not to be there (an image of this emulator's ECR that
+/// was never pushed); `None` when it is there, or lives in a registry the emulator cannot see.
+pub(crate) type PullCheck<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 /// Milliseconds since the Unix epoch, the unit of every Batch timestamp.
 pub(crate) type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -74,9 +79,14 @@ impl Batch {
     }
 
     /// Runs one operation and returns its JSON output.
-    pub(crate) fn dispatch(&self, req: &AwsRequest, authorize: &Authorize<'_>) -> AwsResult<Value> {
+    pub(crate) fn dispatch(
+        &self,
+        req: &AwsRequest,
+        authorize: &Authorize<'_>,
+        pull: &PullCheck<'_>,
+    ) -> AwsResult<Value> {
         let segments = req.path();
-        let op = Op { batch: self, req, authorize, scope: Scope::of(req) };
+        let op = Op { batch: self, req, authorize, pull, scope: Scope::of(req) };
         match (req.method.as_str(), segments.as_slice()) {
             ("POST", ["v1", name]) => match name.to_ascii_lowercase().as_str() {
                 "createcomputeenvironment" => compute_environments::create(&op),
@@ -137,6 +147,7 @@ pub(crate) struct Op<'a> {
     batch: &'a Batch,
     req: &'a AwsRequest,
     authorize: &'a Authorize<'a>,
+    pull: &'a PullCheck<'a>,
     scope: Scope,
 }
 

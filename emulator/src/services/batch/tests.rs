@@ -43,6 +43,11 @@ fn allow_all(_: &str, _: &[String]) -> Result<(), Denial> {
     Ok(())
 }
 
+/// Every image can be pulled.
+fn no_registry(_: &str) -> Option<String> {
+    None
+}
+
 struct Fixture {
     batch: Batch,
     clock: Arc<AtomicI64>,
@@ -71,7 +76,7 @@ impl Fixture {
 
     fn call_in(&self, region: &str, op: &str, body: Value) -> AwsResult<Value> {
         let body = serde_json::to_vec(&body).expect("JSON");
-        self.batch.dispatch(&request(Method::POST, &format!("/v1/{op}"), &[], &body, region), &allow_all)
+        self.batch.dispatch(&request(Method::POST, &format!("/v1/{op}"), &[], &body, region), &allow_all, &no_registry)
     }
 
     fn ok(&self, op: &str, body: Value) -> Value {
@@ -626,6 +631,33 @@ fn a_fargate_job_on_an_ec2_queue_stays_runnable() {
 }
 
 #[test]
+fn a_job_whose_image_cannot_be_pulled_fails_to_start() {
+    let f = Fixture::new();
+    f.crts_setup();
+    let missing =
+        |image: &str| image.ends_with(":latest").then(|| format!("CannotPullContainerError: {image}: not found"));
+    let body = serde_json::to_vec(&json!({"jobName": "j", "jobQueue": "crts-aws-jq", "jobDefinition": "CrtsAwsJD:2"}))
+        .expect("JSON");
+    let submitted = f
+        .batch
+        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &allow_all, &missing)
+        .expect("SubmitJob answers");
+    let id = submitted["jobId"].as_str().expect("jobId").to_owned();
+    f.advance(2 * STEP);
+    assert_eq!(f.status(&id), "STARTING");
+    f.advance(STEP);
+    let job = f.job(&id);
+    assert_eq!((job["status"].as_str(), job["statusReason"].as_str()), (Some("FAILED"), Some("Task failed to start")));
+    let reason = "CannotPullContainerError: 123456789012.dkr.ecr.us-east-1.amazonaws.com/crts:latest: not found";
+    assert_eq!(job["container"]["reason"], reason);
+    assert_eq!(job["attempts"][0]["container"]["reason"], reason);
+    assert!(job.get("startedAt").is_none() && job["stoppedAt"].is_i64(), "{job}");
+    assert!(job["container"].get("exitCode").is_none(), "{job}");
+    f.ok("terminatejob", json!({"jobId": id, "reason": "too late"}));
+    assert_eq!(f.job(&id)["statusReason"], "Task failed to start", "a finished job stays as it ended");
+}
+
+#[test]
 fn authorization_names_the_queue_and_definition_revision() {
     let f = Fixture::new();
     f.crts_setup();
@@ -636,14 +668,18 @@ fn authorization_names_the_queue_and_definition_revision() {
     };
     let body = serde_json::to_vec(&json!({"jobName": "j", "jobQueue": "crts-aws-jq", "jobDefinition": "CrtsAwsJD"}))
         .expect("JSON");
-    let err = f.batch.dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &deny).expect_err("denied");
+    let err = f
+        .batch
+        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &deny, &no_registry)
+        .expect_err("denied");
     assert_eq!((err.status.as_u16(), err.code.as_ref()), (403, "AccessDeniedException"));
     assert_eq!(err.message, "User: x is not authorized to perform: batch:SubmitJob");
     assert_eq!(
         seen.borrow().as_slice(),
         [("batch:SubmitJob".to_owned(), vec![arn("job-queue/crts-aws-jq"), arn("job-definition/CrtsAwsJD:2")])]
     );
-    let listed = f.batch.dispatch(&request(Method::POST, "/v1/describejobqueues", &[], b"{}", REGION), &deny);
+    let listed =
+        f.batch.dispatch(&request(Method::POST, "/v1/describejobqueues", &[], b"{}", REGION), &deny, &no_registry);
     assert_eq!(listed.map_err(|e| e.status.as_u16()), Err(403));
     assert_eq!(
         seen.borrow().last().map(|(a, r)| (a.as_str(), r.clone())),
@@ -659,7 +695,7 @@ fn authorization_names_the_queue_and_definition_revision() {
 fn malformed_requests_and_unknown_routes() {
     let f = Fixture::new();
     let raw = |method: Method, path: &str, body: &[u8]| {
-        f.batch.dispatch(&request(method, path, &[], body, REGION), &allow_all)
+        f.batch.dispatch(&request(method, path, &[], body, REGION), &allow_all, &no_registry)
     };
     let err = raw(Method::POST, "/v1/submitjob", b"[1,2").expect_err("bad JSON");
     assert_eq!((err.status.as_u16(), err.code.as_ref()), (400, "SerializationException"));
@@ -682,7 +718,7 @@ fn tags_on_resources() {
     let encoded = queue_arn.replace(':', "%3A").replace('/', "%2F");
     let path = format!("/v1/tags/{encoded}");
     let call = |method: Method, query: &[(&str, &str)], body: &[u8]| {
-        f.batch.dispatch(&request(method, &path, query, body, REGION), &allow_all)
+        f.batch.dispatch(&request(method, &path, query, body, REGION), &allow_all, &no_registry)
     };
     call(Method::POST, &[], br#"{"tags": {"a": "1", "b": "2"}}"#).expect("tagged");
     assert_eq!(call(Method::GET, &[], b"").expect("listed"), json!({"tags": {"a": "1", "b": "2"}}));
@@ -690,8 +726,11 @@ fn tags_on_resources() {
     assert_eq!(call(Method::GET, &[], b"").expect("listed"), json!({"tags": {"b": "2"}}));
     assert_eq!(f.ok("describejobqueues", json!({}))["jobQueues"][0]["tags"], json!({"b": "2"}));
     assert_client_error(call(Method::DELETE, &[], b""), "'tagKeys'");
-    let missing =
-        f.batch.dispatch(&request(Method::GET, "/v1/tags/arn%3Aaws%3Abatch%3Ax", &[], b"", REGION), &allow_all);
+    let missing = f.batch.dispatch(
+        &request(Method::GET, "/v1/tags/arn%3Aaws%3Abatch%3Ax", &[], b"", REGION),
+        &allow_all,
+        &no_registry,
+    );
     assert_client_error(missing, "not found");
 }
 

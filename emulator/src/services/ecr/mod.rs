@@ -50,6 +50,30 @@ impl Ecr {
         })
     }
 
+    /// Why Batch (or anything that pulls) cannot pull `image`, when it names a repository of this emulator
+    /// (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]`) without that tag or digest, in the
+    /// words AWS's Fargate agent uses; `None` when it is there or lives in another registry.
+    pub fn pull_error(&self, image: &str) -> Option<String> {
+        let (host, path) = image.split_once('/')?;
+        let (account, rest) = host.split_once(".dkr.ecr.")?;
+        let region = rest.strip_suffix(".amazonaws.com")?;
+        let (repository, reference) = match path.split_once('@') {
+            Some((repository, digest)) => (repository, digest),
+            None => path.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')).unwrap_or((path, "latest")),
+        };
+        let found = self.with_registry(account, region, |registry| {
+            registry
+                .repositories
+                .get(repository)
+                .is_some_and(|r| r.tags.contains_key(reference) || r.images.contains_key(reference))
+        });
+        (!found).then(|| {
+            format!(
+                "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {host}/{repository}:{reference}: not found"
+            )
+        })
+    }
+
     /// Issues a registry password for (account, region).
     pub fn issue_token(&self, account: &str, region: &str) -> (String, f64) {
         let token = crate::identity::random_alnum(64);
