@@ -9,7 +9,11 @@ q() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 account=$(aws sts get-caller-identity | q '["Account"]')
 uri=$(aws ecr create-repository --repository-name crts-cli | q '["repository"]["repositoryUri"]')
 [ "$uri" = "$account.dkr.ecr.${AWS_DEFAULT_REGION:-us-east-1}.amazonaws.com/crts-cli" ] || fail "repositoryUri: $uri"
-if aws ecr create-repository --repository-name crts-cli 2>/dev/null; then fail "a duplicate repository was created"; fi
+if duplicate=$(aws ecr create-repository --repository-name crts-cli 2>&1); then fail "a duplicate repository was created"; fi
+case "$duplicate" in
+  *"(RepositoryAlreadyExistsException)"*"The repository with name 'crts-cli' already exists"*) ;;
+  *) fail "a duplicate repository: expected RepositoryAlreadyExistsException, got: $duplicate" ;;
+esac
 [ "$(aws ecr describe-repositories --repository-names crts-cli | q '["repositories"][0]["imageTagMutability"]')" = MUTABLE ] \
   || fail "describe-repositories"
 password=$(aws ecr get-login-password)

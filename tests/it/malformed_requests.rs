@@ -21,14 +21,15 @@ enum Shape {
 }
 
 #[rstest]
-#[case::iam_no_action("iam", "POST", "/", "Version=2010-05-08", Shape::QueryXml, "MissingAction")]
+#[case::iam_no_action("iam", "POST", "/", "Version=2010-05-08", Shape::QueryXml, "MissingAction", 400)]
 #[case::iam_unknown_action(
     "iam",
     "POST",
     "/",
     "Action=MakeCoffee&Version=2010-05-08",
     Shape::QueryXml,
-    "InvalidAction"
+    "InvalidAction",
+    400
 )]
 #[case::iam_missing_member(
     "iam",
@@ -36,7 +37,8 @@ enum Shape {
     "/",
     "Action=CreateRole&Version=2010-05-08",
     Shape::QueryXml,
-    "ValidationError"
+    "ValidationError",
+    400
 )]
 #[case::iam_bad_policy(
     "iam",
@@ -44,24 +46,58 @@ enum Shape {
     "/",
     "Action=CreatePolicy&PolicyName=p&PolicyDocument=%7Bnot-json&Version=2010-05-08",
     Shape::QueryXml,
-    "MalformedPolicyDocument"
+    "MalformedPolicyDocument",
+    400
 )]
-#[case::sts_unknown_action("sts", "POST", "/", "Action=Nope&Version=2011-06-15", Shape::QueryXml, "InvalidAction")]
-#[case::lambda_bad_json("lambda", "POST", "/2015-03-31/functions", "{not json", Shape::RestJson, "")]
-#[case::lambda_wrong_type("lambda", "POST", "/2015-03-31/functions", r#"{"FunctionName": 42}"#, Shape::RestJson, "")]
-#[case::lambda_unknown_route("lambda", "GET", "/2015-03-31/nothing-here", "", Shape::RestJson, "")]
-#[case::batch_bad_json("batch", "POST", "/v1/submitjob", "[1,2", Shape::RestJson, "")]
-#[case::batch_missing_members("batch", "POST", "/v1/submitjob", "{}", Shape::RestJson, "")]
-#[case::apigateway_bad_json("apigateway", "POST", "/restapis", "{\"name\":", Shape::RestJson, "")]
+#[case::sts_unknown_action("sts", "POST", "/", "Action=Nope&Version=2011-06-15", Shape::QueryXml, "InvalidAction", 400)]
+#[case::lambda_bad_json(
+    "lambda",
+    "POST",
+    "/2015-03-31/functions",
+    "{not json",
+    Shape::RestJson,
+    "SerializationException",
+    400
+)]
+#[case::lambda_wrong_type(
+    "lambda",
+    "POST",
+    "/2015-03-31/functions",
+    r#"{"FunctionName": 42}"#,
+    Shape::RestJson,
+    "SerializationException",
+    400
+)]
+#[case::lambda_unknown_route(
+    "lambda",
+    "GET",
+    "/2015-03-31/nothing-here",
+    "",
+    Shape::RestJson,
+    "UnknownOperationException",
+    404
+)]
+#[case::batch_bad_json("batch", "POST", "/v1/submitjob", "[1,2", Shape::RestJson, "SerializationException", 400)]
+#[case::batch_missing_members("batch", "POST", "/v1/submitjob", "{}", Shape::RestJson, "ClientException", 400)]
+#[case::apigateway_bad_json(
+    "apigateway",
+    "POST",
+    "/restapis",
+    "{\"name\":",
+    Shape::RestJson,
+    "BadRequestException",
+    400
+)]
 #[case::apigateway_bad_patch(
     "apigateway",
     "PATCH",
     "/apikeys/nope",
     r#"{"patchOperations": "replace"}"#,
     Shape::RestJson,
-    ""
+    "BadRequestException",
+    400
 )]
-#[case::unknown_service("dynamodb", "POST", "/", "{}", Shape::RestJson, "UnrecognizedServiceException")]
+#[case::unknown_service("dynamodb", "POST", "/", "{}", Shape::RestJson, "UnrecognizedServiceException", 400)]
 #[tokio::test]
 async fn malformed_requests_get_aws_shaped_client_errors(
     #[case] service: &str,
@@ -70,9 +106,11 @@ async fn malformed_requests_get_aws_shaped_client_errors(
     #[case] body: &str,
     #[case] shape: Shape,
     #[case] code: &str,
+    #[case] expected_status: u16,
 ) {
     let emulator = emulator().await;
     let http = reqwest::Client::new();
+    let method_name = method;
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
     let response = http
         .request(method, format!("{}{path}", emulator.endpoint()))
@@ -88,7 +126,7 @@ async fn malformed_requests_get_aws_shaped_client_errors(
     let status = response.status();
     let error_type = response.headers().get("x-amzn-ErrorType").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let text = response.text().await.expect("a body");
-    assert!(status.is_client_error(), "{service} {path}: expected 4xx, got {status}: {text}");
+    assert_eq!(status.as_u16(), expected_status, "{service} {method_name} {path}: {text}");
     match shape {
         Shape::QueryXml => {
             assert!(text.contains("<ErrorResponse"), "awsQuery error body: {text}");
@@ -96,9 +134,7 @@ async fn malformed_requests_get_aws_shaped_client_errors(
         }
         Shape::RestJson => {
             let error_type = error_type.unwrap_or_else(|| panic!("x-amzn-ErrorType on {service} {path}: {text}"));
-            if !code.is_empty() {
-                assert_eq!(error_type, code);
-            }
+            assert_eq!(error_type, code, "{service} {path}: {text}");
             let json: serde_json::Value = serde_json::from_str(&text).expect("a JSON error body");
             assert!(json.get("message").or_else(|| json.get("Message")).is_some(), "a message in {text}");
         }
@@ -112,11 +148,11 @@ async fn malformed_requests_get_aws_shaped_client_errors(
 async fn bodies_that_are_not_utf8_or_not_json_objects_are_refused_cleanly() {
     let emulator = emulator().await;
     let http = reqwest::Client::new();
-    for (service, path, body) in [
-        ("iam", "/", vec![0xff, 0xfe, 0x00]),
-        ("lambda", "/2015-03-31/functions", vec![0xff, 0xfe]),
-        ("batch", "/v1/createjobqueue", b"\"a string\"".to_vec()),
-        ("apigateway", "/restapis", b"null".to_vec()),
+    for (service, path, body, code) in [
+        ("iam", "/", vec![0xff, 0xfe, 0x00], "<Code>MalformedQueryString</Code>"),
+        ("lambda", "/2015-03-31/functions", vec![0xff, 0xfe], "SerializationException"),
+        ("batch", "/v1/createjobqueue", b"\"a string\"".to_vec(), "SerializationException"),
+        ("apigateway", "/restapis", b"null".to_vec(), "BadRequestException"),
     ] {
         let response = http
             .post(format!("{}{path}", emulator.endpoint()))
@@ -125,7 +161,13 @@ async fn bodies_that_are_not_utf8_or_not_json_objects_are_refused_cleanly() {
             .send()
             .await
             .expect("the emulator answers");
-        assert!(response.status().is_client_error(), "{service}: {}", response.status());
+        let status = response.status();
+        let error_type = response.headers().get("x-amzn-ErrorType").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = response.text().await.expect("a body");
+        assert_eq!(status, 400, "{service}: {text}");
+        assert!(error_type.as_deref() == Some(code) || text.contains(code), "{service}: {code} in {text}");
+        let health = http.get(format!("{}/_crts/health", emulator.endpoint())).send().await.expect("alive");
+        assert_eq!(health.status(), 200, "still serving after the {service} request");
     }
 }
 
@@ -254,6 +296,8 @@ async fn s3_ecr_and_registry_refuse_malformed_input_in_their_own_shapes() {
         let text = response.text().await.expect("a body");
         assert_eq!(status, case.status, "{}: {text}", case.what);
         assert!(text.contains(case.needle), "{}: {} in {text}", case.what, case.needle);
+        let health = http.get(url("/_crts/health")).send().await.expect("alive");
+        assert_eq!(health.status(), 200, "still serving after: {}", case.what);
     }
 
     // A body over the emulator's limit is refused in S3's own XML, not as a dropped connection.

@@ -44,7 +44,8 @@ pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Obser
                 } else {
                     shown.status == "403" && shown.body.contains("Forbidden")
                 };
-                let actual = if ok { expected.to_owned() } else { shown.summary() };
+                let actual =
+                    if ok { expected.to_owned() } else { shown.summary(&ctx.target.account_id, &ctx.target.region) };
                 out.push(Observation::new(what, expected, actual, ok));
             }
             Err(e) => out.push(Observation::new(what, expected, e, false)),
@@ -67,9 +68,11 @@ struct Shown {
 }
 
 impl Shown {
-    /// `403 {"message":"Forbidden"}` or `Undocumented Failed to fetch.` (what a CORS refusal looks like).
-    fn summary(&self) -> String {
-        let body: String = self.body.split_whitespace().collect::<Vec<_>>().join(" ");
+    /// `403 {"message":"Forbidden"}` or `Undocumented Failed to fetch.` (what a CORS refusal looks like). The
+    /// account and region are replaced before the body is cut, so a cut never leaves part of them to compare.
+    fn summary(&self, account_id: &str, region: &str) -> String {
+        let body = crate::report::Normalizer::new(account_id, region).text(&self.body);
+        let body: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
         let body = if body.len() > 120 {
             format!("{}...", &body[..body.char_indices().nth(117).map_or(body.len(), |(i, _)| i)])
         } else {

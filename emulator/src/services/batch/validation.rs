@@ -193,17 +193,23 @@ mod tests {
             fargate(&[req("VCPU", "one"), req("MEMORY", "2048")]),
             Err("Value one for type VCPU in resourceRequirement is not valid. Please provide a numeric value.".into())
         );
-        assert!(fargate(&[req("VCPU", "1"), req("MEMORY", "2048"), req("GPU", "1")]).is_err());
-        assert!(fargate(&[req("DISK", "1")]).is_err());
-        assert!(check_resources(Platform::Fargate, &[req("VCPU", "1"), req("MEMORY", "2048")], Some(1), None).is_err());
+        assert_eq!(
+            fargate(&[req("VCPU", "1"), req("MEMORY", "2048"), req("GPU", "1")]),
+            Err("GPU resources are not supported for jobs that run on Fargate resources.".into())
+        );
+        assert_eq!(fargate(&[req("DISK", "1")]), Err("Resource type DISK in resourceRequirement is not valid.".into()));
+        assert_eq!(
+            check_resources(Platform::Fargate, &[req("VCPU", "1"), req("MEMORY", "2048")], Some(1), None),
+            Err("vcpus is not applicable for Fargate. Use resource requirements instead.".into())
+        );
 
         let ec2 = |reqs: &[ResourceRequirement]| check_resources(Platform::Ec2, reqs, None, None);
         assert_eq!(ec2(&[req("VCPU", "2"), req("MEMORY", "1000")]), Ok(()));
-        assert!(ec2(&[req("VCPU", "1.0"), req("MEMORY", "1000")]).is_err());
-        assert!(ec2(&[req("MEMORY", "1000")]).is_err());
-        assert!(ec2(&[req("VCPU", "1")]).is_err());
+        assert_eq!(ec2(&[req("VCPU", "1.0"), req("MEMORY", "1000")]), Err(not_numeric("1.0", "VCPU")));
+        assert_eq!(ec2(&[req("MEMORY", "1000")]), Err("vCPU is not provided.".into()));
+        assert_eq!(ec2(&[req("VCPU", "1")]), Err("Memory is not provided.".into()));
         assert_eq!(check_resources(Platform::Ec2, &[], Some(1), Some(512)), Ok(()));
-        assert!(check_resources(Platform::Ec2, &[], Some(0), Some(512)).is_err());
+        assert_eq!(check_resources(Platform::Ec2, &[], Some(0), Some(512)), Err(not_numeric("0", "VCPU")));
     }
 
     #[test]
