@@ -199,7 +199,15 @@ pub fn left_in(journal: &Path) -> Vec<String> {
                     .filter_map(|c| c.as_str())
                     .map(str::to_owned),
             ),
-            None => left.push(format!("(step {step} was being applied: what it made so far)")),
+            None => {
+                let applying = events.iter().rev().find(|e| e["step"] == step.as_str() && e["event"] == "applying");
+                let creating = applying.and_then(|e| e["detail"]["creating"].as_array()).into_iter().flatten();
+                let creating: Vec<&str> = creating.filter_map(|c| c.as_str()).collect();
+                if creating.is_empty() {
+                    left.push(format!("(what step {step} changed while it was being applied)"));
+                }
+                left.extend(creating.iter().map(|c| format!("{c} (if made: step {step} was being applied)")));
+            }
         }
     }
     left

@@ -151,7 +151,9 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         let step_started = Instant::now();
         progress::begin(format!("[{}/{}] step {}", number + 1, scenario.steps.len(), step.id));
         if let Some((_, journal)) = &mut provisioned {
-            journal.record("applying", &step.id, serde_json::json!(step.action.name()));
+            // What the step is about to make, by kind and name (ids come with "applied").
+            let creating = serde_json::json!({ "action": step.action.name(), "creating": step.action.creates(&ctx) });
+            journal.record("applying", &step.id, creating);
             applied.push(step);
         }
         let result = step.action.run(&mut ctx).await;

@@ -49,6 +49,42 @@ fn the_endpoint_target_runs_the_runbook_against_crts_harness_serve() {
     assert!(stdout.contains("IN SYNC: 26 in sync of 26 steps; 4/6 checks passed"), "{stdout}");
 }
 
+/// Issue 12's "done when": `run --provision --target endpoint=URL` against `crts-harness serve` passes every check
+/// and leaves the server as it found it (its full read-back, tags included, before and after).
+#[test]
+fn a_provisioned_run_against_serve_passes_and_leaves_it_as_it_found_it() {
+    require(&[Prerequisite::Browser, Prerequisite::Boto3]);
+    let served = serve();
+    let dump = || {
+        let out = Command::new("python3")
+            .arg(repo_root().join("tests/boto3/console_stack.py"))
+            .arg("dump")
+            .env("AWS_ENDPOINT_URL", &served.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("python3");
+        assert!(out.status.success(), "dump: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("the dump is JSON")
+    };
+    let before = dump();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = Command::new(harness_binary())
+        .args(["run", "--provision", "--report-dir"])
+        .arg(dir.path())
+        .arg(format!("--target=endpoint={}", served.endpoint))
+        .current_dir(repo_root())
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run crts-harness");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("PASSED: 26/26 steps, 6/6 checks passed"), "{stdout}");
+    assert_eq!(before, dump(), "the provisioned run left serve changed");
+}
+
 /// The compose tool that is installed: the `docker compose` plugin, else Debian's `docker-compose`.
 fn compose() -> Command {
     let plugin = Command::new("docker").args(["compose", "version"]).output().is_ok_and(|o| o.status.success());
