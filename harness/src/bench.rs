@@ -163,7 +163,7 @@ async fn registry_push() -> Result<(), String> {
     let target = crate::targets::start(&TargetSpec::Endpoint(emulator.endpoint().to_owned()), None)
         .await
         .map_err(|e| e.to_string())?;
-    let ctx = crate::steps::RunContext::new(target.session.clone());
+    let ctx = crate::context::RunContext::new(target.session.clone());
     ctx.ecr.create_repository().repository_name("bench").send().await.map_err(|e| format!("CreateRepository: {e}"))?;
     let login = crate::steps::registry_login(&ctx).await.map_err(|e| e.message)?;
 
@@ -207,7 +207,12 @@ async fn registry_push() -> Result<(), String> {
         elapsed.as_secs_f64() * 1e3,
         size as f64 / 1e6
     );
-    let stored = emulator.state().ecr.stored_bytes();
+    // What the registry holds, as ECR reports it (DescribeImages' imageSizeInBytes), through the SDK like
+    // everything else the harness reads.
+    let described = ctx.ecr.describe_images().repository_name("bench").send().await;
+    let described = described.map_err(|e| format!("DescribeImages: {e}"))?;
+    let stored: i64 = described.image_details().iter().filter_map(|d| d.image_size_in_bytes()).sum();
+    let stored = usize::try_from(stored).unwrap_or_default();
     match (before, after) {
         (Some(before), Some(after)) => println!(
             "registry memory holding it             : {:.1} MB stored; process RSS +{:.1} MB ({:.1} MB -> {:.1} MB)",

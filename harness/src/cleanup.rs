@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::context::{Owner, RunContext};
 use crate::provision::{self, Journal, Teardown};
 use crate::run::{self, RunError};
 use crate::scenario::{self, VarOverride};
 use crate::steps::tagged::{self, TaggedResource};
-use crate::steps::{Owner, RunContext};
 use crate::targets::{self, TargetSpec};
 
 /// What to clean up.

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod checks;
 pub mod cleanup;
 pub mod cli;
+pub mod context;
 pub mod image;
 pub mod package;
 mod poll;

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::context::RunContext;
 use crate::scenario::{Scenario, Step, VarOverride};
-use crate::steps::RunContext;
 
 /// How long teardown may take in all (AWS deletes Batch queues and compute environments asynchronously).
 const BUDGET: Duration = Duration::from_secs(600);

@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::checks::{self, CheckResult, Outcome};
+use crate::context::RunContext;
 use crate::progress;
 use crate::provision::{self, ProvisionOptions};
 use crate::report::{Normalizer, Report, StepReport};
 use crate::scenario::{self, ScenarioError, VarOverride, Variables};
-use crate::steps::RunContext;
 use crate::targets::{self, TargetError, TargetSpec};
 
 /// What to run where.
@@ -118,7 +118,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let mut normalizer = Normalizer::new(&session.account_id, &session.region);
     let mut ctx = RunContext::new(session.clone());
     ctx.artifacts.clone_from(&options.report_dir);
-    ctx.owner = provisioned.as_ref().map(|(run_id, _)| crate::steps::Owner::new(run_id));
+    ctx.owner = provisioned.as_ref().map(|(run_id, _)| crate::context::Owner::new(run_id));
 
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed_step: Option<String> = None;

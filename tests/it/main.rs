@@ -1,5 +1,6 @@
 //! Integration tests, one binary (each test binary links the AWS SDK again, so there is only this one).
 
+mod architecture;
 mod browser;
 mod endpoint;
 mod faults;

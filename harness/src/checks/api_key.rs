@@ -7,7 +7,7 @@
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 
 use super::{CheckSettings, Observation, invoke_url, send};
-use crate::steps::{RunContext, SideEffect};
+use crate::context::{RunContext, SideEffect};
 
 /// What verify's refusal probes send: not JSON, so a function reached by mistake reads no job request.
 const VERIFY_PROBE_BODY: &str = "crts-harness verify: a probe that API Gateway must refuse (not a job request)";

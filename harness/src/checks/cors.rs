@@ -5,7 +5,7 @@
 //! otherwise the browser hides the response from Swagger UI.
 
 use super::{CheckSettings, HttpAnswer, Observation, invoke_url, send};
-use crate::steps::{RunContext, SideEffect};
+use crate::context::{RunContext, SideEffect};
 use crate::targets::capabilities::Capability;
 
 pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {

@@ -5,7 +5,7 @@
 use sha2::Digest as _;
 
 use super::{CheckSettings, Observation};
-use crate::steps::RunContext;
+use crate::context::RunContext;
 
 pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
     let Some(image) = &settings.image else {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use aws_sdk_batch::types::JobStatus;
 
 use super::{CheckSettings, Observation, invoke_url, send};
+use crate::context::RunContext;
 use crate::poll::poll_until;
-use crate::steps::RunContext;
 
 pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
     let (Some(api), Some(trigger)) = (&settings.api, &settings.trigger) else {

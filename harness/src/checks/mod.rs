@@ -7,17 +7,15 @@ mod api_key;
 mod cors;
 mod image;
 mod job_trigger;
-mod settings;
 mod swagger_browser;
 mod swagger_site;
 
 use serde::Serialize;
 
-pub(crate) use settings::RawSettings;
-pub use settings::{ApiSettings, CheckSettings, CorsSettings, ImageSettings, SwaggerSettings, TriggerSettings};
+pub use crate::scenario::{ApiSettings, CheckSettings, CorsSettings, ImageSettings, SwaggerSettings, TriggerSettings};
 
+use crate::context::RunContext;
 use crate::scenario::CheckName;
-use crate::steps::RunContext;
 
 /// The result of one check.
 #[derive(Debug, Clone, Serialize)]

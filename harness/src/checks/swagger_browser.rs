@@ -9,7 +9,7 @@ use fantoccini::{Client, Locator};
 
 use super::{CheckSettings, Observation};
 use crate::browser::{Browser, Unavailable};
-use crate::steps::RunContext;
+use crate::context::RunContext;
 
 /// The check cannot run here (no browser installed).
 pub struct Skip(pub String);

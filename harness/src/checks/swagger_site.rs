@@ -3,7 +3,7 @@
 //! bucket's CORS allows PUT/POST from any origin and refuses DELETE.
 
 use super::{CheckSettings, HttpAnswer, Observation, send};
-use crate::steps::{RunContext, SideEffect};
+use crate::context::{RunContext, SideEffect};
 use crate::targets::capabilities::Capability;
 
 /// An origin that is neither the site nor the API: S3's CORS rules must still answer it.

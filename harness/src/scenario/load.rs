@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
 use super::model::{CheckName, Scenario, ScenarioVariable, Step};
+use super::settings::CheckSettings;
 use super::vars::Variables;
-use crate::checks::CheckSettings;
 use crate::steps::StepAction;
 
 /// Deepest `extends` chain accepted (a loop is reported as such before this is reached).

@@ -16,8 +16,10 @@
 mod load;
 mod model;
 pub mod schema;
+mod settings;
 mod vars;
 
 pub use load::{ScenarioError, VarOverride, load};
 pub use model::{CheckName, Scenario, ScenarioVariable, Step};
+pub use settings::{ApiSettings, CheckSettings, CorsSettings, ImageSettings, SwaggerSettings, TriggerSettings};
 pub use vars::Variables;

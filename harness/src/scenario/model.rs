@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::CheckSettings;
+use super::settings::CheckSettings;
 use crate::steps::StepAction;
 
 /// A scenario ready to run: every step parsed into its typed action, variables substituted.
@@ -75,8 +75,8 @@ impl CheckName {
     }
 
     /// What the whole check would change on the target (`verify` runs it only with `--trigger-job`).
-    pub fn side_effect(self) -> Option<crate::steps::SideEffect> {
-        use crate::steps::SideEffect::{SubmitsAnotherJob, SubmitsJob};
+    pub fn side_effect(self) -> Option<crate::context::SideEffect> {
+        use crate::context::SideEffect::{SubmitsAnotherJob, SubmitsJob};
         match self {
             CheckName::JobTrigger => Some(SubmitsJob),
             // "Execute" with the key: another job, beyond the one job_trigger submits.

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::CheckName;
-use crate::checks::RawSettings;
+use super::settings::RawSettings;
 use crate::steps::{ACTIONS, StepAction};
 
 /// Where the schema is committed, relative to the repository root.

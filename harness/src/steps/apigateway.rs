@@ -7,8 +7,8 @@ use aws_sdk_apigateway::types::{ApiStage, IntegrationType, Op, PatchOperation};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::context::ApiKeyFact;
 use super::{ErrorKind, Observed, RunContext, RunbookStep, Settings, StepError, optional};
+use crate::context::ApiKeyFact;
 use crate::verify::{Expect, Expected};
 
 /// The Lambda console's "Add trigger" with an API Gateway REST API: a new API named `api_name`, a resource

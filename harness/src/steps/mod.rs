@@ -6,7 +6,6 @@
 
 mod apigateway;
 mod batch;
-pub(crate) mod context;
 mod ecr;
 mod iam;
 mod lambda;
@@ -22,7 +21,7 @@ use serde::de::DeserializeOwned;
 use crate::targets::capabilities::Capability;
 use crate::verify::Expected;
 
-pub use context::{CREATED_TAG, Facts, NOT_OWNED, Owner, RUN_ID_TAG, RunContext, SideEffect, VerifyMode};
+use crate::context::{CREATED_TAG, RUN_ID_TAG, RunContext};
 pub(crate) use ecr::registry_login;
 
 /// What a step did, as the report shows it: a few normalized facts read back from the target.

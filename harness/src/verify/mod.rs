@@ -21,11 +21,11 @@ pub use diff::{DiffKind, Difference, Expect, Expected, diff};
 pub use ignore::IgnoreRules;
 
 use crate::checks::{self, CheckResult, Outcome};
+use crate::context::{ApiKeyFact, RunContext, VerifyMode};
 use crate::report::Normalizer;
 use crate::run::{self, RunError};
 use crate::scenario::{self, ScenarioVariable, VarOverride};
-use crate::steps::context::ApiKeyFact;
-use crate::steps::{ErrorKind, Observed, RunContext, VerifyMode};
+use crate::steps::{ErrorKind, Observed};
 use crate::targets::{self, TargetSpec};
 
 /// The environment variable that gives the API key's value instead of reading it (GetApiKey `includeValue`).

@@ -90,22 +90,6 @@ impl Ecr {
         tokens.get(token).filter(|(_, _, expiry)| *expiry > now()).map(|(a, r, _)| (a.clone(), r.clone()))
     }
 
-    /// Bytes held in blobs and manifests across every registry (for the benchmark's memory figure).
-    pub fn stored_bytes(&self) -> usize {
-        let registries = self.registries.lock().unwrap_or_else(PoisonError::into_inner);
-        registries
-            .values()
-            .map(|r| {
-                r.blobs.values().map(bytes::Bytes::len).sum::<usize>()
-                    + r.repositories
-                        .values()
-                        .flat_map(|repo| repo.images.values())
-                        .map(|i| i.manifest.len())
-                        .sum::<usize>()
-            })
-            .sum()
-    }
-
     fn uploads(&self) -> std::sync::MutexGuard<'_, HashMap<String, registry::Upload>> {
         self.uploads.lock().unwrap_or_else(PoisonError::into_inner)
     }

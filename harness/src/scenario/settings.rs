@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::scenario::CheckName;
+use super::CheckName;
 
 /// Settings for every check a scenario runs; each part is required only when its check is listed.
 #[derive(Debug, Clone, Default)]

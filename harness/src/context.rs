@@ -115,14 +115,14 @@ impl RunContext {
         &self,
         what: &str,
         tags: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<(), super::StepError> {
+    ) -> Result<(), crate::steps::StepError> {
         let Some(owner) = &self.owner else { return Ok(()) };
         let found = tags.into_iter().find(|(key, _)| *key == RUN_ID_TAG).map(|(_, value)| value);
         if found == Some(owner.run_id.as_str()) {
             return Ok(());
         }
         let carries = found.map_or_else(|| "no crts-harness:run-id tag".to_owned(), |v| format!("{RUN_ID_TAG}={v}"));
-        Err(super::StepError {
+        Err(crate::steps::StepError {
             code: NOT_OWNED.to_owned(),
             message: format!(
                 "{what} carries {carries}, not {RUN_ID_TAG}={}: it was not made by this run, so it is left as it is",

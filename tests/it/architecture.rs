@@ -1,0 +1,101 @@
+//! The architecture's invariants (README: "Invariants"), kept by tests rather than by convention. A rule not yet
+//! reached everywhere is a ratchet: the files still breaking it are listed, a new one fails, and a listed file that
+//! keeps the rule must be taken off the list.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::repo_root;
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).map_while(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The files under `dir` (relative to the repository) whose text contains `needle`.
+fn files_containing(dir: &str, needle: &str) -> Vec<String> {
+    let root = repo_root();
+    rust_files(&root.join(dir))
+        .into_iter()
+        .filter(|path| std::fs::read_to_string(path).is_ok_and(|text| text.contains(needle)))
+        .map(|path| path.strip_prefix(&root).unwrap_or(&path).display().to_string())
+        .collect()
+}
+
+#[test]
+fn the_emulator_never_depends_on_the_aws_sdk() {
+    let manifest = std::fs::read_to_string(repo_root().join("emulator/Cargo.toml")).expect("emulator/Cargo.toml");
+    let dependencies = manifest.split("[dev-dependencies]").next().unwrap_or_default();
+    assert!(!dependencies.contains("aws-sdk-"), "the emulator must not depend on an AWS SDK: {dependencies}");
+    assert!(
+        files_containing("emulator/src", "aws_sdk_").is_empty(),
+        "{:?}",
+        files_containing("emulator/src", "aws_sdk_")
+    );
+}
+
+#[test]
+fn scenarios_do_not_depend_on_checks() {
+    assert_eq!(files_containing("harness/src/scenario", "crate::checks"), Vec::<String>::new());
+}
+
+/// The harness reaches every target, the embedded one included, through the AWS SDK and HTTP only: of the
+/// emulator it uses what starts and stops it (its configuration, `Emulator`, the default account id), never its
+/// services' state.
+#[test]
+fn the_harness_uses_the_emulator_only_to_start_and_stop_it() {
+    const ALLOWED: &[&str] = &["Emulator", "Config", "LambdaConfig", "BatchConfig", "identity::DEFAULT_ACCOUNT"];
+    let root = repo_root();
+    let mut used = Vec::new();
+    for path in rust_files(&root.join("harness/src")) {
+        let text = std::fs::read_to_string(&path).expect("source");
+        for (at, _) in text.match_indices("crts_emulator::") {
+            let item: String =
+                text[at + 15..].chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
+            if !ALLOWED.iter().any(|allowed| item == *allowed || item.starts_with(&format!("{allowed}::"))) {
+                used.push(format!("{}: crts_emulator::{item}", path.strip_prefix(&root).unwrap_or(&path).display()));
+            }
+        }
+        assert!(!text.contains("emulator.state()"), "{}: reads the emulator's state", path.display());
+    }
+    assert!(used.is_empty(), "the harness reaches into the emulator: {used:#?}");
+}
+
+/// Services reach each other through small interfaces, not the server's whole state (issue 13). Ratchet: the
+/// service files that still take `crate::server::AppState`.
+#[test]
+fn services_do_not_import_the_server_beyond_the_listed_files() {
+    const STILL_IMPORTING: &[&str] = &[
+        "emulator/src/services/apigateway/execute.rs",
+        "emulator/src/services/apigateway/mod.rs",
+        "emulator/src/services/batch/mod.rs",
+        "emulator/src/services/ecr/api.rs",
+        "emulator/src/services/ecr/registry.rs",
+        "emulator/src/services/iam/mod.rs",
+        "emulator/src/services/lambda/functions.rs",
+        "emulator/src/services/lambda/invoke.rs",
+        "emulator/src/services/lambda/mod.rs",
+        "emulator/src/services/lambda/permissions.rs",
+        "emulator/src/services/lambda/tags.rs",
+        "emulator/src/services/s3/buckets.rs",
+        "emulator/src/services/s3/mod.rs",
+        "emulator/src/services/s3/multipart.rs",
+        "emulator/src/services/s3/objects.rs",
+        "emulator/src/services/s3/website.rs",
+        "emulator/src/services/sts.rs",
+        "emulator/src/services/tagging.rs",
+    ];
+    let importing = files_containing("emulator/src/services", "crate::server");
+    let new: Vec<&String> = importing.iter().filter(|f| !STILL_IMPORTING.contains(&f.as_str())).collect();
+    assert!(new.is_empty(), "a service file must not import crate::server (take a narrow interface): {new:?}");
+    let fixed: Vec<&&str> = STILL_IMPORTING.iter().filter(|f| !importing.iter().any(|i| i == *f)).collect();
+    assert!(fixed.is_empty(), "no longer imports crate::server: take it off STILL_IMPORTING: {fixed:?}");
+}
