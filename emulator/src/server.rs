@@ -417,7 +417,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     body,
                     ctx,
                 };
-                ecr::registry::handle(&state, req).await
+                ecr::registry::handle(&state.ecr, req).await
             }
             Some(Route::Health) => rest_json::ok(&serde_json::json!({
                 "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running", "ecr": "running", "tagging": "running" },
@@ -435,14 +435,18 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     ctx,
                 };
                 let response = match service {
-                    Service::Iam => iam::handle(&state, req).await,
-                    Service::Sts => sts::handle(&state, req).await,
+                    Service::Iam => iam::handle(&state.iam, req).await,
+                    Service::Sts => sts::handle(&state.iam, &state.sessions, req).await,
                     Service::Lambda => lambda::handle(&state, req).await,
-                    Service::Batch => batch::handle(&state, req).await,
-                    Service::ApiGateway => apigateway::handle(&state, req).await,
+                    Service::Batch => batch::handle(&state.batch, &state.iam, &state.ecr, req).await,
+                    Service::ApiGateway => apigateway::handle(&state.apigateway, &state.iam, req).await,
                     Service::S3 => s3::handle(&state, req).await,
-                    Service::Ecr => ecr::api::handle(&state, req).await,
-                    Service::Tagging => tagging::handle(&state, req).await,
+                    Service::Ecr => ecr::api::handle(&state.ecr, &state.iam, req).await,
+                    Service::Tagging => {
+                        let services: [&dyn crate::services::TaggedResources; 5] =
+                            [&state.lambda, &state.batch, &state.apigateway, &state.ecr, &state.s3];
+                        tagging::handle(&services, &state.iam, req).await
+                    }
                 };
                 protocol::with_request_id(response, &request_id)
             }

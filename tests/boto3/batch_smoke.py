@@ -58,7 +58,7 @@ first = batch.register_job_definition(jobDefinitionName=JD, type="container", pl
 second = batch.register_job_definition(
     jobDefinitionName=JD, type="container", platformCapabilities=["FARGATE"],
     parameters={"suite": "smoke", "target": "default"},
-    containerProperties=fargate_container("%s.dkr.ecr.%s.amazonaws.com/crts:latest" % (account, REGION),
+    containerProperties=fargate_container("public.ecr.aws/docker/library/busybox:latest",
                                           command=["/crts/run", "Ref::suite", "Ref::target"],
                                           networkConfiguration={"assignPublicIp": "ENABLED"}))
 assert (first["revision"], second["revision"]) == (1, 2), (first, second)
@@ -112,6 +112,20 @@ expect_client_error("executionRoleArn", batch.register_job_definition,
                         {"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "2048"}]})
 expect_client_error("Object already exists", batch.create_compute_environment, computeEnvironmentName=CE,
                     type="MANAGED", computeResources={"type": "FARGATE", "maxvCpus": 4, "subnets": ["s"]})
+
+# A job whose image is in the account's ECR but was never pushed fails to start, as on AWS.
+unpulled = batch.register_job_definition(
+    jobDefinitionName=JD + "-unpulled", type="container", platformCapabilities=["FARGATE"],
+    containerProperties=fargate_container("%s.dkr.ecr.%s.amazonaws.com/never-pushed-%s:v1" % (account, REGION, SUFFIX)))
+failing = batch.submit_job(jobName="unpulled", jobQueue=QUEUE, jobDefinition=unpulled["jobDefinitionArn"])["jobId"]
+for _ in range(500):
+    failed = batch.describe_jobs(jobs=[failing])["jobs"][0]
+    if failed["status"] in ("SUCCEEDED", "FAILED"):
+        break
+    time.sleep(0.02)
+assert (failed["status"], failed["statusReason"]) == ("FAILED", "Task failed to start"), failed
+assert failed["container"]["reason"].startswith("CannotPullContainerError: "), failed["container"]
+assert "startedAt" not in failed and "exitCode" not in failed["container"], failed
 
 # Cancel and terminate. The job to cancel is an EC2 job on the Fargate queue: it stays RUNNABLE (as on AWS), so
 # CancelJob finds it cancellable however slow this machine is.

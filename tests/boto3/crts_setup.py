@@ -1,5 +1,7 @@
 """The CRTS runbook's job-trigger path done with boto3 against an emulator (AWS_ENDPOINT_URL), then a POST
 through the deployed API that must become a SUCCEEDED Batch job. Exits non-zero on any failure."""
+import base64
+import hashlib
 import io
 import json
 import os
@@ -38,6 +40,29 @@ def post(url, body, key=None, method="POST"):
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
 
+
+# AWS Elastic Container Registry: the repository, and the image pushed as `docker push` does it (a config blob,
+# then the manifest), so the job definition's image can be pulled.
+ecr = boto3.client("ecr")
+ecr.create_repository(repositoryName="crts")
+login = ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+
+
+def registry(method, path, data, content_type="application/octet-stream"):
+    request = urllib.request.Request(ENDPOINT + path, data=data, method=method, headers={
+        "Authorization": "Basic " + login, "Content-Type": content_type})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.status
+
+
+config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/crts/run"]},
+                     "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+assert registry("POST", "/v2/crts/blobs/uploads/?digest=" + config_digest, config) == 201
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": [],
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                  "digest": config_digest, "size": len(config)}}).encode()
+assert registry("PUT", "/v2/crts/manifests/latest", manifest, "application/vnd.oci.image.manifest.v1+json") == 201
 
 # AWS Batch
 exec_role = iam.create_role(RoleName="ecsTaskExecutionRole",

@@ -10,6 +10,22 @@ aws() { command aws --output json "$@"; }
 q() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 account=$(aws sts get-caller-identity | q '["Account"]')
+# AWS Elastic Container Registry: the repository, and the image pushed as `docker push` does it (a config blob,
+# then the manifest), so the job definition's image can be pulled.
+aws ecr create-repository --repository-name crts >/dev/null
+password=$(aws ecr get-login-password)
+printf '%s' '{"architecture":"amd64","os":"linux","config":{"Cmd":["/crts/run"]},"rootfs":{"type":"layers","diff_ids":[]}}' \
+  >"$work/config.json"
+config_digest="sha256:$(sha256sum "$work/config.json" | cut -d' ' -f1)"
+config_size=$(wc -c <"$work/config.json")
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "AWS:$password" --data-binary "@$work/config.json" \
+  "$AWS_ENDPOINT_URL/v2/crts/blobs/uploads/?digest=$config_digest")
+[ "$code" = 201 ] || { echo "FAIL: blob upload answered $code" >&2; exit 1; }
+manifest="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"layers\":[],\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"$config_digest\",\"size\":$config_size}}"
+code=$(curl -s -o /dev/null -w '%{http_code}' -u "AWS:$password" -X PUT \
+  -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "$manifest" \
+  "$AWS_ENDPOINT_URL/v2/crts/manifests/latest")
+[ "$code" = 201 ] || { echo "FAIL: manifest push answered $code" >&2; exit 1; }
 exec_role=$(aws iam create-role --role-name ecsTaskExecutionRole \
   --assume-role-policy-document "file://$repo/fixtures/policies/ecs-tasks-trust.json" | q '["Role"]["Arn"]')
 aws batch create-compute-environment --compute-environment-name crts-ce --type MANAGED --state ENABLED \

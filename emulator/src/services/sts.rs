@@ -2,20 +2,19 @@
 //!
 //! <https://docs.aws.amazon.com/STS/latest/APIReference/welcome.html>
 
-use std::sync::Arc;
-
-use crate::identity::Caller;
+use crate::identity::{Caller, Sessions};
 use crate::protocol::query::{self, QueryInput};
 use crate::protocol::{AwsError, AwsRequest, Response};
-use crate::server::AppState;
+use crate::services::iam::Iam;
 
 const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+/// Serves one STS request: IAM decides whether a role may be assumed, `sessions` issues its credentials.
+pub async fn handle(iam: &Iam, sessions: &Sessions, req: AwsRequest) -> Response {
     let request_id = req.ctx.request_id.clone();
     let result = QueryInput::from_request(&req).and_then(|input| match input.action() {
         Some("GetCallerIdentity") => Ok(get_caller_identity(&req, &request_id)),
-        Some("AssumeRole") => assume_role(state, &req, &input, &request_id),
+        Some("AssumeRole") => assume_role(iam, sessions, &req, &input, &request_id),
         Some(other) => Err(AwsError::bad_request(
             "InvalidAction",
             format!("Could not find operation {other} for version 2011-06-15"),
@@ -43,7 +42,13 @@ fn get_caller_identity(req: &AwsRequest, request_id: &str) -> Response {
 /// Deliberate deviations: session policies (`Policy`, `PolicyArns`), tags, MFA and source identity are refused
 /// with ValidationError rather than ignored (ignoring a session policy would grant more than AWS does); the
 /// credentials' `Expiration` is reported but not enforced.
-fn assume_role(state: &AppState, req: &AwsRequest, input: &QueryInput, request_id: &str) -> Result<Response, AwsError> {
+fn assume_role(
+    iam: &Iam,
+    sessions: &Sessions,
+    req: &AwsRequest,
+    input: &QueryInput,
+    request_id: &str,
+) -> Result<Response, AwsError> {
     let role_arn = input.required("RoleArn")?;
     let session_name = input.required("RoleSessionName")?;
     let valid_name = (2..=64).contains(&session_name.len())
@@ -67,8 +72,7 @@ fn assume_role(state: &AppState, req: &AwsRequest, input: &QueryInput, request_i
             format!("{} is not supported by this emulator", name.split('.').next().unwrap_or(name)),
         ));
     }
-    let (role_id, max_duration) =
-        state.iam.trusts(&req.ctx.caller, role_arn).map_err(crate::services::iam::access_denied)?;
+    let (role_id, max_duration) = iam.trusts(&req.ctx.caller, role_arn).map_err(crate::services::iam::access_denied)?;
     let duration = match input.get("DurationSeconds") {
         None => 3600,
         Some(text) => text.parse::<u32>().map_err(|_| {
@@ -90,7 +94,7 @@ fn assume_role(state: &AppState, req: &AwsRequest, input: &QueryInput, request_i
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         ));
     }
-    let session = state.sessions.issue(role_arn, session_name);
+    let session = sessions.issue(role_arn, session_name);
     let expiration =
         (chrono::Utc::now() + chrono::Duration::seconds(i64::from(duration))).format("%Y-%m-%dT%H:%M:%SZ").to_string();
     Ok(query::respond("AssumeRole", XMLNS, request_id, |w| {

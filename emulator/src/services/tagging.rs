@@ -10,13 +10,12 @@
 //! IAM policies here: find those with IAM's own `ListRoleTags` / `ListPolicyTags`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
-use crate::server::AppState;
+use crate::services::{Authorize, TaggedResources};
 
 /// A resource's tags, by key.
 pub type Tags = BTreeMap<String, String>;
@@ -55,26 +54,30 @@ pub struct Tagged {
     pub tags: Tags,
 }
 
-/// Serves one Resource Groups Tagging API request.
-pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
-    match dispatch(state, &req) {
+/// Serves one Resource Groups Tagging API request over the resources of `services`.
+pub async fn handle(services: &[&dyn TaggedResources], iam: &dyn Authorize, req: AwsRequest) -> Response {
+    match dispatch(services, iam, &req) {
         Ok(output) => json_protocol::ok(&output),
         Err(err) => json_protocol::error(&err),
     }
 }
 
-fn dispatch(state: &AppState, req: &AwsRequest) -> AwsResult<Value> {
+fn dispatch(services: &[&dyn TaggedResources], iam: &dyn Authorize, req: &AwsRequest) -> AwsResult<Value> {
     let operation = json_protocol::operation(req, TARGET_PREFIX)?;
     let input: Value = json_protocol::input_value(req)?;
-    let resources = || everything(state, req.ctx.account_id(), &req.ctx.region);
+    let resources = || everything(services, req.ctx.account_id(), &req.ctx.region);
+    let authorize = |action: &str| {
+        iam.authorize(&req.ctx.caller, action, &["*".to_owned()])
+            .map_err(|d| AwsError::bad_request("AccessDeniedException", d.message))
+    };
     match operation {
         "GetResources" => {
             let input: GetResourcesInput = parse(input)?;
-            authorize(state, req, "tag:GetResources")?;
+            authorize("tag:GetResources")?;
             get_resources(input, resources())
         }
         "GetTagKeys" => {
-            authorize(state, req, "tag:GetTagKeys")?;
+            authorize("tag:GetTagKeys")?;
             let keys: std::collections::BTreeSet<String> =
                 resources().into_iter().flat_map(|r| r.tags.into_keys()).collect();
             Ok(json!({ "TagKeys": keys, "PaginationToken": "" }))
@@ -87,7 +90,7 @@ fn dispatch(state: &AppState, req: &AwsRequest) -> AwsResult<Value> {
             }
             let input: Input = parse(input)?;
             let key = input.key.ok_or_else(|| invalid("Key is required"))?;
-            authorize(state, req, "tag:GetTagValues")?;
+            authorize("tag:GetTagValues")?;
             let values: std::collections::BTreeSet<String> =
                 resources().into_iter().filter_map(|mut r| r.tags.remove(&key)).collect();
             Ok(json!({ "TagValues": values, "PaginationToken": "" }))
@@ -101,22 +104,10 @@ fn dispatch(state: &AppState, req: &AwsRequest) -> AwsResult<Value> {
 
 /// Every tagged resource the services hold in this account and region (untagged ones too: `GetResources`
 /// without filters returns resources that once had tags; here, every resource that can have them).
-fn everything(state: &AppState, account: &str, region: &str) -> Vec<Tagged> {
-    let mut all = Vec::new();
-    all.extend(state.lambda.tagged(account, region));
-    all.extend(state.batch.tagged(account, region));
-    all.extend(state.apigateway.tagged(account, region));
-    all.extend(state.ecr.tagged(account, region));
-    all.extend(state.s3.tagged(account, region));
+fn everything(services: &[&dyn TaggedResources], account: &str, region: &str) -> Vec<Tagged> {
+    let mut all: Vec<Tagged> = services.iter().flat_map(|service| service.tagged(account, region)).collect();
     all.sort_by(|a, b| a.arn.cmp(&b.arn));
     all
-}
-
-fn authorize(state: &AppState, req: &AwsRequest, action: &str) -> AwsResult<()> {
-    state
-        .iam
-        .authorize(&req.ctx.caller, action, &["*".to_owned()])
-        .map_err(|d| AwsError::bad_request("AccessDeniedException", d.message))
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(input: Value) -> AwsResult<T> {

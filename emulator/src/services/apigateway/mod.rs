@@ -20,28 +20,26 @@ mod rest_apis;
 mod tags;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use http::{Method, StatusCode};
 
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::server::AppState;
+use crate::services::Authorize;
 
 use model::{RestApi, Store};
 
 /// Serves one control-plane request.
-pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
-    rest_json::finish(route(state, &req), rest_json::ErrorStyle::Message)
+pub async fn handle(gateway: &ApiGateway, iam: &dyn Authorize, req: AwsRequest) -> Response {
+    rest_json::finish(route(gateway, iam, &req), rest_json::ErrorStyle::Message)
 }
 
-fn route(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
+fn route(gateway: &ApiGateway, iam: &dyn Authorize, req: &AwsRequest) -> AwsResult<Response> {
     let action = format!("apigateway:{}", req.method);
     let resource = format!("arn:aws:apigateway:{}::{}", req.ctx.region, req.raw_path);
-    state
-        .iam
-        .authorize(&req.ctx.caller, &action, &[resource])
+    iam.authorize(&req.ctx.caller, &action, &[resource])
         .map_err(|d| AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", d.message))?;
-    let call = Call { gateway: &state.apigateway, req };
+    let call = Call { gateway, req };
     let m = &req.method;
     let path = req.path();
     match path.as_slice() {

@@ -25,14 +25,20 @@ use serde_json::Value;
 
 use crate::config::BatchConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::server::AppState;
+use crate::services::Images;
 use crate::services::iam::Denial;
 
-/// Serves one Batch request: finds the operation, asks IAM whether the caller may perform it, runs it.
-pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
-    let authorize = |action: &str, resources: &[String]| state.iam.authorize(&req.ctx.caller, action, resources);
-    let pull = |image: &str| state.ecr.pull_error(image);
-    match state.batch.dispatch(&req, &authorize, &pull) {
+/// Serves one Batch request: finds the operation, asks IAM whether the caller may perform it, runs it; `images`
+/// says whether a job's image can be pulled.
+pub async fn handle(
+    batch: &Batch,
+    iam: &dyn crate::services::Authorize,
+    images: &dyn Images,
+    req: AwsRequest,
+) -> Response {
+    let authorize = |action: &str, resources: &[String]| iam.authorize(&req.ctx.caller, action, resources);
+    let pull = |image: &str| images.pull_error(image);
+    match batch.dispatch(&req, &authorize, &pull) {
         Ok(output) => rest_json::ok(&output),
         Err(err) => rest_json::error(&err, rest_json::ErrorStyle::Message),
     }

@@ -2,33 +2,31 @@
 //!
 //! <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_Operations.html>
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::model::{Image, MANIFEST_TYPES, Registry, Repository, digest_of, references, valid_repository_name};
-use super::now;
+use super::{Ecr, now};
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
-use crate::server::AppState;
+use crate::services::Authorize;
 use crate::services::tagging::{self, Tags};
 
 pub const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921";
 
 /// Serves one ECR control-plane request.
-pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
-    match dispatch(state, &req) {
+pub async fn handle(ecr: &Ecr, iam: &dyn Authorize, req: AwsRequest) -> Response {
+    match dispatch(ecr, iam, &req) {
         Ok(output) => json_protocol::ok(&output),
         Err(err) => json_protocol::error(&err),
     }
 }
 
-fn dispatch(state: &AppState, req: &AwsRequest) -> AwsResult<Value> {
+fn dispatch(ecr: &Ecr, iam: &dyn Authorize, req: &AwsRequest) -> AwsResult<Value> {
     let operation = json_protocol::operation(req, TARGET_PREFIX)?;
     let input = json_protocol::input_value(req)?;
-    let ctx = Ctx { state, account: req.ctx.account_id().to_owned(), region: req.ctx.region.clone(), req };
+    let ctx = Ctx { ecr, iam, account: req.ctx.account_id().to_owned(), region: req.ctx.region.clone(), req };
     match operation {
         "CreateRepository" => ctx.create_repository(parse(input)?),
         "DescribeRepositories" => ctx.describe_repositories(parse(input)?),
@@ -56,7 +54,8 @@ fn parse<T: for<'de> Deserialize<'de>>(input: Value) -> AwsResult<T> {
 }
 
 struct Ctx<'a> {
-    state: &'a AppState,
+    ecr: &'a Ecr,
+    iam: &'a dyn Authorize,
     account: String,
     region: String,
     req: &'a AwsRequest,
@@ -127,8 +126,7 @@ struct ImageId {
 
 impl Ctx<'_> {
     fn authorize(&self, action: &str, resource: &str) -> AwsResult<()> {
-        self.state
-            .iam
+        self.iam
             .authorize(&self.req.ctx.caller, action, &[resource.to_owned()])
             .map_err(|d| AwsError::bad_request("AccessDeniedException", d.message))
     }
@@ -152,7 +150,7 @@ impl Ctx<'_> {
     }
 
     fn with_registry<T>(&self, f: impl FnOnce(&mut Registry) -> AwsResult<T>) -> AwsResult<T> {
-        self.state.ecr.with_registry(&self.account, &self.region, f)
+        self.ecr.with_registry(&self.account, &self.region, f)
     }
 
     fn not_found(&self, name: &str) -> AwsError {
@@ -327,7 +325,7 @@ impl Ctx<'_> {
 
     fn get_authorization_token(&self) -> AwsResult<Value> {
         self.authorize("ecr:GetAuthorizationToken", "*")?;
-        let (token, expires) = self.state.ecr.issue_token(&self.account, &self.region);
+        let (token, expires) = self.ecr.issue_token(&self.account, &self.region);
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{token}"));
         let port = self.req.ctx.endpoint.rsplit(':').next().unwrap_or("4566");
         Ok(json!({ "authorizationData": [{
@@ -474,7 +472,7 @@ impl Ctx<'_> {
         self.authorize("ecr:PutImage", &self.repository_arn(&name))?;
         let manifest = self.required(input.image_manifest.as_ref(), "imageManifest")?.to_owned();
         let stored = store_manifest(
-            self.state,
+            self.ecr,
             &self.account,
             &self.region,
             &name,
@@ -592,7 +590,7 @@ fn repository_view(repository: &Repository) -> Value {
 /// from the request or the manifest, every referenced blob or manifest must exist, tags follow mutability.
 #[allow(clippy::too_many_arguments, reason = "one call per wire form; a struct would only rename the arguments")]
 pub(crate) fn store_manifest(
-    state: &AppState,
+    ecr: &Ecr,
     account: &str,
     region: &str,
     repository_name: &str,
@@ -637,7 +635,7 @@ pub(crate) fn store_manifest(
             ),
         ));
     }
-    state.ecr.with_registry(account, region, |registry| {
+    ecr.with_registry(account, region, |registry| {
         let repository = registry.repositories.get_mut(repository_name).ok_or_else(|| {
             AwsError::bad_request(
                 "RepositoryNotFoundException",

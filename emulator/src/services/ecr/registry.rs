@@ -5,7 +5,7 @@
 //! <https://github.com/opencontainers/distribution-spec/blob/main/spec.md>
 
 use std::collections::HashMap;
-use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -14,10 +14,10 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::json;
 
+use super::Ecr;
 use super::api::store_manifest;
 use super::model::digest_of;
 use crate::protocol::{AwsRequest, Response};
-use crate::server::AppState;
 
 /// A blob upload in progress.
 #[derive(Debug)]
@@ -67,14 +67,14 @@ fn unauthorized(host: &str) -> Response {
 }
 
 /// Serves one registry request (`/v2/...`).
-pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+pub async fn handle(ecr: &Ecr, req: AwsRequest) -> Response {
     let host = req.header("host").unwrap_or("localhost").to_owned();
-    let mut response = serve(state, &req, &host);
+    let mut response = serve(ecr, &req, &host);
     response.headers_mut().insert("Docker-Distribution-API-Version", HeaderValue::from_static("registry/2.0"));
     response
 }
 
-fn serve(state: &AppState, req: &AwsRequest, host: &str) -> Response {
+fn serve(ecr: &Ecr, req: &AwsRequest, host: &str) -> Response {
     // Basic auth: user AWS, password a token from GetAuthorizationToken.
     let credentials = req
         .header("authorization")
@@ -85,7 +85,7 @@ fn serve(state: &AppState, req: &AwsRequest, host: &str) -> Response {
         .as_deref()
         .and_then(|c| c.split_once(':'))
         .filter(|(user, _)| *user == "AWS")
-        .and_then(|(_, token)| state.ecr.check_token(token))
+        .and_then(|(_, token)| ecr.check_token(token))
     else {
         return unauthorized(host);
     };
@@ -105,7 +105,7 @@ fn serve(state: &AppState, req: &AwsRequest, host: &str) -> Response {
     let Some(rest) = path.strip_prefix("/v2/") else {
         return oci_error(StatusCode::NOT_FOUND, "NOT_FOUND", "not a registry path");
     };
-    let ctx = Registry { state, account: &account, region: &region, req };
+    let ctx = Registry { ecr, account: &account, region: &region, req };
     if let Some(name) = rest.strip_suffix("/tags/list") {
         return ctx.tags_list(name);
     }
@@ -140,7 +140,7 @@ fn with_headers(status: StatusCode, body: Body, headers: &[(&str, String)]) -> R
 }
 
 struct Registry<'a> {
-    state: &'a AppState,
+    ecr: &'a Ecr,
     account: &'a str,
     region: &'a str,
     req: &'a AwsRequest,
@@ -156,11 +156,11 @@ impl Registry<'_> {
     }
 
     fn repository_exists(&self, name: &str) -> bool {
-        self.state.ecr.with_registry(self.account, self.region, |r| r.repositories.contains_key(name))
+        self.ecr.with_registry(self.account, self.region, |r| r.repositories.contains_key(name))
     }
 
     fn tags_list(&self, name: &str) -> Response {
-        let tags = self.state.ecr.with_registry(self.account, self.region, |r| {
+        let tags = self.ecr.with_registry(self.account, self.region, |r| {
             r.repositories.get(name).map(|repo| repo.tags.keys().cloned().collect::<Vec<_>>())
         });
         match tags {
@@ -174,7 +174,7 @@ impl Registry<'_> {
         if !matches!(self.req.method, Method::GET | Method::HEAD) {
             return oci_error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "blobs are deleted with their repository");
         }
-        let found = self.state.ecr.with_registry(self.account, self.region, |r| {
+        let found = self.ecr.with_registry(self.account, self.region, |r| {
             let repo = r.repositories.get(name)?;
             if !repo.blobs.contains(digest) {
                 return Some(None);
@@ -211,7 +211,7 @@ impl Registry<'_> {
         match (&self.req.method, id.is_empty()) {
             (&Method::POST, true) => {
                 if let (Some(digest), Some(from)) = (query("mount"), query("from")) {
-                    let mounted = self.state.ecr.with_registry(self.account, self.region, |r| {
+                    let mounted = self.ecr.with_registry(self.account, self.region, |r| {
                         let linked = r.repositories.get(from).is_some_and(|repo| repo.blobs.contains(digest))
                             && r.blobs.contains_key(digest);
                         if linked && let Some(repo) = r.repositories.get_mut(name) {
@@ -230,7 +230,7 @@ impl Registry<'_> {
                 let mut data = BytesMut::new();
                 data.extend_from_slice(&self.req.body);
                 let size = data.len();
-                let mut uploads = self.state.ecr.uploads();
+                let mut uploads = self.ecr.uploads();
                 uploads.retain(|_, u| u.touched.elapsed() < ABANDONED_AFTER);
                 uploads.insert(
                     id.clone(),
@@ -247,7 +247,7 @@ impl Registry<'_> {
             }
             (&Method::PATCH, false) => {
                 let size = {
-                    let mut uploads = self.state.ecr.uploads();
+                    let mut uploads = self.ecr.uploads();
                     let Some(upload) = uploads.get_mut(id).filter(|u| self.owns(u, name)) else {
                         return blob_upload_unknown(id);
                     };
@@ -280,14 +280,14 @@ impl Registry<'_> {
                         "the digest query parameter is required to finish an upload",
                     );
                 };
-                let Some(mut upload) = self.take_upload(&mut self.state.ecr.uploads(), id, name) else {
+                let Some(mut upload) = self.take_upload(&mut self.ecr.uploads(), id, name) else {
                     return blob_upload_unknown(id);
                 };
                 upload.data.extend_from_slice(&self.req.body);
                 self.commit(name, digest, upload.data.freeze())
             }
             (&Method::GET, false) => {
-                let size = self.state.ecr.uploads().get(id).filter(|u| self.owns(u, name)).map(|u| u.data.len());
+                let size = self.ecr.uploads().get(id).filter(|u| self.owns(u, name)).map(|u| u.data.len());
                 match size {
                     Some(size) => with_headers(
                         StatusCode::NO_CONTENT,
@@ -301,7 +301,7 @@ impl Registry<'_> {
                     None => blob_upload_unknown(id),
                 }
             }
-            (&Method::DELETE, false) => match self.take_upload(&mut self.state.ecr.uploads(), id, name) {
+            (&Method::DELETE, false) => match self.take_upload(&mut self.ecr.uploads(), id, name) {
                 Some(_) => with_headers(StatusCode::NO_CONTENT, Body::empty(), &[]),
                 None => blob_upload_unknown(id),
             },
@@ -341,7 +341,7 @@ impl Registry<'_> {
                 format!("the upload's digest is {actual}, not {digest}"),
             );
         }
-        self.state.ecr.with_registry(self.account, self.region, |r| {
+        self.ecr.with_registry(self.account, self.region, |r| {
             r.blobs.entry(digest.to_owned()).or_insert(data);
             if let Some(repo) = r.repositories.get_mut(name) {
                 repo.blobs.insert(digest.to_owned());
@@ -375,7 +375,7 @@ impl Registry<'_> {
                 let media_type =
                     self.req.header("content-type").map(|t| t.split(';').next().unwrap_or(t).trim().to_owned());
                 let stored = store_manifest(
-                    self.state,
+                    self.ecr,
                     self.account,
                     self.region,
                     name,
@@ -409,7 +409,7 @@ impl Registry<'_> {
                 }
             }
             Method::GET | Method::HEAD => {
-                let found = self.state.ecr.with_registry(self.account, self.region, |r| {
+                let found = self.ecr.with_registry(self.account, self.region, |r| {
                     let repo = r.repositories.get(name)?;
                     let digest = if by_digest { Some(reference.to_owned()) } else { repo.tags.get(reference).cloned() };
                     Some(digest.and_then(|d| repo.images.get(&d).cloned()))
@@ -440,7 +440,7 @@ impl Registry<'_> {
                     Unknown,
                     ReferencedBy(Vec<String>),
                 }
-                let deleted = self.state.ecr.with_registry(self.account, self.region, |r| {
+                let deleted = self.ecr.with_registry(self.account, self.region, |r| {
                     let repo = r.repositories.get_mut(name).ok_or(Kept::Unknown)?;
                     if !by_digest {
                         return repo.tags.remove(reference).map(drop).ok_or(Kept::Unknown);

@@ -12,21 +12,20 @@ pub mod policy;
 mod tags;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use crate::identity::Caller;
 use crate::protocol::query::{self, QueryInput};
 use crate::protocol::{AwsError, AwsRequest, Response};
-use crate::server::AppState;
 
 use policy::{Decision, PolicyDocument};
 
 pub(crate) const XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
 /// Serves one IAM request: reads the action, asks whether the caller may perform it, runs it.
-pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+pub async fn handle(iam: &Iam, req: AwsRequest) -> Response {
     let request_id = req.ctx.request_id.clone();
-    let result = QueryInput::from_request(&req).and_then(|input| operations::dispatch(&state.iam, &req, &input));
+    let result = QueryInput::from_request(&req).and_then(|input| operations::dispatch(iam, &req, &input));
     result.unwrap_or_else(|err| query::error(&err, XMLNS, &request_id))
 }
 
