@@ -10,6 +10,8 @@ pub mod journal;
 pub mod protocol;
 pub mod server;
 pub mod services;
+pub mod state;
 
 pub use config::{BatchConfig, Config, LambdaConfig};
-pub use server::{AppState, Emulator};
+pub use server::Emulator;
+pub use state::AppState;

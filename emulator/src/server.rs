@@ -14,50 +14,15 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::identity::{Caller, Sessions};
+use crate::identity::Caller;
 use crate::protocol::{self, AwsError, AwsRequest, RequestContext, Response, rest_json, sigv4};
 use crate::services::{apigateway, batch, ecr, iam, lambda, s3, sts, tagging};
+use crate::state::AppState;
 
 /// Largest request body accepted (Lambda zips travel base64-encoded inside JSON).
 const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
 /// How long stopping waits for requests in flight (Lambda invocations are ended first, so this is rarely reached).
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The state of one emulator instance: configuration, issued credentials, and each service's resources.
-pub struct AppState {
-    pub config: Config,
-    /// Base URL of this instance, e.g. `http://127.0.0.1:4566`.
-    pub endpoint: String,
-    pub sessions: Sessions,
-    pub iam: iam::Iam,
-    pub lambda: lambda::Lambda,
-    pub batch: batch::Batch,
-    pub apigateway: apigateway::ApiGateway,
-    pub s3: s3::S3,
-    pub ecr: ecr::Ecr,
-    /// Every request, in order (see [`Emulator::requests`]).
-    pub journal: crate::journal::Journal,
-    /// Failures tests inject (see [`Emulator::faults`]).
-    pub faults: crate::faults::Faults,
-}
-
-impl AppState {
-    fn new(config: Config, endpoint: String) -> Self {
-        Self {
-            iam: iam::Iam::new(),
-            lambda: lambda::Lambda::new(config.lambda.clone()),
-            batch: batch::Batch::new(config.batch.clone()),
-            apigateway: apigateway::ApiGateway::new(),
-            s3: s3::S3::new(),
-            ecr: ecr::Ecr::new(),
-            sessions: Sessions::default(),
-            journal: crate::journal::Journal::default(),
-            faults: crate::faults::Faults::default(),
-            config,
-            endpoint,
-        }
-    }
-}
 
 /// A running emulator. Dropping it stops the listener; [`Emulator::shutdown`] also waits for it and stops the
 /// Lambda workers.
@@ -393,7 +358,8 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     body,
                     ctx,
                 };
-                apigateway::execute::handle(&state, &api_id, &stage, req).await
+                let lambda: Arc<dyn lambda::Env> = state.clone();
+                apigateway::execute::handle(&state.apigateway, &lambda, &api_id, &stage, req).await
             }
             Some(Route::S3Website { bucket }) => {
                 let req = AwsRequest {
@@ -405,7 +371,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     body,
                     ctx: RequestContext { caller: Caller::Anonymous, ..ctx },
                 };
-                s3::website::handle(&state, &bucket, req).await
+                s3::website::handle(&s3::Deps { s3: &state.s3, iam: &state.iam }, &bucket, req).await
             }
             Some(Route::Registry) => {
                 let req = AwsRequest {
@@ -437,10 +403,13 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                 let response = match service {
                     Service::Iam => iam::handle(&state.iam, req).await,
                     Service::Sts => sts::handle(&state.iam, &state.sessions, req).await,
-                    Service::Lambda => lambda::handle(&state, req).await,
+                    Service::Lambda => {
+                        let env: Arc<dyn lambda::Env> = state.clone();
+                        lambda::handle(&env, req).await
+                    }
                     Service::Batch => batch::handle(&state.batch, &state.iam, &state.ecr, req).await,
                     Service::ApiGateway => apigateway::handle(&state.apigateway, &state.iam, req).await,
-                    Service::S3 => s3::handle(&state, req).await,
+                    Service::S3 => s3::handle(&s3::Deps { s3: &state.s3, iam: &state.iam }, req).await,
                     Service::Ecr => ecr::api::handle(&state.ecr, &state.iam, req).await,
                     Service::Tagging => {
                         let services: [&dyn crate::services::TaggedResources; 5] =

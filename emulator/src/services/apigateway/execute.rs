@@ -14,10 +14,11 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
+use super::ApiGateway;
 use super::model::{Method, Resource, Snapshot};
 use super::proxy;
 use crate::protocol::{AwsRequest, Response};
-use crate::server::AppState;
+use crate::services::lambda::Env as LambdaEnv;
 use crate::services::lambda::ServiceInvocation;
 
 /// What a stage serves, found across accounts (execute-api requests are unsigned; API ids are global).
@@ -72,10 +73,16 @@ impl GatewayError {
     }
 }
 
-pub async fn handle(state: &Arc<AppState>, api_id: &str, stage: &str, req: AwsRequest) -> Response {
+pub async fn handle(
+    gateway: &ApiGateway,
+    lambda: &Arc<dyn LambdaEnv>,
+    api_id: &str,
+    stage: &str,
+    req: AwsRequest,
+) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let apigw_id = format!("{}=", crate::identity::random_alnum(15));
-    let mut response = serve(state, api_id, stage, &req, &request_id, &apigw_id).await;
+    let mut response = serve(gateway, lambda, api_id, stage, &req, &request_id, &apigw_id).await;
     let headers = response.headers_mut();
     for (name, value) in [("x-amzn-RequestId", request_id.as_str()), ("x-amz-apigw-id", apigw_id.as_str())] {
         if let Ok(value) = HeaderValue::from_str(value) {
@@ -86,14 +93,15 @@ pub async fn handle(state: &Arc<AppState>, api_id: &str, stage: &str, req: AwsRe
 }
 
 async fn serve(
-    state: &Arc<AppState>,
+    gateway: &ApiGateway,
+    lambda: &Arc<dyn LambdaEnv>,
     api_id: &str,
     stage: &str,
     req: &AwsRequest,
     request_id: &str,
     apigw_id: &str,
 ) -> Response {
-    let Some(target) = find_stage(state, api_id, stage) else {
+    let Some(target) = find_stage(gateway, api_id, stage) else {
         return gateway_error(None, GatewayError::MissingAuthenticationToken);
     };
     let snapshot = &target.snapshot;
@@ -107,7 +115,7 @@ async fn serve(
 
     let mut api_key = None;
     if method.api_key_required {
-        match check_api_key(state, &target, api_id, stage, req.header("x-api-key")) {
+        match check_api_key(gateway, &target, api_id, stage, req.header("x-api-key")) {
             Some(key) => api_key = Some(key),
             None => return gateway_error(Some(snapshot), GatewayError::InvalidApiKey),
         }
@@ -159,7 +167,7 @@ async fn serve(
                 source_arn: &source_arn,
                 payload: Bytes::from(event.to_string()),
             };
-            let outcome = match state.lambda.invoke_for_service(state, invocation).await {
+            let outcome = match crate::services::lambda::invoke_for_service(lambda, invocation).await {
                 Ok(outcome) => outcome,
                 Err(e) => {
                     tracing::warn!("Execution failed due to configuration error: {e}");
@@ -185,8 +193,8 @@ async fn serve(
     }
 }
 
-fn find_stage(state: &AppState, api_id: &str, stage: &str) -> Option<Target> {
-    state.apigateway.find(|account_id, region, store| {
+fn find_stage(gateway: &ApiGateway, api_id: &str, stage: &str) -> Option<Target> {
+    gateway.find(|account_id, region, store| {
         let api = store.apis.get(api_id)?;
         let stage = api.stages.get(stage)?;
         let deployment = api.deployments.get(&stage.deployment_id)?;
@@ -202,14 +210,14 @@ fn find_stage(state: &AppState, api_id: &str, stage: &str) -> Option<Target> {
 
 /// The key's (value, id) when it exists, is enabled, and a usage plan binds it to this API stage.
 fn check_api_key(
-    state: &AppState,
+    gateway: &ApiGateway,
     target: &Target,
     api_id: &str,
     stage: &str,
     value: Option<&str>,
 ) -> Option<(String, String)> {
     let value = value?;
-    state.apigateway.with_store(&target.account_id, &target.region, |store| {
+    gateway.with_store(&target.account_id, &target.region, |store| {
         let key = store.api_keys.values().find(|k| k.value == value && k.enabled)?;
         let bound = store
             .usage_plans

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Digest;
 
+use super::Env;
 use super::runtime::{self, Pool, WorkerSpec};
 use super::{Function, authorize, function_arn, function_name, not_found};
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::server::AppState;
 
 /// Runtimes the emulator runs (Python only: the runbook's function is Python 3.8).
 const RUNTIMES: &[&str] =
@@ -64,7 +64,7 @@ struct EnvironmentInput {
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html>
 /// Deviations: only `Zip` packages with Python runtimes; code from S3 or container images is refused;
 /// versions (`Publish`), layers, VPC and dead-letter settings are accepted but not emulated.
-pub(super) async fn create(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
+pub(super) async fn create(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<Response> {
     let input: CreateInput = rest_json::input(req)?;
     let (account, region) = (req.ctx.account_id().to_owned(), req.ctx.region.clone());
     let name = function_name(&input.function_name).to_owned();
@@ -85,10 +85,10 @@ pub(super) async fn create(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult
         authorize(state, req, "TagResource", &arn)?;
     }
     let zip = decode_zip(&input.code)?;
-    if state.lambda.with_functions(&account, &region, |fs| fs.contains_key(&name)) {
+    if state.lambda().with_functions(&account, &region, |fs| fs.contains_key(&name)) {
         return Err(AwsError::conflict("ResourceConflictException", format!("Function already exist: {name}")));
     }
-    let code_dir = state.lambda.work_dir.join("code").join(crate::identity::random_lower_alnum(16));
+    let code_dir = state.lambda().work_dir.join("code").join(crate::identity::random_lower_alnum(16));
     extract(&zip, &code_dir).await?;
 
     let function = Function {
@@ -112,7 +112,7 @@ pub(super) async fn create(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult
         pool: None,
         tags: input.tags,
     };
-    let inserted = state.lambda.with_functions(&account, &region, |fs| {
+    let inserted = state.lambda().with_functions(&account, &region, |fs| {
         if fs.contains_key(&name) {
             return false;
         }
@@ -134,7 +134,7 @@ pub(super) async fn create(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html>
-pub(super) fn get(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+pub(super) fn get(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
     let function = read(state, req, reference, "GetFunction")?;
     Ok(rest_json::ok(&json!({
         "Configuration": configuration(&function),
@@ -144,17 +144,17 @@ pub(super) fn get(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> A
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html>
-pub(super) fn get_configuration(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+pub(super) fn get_configuration(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
     let function = read(state, req, reference, "GetFunctionConfiguration")?;
     Ok(rest_json::ok(&configuration(&function)))
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_ListFunctions.html>
 /// Deviation: no pagination; every function is returned at once.
-pub(super) fn list(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
+pub(super) fn list(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<Response> {
     authorize(state, req, "ListFunctions", "*")?;
     let functions: Vec<Value> = state
-        .lambda
+        .lambda()
         .with_functions(req.ctx.account_id(), &req.ctx.region, |fs| fs.values().map(configuration).collect());
     Ok(rest_json::ok(&json!({ "Functions": functions })))
 }
@@ -175,7 +175,7 @@ struct UpdateConfigurationInput {
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html>
 /// Warm workers of the previous configuration finish what they are doing and stop.
 pub(super) async fn update_configuration(
-    state: &Arc<AppState>,
+    state: &Arc<dyn Env>,
     req: &AwsRequest,
     reference: &str,
 ) -> AwsResult<Response> {
@@ -224,11 +224,11 @@ struct UpdateCodeInput {
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html>
-pub(super) async fn update_code(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+pub(super) async fn update_code(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
     let input: UpdateCodeInput = rest_json::input(req)?;
     let zip =
         decode_zip(&CodeInput { zip_file: input.zip_file, s3_bucket: input.s3_bucket, image_uri: input.image_uri })?;
-    let code_dir = state.lambda.work_dir.join("code").join(crate::identity::random_lower_alnum(16));
+    let code_dir = state.lambda().work_dir.join("code").join(crate::identity::random_lower_alnum(16));
     extract(&zip, &code_dir).await?;
     let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&zip));
     let result = update(state, req, reference, "UpdateFunctionCode", input.revision_id.as_deref(), |f| {
@@ -247,13 +247,13 @@ pub(super) async fn update_code(state: &Arc<AppState>, req: &AwsRequest, referen
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunction.html>
-pub(super) async fn delete(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+pub(super) async fn delete(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
     let (account, region) = (req.ctx.account_id().to_owned(), req.ctx.region.clone());
     let name = function_name(reference).to_owned();
     let arn = function_arn(&region, &account, &name);
     authorize(state, req, "DeleteFunction", &arn)?;
     let removed =
-        state.lambda.with_functions(&account, &region, |fs| fs.remove(&name)).ok_or_else(|| not_found(&arn))?;
+        state.lambda().with_functions(&account, &region, |fs| fs.remove(&name)).ok_or_else(|| not_found(&arn))?;
     if let Some(pool) = removed.pool {
         pool.shutdown().await;
     }
@@ -262,13 +262,13 @@ pub(super) async fn delete(state: &Arc<AppState>, req: &AwsRequest, reference: &
 }
 
 /// Reads a function (marking a pending create/update as reported finished).
-fn read(state: &Arc<AppState>, req: &AwsRequest, reference: &str, operation: &str) -> AwsResult<Function> {
+fn read(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str, operation: &str) -> AwsResult<Function> {
     let (account, region) = (req.ctx.account_id(), req.ctx.region.as_str());
     let name = function_name(reference);
     let arn = function_arn(region, account, name);
     authorize(state, req, operation, &arn)?;
     state
-        .lambda
+        .lambda()
         .with_functions(account, region, |fs| {
             fs.get_mut(name).map(|f| {
                 f.pending_report = false;
@@ -280,7 +280,7 @@ fn read(state: &Arc<AppState>, req: &AwsRequest, reference: &str, operation: &st
 
 /// Applies a change to a function: new revision, workers retired, a new worker pre-started.
 fn update(
-    state: &Arc<AppState>,
+    state: &Arc<dyn Env>,
     req: &AwsRequest,
     reference: &str,
     operation: &str,
@@ -291,7 +291,7 @@ fn update(
     let name = function_name(reference).to_owned();
     let arn = function_arn(&region, &account, &name);
     authorize(state, req, operation, &arn)?;
-    let (updated, retired) = state.lambda.with_functions(&account, &region, |fs| {
+    let (updated, retired) = state.lambda().with_functions(&account, &region, |fs| {
         let function = fs.get_mut(&name).ok_or_else(|| not_found(&arn))?;
         if let Some(expected) = expected_revision
             && expected != function.revision_id
@@ -376,8 +376,8 @@ fn validate_runtime(runtime: &str) -> AwsResult<()> {
     }
 }
 
-fn validate_role(state: &AppState, role: &str) -> AwsResult<()> {
-    if state.iam.role_exists(role) {
+fn validate_role(state: &Arc<dyn Env>, role: &str) -> AwsResult<()> {
+    if state.role_exists(role) {
         Ok(())
     } else {
         Err(invalid("The role defined for the function cannot be assumed by Lambda."))
@@ -434,7 +434,7 @@ async fn extract(zip: &[u8], dir: &std::path::Path) -> AwsResult<()> {
 }
 
 /// Starts the function's interpreter and one worker in the background, so the first invocation is warm.
-pub(super) fn prewarm(state: &Arc<AppState>, account: &str, region: &str, name: &str) {
+pub(super) fn prewarm(state: &Arc<dyn Env>, account: &str, region: &str, name: &str) {
     let (state, account, region, name) = (Arc::clone(state), account.to_owned(), region.to_owned(), name.to_owned());
     tokio::spawn(async move {
         if let Ok(pool) = ensure_pool(&state, &account, &region, &name).await {
@@ -445,30 +445,30 @@ pub(super) fn prewarm(state: &Arc<AppState>, account: &str, region: &str, name: 
 
 /// The function's current worker pool, made (and its interpreter resolved) if it has none.
 pub(super) async fn ensure_pool(
-    state: &Arc<AppState>,
+    state: &Arc<dyn Env>,
     account: &str,
     region: &str,
     name: &str,
 ) -> Result<Arc<Pool>, String> {
     let arn = function_arn(region, account, name);
-    let snapshot = state.lambda.with_functions(account, region, |fs| fs.get(name).cloned());
+    let snapshot = state.lambda().with_functions(account, region, |fs| fs.get(name).cloned());
     let function = snapshot.ok_or_else(|| format!("Function not found: {arn}"))?;
     if let Some(pool) = function.pool {
         return Ok(pool);
     }
-    let interpreter = runtime::interpreter::resolve(&state.lambda.config, &function.runtime).await?;
-    let bootstrap = write_bootstrap(&state.lambda.work_dir).await?;
-    let session = state.sessions.issue(&function.role, &function.name);
+    let interpreter = runtime::interpreter::resolve(&state.lambda().config, &function.runtime).await?;
+    let bootstrap = write_bootstrap(&state.lambda().work_dir).await?;
+    let session = state.issue_session(&function.role, &function.name);
     let spec = WorkerSpec {
         bootstrap,
         code_dir: function.code_dir.clone(),
         function_arn: function.arn.clone(),
         timeout: std::time::Duration::from_secs(u64::from(function.timeout)),
-        env: worker_env(&function, region, &state.endpoint, &session),
+        env: worker_env(&function, region, state.endpoint(), &session),
     };
-    let pool = Arc::new(Pool::new(interpreter, spec, state.lambda.config.max_workers_per_function));
+    let pool = Arc::new(Pool::new(interpreter, spec, state.lambda().config.max_workers_per_function));
     // Keep the pool only if the function was not updated meanwhile; otherwise use it once and let it go.
-    let stored = state.lambda.with_functions(account, region, |fs| match fs.get_mut(name) {
+    let stored = state.lambda().with_functions(account, region, |fs| match fs.get_mut(name) {
         Some(current) if current.revision_id == function.revision_id => {
             Some(Arc::clone(current.pool.get_or_insert_with(|| Arc::clone(&pool))))
         }

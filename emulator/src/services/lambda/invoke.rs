@@ -6,11 +6,11 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
+use super::Env;
 use super::functions::ensure_pool;
 use super::runtime::Outcome;
 use super::{authorize, function_arn, function_name, json_payload, not_found, permissions};
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::server::AppState;
 
 /// What a synchronous invocation returned.
 #[derive(Debug, Clone)]
@@ -37,37 +37,35 @@ pub struct ServiceInvocation<'a> {
     pub payload: Bytes,
 }
 
-impl super::Lambda {
-    /// Invokes a function synchronously for another service. Errors: the function does not exist
-    /// (ResourceNotFoundException), or its resource policy does not allow `principal` from `source_arn`
-    /// (AccessDeniedException): API Gateway turns both into its own 5xx answers.
-    pub async fn invoke_for_service(
-        &self,
-        state: &Arc<AppState>,
-        invocation: ServiceInvocation<'_>,
-    ) -> Result<InvokeOutcome, AwsError> {
-        let name = function_name(invocation.function);
-        let arn = function_arn(invocation.region, invocation.account_id, name);
-        let policy = self
-            .with_functions(invocation.account_id, invocation.region, |fs| fs.get(name).map(|f| f.policy.clone()))
-            .ok_or_else(|| not_found(&arn))?;
-        if !permissions::allows_service(&policy, invocation.principal, invocation.source_arn, invocation.account_id) {
-            return Err(AwsError::new(
-                StatusCode::FORBIDDEN,
-                "AccessDeniedException",
-                format!(
-                    "The resource policy of {arn} does not allow {} to invoke it from {}",
-                    invocation.principal, invocation.source_arn
-                ),
-            ));
-        }
-        run(state, invocation.account_id, invocation.region, name, &invocation.payload).await
+/// Invokes a function synchronously for another service. Errors: the function does not exist
+/// (ResourceNotFoundException), or its resource policy does not allow `principal` from `source_arn`
+/// (AccessDeniedException): API Gateway turns both into its own 5xx answers.
+pub async fn invoke_for_service(
+    state: &Arc<dyn Env>,
+    invocation: ServiceInvocation<'_>,
+) -> Result<InvokeOutcome, AwsError> {
+    let name = function_name(invocation.function);
+    let arn = function_arn(invocation.region, invocation.account_id, name);
+    let policy = state
+        .lambda()
+        .with_functions(invocation.account_id, invocation.region, |fs| fs.get(name).map(|f| f.policy.clone()))
+        .ok_or_else(|| not_found(&arn))?;
+    if !permissions::allows_service(&policy, invocation.principal, invocation.source_arn, invocation.account_id) {
+        return Err(AwsError::new(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            format!(
+                "The resource policy of {arn} does not allow {} to invoke it from {}",
+                invocation.principal, invocation.source_arn
+            ),
+        ));
     }
+    run(state, invocation.account_id, invocation.region, name, &invocation.payload).await
 }
 
 /// Runs the function once on a warm worker.
 async fn run(
-    state: &Arc<AppState>,
+    state: &Arc<dyn Env>,
     account: &str,
     region: &str,
     name: &str,
@@ -104,12 +102,12 @@ async fn run(
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>
 /// Deviations: `Qualifier` other than `$LATEST` and `ClientContext` are not emulated.
-pub(super) async fn invoke(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+pub(super) async fn invoke(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
     let (account, region) = (req.ctx.account_id().to_owned(), req.ctx.region.clone());
     let name = function_name(reference).to_owned();
     let arn = function_arn(&region, &account, &name);
     authorize(state, req, "InvokeFunction", &arn)?;
-    if !state.lambda.with_functions(&account, &region, |fs| fs.contains_key(&name)) {
+    if !state.lambda().with_functions(&account, &region, |fs| fs.contains_key(&name)) {
         return Err(not_found(&arn));
     }
     if !req.body.is_empty() && serde_json::from_slice::<serde_json::Value>(&req.body).is_err() {

@@ -5,7 +5,7 @@
 //!
 //! Codemap: [`functions`] (Create/Get/Update/Delete/List), [`permissions`] (AddPermission, GetPolicy,
 //! RemovePermission, and the check API Gateway's invocations pass), [`invoke`] (Invoke and
-//! [`Lambda::invoke_for_service`]), [`runtime`] (interpreters, worker pools, the Python bootstrap).
+//! [`invoke_for_service`]), [`runtime`] (interpreters, worker pools, the Python bootstrap).
 //! Functions live per account and region.
 
 mod functions;
@@ -23,16 +23,16 @@ use http::{Method, StatusCode};
 
 use crate::config::LambdaConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::server::AppState;
+use crate::services::iam::Denial;
 
-pub use invoke::{InvokeOutcome, ServiceInvocation};
+pub use invoke::{InvokeOutcome, ServiceInvocation, invoke_for_service};
 
 /// Serves one Lambda request.
-pub async fn handle(state: &Arc<AppState>, req: AwsRequest) -> Response {
+pub async fn handle(state: &Arc<dyn Env>, req: AwsRequest) -> Response {
     rest_json::finish(route(state, &req).await, rest_json::ErrorStyle::LambdaTyped)
 }
 
-async fn route(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
+async fn route(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<Response> {
     let path = req.path();
     let method = &req.method;
     match path.as_slice() {
@@ -66,6 +66,18 @@ async fn route(state: &Arc<AppState>, req: &AwsRequest) -> AwsResult<Response> {
             format!("crts-emulator does not implement Lambda {method} {}", req.raw_path),
         )),
     }
+}
+
+/// What Lambda needs from the rest of the emulator, and nothing more: its own functions, IAM's verdicts (may a
+/// caller act, does a role exist), credentials for a function's role session, and the endpoint the function's
+/// code calls back to. The server's state implements it; handlers hold it as `Arc<dyn Env>` so that what they
+/// start in the background (a worker, an asynchronous invocation) can keep it.
+pub trait Env: Send + Sync + 'static {
+    fn lambda(&self) -> &Lambda;
+    fn authorize(&self, caller: &crate::identity::Caller, action: &str, resources: &[String]) -> Result<(), Denial>;
+    fn role_exists(&self, role_arn: &str) -> bool;
+    fn issue_session(&self, role_arn: &str, session_name: &str) -> crate::identity::RoleSession;
+    fn endpoint(&self) -> &str;
 }
 
 /// The Lambda service of one emulator instance.
@@ -201,9 +213,8 @@ pub(crate) fn function_arn(region: &str, account: &str, name: &str) -> String {
 }
 
 /// The caller may perform `lambda:<operation>` on the function (role sessions are evaluated by IAM).
-pub(crate) fn authorize(state: &AppState, req: &AwsRequest, operation: &str, arn: &str) -> AwsResult<()> {
+pub(crate) fn authorize(state: &Arc<dyn Env>, req: &AwsRequest, operation: &str, arn: &str) -> AwsResult<()> {
     state
-        .iam
         .authorize(&req.ctx.caller, &format!("lambda:{operation}"), &[arn.to_owned()])
         .map_err(|d| AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", d.message))
 }

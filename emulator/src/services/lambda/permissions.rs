@@ -7,9 +7,9 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::Env;
 use super::{Function, authorize, function_arn, function_name, not_found};
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::server::AppState;
 use crate::services::iam::policy::wildcard_match;
 
 #[derive(Debug, Deserialize)]
@@ -25,7 +25,7 @@ struct AddPermissionInput {
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html>
 /// Deviation: `Qualifier`, `EventSourceToken` and `PrincipalOrgID` are not emulated.
-pub(super) fn add(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+pub(super) fn add(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
     let input: AddPermissionInput = rest_json::input(req)?;
     let (account, region) = (req.ctx.account_id(), req.ctx.region.as_str());
     let name = function_name(reference);
@@ -59,7 +59,7 @@ pub(super) fn add(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> A
     if !condition.is_empty() {
         statement["Condition"] = Value::Object(condition);
     }
-    state.lambda.with_functions(account, region, |fs| {
+    state.lambda().with_functions(account, region, |fs| {
         let function = fs.get_mut(name).ok_or_else(|| not_found(&arn))?;
         check_revision(function, input.revision_id.as_deref())?;
         if function.policy.iter().any(|s| s["Sid"] == json!(input.statement_id)) {
@@ -79,12 +79,12 @@ pub(super) fn add(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> A
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_GetPolicy.html>
-pub(super) fn get(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+pub(super) fn get(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
     let (account, region) = (req.ctx.account_id(), req.ctx.region.as_str());
     let name = function_name(reference);
     let arn = function_arn(region, account, name);
     authorize(state, req, "GetPolicy", &arn)?;
-    let (policy, revision) = state.lambda.with_functions(account, region, |fs| {
+    let (policy, revision) = state.lambda().with_functions(account, region, |fs| {
         fs.get(name).map(|f| (f.policy.clone(), f.revision_id.clone())).ok_or_else(|| not_found(&arn))
     })?;
     if policy.is_empty() {
@@ -95,12 +95,12 @@ pub(super) fn get(state: &Arc<AppState>, req: &AwsRequest, reference: &str) -> A
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_RemovePermission.html>
-pub(super) fn remove(state: &Arc<AppState>, req: &AwsRequest, reference: &str, sid: &str) -> AwsResult<Response> {
+pub(super) fn remove(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str, sid: &str) -> AwsResult<Response> {
     let (account, region) = (req.ctx.account_id(), req.ctx.region.as_str());
     let name = function_name(reference);
     let arn = function_arn(region, account, name);
     authorize(state, req, "RemovePermission", &arn)?;
-    state.lambda.with_functions(account, region, |fs| {
+    state.lambda().with_functions(account, region, |fs| {
         let function = fs.get_mut(name).ok_or_else(|| not_found(&arn))?;
         let before = function.policy.len();
         function.policy.retain(|s| s["Sid"] != json!(sid));

@@ -7,14 +7,14 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::Env;
 use super::{authorize, function_name, not_found};
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::server::AppState;
 use crate::services::tagging::{self, Tags};
 
 /// Runs `f` on the tags of the function `arn` names (tags are addressed by ARN only).
 fn with_tags<T>(
-    state: &AppState,
+    state: &Arc<dyn Env>,
     req: &AwsRequest,
     arn: &str,
     f: impl FnOnce(&mut Tags) -> AwsResult<T>,
@@ -29,14 +29,14 @@ fn with_tags<T>(
         ));
     }
     let name = function_name(arn);
-    state.lambda.with_functions(account, region, |fs| match fs.get_mut(name) {
+    state.lambda().with_functions(account, region, |fs| match fs.get_mut(name) {
         Some(function) if function.arn == arn => f(&mut function.tags),
         _ => Err(not_found(arn)),
     })
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_ListTags.html>
-pub(super) fn list(state: &Arc<AppState>, req: &AwsRequest, arn: &str) -> AwsResult<Response> {
+pub(super) fn list(state: &Arc<dyn Env>, req: &AwsRequest, arn: &str) -> AwsResult<Response> {
     authorize(state, req, "ListTags", arn)?;
     let tags = with_tags(state, req, arn, |tags| Ok(tags.clone()))?;
     Ok(rest_json::ok(&json!({ "Tags": tags })))
@@ -49,7 +49,7 @@ struct TagInput {
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_TagResource.html>
-pub(super) fn tag(state: &Arc<AppState>, req: &AwsRequest, arn: &str) -> AwsResult<Response> {
+pub(super) fn tag(state: &Arc<dyn Env>, req: &AwsRequest, arn: &str) -> AwsResult<Response> {
     let input: TagInput = rest_json::input(req)?;
     let new = input.tags.ok_or_else(|| {
         AwsError::bad_request(
@@ -67,7 +67,7 @@ pub(super) fn tag(state: &Arc<AppState>, req: &AwsRequest, arn: &str) -> AwsResu
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_UntagResource.html> (`tagKeys` repeated in the query)
-pub(super) fn untag(state: &Arc<AppState>, req: &AwsRequest, arn: &str) -> AwsResult<Response> {
+pub(super) fn untag(state: &Arc<dyn Env>, req: &AwsRequest, arn: &str) -> AwsResult<Response> {
     let keys: Vec<&str> = req.query.iter().filter(|(k, _)| k == "tagKeys").map(|(_, v)| v.as_str()).collect();
     if keys.is_empty() {
         return Err(AwsError::bad_request(

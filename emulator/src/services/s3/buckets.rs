@@ -3,17 +3,17 @@
 
 use http::{HeaderMap, Method, StatusCode};
 
+use super::Deps;
 use super::bucket_policy::BucketPolicy;
 use super::cors::CorsRule;
 use super::error::{S3Error, S3Result};
 use super::model::{Bucket, PublicAccessBlock, Website};
-use super::{XMLNS, arn, authorize, child_text, children_text, empty_with, parse_xml, xml_ok, xml_time};
+use super::{XMLNS, arn, authorize, child_text, children_text, empty_with, parse_xml, role_may, xml_ok, xml_time};
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsRequest, Response};
-use crate::server::AppState;
 
 /// `GET /`: ListBuckets.
-pub fn service_level(state: &AppState, req: &AwsRequest) -> S3Result<Response> {
+pub fn service_level(deps: &Deps<'_>, req: &AwsRequest) -> S3Result<Response> {
     if req.method != Method::GET {
         return Err(S3Error::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -28,13 +28,10 @@ pub fn service_level(state: &AppState, req: &AwsRequest) -> S3Result<Response> {
         return Err(S3Error::access_denied());
     }
     if let crate::identity::Caller::Role(_) = caller {
-        state
-            .iam
-            .authorize(caller, "s3:ListAllMyBuckets", &["*".to_owned()])
-            .map_err(|d| S3Error::new(StatusCode::FORBIDDEN, "AccessDenied", d.message))?;
+        role_may(deps, caller, "s3:ListAllMyBuckets", "*")?;
     }
     let account = req.ctx.account_id().to_owned();
-    let buckets: Vec<(String, String, String)> = state.s3.with_buckets(|buckets| {
+    let buckets: Vec<(String, String, String)> = deps.s3.with_buckets(|buckets| {
         buckets
             .values()
             .filter(|b| b.owner == account)
@@ -63,28 +60,28 @@ fn owner_id(account: &str) -> String {
 }
 
 /// Everything addressed to `/bucket`.
-pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
     let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
     let m = &req.method;
     let caller = &req.ctx.caller;
     let bucket_arn = arn(bucket, None);
     let auth = |action: &str| -> S3Result<()> {
         // Authorization needs the bucket to exist (NoSuchBucket first, as S3 answers the owner).
-        authorize(state, caller, bucket, action, &bucket_arn)
+        authorize(deps, caller, bucket, action, &bucket_arn)
     };
     if has("publicAccessBlock") {
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketPublicAccessBlock")?;
-                put_public_access_block(state, req, bucket)
+                put_public_access_block(deps, req, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketPublicAccessBlock")?;
-                get_public_access_block(state, bucket)
+                get_public_access_block(deps, bucket)
             }
             Method::DELETE => {
                 auth("s3:PutBucketPublicAccessBlock")?;
-                state.s3.with_bucket(bucket, |b| {
+                deps.s3.with_bucket(bucket, |b| {
                     b.public_access_block = None;
                     Ok(())
                 })?;
@@ -97,11 +94,11 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketPolicy")?;
-                put_policy(state, req, bucket)
+                put_policy(deps, req, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketPolicy")?;
-                let text = state.s3.with_bucket(bucket, |b| {
+                let text = deps.s3.with_bucket(bucket, |b| {
                     b.policy.as_ref().map(|p| p.text.clone()).ok_or_else(|| {
                         S3Error::new(StatusCode::NOT_FOUND, "NoSuchBucketPolicy", "The bucket policy does not exist")
                             .with("BucketName", bucket)
@@ -114,7 +111,7 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
             }
             Method::DELETE => {
                 auth("s3:DeleteBucketPolicy")?;
-                state.s3.with_bucket(bucket, |b| {
+                deps.s3.with_bucket(bucket, |b| {
                     b.policy = None;
                     Ok(())
                 })?;
@@ -127,15 +124,15 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketCORS")?;
-                put_cors(state, req, bucket)
+                put_cors(deps, req, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketCORS")?;
-                get_cors(state, bucket)
+                get_cors(deps, bucket)
             }
             Method::DELETE => {
                 auth("s3:PutBucketCORS")?;
-                state.s3.with_bucket(bucket, |b| {
+                deps.s3.with_bucket(bucket, |b| {
                     b.cors = None;
                     Ok(())
                 })?;
@@ -148,15 +145,15 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketWebsite")?;
-                put_website(state, req, bucket)
+                put_website(deps, req, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketWebsite")?;
-                get_website(state, bucket)
+                get_website(deps, bucket)
             }
             Method::DELETE => {
                 auth("s3:DeleteBucketWebsite")?;
-                state.s3.with_bucket(bucket, |b| {
+                deps.s3.with_bucket(bucket, |b| {
                     b.website = None;
                     Ok(())
                 })?;
@@ -169,15 +166,15 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketTagging")?;
-                put_tagging(state, req, bucket)
+                put_tagging(deps, req, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketTagging")?;
-                get_tagging(state, bucket)
+                get_tagging(deps, bucket)
             }
             Method::DELETE => {
                 auth("s3:PutBucketTagging")?;
-                state.s3.with_bucket(bucket, |b| {
+                deps.s3.with_bucket(bucket, |b| {
                     b.tags = None;
                     Ok(())
                 })?;
@@ -188,7 +185,7 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
     }
     if has("location") && *m == Method::GET {
         auth("s3:GetBucketLocation")?;
-        let region = state.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
+        let region = deps.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
         let mut xml = XmlWriter::new();
         let constraint = if region == "us-east-1" { "" } else { region.as_str() };
         xml.open("LocationConstraint", Some(XMLNS));
@@ -198,11 +195,11 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
         return Ok(xml_ok(out));
     }
     if has("delete") && *m == Method::POST {
-        return super::objects::delete_objects(state, req, bucket);
+        return super::objects::delete_objects(deps, req, bucket);
     }
     if has("uploads") && *m == Method::GET {
         auth("s3:ListBucketMultipartUploads")?;
-        return super::multipart::list_uploads(state, bucket);
+        return super::multipart::list_uploads(deps, bucket);
     }
     if let Some((name, _)) = req.query.iter().find(|(k, _)| UNSUPPORTED_SUBRESOURCES.contains(&k.as_str())) {
         return Err(S3Error::new(
@@ -212,10 +209,10 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
         ));
     }
     match *m {
-        Method::PUT => create_bucket(state, req, bucket),
+        Method::PUT => create_bucket(deps, req, bucket),
         Method::HEAD => {
             auth("s3:ListBucket")?;
-            let region = state.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
+            let region = deps.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
             let mut response = empty_with(StatusCode::OK, HeaderMap::new());
             if let Ok(value) = region.parse() {
                 response.headers_mut().insert("x-amz-bucket-region", value);
@@ -224,7 +221,7 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
         }
         Method::DELETE => {
             auth("s3:DeleteBucket")?;
-            state.s3.with_buckets(|buckets| {
+            deps.s3.with_buckets(|buckets| {
                 let b = buckets.get(bucket).ok_or_else(|| S3Error::no_such_bucket(bucket))?;
                 if !b.objects.is_empty() {
                     return Err(S3Error::new(
@@ -241,7 +238,7 @@ pub fn bucket_level(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
         }
         Method::GET => {
             auth("s3:ListBucket")?;
-            super::objects::list_objects(state, req, bucket)
+            super::objects::list_objects(deps, req, bucket)
         }
         _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
     }
@@ -269,14 +266,11 @@ const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
 
 /// CreateBucket: name rules, LocationConstraint against the endpoint's region, and AWS's answer for a bucket
 /// that exists (yours: BucketAlreadyOwnedByYou, except the us-east-1 legacy 200; someone else's: BucketAlreadyExists).
-fn create_bucket(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+fn create_bucket(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
     let caller = &req.ctx.caller;
     match caller {
         crate::identity::Caller::Anonymous => return Err(S3Error::access_denied()),
-        crate::identity::Caller::Role(_) => state
-            .iam
-            .authorize(caller, "s3:CreateBucket", &[arn(bucket, None)])
-            .map_err(|d| S3Error::new(StatusCode::FORBIDDEN, "AccessDenied", d.message))?,
+        crate::identity::Caller::Role(_) => role_may(deps, caller, "s3:CreateBucket", &arn(bucket, None))?,
         crate::identity::Caller::Account { .. } => {}
     }
     validate_bucket_name(bucket)?;
@@ -316,7 +310,7 @@ fn create_bucket(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<R
     }
     let bucket_region = constraint.unwrap_or_else(|| region.clone());
     let owner = req.ctx.account_id().to_owned();
-    state.s3.with_buckets(|buckets| match buckets.get(bucket) {
+    deps.s3.with_buckets(|buckets| match buckets.get(bucket) {
         Some(existing) if existing.owner != owner => Err(S3Error::new(
             StatusCode::CONFLICT,
             "BucketAlreadyExists",
@@ -363,7 +357,7 @@ fn validate_bucket_name(name: &str) -> S3Result<()> {
     Ok(())
 }
 
-fn put_public_access_block(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+fn put_public_access_block(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
     let doc = parse_xml(&req.body)?;
     let root = doc.root_element();
     if !root.has_tag_name("PublicAccessBlockConfiguration") {
@@ -382,15 +376,15 @@ fn put_public_access_block(state: &AppState, req: &AwsRequest, bucket: &str) -> 
         block_public_policy: flag("BlockPublicPolicy")?,
         restrict_public_buckets: flag("RestrictPublicBuckets")?,
     };
-    state.s3.with_bucket(bucket, |b| {
+    deps.s3.with_bucket(bucket, |b| {
         b.public_access_block = Some(block);
         Ok(())
     })?;
     Ok(empty_with(StatusCode::OK, HeaderMap::new()))
 }
 
-fn get_public_access_block(state: &AppState, bucket: &str) -> S3Result<Response> {
-    let block = state.s3.with_bucket(bucket, |b| {
+fn get_public_access_block(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
+    let block = deps.s3.with_bucket(bucket, |b| {
         b.public_access_block.ok_or_else(|| {
             S3Error::new(
                 StatusCode::NOT_FOUND,
@@ -411,7 +405,7 @@ fn get_public_access_block(state: &AppState, bucket: &str) -> S3Result<Response>
 }
 
 /// PutBucketPolicy: MalformedPolicy for a bad document; AccessDenied for a public one while BlockPublicPolicy.
-fn put_policy(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+fn put_policy(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
     let text = std::str::from_utf8(&req.body).map_err(|_| {
         S3Error::new(
             StatusCode::BAD_REQUEST,
@@ -421,7 +415,7 @@ fn put_policy(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Resp
     })?;
     let policy = BucketPolicy::parse(text, bucket)
         .map_err(|message| S3Error::new(StatusCode::BAD_REQUEST, "MalformedPolicy", message))?;
-    state.s3.with_bucket(bucket, |b| {
+    deps.s3.with_bucket(bucket, |b| {
         if policy.is_public() && b.block().block_public_policy {
             return Err(S3Error::new(
                 StatusCode::FORBIDDEN,
@@ -438,7 +432,7 @@ fn put_policy(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Resp
     Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
 }
 
-fn put_cors(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+fn put_cors(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
     let doc = parse_xml(&req.body)?;
     let root = doc.root_element();
     if !root.has_tag_name("CORSConfiguration") {
@@ -464,15 +458,15 @@ fn put_cors(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Respon
     if rules.is_empty() || rules.len() > 100 {
         return Err(S3Error::malformed_xml());
     }
-    state.s3.with_bucket(bucket, |b| {
+    deps.s3.with_bucket(bucket, |b| {
         b.cors = Some(rules);
         Ok(())
     })?;
     Ok(empty_with(StatusCode::OK, HeaderMap::new()))
 }
 
-fn get_cors(state: &AppState, bucket: &str) -> S3Result<Response> {
-    let rules = state.s3.with_bucket(bucket, |b| {
+fn get_cors(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
+    let rules = deps.s3.with_bucket(bucket, |b| {
         b.cors.clone().ok_or_else(|| {
             S3Error::new(StatusCode::NOT_FOUND, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
                 .with("BucketName", bucket)
@@ -502,7 +496,7 @@ fn get_cors(state: &AppState, bucket: &str) -> S3Result<Response> {
     Ok(xml_ok(xml.finish()))
 }
 
-fn put_website(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+fn put_website(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
     let doc = parse_xml(&req.body)?;
     let root = doc.root_element();
     if !root.has_tag_name("WebsiteConfiguration") {
@@ -536,7 +530,7 @@ fn put_website(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Res
         });
         Website::Site { index_suffix: suffix.to_owned(), error_key, routing_rules }
     };
-    state.s3.with_bucket(bucket, |b| {
+    deps.s3.with_bucket(bucket, |b| {
         b.website = Some(website);
         Ok(())
     })?;
@@ -545,7 +539,7 @@ fn put_website(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Res
 
 /// PutBucketTagging: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html>. The tag set
 /// replaces the bucket's; keys must be unique.
-fn put_tagging(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+fn put_tagging(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
     let doc = parse_xml(&req.body)?;
     let root = doc.root_element();
     let tag_set = root.children().find(|c| c.has_tag_name("TagSet"));
@@ -568,7 +562,7 @@ fn put_tagging(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Res
     }
     crate::services::tagging::check(&Default::default(), &tags)
         .map_err(|e| S3Error::new(StatusCode::BAD_REQUEST, "InvalidTag", e))?;
-    state.s3.with_bucket(bucket, |b| {
+    deps.s3.with_bucket(bucket, |b| {
         b.tags = Some(tags);
         Ok(())
     })?;
@@ -576,8 +570,8 @@ fn put_tagging(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Res
 }
 
 /// GetBucketTagging: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html>
-fn get_tagging(state: &AppState, bucket: &str) -> S3Result<Response> {
-    let tags = state.s3.with_bucket(bucket, |b| {
+fn get_tagging(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
+    let tags = deps.s3.with_bucket(bucket, |b| {
         b.tags.clone().ok_or_else(|| {
             S3Error::new(StatusCode::NOT_FOUND, "NoSuchTagSet", "The TagSet does not exist").with("BucketName", bucket)
         })
@@ -595,9 +589,9 @@ fn req_text(body: &[u8]) -> &str {
     std::str::from_utf8(body).unwrap_or("")
 }
 
-fn get_website(state: &AppState, bucket: &str) -> S3Result<Response> {
+fn get_website(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
     let website =
-        state.s3.with_bucket(bucket, |b| b.website.clone().ok_or_else(|| no_such_website_configuration(bucket)))?;
+        deps.s3.with_bucket(bucket, |b| b.website.clone().ok_or_else(|| no_such_website_configuration(bucket)))?;
     let mut out = XmlWriter::new();
     out.open("WebsiteConfiguration", Some(XMLNS));
     let mut tail = String::new();

@@ -29,10 +29,15 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use crate::identity::Caller;
 use crate::protocol::{AwsRequest, Response};
-use crate::server::AppState;
 use bucket_policy::Verdict;
 use error::{S3Error, S3Result};
 use model::Bucket;
+
+/// What S3's handlers use: the buckets, and IAM for requests made with a role session's credentials.
+pub struct Deps<'a> {
+    pub s3: &'a S3,
+    pub iam: &'a dyn crate::services::Authorize,
+}
 
 /// The S3 namespace of XML documents.
 pub const XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -117,20 +122,20 @@ pub fn target_of(host: &str, raw_path: &str) -> Target {
 }
 
 /// Serves one REST request.
-pub async fn handle(state: &AppState, req: AwsRequest) -> Response {
+pub async fn handle(deps: &Deps<'_>, req: AwsRequest) -> Response {
     let host = req.header("host").unwrap_or("").to_owned();
     let target = target_of(&host, &req.raw_path);
     let method = req.method.clone();
     let request_id = req.ctx.request_id.clone();
     let result = if method == Method::OPTIONS {
-        preflight(state, &target, &req)
+        preflight(deps, &target, &req)
     } else {
         let result = match (&target.bucket, &target.key) {
-            (None, _) => buckets::service_level(state, &req),
-            (Some(bucket), None) => buckets::bucket_level(state, &req, bucket),
-            (Some(bucket), Some(key)) => objects::object_level(state, &req, bucket, key),
+            (None, _) => buckets::service_level(deps, &req),
+            (Some(bucket), None) => buckets::bucket_level(deps, &req, bucket),
+            (Some(bucket), Some(key)) => objects::object_level(deps, &req, bucket, key),
         };
-        result.map(|response| with_cors(state, &target, &req, response))
+        result.map(|response| with_cors(deps, &target, &req, response))
     };
     let mut response = result.unwrap_or_else(|err| err.to_response(&method, &request_id));
     let headers = response.headers_mut();
@@ -145,7 +150,7 @@ pub async fn handle(state: &AppState, req: AwsRequest) -> Response {
 }
 
 /// An OPTIONS preflight against a bucket or object.
-fn preflight(state: &AppState, target: &Target, req: &AwsRequest) -> S3Result<Response> {
+fn preflight(deps: &Deps<'_>, target: &Target, req: &AwsRequest) -> S3Result<Response> {
     let Some(bucket) = &target.bucket else {
         return Err(S3Error::new(
             StatusCode::BAD_REQUEST,
@@ -153,16 +158,16 @@ fn preflight(state: &AppState, target: &Target, req: &AwsRequest) -> S3Result<Re
             "Insufficient information. Origin request header needed.",
         ));
     };
-    let rules = state.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))?;
+    let rules = deps.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))?;
     let headers = cors::preflight(rules.as_deref(), &req.headers)?;
     Ok(empty_with(StatusCode::OK, headers))
 }
 
 /// Adds the bucket's CORS headers to a successful response when the request carried an `Origin`.
-fn with_cors(state: &AppState, target: &Target, req: &AwsRequest, mut response: Response) -> Response {
+fn with_cors(deps: &Deps<'_>, target: &Target, req: &AwsRequest, mut response: Response) -> Response {
     if req.headers.contains_key("origin")
         && let Some(bucket) = &target.bucket
-        && let Ok(rules) = state.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))
+        && let Ok(rules) = deps.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))
     {
         let headers = cors::actual_request_headers(rules.as_deref(), &req.headers, req.method.as_str());
         response.headers_mut().extend(headers);
@@ -171,15 +176,12 @@ fn with_cors(state: &AppState, target: &Target, req: &AwsRequest, mut response: 
 }
 
 /// May this caller do `action` (`s3:GetObject`) on `resource` (a bucket or object ARN) of `bucket`?
-pub fn authorize(state: &AppState, caller: &Caller, bucket: &str, action: &str, resource: &str) -> S3Result<()> {
+pub fn authorize(deps: &Deps<'_>, caller: &Caller, bucket: &str, action: &str, resource: &str) -> S3Result<()> {
     match caller {
         Caller::Account { .. } => Ok(()),
-        Caller::Role(_) => state
-            .iam
-            .authorize(caller, action, &[resource.to_owned()])
-            .map_err(|denial| S3Error::new(StatusCode::FORBIDDEN, "AccessDenied", denial.message)),
+        Caller::Role(_) => role_may(deps, caller, action, resource),
         Caller::Anonymous => {
-            let verdict = state.s3.with_bucket(bucket, |b| {
+            let verdict = deps.s3.with_bucket(bucket, |b| {
                 Ok(match &b.policy {
                     Some(policy) if b.block().restrict_public_buckets && policy.is_public() => Verdict::Silent,
                     Some(policy) => policy.decide_anonymous(action, resource),
@@ -189,6 +191,13 @@ pub fn authorize(state: &AppState, caller: &Caller, bucket: &str, action: &str, 
             if verdict == Verdict::Allow { Ok(()) } else { Err(S3Error::access_denied()) }
         }
     }
+}
+
+/// IAM's verdict on a role session's request, refused as S3's 403 AccessDenied with IAM's message.
+pub(crate) fn role_may(deps: &Deps<'_>, caller: &Caller, action: &str, resource: &str) -> S3Result<()> {
+    deps.iam
+        .authorize(caller, action, &[resource.to_owned()])
+        .map_err(|denial| S3Error::new(StatusCode::FORBIDDEN, "AccessDenied", denial.message))
 }
 
 /// `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`.

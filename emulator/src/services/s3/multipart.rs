@@ -16,12 +16,12 @@ use chrono::Utc;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use md5::Digest as _;
 
+use super::Deps;
 use super::error::{S3Error, S3Result};
 use super::model::{MultipartUpload, Part};
 use super::{XMLNS, arn, authorize, child_text, empty_with, parse_xml, payload, xml_ok, xml_time};
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsRequest, Response};
-use crate::server::AppState;
 
 /// Every part but the last must be at least this big.
 const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -38,21 +38,21 @@ fn no_such_upload(upload_id: &str) -> S3Error {
 
 /// Runs `f` on the upload `upload_id` of `key` in `bucket` (an upload of another key does not exist for this one).
 fn with_upload<T>(
-    state: &AppState,
+    deps: &Deps<'_>,
     bucket: &str,
     key: &str,
     upload_id: &str,
     f: impl FnOnce(&mut MultipartUpload) -> S3Result<T>,
 ) -> S3Result<T> {
-    state.s3.with_bucket(bucket, |b| match b.uploads.get_mut(upload_id).filter(|u| u.key == key) {
+    deps.s3.with_bucket(bucket, |b| match b.uploads.get_mut(upload_id).filter(|u| u.key == key) {
         Some(upload) => f(upload),
         None => Err(no_such_upload(upload_id)),
     })
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html>
-pub fn create(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
-    authorize(state, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+pub fn create(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
+    authorize(deps, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
     super::objects::check_acl(req)?;
     let checksum_algorithm = match req.header("x-amz-checksum-algorithm") {
         Some(algorithm) if payload::ALGORITHMS.contains(&algorithm.to_ascii_lowercase().as_str()) => {
@@ -72,7 +72,7 @@ pub fn create(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3
         checksum_algorithm: checksum_algorithm.clone(),
         parts: BTreeMap::new(),
     };
-    state.s3.with_bucket(bucket, |b| {
+    deps.s3.with_bucket(bucket, |b| {
         b.uploads.insert(upload_id.clone(), upload);
         Ok(())
     })?;
@@ -91,8 +91,8 @@ pub fn create(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html>
-pub fn upload_part(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
-    authorize(state, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+pub fn upload_part(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
+    authorize(deps, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
     if req.headers.contains_key("x-amz-copy-source") {
         return Err(S3Error::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -109,7 +109,7 @@ pub fn upload_part(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, 
         checksum: decoded.checksum,
     };
     let (etag, checksum) = (part.etag.clone(), part.checksum.clone());
-    with_upload(state, bucket, key, upload_id, |upload| {
+    with_upload(deps, bucket, key, upload_id, |upload| {
         upload.parts.insert(number, part);
         Ok(())
     })?;
@@ -139,8 +139,8 @@ struct Named {
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>: the parts named, in
 /// ascending order, with their ETags, become the object; every part but the last must be at least 5 MiB.
-pub fn complete(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
-    authorize(state, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+pub fn complete(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
+    authorize(deps, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
     let named = named_parts(&req.body)?;
     if named.windows(2).any(|w| w[0].number >= w[1].number) {
         return Err(S3Error::new(
@@ -150,7 +150,7 @@ pub fn complete(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upl
         )
         .with("UploadId", upload_id));
     }
-    let object = state.s3.with_bucket(bucket, |b| {
+    let object = deps.s3.with_bucket(bucket, |b| {
         let upload = b.uploads.get(upload_id).filter(|u| u.key == key).ok_or_else(|| no_such_upload(upload_id))?;
         let mut parts = Vec::with_capacity(named.len());
         for name in &named {
@@ -253,9 +253,9 @@ fn assemble(upload: &MultipartUpload, parts: &[&Part]) -> super::model::Object {
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html>
-pub fn abort(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
-    authorize(state, &req.ctx.caller, bucket, "s3:AbortMultipartUpload", &arn(bucket, Some(key)))?;
-    state.s3.with_bucket(bucket, |b| match b.uploads.get(upload_id).filter(|u| u.key == key) {
+pub fn abort(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
+    authorize(deps, &req.ctx.caller, bucket, "s3:AbortMultipartUpload", &arn(bucket, Some(key)))?;
+    deps.s3.with_bucket(bucket, |b| match b.uploads.get(upload_id).filter(|u| u.key == key) {
         Some(_) => {
             b.uploads.remove(upload_id);
             Ok(())
@@ -266,9 +266,9 @@ pub fn abort(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upload
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html>
-pub fn list_parts(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
-    authorize(state, &req.ctx.caller, bucket, "s3:ListMultipartUploadParts", &arn(bucket, Some(key)))?;
-    let upload = with_upload(state, bucket, key, upload_id, |upload| Ok(upload.clone()))?;
+pub fn list_parts(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
+    authorize(deps, &req.ctx.caller, bucket, "s3:ListMultipartUploadParts", &arn(bucket, Some(key)))?;
+    let upload = with_upload(deps, bucket, key, upload_id, |upload| Ok(upload.clone()))?;
     let mut xml = XmlWriter::new();
     xml.open("ListPartsResult", Some(XMLNS))
         .text("Bucket", bucket)
@@ -295,9 +295,9 @@ pub fn list_parts(state: &AppState, req: &AwsRequest, bucket: &str, key: &str, u
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html>
-pub fn list_uploads(state: &AppState, bucket: &str) -> S3Result<Response> {
+pub fn list_uploads(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
     let uploads: Vec<(String, MultipartUpload)> =
-        state.s3.with_bucket(bucket, |b| Ok(b.uploads.iter().map(|(id, u)| (id.clone(), u.clone())).collect()))?;
+        deps.s3.with_bucket(bucket, |b| Ok(b.uploads.iter().map(|(id, u)| (id.clone(), u.clone())).collect()))?;
     let mut sorted: Vec<&(String, MultipartUpload)> = uploads.iter().collect();
     sorted.sort_by(|a, b| (&a.1.key, a.1.initiated).cmp(&(&b.1.key, b.1.initiated)));
     let mut xml = XmlWriter::new();

@@ -9,12 +9,12 @@ use bytes::Bytes;
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
+use super::Deps;
 use super::error::{S3Error, S3Result};
 use super::model::Object;
 use super::{XMLNS, arn, authorize, child_text, empty_with, http_time, parse_xml, payload, xml_ok, xml_time};
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsRequest, Response};
-use crate::server::AppState;
 
 /// Headers stored with an object and returned as they were sent.
 const STANDARD_HEADERS: &[&str] =
@@ -25,17 +25,17 @@ const STANDARD_HEADERS: &[&str] =
 const ACLS_ALLOWED: &[&str] = &["private", "bucket-owner-full-control"];
 
 /// Everything addressed to `/bucket/key`.
-pub fn object_level(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
+pub fn object_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
     let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
     if has("uploads") && req.method == Method::POST {
-        return super::multipart::create(state, req, bucket, key);
+        return super::multipart::create(deps, req, bucket, key);
     }
     if let Some(upload_id) = req.query_param("uploadId") {
         return match req.method {
-            Method::PUT => super::multipart::upload_part(state, req, bucket, key, upload_id),
-            Method::POST => super::multipart::complete(state, req, bucket, key, upload_id),
-            Method::DELETE => super::multipart::abort(state, req, bucket, key, upload_id),
-            Method::GET => super::multipart::list_parts(state, req, bucket, key, upload_id),
+            Method::PUT => super::multipart::upload_part(deps, req, bucket, key, upload_id),
+            Method::POST => super::multipart::complete(deps, req, bucket, key, upload_id),
+            Method::DELETE => super::multipart::abort(deps, req, bucket, key, upload_id),
+            Method::GET => super::multipart::list_parts(deps, req, bucket, key, upload_id),
             _ => Err(S3Error::method_not_allowed(&req.method, "OBJECT")),
         };
     }
@@ -54,24 +54,24 @@ pub fn object_level(state: &AppState, req: &AwsRequest, bucket: &str, key: &str)
     let object_arn = arn(bucket, Some(key));
     let caller = &req.ctx.caller;
     match req.method {
-        Method::PUT if req.headers.contains_key("x-amz-copy-source") => copy_object(state, req, bucket, key),
+        Method::PUT if req.headers.contains_key("x-amz-copy-source") => copy_object(deps, req, bucket, key),
         Method::PUT => {
-            authorize(state, caller, bucket, "s3:PutObject", &object_arn)?;
-            put_object(state, req, bucket, key)
+            authorize(deps, caller, bucket, "s3:PutObject", &object_arn)?;
+            put_object(deps, req, bucket, key)
         }
         Method::GET | Method::HEAD => {
-            authorize(state, caller, bucket, "s3:GetObject", &object_arn)?;
-            let object = state.s3.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
+            authorize(deps, caller, bucket, "s3:GetObject", &object_arn)?;
+            let object = deps.s3.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
             let Some(object) = object else {
                 // Without s3:ListBucket a caller may not learn that a key does not exist: 403, as on AWS.
-                authorize(state, caller, bucket, "s3:ListBucket", &arn(bucket, None))?;
+                authorize(deps, caller, bucket, "s3:ListBucket", &arn(bucket, None))?;
                 return Err(S3Error::no_such_key(key));
             };
             serve_object(&object, &req.headers, &req.method, has("partNumber"))
         }
         Method::DELETE => {
-            authorize(state, caller, bucket, "s3:DeleteObject", &object_arn)?;
-            state.s3.with_bucket(bucket, |b| {
+            authorize(deps, caller, bucket, "s3:DeleteObject", &object_arn)?;
+            deps.s3.with_bucket(bucket, |b| {
                 b.objects.remove(key);
                 Ok(())
             })?;
@@ -81,14 +81,14 @@ pub fn object_level(state: &AppState, req: &AwsRequest, bucket: &str, key: &str)
     }
 }
 
-fn put_object(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
+fn put_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
     check_acl(req)?;
     let payload = payload::decode(&req.headers, req.body.clone())?;
     let mut object = new_object(payload.body, &req.headers);
     object.checksum = payload.checksum;
     let etag = object.etag.clone();
     let checksum = object.checksum.clone();
-    state.s3.with_bucket(bucket, |b| {
+    deps.s3.with_bucket(bucket, |b| {
         b.objects.insert(key.to_owned(), object);
         Ok(())
     })?;
@@ -253,7 +253,7 @@ fn parse_range(header: &str, total: usize) -> S3Result<Option<(usize, usize)>> {
 }
 
 /// CopyObject: `x-amz-copy-source: [/]bucket/key[?versionId=...]`, metadata COPY (default) or REPLACE.
-fn copy_object(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
+fn copy_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
     let source = req.header("x-amz-copy-source").unwrap_or("");
     let source = source.split('?').next().unwrap_or(source);
     let source = percent_encoding::percent_decode_str(source.trim_start_matches('/')).decode_utf8_lossy().into_owned();
@@ -265,10 +265,10 @@ fn copy_object(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S
         .with("ArgumentName", "x-amz-copy-source"));
     };
     let caller = &req.ctx.caller;
-    authorize(state, caller, source_bucket, "s3:GetObject", &arn(source_bucket, Some(source_key)))?;
-    authorize(state, caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    authorize(deps, caller, source_bucket, "s3:GetObject", &arn(source_bucket, Some(source_key)))?;
+    authorize(deps, caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
     check_acl(req)?;
-    let original = state.s3.with_bucket(source_bucket, |b| {
+    let original = deps.s3.with_bucket(source_bucket, |b| {
         b.objects.get(source_key).cloned().ok_or_else(|| S3Error::no_such_key(source_key))
     })?;
     let replace = req.header("x-amz-metadata-directive").is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
@@ -286,7 +286,7 @@ fn copy_object(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S
         Object { last_modified: Utc::now(), ..original }
     };
     let (etag, modified) = (object.etag.clone(), xml_time(&object.last_modified));
-    state.s3.with_bucket(bucket, |b| {
+    deps.s3.with_bucket(bucket, |b| {
         b.objects.insert(key.to_owned(), object);
         Ok(())
     })?;
@@ -299,7 +299,7 @@ fn copy_object(state: &AppState, req: &AwsRequest, bucket: &str, key: &str) -> S
 }
 
 /// DeleteObjects: `<Delete><Quiet/><Object><Key/></Object>...</Delete>`; each key is authorized on its own.
-pub fn delete_objects(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+pub fn delete_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
     let payload = payload::decode(&req.headers, req.body.clone())?;
     let doc = parse_xml(&payload.body)?;
     let root = doc.root_element();
@@ -316,13 +316,13 @@ pub fn delete_objects(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Res
     if keys.is_empty() || keys.len() > 1000 {
         return Err(S3Error::malformed_xml());
     }
-    state.s3.with_bucket(bucket, |_| Ok(()))?;
+    deps.s3.with_bucket(bucket, |_| Ok(()))?;
     let mut xml = XmlWriter::new();
     xml.open("DeleteResult", Some(XMLNS));
     for key in &keys {
-        match authorize(state, &req.ctx.caller, bucket, "s3:DeleteObject", &arn(bucket, Some(key))) {
+        match authorize(deps, &req.ctx.caller, bucket, "s3:DeleteObject", &arn(bucket, Some(key))) {
             Ok(()) => {
-                state.s3.with_bucket(bucket, |b| {
+                deps.s3.with_bucket(bucket, |b| {
                     b.objects.remove(key);
                     Ok(())
                 })?;
@@ -345,7 +345,7 @@ pub fn delete_objects(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Res
 
 /// ListObjectsV2 (`list-type=2`) and ListObjects: prefix, delimiter (common prefixes), max-keys, pagination by
 /// continuation token / marker, and `encoding-type=url`.
-pub fn list_objects(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
+pub fn list_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
     let q = |name: &str| req.query_param(name);
     let v2 = q("list-type") == Some("2");
     let prefix = q("prefix").unwrap_or("");
@@ -383,7 +383,7 @@ pub fn list_objects(state: &AppState, req: &AwsRequest, bucket: &str) -> S3Resul
         None => if v2 { q("start-after") } else { q("marker") }.map(str::to_owned),
     };
 
-    let entries: Vec<(String, Object)> = state.s3.with_bucket(bucket, |b| {
+    let entries: Vec<(String, Object)> = deps.s3.with_bucket(bucket, |b| {
         let start = after.clone().unwrap_or_default();
         Ok(b.objects
             .range::<str, _>((std::ops::Bound::Excluded(start.as_str()), std::ops::Bound::Unbounded))

@@ -4,13 +4,13 @@
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
+use super::Deps;
 use super::error::{S3Error, S3Result};
 use super::model::Website;
 use super::objects::serve_object;
 use super::{arn, authorize, buckets, cors, empty_with};
 use crate::identity::Caller;
 use crate::protocol::{AwsRequest, Response};
-use crate::server::AppState;
 
 /// The bucket a website host names: `{bucket}.s3-website.localhost[.localstack.cloud]`,
 /// `{bucket}.s3-website-{region}.amazonaws.com` or `{bucket}.s3-website.{region}.amazonaws.com`.
@@ -25,15 +25,15 @@ pub fn bucket_from_website_host(host: &str) -> Option<String> {
 }
 
 /// Serves one request to the website endpoint of `bucket`. Requests are anonymous, as from a browser.
-pub async fn handle(state: &AppState, bucket: &str, req: AwsRequest) -> Response {
+pub async fn handle(deps: &Deps<'_>, bucket: &str, req: AwsRequest) -> Response {
     let request_id = req.ctx.request_id.clone();
     let method = req.method.clone();
-    let mut response = match serve(state, bucket, &req) {
+    let mut response = match serve(deps, bucket, &req) {
         Ok(response) => response,
-        Err(failure) => failure.into_response(state, bucket, &req),
+        Err(failure) => failure.into_response(deps, bucket, &req),
     };
     if req.headers.contains_key("origin")
-        && let Ok(rules) = state.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))
+        && let Ok(rules) = deps.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))
     {
         response.headers_mut().extend(cors::actual_request_headers(rules.as_deref(), &req.headers, method.as_str()));
     }
@@ -60,9 +60,9 @@ impl Failure {
         Self { error, error_document: false }
     }
 
-    fn into_response(self, state: &AppState, bucket: &str, req: &AwsRequest) -> Response {
+    fn into_response(self, deps: &Deps<'_>, bucket: &str, req: &AwsRequest) -> Response {
         if self.error_document
-            && let Some(response) = error_document(state, bucket, req, self.error.status)
+            && let Some(response) = error_document(deps, bucket, req, self.error.status)
         {
             return response;
         }
@@ -70,9 +70,9 @@ impl Failure {
     }
 }
 
-fn serve(state: &AppState, bucket: &str, req: &AwsRequest) -> Result<Response, Failure> {
+fn serve(deps: &Deps<'_>, bucket: &str, req: &AwsRequest) -> Result<Response, Failure> {
     if req.method == Method::OPTIONS {
-        let rules = state.s3.with_bucket(bucket, |b| Ok(b.cors.clone())).map_err(Failure::plain)?;
+        let rules = deps.s3.with_bucket(bucket, |b| Ok(b.cors.clone())).map_err(Failure::plain)?;
         let headers = cors::preflight(rules.as_deref(), &req.headers).map_err(Failure::plain)?;
         return Ok(empty_with(StatusCode::OK, headers));
     }
@@ -87,7 +87,7 @@ fn serve(state: &AppState, bucket: &str, req: &AwsRequest) -> Result<Response, F
             .with("ResourceType", "OBJECT"),
         ));
     }
-    let website = state
+    let website = deps
         .s3
         .with_bucket(bucket, |b| b.website.clone().ok_or_else(|| buckets::no_such_website_configuration(bucket)))
         .map_err(Failure::plain)?;
@@ -105,14 +105,14 @@ fn serve(state: &AppState, bucket: &str, req: &AwsRequest) -> Result<Response, F
     } else {
         relative.to_owned()
     };
-    let object = read(state, bucket, &key).map_err(|error| Failure { error, error_document: true })?;
+    let object = read(deps, bucket, &key).map_err(|error| Failure { error, error_document: true })?;
     match object {
         Some(object) => serve_object(&object, &req.headers, &req.method, false).map_err(Failure::plain),
         None => {
             // `folder` without its slash: redirect when `folder/<index>` exists.
             if !relative.is_empty()
                 && !relative.ends_with('/')
-                && matches!(read(state, bucket, &format!("{relative}/{index_suffix}")), Ok(Some(_)))
+                && matches!(read(deps, bucket, &format!("{relative}/{index_suffix}")), Ok(Some(_)))
             {
                 return Ok(redirect(StatusCode::FOUND, &format!("/{relative}/")));
             }
@@ -123,11 +123,11 @@ fn serve(state: &AppState, bucket: &str, req: &AwsRequest) -> Result<Response, F
 
 /// The object behind `key` if the public may read it: `Ok(None)` when it does not exist, AccessDenied when the
 /// bucket policy (or Block Public Access) does not let anonymous readers have it.
-fn read(state: &AppState, bucket: &str, key: &str) -> S3Result<Option<super::model::Object>> {
-    let exists = state.s3.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
+fn read(deps: &Deps<'_>, bucket: &str, key: &str) -> S3Result<Option<super::model::Object>> {
+    let exists = deps.s3.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
     match exists {
         Some(object) => {
-            authorize(state, &Caller::Anonymous, bucket, "s3:GetObject", &arn(bucket, Some(key)))?;
+            authorize(deps, &Caller::Anonymous, bucket, "s3:GetObject", &arn(bucket, Some(key)))?;
             Ok(Some(object))
         }
         None => Ok(None),
@@ -135,8 +135,8 @@ fn read(state: &AppState, bucket: &str, key: &str) -> S3Result<Option<super::mod
 }
 
 /// The bucket's error document with the error's status, when one is configured and readable.
-fn error_document(state: &AppState, bucket: &str, req: &AwsRequest, status: StatusCode) -> Option<Response> {
-    let key = state
+fn error_document(deps: &Deps<'_>, bucket: &str, req: &AwsRequest, status: StatusCode) -> Option<Response> {
+    let key = deps
         .s3
         .with_bucket(bucket, |b| {
             Ok(match &b.website {
@@ -145,7 +145,7 @@ fn error_document(state: &AppState, bucket: &str, req: &AwsRequest, status: Stat
             })
         })
         .ok()??;
-    let object = read(state, bucket, &key).ok()??;
+    let object = read(deps, bucket, &key).ok()??;
     let mut response = serve_object(&object, &HeaderMap::new(), &req.method, false).ok()?;
     *response.status_mut() = status;
     Some(response)
