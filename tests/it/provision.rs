@@ -19,6 +19,16 @@ fn provision(stack: &Stack, args: &[&str]) -> Output {
         .expect("run crts-harness")
 }
 
+/// `crts-harness cleanup --yes --journal JOURNAL`.
+fn cleanup_journal(journal: &std::path::Path) -> Output {
+    Command::new(harness_binary())
+        .args(["cleanup", "--yes", "--journal"])
+        .arg(journal)
+        .current_dir(repo_root())
+        .output()
+        .expect("cleanup")
+}
+
 fn show(out: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -350,12 +360,7 @@ fn teardown_retries_a_refused_delete_and_exits_4_when_it_stays_refused() {
 
     stack.emulator().faults().clear();
     let journal = dir.path().join("crts-provision-stuck1.jsonl");
-    let out = Command::new(harness_binary())
-        .args(["cleanup", "--yes", "--journal"])
-        .arg(&journal)
-        .current_dir(repo_root())
-        .output()
-        .expect("cleanup");
+    let out = cleanup_journal(&journal);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(before, stack.dump(), "cleanup removed what teardown could not");
 }
@@ -438,12 +443,7 @@ fn teardown_leaves_a_resource_without_the_run_tag_and_exits_4() {
     let kept = provision(&stack, &["--keep", "--run-id", "guard1", "--report-dir", &dir.path().display().to_string()]);
     assert_eq!(kept.status.code(), Some(0), "{}", show(&kept));
     stack.python(&["untag".into(), "function".into(), "crts-crts-guard1".into()]);
-    let out = Command::new(harness_binary())
-        .args(["cleanup", "--yes", "--journal"])
-        .arg(dir.path().join("crts-provision-guard1.jsonl"))
-        .current_dir(repo_root())
-        .output()
-        .expect("cleanup");
+    let out = cleanup_journal(&dir.path().join("crts-provision-guard1.jsonl"));
     assert_eq!(out.status.code(), Some(4), "{}", show(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -563,12 +563,7 @@ fn a_second_ctrl_c_exits_at_once_listing_what_is_left_by_name_and_id() {
     let journal = dir.path().join("crts-provision-int002.jsonl");
     assert!(stderr.contains(&format!("crts-harness cleanup --journal {} --yes", journal.display())), "{stderr}");
     stack.emulator().faults().clear();
-    let out = Command::new(harness_binary())
-        .args(["cleanup", "--yes", "--journal"])
-        .arg(&journal)
-        .current_dir(repo_root())
-        .output()
-        .expect("cleanup");
+    let out = cleanup_journal(&journal);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(before, stack.dump(), "what the interrupted run left was removed");
 }
