@@ -18,17 +18,17 @@ impl Faults {
     /// Makes the next `times` requests whose operation (`DescribeImages`, `GetRole`) or path
     /// (`/v1/deletecomputeenvironment`) is `operation` fail.
     pub fn fail_next(&self, operation: &str, times: u32) {
-        self.rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((operation.to_owned(), times));
+        crate::store::lock(&self.rules).push((operation.to_owned(), times));
     }
 
     /// Removes every injected failure.
     pub fn clear(&self) {
-        self.rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        crate::store::lock(&self.rules).clear();
     }
 
     /// The injected refusal for this request, if one is due (and counts it).
     pub(crate) fn take(&self, operation: &str, path: &str) -> Option<Response> {
-        let mut rules = self.rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut rules = crate::store::lock(&self.rules);
         let rule = rules.iter_mut().find(|(name, remaining)| *remaining > 0 && (name == operation || name == path))?;
         rule.1 -= 1;
         let error = AwsError::new(

@@ -90,16 +90,13 @@ impl Sessions {
             secret_access_key: random_alnum(40),
             session_token: random_alnum(120),
         };
-        self.by_access_key
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(session.access_key_id.clone(), session.clone());
+        crate::store::lock(&self.by_access_key).insert(session.access_key_id.clone(), session.clone());
         session
     }
 
     /// The caller for a signed request's access key id.
     pub fn caller_for(&self, access_key_id: &str) -> Caller {
-        let sessions = self.by_access_key.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let sessions = crate::store::lock(&self.by_access_key);
         match sessions.get(access_key_id) {
             Some(session) => Caller::Role(session.clone()),
             None => Caller::Account {

@@ -30,7 +30,7 @@ pub struct Journal {
 
 impl Journal {
     pub(crate) fn record(&self, entry: Entry) {
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut entries = crate::store::lock(&self.entries);
         if entries.len() == CAPACITY {
             entries.pop_front();
         }
@@ -39,7 +39,7 @@ impl Journal {
 
     /// Every request recorded so far, oldest first.
     pub fn entries(&self) -> Vec<Entry> {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().cloned().collect()
+        crate::store::lock(&self.entries).iter().cloned().collect()
     }
 }
 

@@ -11,6 +11,7 @@ pub mod protocol;
 pub mod server;
 pub mod services;
 pub mod state;
+pub mod store;
 
 pub use config::{BatchConfig, Config, LambdaConfig};
 pub use server::Emulator;

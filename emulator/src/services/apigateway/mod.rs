@@ -19,9 +19,6 @@ mod proxy;
 mod rest_apis;
 mod tags;
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
 use http::{Method, StatusCode};
 
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
@@ -98,7 +95,7 @@ fn route(gateway: &ApiGateway, iam: &dyn Authorize, req: &AwsRequest) -> AwsResu
 /// The API Gateway service of one emulator instance.
 #[derive(Debug, Default)]
 pub struct ApiGateway {
-    stores: Mutex<HashMap<(String, String), Store>>,
+    stores: crate::store::Scoped<(String, String), Store>,
 }
 
 impl ApiGateway {
@@ -108,14 +105,12 @@ impl ApiGateway {
 
     /// The first `Some` that `f` finds in any account and region (execute-api requests carry no account).
     pub(crate) fn find<T>(&self, mut f: impl FnMut(&str, &str, &Store) -> Option<T>) -> Option<T> {
-        let stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
-        stores.iter().find_map(|((account, region), store)| f(account, region, store))
+        self.stores.all(|stores| stores.iter().find_map(|((account, region), store)| f(account, region, store)))
     }
 
     /// Runs `f` on one account and region's resources. Never held across an `.await`.
     pub(crate) fn with_store<T>(&self, account: &str, region: &str, f: impl FnOnce(&mut Store) -> T) -> T {
-        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
-        f(stores.entry((account.to_owned(), region.to_owned())).or_default())
+        self.stores.with((account.to_owned(), region.to_owned()), f)
     }
 }
 

@@ -18,7 +18,7 @@ mod tags;
 mod validation;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use http::StatusCode;
 use serde_json::Value;
@@ -59,7 +59,7 @@ pub struct Batch {
     config: BatchConfig,
     clock: Clock,
     /// Resources per (account id, region).
-    stores: Mutex<HashMap<Scope, Store>>,
+    stores: crate::store::Scoped<Scope, Store>,
 }
 
 impl std::fmt::Debug for Batch {
@@ -81,7 +81,7 @@ impl Batch {
 
     /// A Batch whose notion of "now" is `clock` (tests drive job lifecycles with it).
     pub(crate) fn with_clock(config: BatchConfig, clock: Clock) -> Self {
-        Self { config, clock, stores: Mutex::new(HashMap::new()) }
+        Self { config, clock, stores: crate::store::Scoped::default() }
     }
 
     /// Runs one operation and returns its JSON output.
@@ -134,8 +134,7 @@ impl Batch {
 
     /// Runs `f` on the resources of one account and region. The lock is never held across an `.await`.
     fn with_store<T>(&self, scope: &Scope, f: impl FnOnce(&mut Store) -> T) -> T {
-        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
-        f(stores.entry(scope.clone()).or_default())
+        self.stores.with(scope.clone(), f)
     }
 
     fn now(&self) -> i64 {

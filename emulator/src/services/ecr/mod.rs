@@ -11,7 +11,7 @@ pub mod model;
 pub mod registry;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use model::Registry;
@@ -22,7 +22,7 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 /// The ECR service of one emulator instance.
 #[derive(Debug, Default)]
 pub struct Ecr {
-    registries: Mutex<HashMap<(String, String), Registry>>,
+    registries: crate::store::Scoped<(String, String), Registry>,
     /// Issued registry passwords → (account, region, expiry in epoch seconds).
     tokens: Mutex<HashMap<String, (String, String, f64)>>,
     /// Blob uploads in progress: upload id → upload.
@@ -36,8 +36,7 @@ impl Ecr {
 
     /// Runs `f` on the registry of (account, region). The lock is never held across an `.await`.
     pub fn with_registry<T>(&self, account: &str, region: &str, f: impl FnOnce(&mut Registry) -> T) -> T {
-        let mut registries = self.registries.lock().unwrap_or_else(PoisonError::into_inner);
-        f(registries.entry((account.to_owned(), region.to_owned())).or_default())
+        self.registries.with((account.to_owned(), region.to_owned()), f)
     }
 
     /// Every repository of one account and region with its resource tags (for the Resource Groups Tagging API).
@@ -78,7 +77,7 @@ impl Ecr {
     pub fn issue_token(&self, account: &str, region: &str) -> (String, f64) {
         let token = crate::identity::random_alnum(64);
         let expires = now() + TOKEN_LIFETIME.as_secs_f64();
-        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut tokens = crate::store::lock(&self.tokens);
         tokens.retain(|_, (_, _, expiry)| *expiry > now());
         tokens.insert(token.clone(), (account.to_owned(), region.to_owned(), expires));
         (token, expires)
@@ -86,12 +85,12 @@ impl Ecr {
 
     /// The (account, region) a valid, unexpired password was issued for.
     pub fn check_token(&self, token: &str) -> Option<(String, String)> {
-        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        let tokens = crate::store::lock(&self.tokens);
         tokens.get(token).filter(|(_, _, expiry)| *expiry > now()).map(|(a, r, _)| (a.clone(), r.clone()))
     }
 
     fn uploads(&self) -> std::sync::MutexGuard<'_, HashMap<String, registry::Upload>> {
-        self.uploads.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::store::lock(&self.uploads)
     }
 }
 

@@ -11,8 +11,7 @@ mod operations;
 pub mod policy;
 mod tags;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::collections::BTreeMap;
 
 use crate::identity::Caller;
 use crate::protocol::query::{self, QueryInput};
@@ -40,7 +39,7 @@ pub struct Denial {
 /// The IAM service of one emulator instance.
 #[derive(Debug, Default)]
 pub struct Iam {
-    accounts: Mutex<HashMap<String, Account>>,
+    accounts: crate::store::Scoped<String, Account>,
 }
 
 /// One account's IAM resources.
@@ -88,8 +87,7 @@ impl Iam {
 
     /// Runs `f` on one account's resources. The lock is never held across an `.await`.
     pub(crate) fn with_account<T>(&self, account_id: &str, f: impl FnOnce(&mut Account) -> T) -> T {
-        let mut accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
-        f(accounts.entry(account_id.to_owned()).or_default())
+        self.accounts.with(account_id.to_owned(), f)
     }
 
     /// May `caller` perform `action` (e.g. `batch:SubmitJob`) on every one of `resources` (ARNs)?

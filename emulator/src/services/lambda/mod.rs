@@ -14,9 +14,9 @@ mod permissions;
 pub mod runtime;
 mod tags;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
@@ -84,7 +84,7 @@ pub trait Env: Send + Sync + 'static {
 pub struct Lambda {
     config: LambdaConfig,
     /// Functions per (account, region), by name.
-    functions: Mutex<HashMap<(String, String), BTreeMap<String, Function>>>,
+    functions: crate::store::Scoped<(String, String), BTreeMap<String, Function>>,
     /// Where the bootstrap and the functions' extracted code live for this instance.
     work_dir: PathBuf,
 }
@@ -129,7 +129,7 @@ impl Lambda {
             std::process::id(),
             crate::identity::random_lower_alnum(8)
         ));
-        Self { config, functions: Mutex::new(HashMap::new()), work_dir }
+        Self { config, functions: crate::store::Scoped::default(), work_dir }
     }
 
     /// Runs `f` on the functions of one account and region. Never held across an `.await`.
@@ -139,13 +139,11 @@ impl Lambda {
         region: &str,
         f: impl FnOnce(&mut BTreeMap<String, Function>) -> T,
     ) -> T {
-        let mut all = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
-        f(all.entry((account.to_owned(), region.to_owned())).or_default())
+        self.functions.with((account.to_owned(), region.to_owned()), f)
     }
 
     fn pools(&self) -> Vec<Arc<runtime::Pool>> {
-        let all = self.functions.lock().unwrap_or_else(PoisonError::into_inner);
-        all.values().flat_map(|fs| fs.values().filter_map(|f| f.pool.clone())).collect()
+        self.functions.all(|all| all.values().flat_map(|fs| fs.values().filter_map(|f| f.pool.clone())).collect())
     }
 
     /// Every function of one account and region with its tags (for the Resource Groups Tagging API).

@@ -22,7 +22,7 @@ pub mod payload;
 pub mod website;
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -69,7 +69,7 @@ impl S3 {
 
     /// Runs `f` on every bucket. The lock is never held across an `.await`.
     fn with_buckets<T>(&self, f: impl FnOnce(&mut BTreeMap<String, Bucket>) -> T) -> T {
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut buckets = crate::store::lock(&self.buckets);
         f(&mut buckets)
     }
 
