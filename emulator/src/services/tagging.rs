@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
+use crate::services::iam::Protocol;
 use crate::services::{Authorize, TaggedResources};
 
 /// A resource's tags, by key.
@@ -67,8 +68,7 @@ fn dispatch(services: &[&dyn TaggedResources], iam: &dyn Authorize, req: &AwsReq
     let input: Value = json_protocol::input_value(req)?;
     let resources = || everything(services, req.ctx.account_id(), &req.ctx.region);
     let authorize = |action: &str| {
-        iam.authorize(&req.ctx.caller, action, &["*".to_owned()])
-            .map_err(|d| AwsError::bad_request("AccessDeniedException", d.message))
+        iam.authorize(&req.ctx.caller, action, &["*".to_owned()]).map_err(|d| d.into_error(Protocol::Json))
     };
     match operation {
         "GetResources" => {

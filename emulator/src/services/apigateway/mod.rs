@@ -23,6 +23,7 @@ use http::{Method, StatusCode};
 
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::services::Authorize;
+use crate::services::iam::Protocol;
 
 use model::{RestApi, Store};
 
@@ -34,8 +35,7 @@ pub async fn handle(gateway: &ApiGateway, iam: &dyn Authorize, req: AwsRequest) 
 fn route(gateway: &ApiGateway, iam: &dyn Authorize, req: &AwsRequest) -> AwsResult<Response> {
     let action = format!("apigateway:{}", req.method);
     let resource = format!("arn:aws:apigateway:{}::{}", req.ctx.region, req.raw_path);
-    iam.authorize(&req.ctx.caller, &action, &[resource])
-        .map_err(|d| AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", d.message))?;
+    iam.authorize(&req.ctx.caller, &action, &[resource]).map_err(|d| d.into_error(Protocol::RestJson))?;
     let call = Call { gateway, req };
     let m = &req.method;
     let path = req.path();

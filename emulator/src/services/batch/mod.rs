@@ -20,13 +20,13 @@ mod validation;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use http::StatusCode;
 use serde_json::Value;
 
 use crate::config::BatchConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::services::Images;
 use crate::services::iam::Denial;
+use crate::services::iam::Protocol;
 
 /// Serves one Batch request: finds the operation, asks IAM whether the caller may perform it, runs it; `images`
 /// says whether a job's image can be pulled.
@@ -164,7 +164,7 @@ impl Op<'_> {
     /// `batch:<operation>` on `resources`, or 403 AccessDeniedException with IAM's message.
     fn authorize(&self, operation: &str, resources: &[String]) -> AwsResult<()> {
         (self.authorize)(&format!("batch:{operation}"), resources)
-            .map_err(|denial| AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", denial.message))
+            .map_err(|denial| denial.into_error(Protocol::RestJson))
     }
 
     fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {

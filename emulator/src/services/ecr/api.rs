@@ -11,6 +11,7 @@ use super::model::{Image, MANIFEST_TYPES, Registry, Repository, digest_of, refer
 use super::{Ecr, now};
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
 use crate::services::Authorize;
+use crate::services::iam::Protocol;
 use crate::services::tagging::{self, Tags};
 
 pub const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921";
@@ -128,7 +129,7 @@ impl Ctx<'_> {
     fn authorize(&self, action: &str, resource: &str) -> AwsResult<()> {
         self.iam
             .authorize(&self.req.ctx.caller, action, &[resource.to_owned()])
-            .map_err(|d| AwsError::bad_request("AccessDeniedException", d.message))
+            .map_err(|d| d.into_error(Protocol::Json))
     }
 
     fn repository_arn(&self, name: &str) -> String {

@@ -176,7 +176,33 @@ fn caller_principals(caller: &Caller) -> Vec<String> {
     }
 }
 
+/// The protocol a refusal is answered in: each writes IAM's refusal with its own code and status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// awsQuery (IAM, STS): 403 `AccessDenied`.
+    Query,
+    /// rest-json (Lambda, API Gateway, Batch): 403 `AccessDeniedException`.
+    RestJson,
+    /// awsJson1.1 (ECR, the Resource Groups Tagging API): 400 `AccessDeniedException`, as JSON-protocol services
+    /// answer it.
+    Json,
+    /// restXml (S3): 403 `AccessDenied`.
+    RestXml,
+}
+
+impl Denial {
+    /// The one mapping of an IAM refusal to each protocol's error; the message is IAM's.
+    pub fn into_error(self, protocol: Protocol) -> AwsError {
+        let (status, code) = match protocol {
+            Protocol::Query | Protocol::RestXml => (http::StatusCode::FORBIDDEN, "AccessDenied"),
+            Protocol::RestJson => (http::StatusCode::FORBIDDEN, "AccessDeniedException"),
+            Protocol::Json => (http::StatusCode::BAD_REQUEST, "AccessDeniedException"),
+        };
+        AwsError::new(status, code, self.message)
+    }
+}
+
 /// An error for the caller of an IAM action a role session may not perform.
 pub(crate) fn access_denied(denial: Denial) -> AwsError {
-    AwsError::new(http::StatusCode::FORBIDDEN, "AccessDenied", denial.message)
+    denial.into_error(Protocol::Query)
 }

@@ -24,6 +24,7 @@ use http::{Method, StatusCode};
 use crate::config::LambdaConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::services::iam::Denial;
+use crate::services::iam::Protocol;
 
 pub use invoke::{InvokeOutcome, ServiceInvocation, invoke_for_service};
 
@@ -214,7 +215,7 @@ pub(crate) fn function_arn(region: &str, account: &str, name: &str) -> String {
 pub(crate) fn authorize(state: &Arc<dyn Env>, req: &AwsRequest, operation: &str, arn: &str) -> AwsResult<()> {
     state
         .authorize(&req.ctx.caller, &format!("lambda:{operation}"), &[arn.to_owned()])
-        .map_err(|d| AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", d.message))
+        .map_err(|d| d.into_error(Protocol::RestJson))
 }
 
 pub(crate) fn json_payload(bytes: &Bytes) -> String {

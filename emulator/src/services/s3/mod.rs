@@ -29,6 +29,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use crate::identity::Caller;
 use crate::protocol::{AwsRequest, Response};
+use crate::services::iam::Protocol;
 use bucket_policy::Verdict;
 use error::{S3Error, S3Result};
 use model::Bucket;
@@ -195,9 +196,10 @@ pub fn authorize(deps: &Deps<'_>, caller: &Caller, bucket: &str, action: &str, r
 
 /// IAM's verdict on a role session's request, refused as S3's 403 AccessDenied with IAM's message.
 pub(crate) fn role_may(deps: &Deps<'_>, caller: &Caller, action: &str, resource: &str) -> S3Result<()> {
-    deps.iam
-        .authorize(caller, action, &[resource.to_owned()])
-        .map_err(|denial| S3Error::new(StatusCode::FORBIDDEN, "AccessDenied", denial.message))
+    deps.iam.authorize(caller, action, &[resource.to_owned()]).map_err(|denial| {
+        let error = denial.into_error(Protocol::RestXml);
+        S3Error::new(error.status, error.code, error.message)
+    })
 }
 
 /// `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`.
