@@ -98,6 +98,29 @@ enum Shape {
     400
 )]
 #[case::unknown_service("dynamodb", "POST", "/", "{}", Shape::RestJson, "UnrecognizedServiceException", 400)]
+// An operation no route serves, per protocol: rest-json 404 UnknownOperationException (AWS's common errors),
+// awsQuery 400 InvalidAction (the same list; the IAM and STS cases above), awsJson 400 UnknownOperationException
+// (as AWS's JSON services answer a target they do not know).
+#[case::batch_unknown_operation(
+    "batch",
+    "POST",
+    "/v1/createschedulingpolicy",
+    "{}",
+    Shape::RestJson,
+    "UnknownOperationException",
+    404
+)]
+#[case::apigateway_unknown_route(
+    "apigateway",
+    "GET",
+    "/vpclinks",
+    "",
+    Shape::RestJson,
+    "UnknownOperationException",
+    404
+)]
+#[case::ecr_no_target("ecr", "POST", "/", "{}", Shape::RestJson, "UnknownOperationException", 400)]
+#[case::tagging_no_target("tagging", "POST", "/", "{}", Shape::RestJson, "UnknownOperationException", 400)]
 #[tokio::test]
 async fn malformed_requests_get_aws_shaped_client_errors(
     #[case] service: &str,

@@ -47,7 +47,18 @@ impl AwsError {
         Self::bad_request("ValidationException", message)
     }
 
-    /// The operation exists on AWS but this emulator does not implement it.
+    /// No operation of a rest-json service matches the request's method and path: 404 UnknownOperationException,
+    /// as AWS's common errors list it (and Smithy's services answer a request no operation claims). Used whether
+    /// AWS has such an operation that the emulator lacks or has none at all; the message says which service.
+    pub fn unknown_operation(service: &str, method: &http::Method, path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            format!("crts-emulator does not implement {service} {method} {path}"),
+        )
+    }
+
+    /// The operation exists on AWS, but not this part of it (a feature of its input) in this emulator.
     pub fn not_implemented(operation: &str) -> Self {
         Self::new(
             StatusCode::NOT_IMPLEMENTED,

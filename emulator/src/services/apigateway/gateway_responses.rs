@@ -125,9 +125,6 @@ pub(super) fn one(call: &Call<'_>, api_id: &str, kind: &str) -> AwsResult<Respon
             api.gateway_responses.remove(kind).ok_or_else(|| not_found("Invalid Gateway Response specified"))?;
             Ok(rest_json::empty(StatusCode::ACCEPTED))
         }),
-        _ => Err(crate::protocol::AwsError::not_implemented(&format!(
-            "API Gateway {} {}",
-            call.req.method, call.req.raw_path
-        ))),
+        _ => Err(crate::protocol::AwsError::unknown_operation("API Gateway", &call.req.method, &call.req.raw_path)),
     }
 }

@@ -29,7 +29,7 @@ fn find_integration<'a>(api: &'a mut RestApi, id: &str, verb: &str) -> AwsResult
 }
 
 fn method_not_allowed(call: &Call<'_>) -> AwsError {
-    AwsError::not_implemented(&format!("API Gateway {} {}", call.req.method, call.req.raw_path))
+    AwsError::unknown_operation("API Gateway", &call.req.method, &call.req.raw_path)
 }
 
 #[derive(Debug, Deserialize)]

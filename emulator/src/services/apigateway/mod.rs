@@ -88,7 +88,7 @@ fn route(gateway: &ApiGateway, iam: &dyn Authorize, req: &AwsRequest) -> AwsResu
         ["tags", arn] if m == Method::GET => tags::get(&call, arn),
         ["tags", arn] if m == Method::PUT => tags::tag(&call, arn),
         ["tags", arn] if m == Method::DELETE => tags::untag(&call, arn),
-        _ => Err(AwsError::not_implemented(&format!("API Gateway {m} {}", req.raw_path))),
+        _ => Err(AwsError::unknown_operation("API Gateway", m, &req.raw_path)),
     }
 }
 

@@ -111,7 +111,7 @@ impl Batch {
                 "listjobs" => jobs::list(&op),
                 "canceljob" => jobs::cancel(&op),
                 "terminatejob" => jobs::terminate(&op),
-                _ => Err(AwsError::not_implemented(&format!("Batch {}", req.raw_path))),
+                _ => Err(AwsError::unknown_operation("Batch", &req.method, &req.raw_path)),
             },
             (method, ["v1", "tags", arn @ ..]) if !arn.is_empty() => {
                 let arn = arn.join("/");
@@ -119,10 +119,10 @@ impl Batch {
                     "GET" => tags::list(&op, &arn),
                     "POST" => tags::tag(&op, &arn),
                     "DELETE" => tags::untag(&op, &arn),
-                    _ => Err(AwsError::not_implemented(&format!("Batch {method} {}", req.raw_path))),
+                    _ => Err(AwsError::unknown_operation("Batch", &req.method, &req.raw_path)),
                 }
             }
-            (method, _) => Err(AwsError::not_implemented(&format!("Batch {method} {}", req.raw_path))),
+            _ => Err(AwsError::unknown_operation("Batch", &req.method, &req.raw_path)),
         }
     }
 

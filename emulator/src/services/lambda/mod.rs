@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Method, StatusCode};
+use http::Method;
 
 use crate::config::LambdaConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
@@ -61,11 +61,7 @@ async fn route(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<Response> {
         ["2015-03-31", "functions", name, "invocations"] if method == Method::POST => {
             invoke::invoke(state, req, name).await
         }
-        _ => Err(AwsError::new(
-            StatusCode::NOT_FOUND,
-            "UnknownOperationException",
-            format!("crts-emulator does not implement Lambda {method} {}", req.raw_path),
-        )),
+        _ => Err(AwsError::unknown_operation("Lambda", method, &req.raw_path)),
     }
 }
 
