@@ -73,6 +73,8 @@ impl GatewayError {
     }
 }
 
+/// Serves one execute-api request on `stage` of REST API `api_id`: API Gateway's side (the stage's deployment,
+/// API keys, CORS, gateway responses) and the function behind a Lambda proxy integration, through `lambda`.
 pub async fn handle(
     gateway: &ApiGateway,
     lambda: &Arc<dyn LambdaEnv>,
@@ -80,7 +82,8 @@ pub async fn handle(
     stage: &str,
     req: AwsRequest,
 ) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    // The request's id, as the server journals it: the one `x-amzn-RequestId` and the Lambda event carry.
+    let request_id = req.ctx.request_id.clone();
     let apigw_id = format!("{}=", crate::identity::random_alnum(15));
     let mut response = serve(gateway, lambda, api_id, stage, &req, &request_id, &apigw_id).await;
     let headers = response.headers_mut();
