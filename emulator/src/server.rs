@@ -220,9 +220,7 @@ pub fn route(host: &str, path: &str, signing_name: Option<&str>, body: &[u8]) ->
         "2015-03-31" | "2016-08-19" | "2017-03-31" | "2018-10-31" | "2019-09-25" | "2019-09-30" | "2020-06-30"
         | "2021-10-31" => Service::Lambda,
         "v1" => Service::Batch,
-        "restapis" | "apikeys" | "usageplans" | "tags" | "deployments" | "account" | "domainnames" => {
-            Service::ApiGateway
-        }
+        "restapis" | "apikeys" | "usageplans" | "deployments" | "account" | "domainnames" => Service::ApiGateway,
         _ => {
             // awsQuery (IAM, STS) carries `Action=` in a form body; anything else unsigned is anonymous S3.
             let Some(action) = protocol::parse_query(std::str::from_utf8(body).unwrap_or(""))

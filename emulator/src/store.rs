@@ -28,6 +28,11 @@ impl<K: Eq + Hash, V: Default> Scoped<K, V> {
         f(lock(&self.scopes).entry(scope).or_default())
     }
 
+    /// Runs `f` on one scope's resources if it has any, creating nothing (for reads on behalf of another service).
+    pub fn read<T>(&self, scope: K, f: impl FnOnce(Option<&V>) -> T) -> T {
+        f(lock(&self.scopes).get(&scope))
+    }
+
     /// Runs `f` on every scope (requests that carry no account, such as execute-api's, search them all).
     pub fn all<T>(&self, f: impl FnOnce(&mut HashMap<K, V>) -> T) -> T {
         f(&mut lock(&self.scopes))

@@ -143,23 +143,41 @@ pub struct TagCleanup {
     pub removed: Vec<String>,
     /// (ARN, last error).
     pub leftovers: Vec<(String, String)>,
+    /// Runs found only by tag that `--yes` did not remove: without `--run-id` or `--older-than`, a run no journal
+    /// here names may be in progress on another machine.
+    pub held: Vec<String>,
 }
 
 /// Finds what provisioned runs left on `spec` by the `crts-harness:run-id` tag (whatever their journals say),
 /// filtered by `--run-id` and `--older-than` (the `crts-harness:created` tag), and with `--yes` removes it, run
-/// by run, in teardown order. Untagged resources are never looked at.
-pub async fn by_tag(spec: &TargetSpec, options: &CleanupOptions) -> Result<TagCleanup, RunError> {
+/// by run, in teardown order, each resource only if it still carries the run's tag when read just before. With
+/// `--journal`, only the journals' runs are looked for. `--yes` removes a run no journal here names only when
+/// `--run-id` or `--older-than` says so (it may be running elsewhere). Untagged resources are never touched.
+/// `journals` are the runs this cleanup read journals for; `region`, the journals' region when `--region` is not
+/// given.
+pub async fn by_tag(
+    spec: &TargetSpec,
+    options: &CleanupOptions,
+    journals: &[LeftRun],
+    region: Option<&str>,
+) -> Result<TagCleanup, RunError> {
     if *spec == TargetSpec::Aws && options.account_id.is_none() {
         return Err(RunError::Input("cleanup --target aws needs --account-id ACCOUNT (or CRTS_AWS_ACCOUNT_ID)".into()));
     }
-    let target = targets::start_for(spec, options.region.as_deref(), options.account_id.as_deref()).await?;
+    let region = options.region.as_deref().or(region);
+    let target = targets::start_for(spec, region, options.account_id.as_deref()).await?;
     let ctx = RunContext::new(target.session.clone());
-    let result = by_tag_on(&ctx, options).await;
+    let journal_runs: Vec<&str> = journals.iter().map(|r| r.run_id.as_str()).collect();
+    let result = by_tag_on(&ctx, options, &journal_runs).await;
     target.stop().await;
     result.map_err(|e| RunError::Input(format!("cannot search {spec} by tag: {}", e.message)))
 }
 
-async fn by_tag_on(ctx: &RunContext, options: &CleanupOptions) -> Result<TagCleanup, crate::steps::StepError> {
+async fn by_tag_on(
+    ctx: &RunContext,
+    options: &CleanupOptions,
+    journal_runs: &[&str],
+) -> Result<TagCleanup, crate::steps::StepError> {
     let cutoff = options.older_than.map(|age| chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or_default());
     let old_enough = |resource: &TaggedResource| match (cutoff, &resource.created) {
         (None, _) => true,
@@ -172,13 +190,19 @@ async fn by_tag_on(ctx: &RunContext, options: &CleanupOptions) -> Result<TagClea
         .await?
         .into_iter()
         .filter(|r| options.run_id.as_ref().is_none_or(|id| *id == r.run_id))
+        .filter(|r| options.journals.is_empty() || journal_runs.contains(&r.run_id.as_str()))
         .filter(old_enough)
         .collect();
     let mut cleanup = TagCleanup { found: tagged::by_run(found), ..TagCleanup::default() };
     if !options.yes {
         return Ok(cleanup);
     }
+    let chosen = options.run_id.is_some() || options.older_than.is_some();
     for (run_id, resources) in &cleanup.found {
+        if !chosen && !journal_runs.contains(&run_id.as_str()) {
+            cleanup.held.push(run_id.clone());
+            continue;
+        }
         let mut owned = ctx.clone();
         owned.owner = Some(Owner::new(run_id));
         let roles: Vec<&str> = resources

@@ -477,10 +477,13 @@ async fn cleanup(options: &crate::cleanup::CleanupOptions) -> ExitCode {
         (None, Some(target)) if journal_targets.len() == 1 => target.parse::<TargetSpec>().ok(),
         _ => None,
     };
+    let journal_regions: std::collections::BTreeSet<&str> = runs.iter().filter_map(|r| r.region.as_deref()).collect();
+    let journal_region =
+        (journal_regions.len() == 1).then(|| journal_regions.iter().next().map(|r| (*r).to_owned())).flatten();
     let mut tagged_found = 0;
     match spec.filter(|spec| *spec != TargetSpec::Embedded) {
         None => println!("(no tag search: pass --target to also find what runs left by their crts-harness:run-id tag)"),
-        Some(spec) => match crate::cleanup::by_tag(&spec, options).await {
+        Some(spec) => match crate::cleanup::by_tag(&spec, options, &runs, journal_region.as_deref()).await {
             Ok(found) => {
                 for (run_id, resources) in &found.found {
                     tagged_found += resources.len();
@@ -500,6 +503,11 @@ async fn cleanup(options: &crate::cleanup::CleanupOptions) -> ExitCode {
                 for (arn, error) in &found.leftovers {
                     println!("  LEFT OVER {arn}: {error}");
                     code = ExitCode::from(EXIT_LEFT_OVER);
+                }
+                for run_id in &found.held {
+                    println!(
+                        "  not removed: run {run_id} has no journal here and may still be running elsewhere; remove it with --run-id {run_id} (or --older-than DURATION)"
+                    );
                 }
             }
             Err(e) => {

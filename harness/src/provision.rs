@@ -249,6 +249,8 @@ pub async fn tear_down(applied: &[&Step], ctx: &mut RunContext, journal: &mut Jo
             attempt += 1;
             match step.action.tear_down(ctx).await {
                 Ok(removed) => break Ok(removed),
+                // Not this run's: asking again will not change that.
+                Err(e) if e.code == crate::context::NOT_OWNED => break Err(e),
                 Err(e) if attempt >= ATTEMPTS || Instant::now() >= deadline => break Err(e),
                 Err(e) => {
                     tracing::info!(step = %step.id, attempt, error = %e, "teardown failed, retrying");

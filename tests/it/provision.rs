@@ -264,7 +264,7 @@ fn the_printed_provision_policy_is_enough_for_a_provisioned_run() {
     let kept = as_provisioner(&["run", "--provision", "--keep", "--run-id", "pol001"]);
     assert_eq!(kept.status.code(), Some(0), "{}", show(&kept));
     std::fs::remove_file(cache.path().join("runs/crts-provision-pol001.jsonl")).expect("the journal is lost");
-    let cleaned = as_provisioner(&["cleanup", "--yes"]);
+    let cleaned = as_provisioner(&["cleanup", "--yes", "--older-than", "0s"]);
     assert_eq!(cleaned.status.code(), Some(0), "{}", show(&cleaned));
     assert!(String::from_utf8_lossy(&cleaned.stdout).contains("run pol001 on aws, found by its"), "{}", show(&cleaned));
     assert_eq!(before, stack.dump(), "cleanup by tag as the provisioner left something");
@@ -501,7 +501,17 @@ fn cleanup_finds_a_run_without_a_journal_by_its_tag() {
     assert!(cleanup(&["--run-id", "someone-else", "--yes"]).status.success());
     assert_eq!(left, stack.dump(), "--run-id of another run removed something");
 
-    let removed = cleanup(&["--yes"]);
+    // `--yes` alone does not remove a run no journal here names: it may be running on another machine.
+    let held = cleanup(&["--yes"]);
+    assert_eq!(held.status.code(), Some(0), "{}", show(&held));
+    assert!(
+        String::from_utf8_lossy(&held.stdout).contains("not removed: run orph01 has no journal here"),
+        "{}",
+        show(&held)
+    );
+    assert_eq!(left, stack.dump(), "cleanup --yes without --run-id removed a run found only by tag");
+
+    let removed = cleanup(&["--yes", "--run-id", "orph01"]);
     assert_eq!(removed.status.code(), Some(0), "{}", show(&removed));
     let mut after = stack.dump();
     let bucket = after["buckets"].as_object_mut().expect("buckets").remove("cris-swagger-bucket-crts-orph01");

@@ -135,8 +135,8 @@ struct GetResourcesInput {
     #[serde(default)]
     #[allow(dead_code, reason = "accepted; there are no tag policies")]
     exclude_compliant_resources: Option<bool>,
+    /// Accepted (refused with ResourceARNList); not a limit here.
     #[serde(default)]
-    #[allow(dead_code, reason = "accepted; TagsPerPage is not a limit here")]
     tags_per_page: Option<usize>,
 }
 
@@ -152,9 +152,14 @@ struct TagFilter {
 /// list, which excludes the other two, as on AWS), pages of `ResourcesPerPage` (1-100, default 50) with an
 /// opaque token (the last ARN of the page, so a page is stable while resources are added).
 fn get_resources(input: GetResourcesInput, resources: Vec<Tagged>) -> AwsResult<Value> {
-    if !input.resource_arn_list.is_empty() && (!input.tag_filters.is_empty() || !input.resource_type_filters.is_empty())
+    let paged = input.resources_per_page.is_some() || input.tags_per_page.is_some() || input.pagination_token.is_some();
+    if !input.resource_arn_list.is_empty()
+        && (!input.tag_filters.is_empty() || !input.resource_type_filters.is_empty() || paged)
     {
-        return Err(invalid("ResourceARNList cannot be used together with TagFilters or ResourceTypeFilters"));
+        return Err(invalid(
+            "ResourceARNList cannot be used together with TagFilters, ResourceTypeFilters, ResourcesPerPage, \
+             TagsPerPage or PaginationToken",
+        ));
     }
     if input.tag_filters.len() > 50 {
         return Err(invalid("TagFilters can hold at most 50 filters"));
@@ -198,13 +203,17 @@ fn get_resources(input: GetResourcesInput, resources: Vec<Tagged>) -> AwsResult<
     Ok(json!({ "PaginationToken": token, "ResourceTagMappingList": page }))
 }
 
-/// `service` (e.g. `s3`) or `service:type` (e.g. `apigateway:restapis`, `batch:job-queue`): the ARN's service,
-/// and the first word of its resource part.
+/// `service` (e.g. `s3`) or `service:type` (e.g. `apigateway:restapis`, `batch:job-queue`, `s3:bucket`): the
+/// ARN's service, and the first word of its resource part (a bucket ARN is all name: its type is `bucket`).
 fn type_matches(filter: &str, arn: &str) -> bool {
     let mut parts = arn.splitn(6, ':');
     let service = parts.nth(2).unwrap_or_default();
     let resource = parts.nth(2).unwrap_or_default();
-    let kind = resource.trim_start_matches('/').split(['/', ':']).next().unwrap_or_default();
+    let kind = if service == "s3" {
+        "bucket"
+    } else {
+        resource.trim_start_matches('/').split(['/', ':']).next().unwrap_or_default()
+    };
     match filter.split_once(':') {
         None => filter == service,
         Some((s, t)) => s == service && t == kind,
@@ -273,6 +282,7 @@ mod tests {
             ["arn:aws:apigateway:us-east-1::/restapis/a1", "arn:aws:batch:us-east-1:1:job-queue/q"]
         );
         assert_eq!(arns(&run(json!({"ResourceTypeFilters": ["s3"]}))), ["arn:aws:s3:::b", "arn:aws:s3:::c"]);
+        assert_eq!(arns(&run(json!({"ResourceTypeFilters": ["s3:bucket"]}))), ["arn:aws:s3:::b", "arn:aws:s3:::c"]);
         assert_eq!(arns(&run(json!({"ResourceTypeFilters": ["apigateway:restapis", "batch:job-queue"]}))).len(), 2);
         let first = run(json!({"ResourcesPerPage": 3}));
         assert_eq!(arns(&first).len(), 3);
@@ -284,6 +294,9 @@ mod tests {
         let bad = get_resources(input(json!({"PaginationToken": "zz"})), all.clone());
         assert_eq!(bad.expect_err("a bad token").code, "PaginationTokenExpiredException");
         let mixed = input(json!({"ResourceARNList": ["arn:aws:s3:::b"], "TagFilters": [{"Key": "run"}]}));
-        assert_eq!(get_resources(mixed, all).expect_err("exclusive").code, "InvalidParameterException");
+        assert_eq!(get_resources(mixed, all.clone()).expect_err("exclusive").code, "InvalidParameterException");
+        let paged = input(json!({"ResourceARNList": ["arn:aws:s3:::b"], "ResourcesPerPage": 5}));
+        assert_eq!(get_resources(paged, all.clone()).expect_err("exclusive").code, "InvalidParameterException");
+        assert_eq!(arns(&run(json!({"ResourceARNList": ["arn:aws:s3:::b"]}))), ["arn:aws:s3:::b"]);
     }
 }

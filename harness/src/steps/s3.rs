@@ -58,7 +58,12 @@ impl RunbookStep for CreateBucket {
             let tagging = aws_sdk_s3::types::Tagging::builder().set_tag_set(Some(tags.collect())).build();
             let tagging = tagging.map_err(|e| StepError::unexpected(format!("bucket tags: {e}")))?;
             let put = ctx.s3.put_bucket_tagging().bucket(&self.name).tagging(tagging).send().await;
-            put.map_err(|e| StepError::sdk("PutBucketTagging", e))?;
+            if let Err(e) = put {
+                // An untagged bucket could never be removed by teardown or cleanup (they only remove what carries
+                // the run's tag): the bucket this call just made goes again.
+                let _ = ctx.s3.delete_bucket().bucket(&self.name).send().await;
+                return Err(StepError::sdk("PutBucketTagging", e));
+            }
         }
         if self.public_access == PublicAccess::Allowed {
             let off = PublicAccessBlockConfiguration::builder()

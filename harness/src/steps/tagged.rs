@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
-use super::{CREATED_TAG, RUN_ID_TAG, RunContext, StepError};
+use super::{CREATED_TAG, RUN_ID_TAG, RunContext, StepError, optional};
 
 /// One resource a provisioned run made, by ARN, with the run id its tag names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,13 +83,26 @@ pub async fn find(ctx: &RunContext) -> Result<Vec<TaggedResource>, StepError> {
             break;
         }
     }
+    // Deregistered job definition revisions keep their tags (AWS keeps them, INACTIVE): nothing is left to remove.
+    let mut active = Vec::with_capacity(found.len());
+    for resource in found {
+        if kind(&resource.arn) == "batch:job-definition" {
+            let described = ctx.batch.describe_job_definitions().job_definitions(&resource.arn).send().await;
+            let described = described.map_err(|e| StepError::sdk("DescribeJobDefinitions", e))?;
+            if !described.job_definitions().iter().any(|d| d.status() == Some("ACTIVE")) {
+                continue;
+            }
+        }
+        active.push(resource);
+    }
+    let mut found = active;
     found.extend(iam_roles(ctx).await?);
     found.extend(iam_policies(ctx).await?);
     found.sort_by_key(|r| (r.rank(), r.arn.clone()));
     Ok(found)
 }
 
-/// The run id a provisioned name carries (`...-crts-<id>`), to look at only those IAM resources' tags.
+/// Whether a name ends in a run suffix (`...-crts-<id>`): only those IAM resources' tags are read.
 fn has_run_suffix(name: &str) -> bool {
     name.rsplit_once("-crts-").is_some_and(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
@@ -133,12 +146,15 @@ fn iam_resource(arn: &str, tags: &[aws_sdk_iam::types::Tag]) -> Option<TaggedRes
     Some(TaggedResource { arn: arn.to_owned(), run_id: tag(RUN_ID_TAG)?, created: tag(CREATED_TAG) })
 }
 
-/// Removes one resource [`find`] found by its tag. `roles` are the same run's tagged IAM role names, which its
-/// policies are detached from before they are deleted.
+/// Removes one resource [`find`] found by its tag, if it still carries the run's tag when it is read again just
+/// before (`ctx.owner` is the run): the tag search can lag, and a name can be reused by someone else in between.
+/// `roles` are the same run's tagged IAM role names, which its policies are detached from before they are deleted.
 pub async fn remove(ctx: &RunContext, resource: &TaggedResource, roles: &[&str]) -> Result<Vec<String>, StepError> {
     let arn = resource.arn.as_str();
     let last = arn.rsplit(['/', ':']).next().unwrap_or(arn);
     let what = arn.to_owned();
+    let Some(tags) = live_tags(ctx, arn, last).await? else { return Ok(Vec::new()) };
+    ctx.ensure_owned(arn, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     match kind(arn).as_str() {
         "apigateway:usageplans" => super::apigateway::remove_usage_plan(ctx, last).await,
         "apigateway:apikeys" => super::apigateway::remove_api_key(ctx, last, last).await,
@@ -155,6 +171,70 @@ pub async fn remove(ctx: &RunContext, resource: &TaggedResource, roles: &[&str])
         "iam:role" => super::iam::remove_role(ctx, last).await,
         other => Err(StepError::unexpected(format!("{what}: cleanup does not know how to remove a {other}"))),
     }
+}
+
+/// The tags a resource carries now, read from its own service; `None` when it is gone.
+async fn live_tags(ctx: &RunContext, arn: &str, last: &str) -> Result<Option<Vec<(String, String)>>, StepError> {
+    type Pairs = Vec<(String, String)>;
+    let from_map = |tags: Option<&std::collections::HashMap<String, String>>| -> Pairs {
+        tags.into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    let tags = match kind(arn).as_str() {
+        "apigateway:usageplans" => {
+            let plan = optional("GetUsagePlan", ctx.apigateway.get_usage_plan().usage_plan_id(last).send().await)?;
+            plan.map(|p| from_map(p.tags()))
+        }
+        "apigateway:apikeys" => {
+            optional("GetApiKey", ctx.apigateway.get_api_key().api_key(last).send().await)?.map(|k| from_map(k.tags()))
+        }
+        "apigateway:restapis" => {
+            let api = optional("GetRestApi", ctx.apigateway.get_rest_api().rest_api_id(last).send().await)?;
+            api.map(|a| from_map(a.tags()))
+        }
+        "lambda:function" => {
+            let function = optional("GetFunction", ctx.lambda.get_function().function_name(last).send().await)?;
+            function.map(|f| from_map(f.tags()))
+        }
+        "batch:job-queue" => {
+            let described = ctx.batch.describe_job_queues().job_queues(arn).send().await;
+            let described = described.map_err(|e| StepError::sdk("DescribeJobQueues", e))?;
+            described.job_queues().first().map(|q| from_map(q.tags()))
+        }
+        "batch:compute-environment" => {
+            let described = ctx.batch.describe_compute_environments().compute_environments(arn).send().await;
+            let described = described.map_err(|e| StepError::sdk("DescribeComputeEnvironments", e))?;
+            described.compute_environments().first().map(|ce| from_map(ce.tags()))
+        }
+        "batch:job-definition" => {
+            let described = ctx.batch.describe_job_definitions().job_definitions(arn).send().await;
+            let described = described.map_err(|e| StepError::sdk("DescribeJobDefinitions", e))?;
+            let active = described.job_definitions().iter().find(|d| d.status() == Some("ACTIVE"));
+            active.map(|d| from_map(d.tags()))
+        }
+        "ecr:repository" => {
+            let listed =
+                optional("ListTagsForResource", ctx.ecr.list_tags_for_resource().resource_arn(arn).send().await)?;
+            listed.map(|l| l.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
+        }
+        "s3:bucket" => match ctx.s3.get_bucket_tagging().bucket(last).send().await {
+            Ok(tagging) => Some(tagging.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()),
+            Err(e) => match StepError::sdk("GetBucketTagging", e) {
+                e if e.code == "NoSuchTagSet" => Some(Vec::new()),
+                e if e.kind() == super::ErrorKind::Missing => None,
+                e => return Err(e),
+            },
+        },
+        "iam:policy" => {
+            let listed = optional("ListPolicyTags", ctx.iam.list_policy_tags().policy_arn(arn).send().await)?;
+            listed.map(|l| l.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
+        }
+        "iam:role" => {
+            let listed = optional("ListRoleTags", ctx.iam.list_role_tags().role_name(last).send().await)?;
+            listed.map(|l| l.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
+        }
+        other => return Err(StepError::unexpected(format!("{arn}: cleanup does not know how to read a {other}"))),
+    };
+    Ok(tags)
 }
 
 /// Groups `found` by run id, keeping teardown order within each run.

@@ -56,15 +56,17 @@ impl Ecr {
         let (host, path) = image.split_once('/')?;
         let (account, rest) = host.split_once(".dkr.ecr.")?;
         let region = rest.strip_suffix(".amazonaws.com")?;
-        let (repository, reference) = match path.split_once('@') {
-            Some((repository, digest)) => (repository, digest),
-            None => path.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')).unwrap_or((path, "latest")),
+        // `repo`, `repo:tag`, `repo@digest` or `repo:tag@digest` (the digest decides).
+        let (named, digest) = match path.split_once('@') {
+            Some((named, digest)) => (named, Some(digest)),
+            None => (path, None),
         };
-        let found = self.with_registry(account, region, |registry| {
-            registry
-                .repositories
-                .get(repository)
-                .is_some_and(|r| r.tags.contains_key(reference) || r.images.contains_key(reference))
+        let (repository, tag) =
+            named.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')).unwrap_or((named, "latest"));
+        let reference = digest.unwrap_or(tag);
+        let found = self.registries.read((account.to_owned(), region.to_owned()), |registry| {
+            let repository = registry.and_then(|r| r.repositories.get(repository));
+            repository.is_some_and(|r| r.tags.contains_key(reference) || r.images.contains_key(reference))
         });
         (!found).then(|| {
             format!(

@@ -135,6 +135,7 @@ fn lower_first(s: &str) -> String {
     chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
 }
 
+/// A role as GetRole and CreateRole return it; ListRoles leaves out its tags (`element` = `member`), as AWS does.
 fn write_role(w: &mut XmlWriter, element: &str, role: &Role) {
     w.open(element, None)
         .text("Path", &role.path)
@@ -145,12 +146,13 @@ fn write_role(w: &mut XmlWriter, element: &str, role: &Role) {
         .text("AssumeRolePolicyDocument", &encode_document(&role.trust_policy))
         .opt_text("Description", role.description.as_deref())
         .text("MaxSessionDuration", &role.max_session_duration.to_string());
-    if !role.tags.is_empty() {
+    if element != "member" && !role.tags.is_empty() {
         tags::write(w, &role.tags);
     }
     w.close(element);
 }
 
+/// A policy as GetPolicy and CreatePolicy return it; ListPolicies leaves out its tags (`element` = `member`).
 fn write_policy(w: &mut XmlWriter, element: &str, policy: &ManagedPolicy, attachments: usize) {
     w.open(element, None)
         .text("PolicyName", &policy.name)
@@ -164,7 +166,7 @@ fn write_policy(w: &mut XmlWriter, element: &str, policy: &ManagedPolicy, attach
         .opt_text("Description", policy.description.as_deref())
         .text("CreateDate", &policy.created)
         .text("UpdateDate", &policy.created);
-    if !policy.tags.is_empty() {
+    if element != "member" && !policy.tags.is_empty() {
         tags::write(w, &policy.tags);
     }
     w.close(element);

@@ -50,7 +50,8 @@ pub(super) fn write(w: &mut XmlWriter, tags: &Tags) {
 fn tag_keys<'a>(call: &Call<'a>) -> AwsResult<Vec<&'a str>> {
     let keys = call.input.list("TagKeys");
     if keys.is_empty() {
-        return Err(AwsError::validation(
+        return Err(AwsError::bad_request(
+            "ValidationError",
             "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null",
         ));
     }
