@@ -71,6 +71,8 @@ struct Worker {
     stdout: BufReader<ChildStdout>,
     /// The bootstrap said it loaded the handler (its init phase is over).
     ready: bool,
+    /// What has arrived of the ready line (kept here: a wait for it that times out must not lose a part of it).
+    ready_line: String,
     /// When it last finished an invocation (or started).
     idle_since: std::time::Instant,
 }
@@ -248,7 +250,14 @@ impl Pool {
                 }
             });
         }
-        Ok(Worker { child, stdin, stdout: BufReader::new(stdout), ready: false, idle_since: std::time::Instant::now() })
+        Ok(Worker {
+            child,
+            stdin,
+            stdout: BufReader::new(stdout),
+            ready: false,
+            ready_line: String::new(),
+            idle_since: std::time::Instant::now(),
+        })
     }
 }
 
@@ -257,10 +266,10 @@ const INIT_LIMIT: Duration = Duration::from_secs(10);
 
 /// Waits for the bootstrap's `{"ready": true}` line (the handler is loaded).
 async fn read_ready(worker: &mut Worker) -> std::io::Result<()> {
-    let mut line = String::new();
-    if worker.stdout.read_line(&mut line).await? == 0 {
+    if worker.stdout.read_line(&mut worker.ready_line).await? == 0 {
         return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker exited"));
     }
+    let line = std::mem::take(&mut worker.ready_line);
     if serde_json::from_str::<serde_json::Value>(&line).is_ok_and(|v| v["ready"] == true) {
         worker.ready = true;
         Ok(())
