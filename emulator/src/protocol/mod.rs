@@ -89,3 +89,28 @@ pub fn with_request_id(mut response: Response, request_id: &str) -> Response {
     }
     response
 }
+
+/// A request as the server hands it to a service, for unit tests that drive a service through its entry point.
+#[cfg(test)]
+pub(crate) fn test_request(
+    method: Method,
+    path_and_query: &str,
+    body: &[u8],
+    caller: crate::identity::Caller,
+) -> AwsRequest {
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    AwsRequest {
+        method,
+        segments: decode_segments(path),
+        raw_path: path.to_owned(),
+        query: parse_query(query),
+        headers: HeaderMap::new(),
+        body: bytes::Bytes::copy_from_slice(body),
+        ctx: RequestContext {
+            request_id: "req-1".into(),
+            region: "us-east-1".into(),
+            caller,
+            endpoint: "http://127.0.0.1:4566".into(),
+        },
+    }
+}

@@ -18,6 +18,8 @@ mod patch;
 mod proxy;
 mod rest_apis;
 mod tags;
+#[cfg(test)]
+mod tests;
 
 use http::{Method, StatusCode};
 

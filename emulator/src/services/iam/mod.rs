@@ -10,6 +10,8 @@ mod managed;
 mod operations;
 pub mod policy;
 mod tags;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 

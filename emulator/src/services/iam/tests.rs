@@ -1,0 +1,75 @@
+//! IAM and STS driven through their entry points (`iam::handle`, `sts::handle`) with nothing else of the emulator:
+//! roles and their tags, a role session held to its policies, AssumeRole by trust policy.
+
+use http::Method;
+
+use super::Iam;
+use crate::identity::{Caller, Sessions};
+use crate::protocol::{AwsRequest, test_request};
+
+const ACCOUNT: &str = "123456789012";
+
+fn account() -> Caller {
+    Caller::Account { account_id: ACCOUNT.into(), access_key_id: "AKIDEXAMPLE".into() }
+}
+
+fn query(form: &str, caller: Caller) -> AwsRequest {
+    test_request(Method::POST, "/", format!("{form}&Version=2010-05-08").as_bytes(), caller)
+}
+
+/// (status, body) of an IAM answer.
+async fn iam(iam: &Iam, form: &str, caller: Caller) -> (u16, String) {
+    let response = super::handle(iam, query(form, caller)).await;
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("a body");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+const TRUST_ACCOUNT: &str = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22123456789012%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+const ALLOW_GET_ROLE: &str = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22iam%3AGetRole%22%2C%22Resource%22%3A%22*%22%7D%5D%7D";
+
+#[tokio::test]
+async fn roles_carry_their_tags_and_a_role_session_is_held_to_its_policy() {
+    let service = Iam::new();
+    let created = iam(
+        &service,
+        &format!("Action=CreateRole&RoleName=reader&AssumeRolePolicyDocument={TRUST_ACCOUNT}&Tags.member.1.Key=team&Tags.member.1.Value=crts"),
+        account(),
+    )
+    .await;
+    assert_eq!(created.0, 200, "{}", created.1);
+    assert!(created.1.contains("<Key>team</Key><Value>crts</Value>"), "{}", created.1);
+    let listed = iam(&service, "Action=ListRoles", account()).await;
+    assert!(listed.1.contains("<RoleName>reader</RoleName>") && !listed.1.contains("<Tags>"), "{}", listed.1);
+    let policy = format!("Action=PutRolePolicy&RoleName=reader&PolicyName=get&PolicyDocument={ALLOW_GET_ROLE}");
+    assert_eq!(iam(&service, &policy, account()).await.0, 200);
+
+    let sessions = Sessions::default();
+    let session = Caller::Role(sessions.issue(&format!("arn:aws:iam::{ACCOUNT}:role/reader"), "unit"));
+    assert_eq!(iam(&service, "Action=GetRole&RoleName=reader", session.clone()).await.0, 200);
+    let refused =
+        iam(&service, &format!("Action=CreateRole&RoleName=x&AssumeRolePolicyDocument={TRUST_ACCOUNT}"), session).await;
+    assert_eq!(refused.0, 403, "{}", refused.1);
+    assert!(refused.1.contains("<Code>AccessDenied</Code>"), "{}", refused.1);
+    assert!(refused.1.contains("is not authorized to perform: iam:CreateRole"), "{}", refused.1);
+}
+
+#[tokio::test]
+async fn assume_role_follows_the_trust_policy() {
+    let service = Iam::new();
+    let sessions = Sessions::default();
+    let form = format!("Action=CreateRole&RoleName=trusting&AssumeRolePolicyDocument={TRUST_ACCOUNT}");
+    assert_eq!(iam(&service, &form, account()).await.0, 200);
+    let assume = |role: &str, caller: Caller| {
+        let form = format!(
+            "Action=AssumeRole&RoleArn=arn:aws:iam::{ACCOUNT}:role/{role}&RoleSessionName=unit&Version=2011-06-15"
+        );
+        test_request(Method::POST, "/", form.as_bytes(), caller)
+    };
+    let answer = crate::services::sts::handle(&service, &sessions, assume("trusting", account())).await;
+    assert_eq!(answer.status(), 200);
+    let refused = crate::services::sts::handle(&service, &sessions, assume("missing", account())).await;
+    assert_eq!(refused.status(), 403);
+    let anonymous = crate::services::sts::handle(&service, &sessions, assume("trusting", Caller::Anonymous)).await;
+    assert_eq!(anonymous.status(), 403);
+}
