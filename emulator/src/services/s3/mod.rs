@@ -19,6 +19,8 @@ pub mod model;
 mod multipart;
 mod objects;
 pub mod payload;
+#[cfg(test)]
+mod service_tests;
 pub mod website;
 
 use std::collections::BTreeMap;
