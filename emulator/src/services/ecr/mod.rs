@@ -9,6 +9,8 @@
 pub mod api;
 pub mod model;
 pub mod registry;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
