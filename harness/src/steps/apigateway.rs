@@ -7,7 +7,7 @@ use aws_sdk_apigateway::types::{ApiStage, IntegrationType, Op, PatchOperation};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ErrorKind, Observed, RunContext, RunbookStep, Settings, StepError, optional};
+use super::{ErrorKind, Observed, RunContext, RunbookStep, Settings, StepError, optional, tag_pairs};
 use crate::context::ApiKeyFact;
 use crate::verify::{Expect, Expected};
 
@@ -539,11 +539,6 @@ pub(crate) async fn remove_usage_plan(ctx: &RunContext, id: &str) -> Result<Vec<
 pub(crate) async fn remove_rest_api(ctx: &RunContext, id: &str, label: &str) -> Result<Vec<String>, StepError> {
     let deleted = optional("DeleteRestApi", ctx.apigateway.delete_rest_api().rest_api_id(id).send().await)?;
     Ok(deleted.map(|_| format!("API Gateway REST API {label}")).into_iter().collect())
-}
-
-/// An API Gateway resource's tags as (key, value) pairs.
-fn tag_pairs(tags: Option<&std::collections::HashMap<String, String>>) -> impl Iterator<Item = (&str, &str)> {
-    tags.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
 /// Gives a stage the run's tags (a stage made by CreateDeployment cannot be tagged as it is made); nothing

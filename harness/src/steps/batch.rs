@@ -8,7 +8,7 @@ use aws_sdk_batch::types::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap, tag_pairs};
 use crate::verify::{Expect, Expected};
 
 /// Fargate compute types the runbook may use.
@@ -416,11 +416,6 @@ pub(crate) async fn deregister(ctx: &RunContext, definition: &str) -> Result<Vec
     let deregistered = ctx.batch.deregister_job_definition().job_definition(definition).send().await;
     deregistered.map_err(|e| StepError::sdk("DeregisterJobDefinition", e))?;
     Ok(vec![format!("Batch job definition {}", definition.rsplit('/').next().unwrap_or(definition))])
-}
-
-/// A Batch resource's tags as (key, value) pairs.
-fn tag_pairs(tags: Option<&std::collections::HashMap<String, String>>) -> impl Iterator<Item = (&str, &str)> {
-    tags.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
 /// Polls `gone` until it says the resource is gone, at most a minute: Batch deletes asynchronously.

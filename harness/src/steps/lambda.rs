@@ -8,7 +8,7 @@ use aws_sdk_lambda::types::{Environment, Runtime, State};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap, optional};
+use super::{Observed, RunContext, RunbookStep, Settings, StepError, StringMap, optional, tag_pairs};
 use crate::package::{Package, listing};
 use crate::poll::poll_until;
 use crate::targets::capabilities::Capability;
@@ -139,8 +139,7 @@ impl RunbookStep for CreateFunction {
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
         let function = ctx.lambda.get_function().function_name(&self.name).send().await;
         let Some(function) = optional("GetFunction", function)? else { return Ok(Vec::new()) };
-        let tags = function.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()));
-        ctx.ensure_owned(&format!("Lambda function {}", self.name), tags)?;
+        ctx.ensure_owned(&format!("Lambda function {}", self.name), tag_pairs(function.tags()))?;
         remove_function(ctx, &self.name).await
     }
 }

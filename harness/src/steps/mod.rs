@@ -350,6 +350,11 @@ impl StepError {
 }
 
 /// A read whose "not found" means a part of the step's resource is absent (`Ok(None)`), not that the step failed.
+/// A resource's tags as the SDKs of Lambda, Batch and API Gateway give them (a map, maybe absent), as pairs.
+fn tag_pairs(tags: Option<&std::collections::HashMap<String, String>>) -> impl Iterator<Item = (&str, &str)> {
+    tags.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
 fn optional<T, E, R>(
     operation: &str,
     result: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,

@@ -128,16 +128,21 @@ impl RunbookStep for CreateBucket {
 
     /// Empties the bucket (AWS deletes only empty buckets), then deletes it.
     async fn tear_down(&self, ctx: &mut RunContext) -> Result<Vec<String>, StepError> {
-        let tags = match ctx.s3.get_bucket_tagging().bucket(&self.name).send().await {
-            Ok(tagging) => tagging.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect(),
-            Err(e) => match StepError::sdk("GetBucketTagging", e) {
-                e if e.code == "NoSuchTagSet" => Vec::new(),
-                e if e.kind() == ErrorKind::Missing => return Ok(Vec::new()),
-                e => return Err(e),
-            },
-        };
+        let Some(tags) = bucket_tags(ctx, &self.name).await? else { return Ok(Vec::new()) };
         ctx.ensure_owned(&format!("S3 bucket {}", self.name), tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         remove_bucket(ctx, &self.name).await
+    }
+}
+
+/// A bucket's tags (none: an empty set, as S3's NoSuchTagSet says), or `None` when the bucket is gone.
+pub(crate) async fn bucket_tags(ctx: &RunContext, name: &str) -> Result<Option<Vec<(String, String)>>, StepError> {
+    match ctx.s3.get_bucket_tagging().bucket(name).send().await {
+        Ok(tagging) => Ok(Some(tagging.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())),
+        Err(e) => match StepError::sdk("GetBucketTagging", e) {
+            e if e.code == "NoSuchTagSet" => Ok(Some(Vec::new())),
+            e if e.kind() == ErrorKind::Missing => Ok(None),
+            e => Err(e),
+        },
     }
 }
 

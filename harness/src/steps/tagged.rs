@@ -177,7 +177,7 @@ pub async fn remove(ctx: &RunContext, resource: &TaggedResource, roles: &[&str])
 async fn live_tags(ctx: &RunContext, arn: &str, last: &str) -> Result<Option<Vec<(String, String)>>, StepError> {
     type Pairs = Vec<(String, String)>;
     let from_map = |tags: Option<&std::collections::HashMap<String, String>>| -> Pairs {
-        tags.into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect()
+        super::tag_pairs(tags).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
     };
     let tags = match kind(arn).as_str() {
         "apigateway:usageplans" => {
@@ -216,14 +216,7 @@ async fn live_tags(ctx: &RunContext, arn: &str, last: &str) -> Result<Option<Vec
                 optional("ListTagsForResource", ctx.ecr.list_tags_for_resource().resource_arn(arn).send().await)?;
             listed.map(|l| l.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
         }
-        "s3:bucket" => match ctx.s3.get_bucket_tagging().bucket(last).send().await {
-            Ok(tagging) => Some(tagging.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect()),
-            Err(e) => match StepError::sdk("GetBucketTagging", e) {
-                e if e.code == "NoSuchTagSet" => Some(Vec::new()),
-                e if e.kind() == super::ErrorKind::Missing => None,
-                e => return Err(e),
-            },
-        },
+        "s3:bucket" => super::s3::bucket_tags(ctx, last).await?,
         "iam:policy" => {
             let listed = optional("ListPolicyTags", ctx.iam.list_policy_tags().policy_arn(arn).send().await)?;
             listed.map(|l| l.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect())
