@@ -54,3 +54,55 @@ macro_rules! tagged_resources {
 }
 
 tagged_resources!(lambda::Lambda, batch::Batch, apigateway::ApiGateway, ecr::Ecr, s3::S3);
+
+/// What the services' unit tests drive them with: IAM stand-ins and the account's own caller.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::Authorize;
+    use crate::identity::Caller;
+    use crate::services::iam::Denial;
+
+    /// Allows everything.
+    pub struct AllowAll;
+
+    /// Refuses everything, in IAM's words.
+    pub struct DenyAll;
+
+    /// Refuses role sessions (what IAM does for a role without policies); the account's own keys may do anything.
+    pub struct DenyRoles;
+
+    fn denied(action: &str) -> Denial {
+        Denial { message: format!("User: x is not authorized to perform: {action}") }
+    }
+
+    impl Authorize for AllowAll {
+        fn authorize(&self, _: &Caller, _: &str, _: &[String]) -> Result<(), Denial> {
+            Ok(())
+        }
+    }
+
+    impl Authorize for DenyAll {
+        fn authorize(&self, _: &Caller, action: &str, _: &[String]) -> Result<(), Denial> {
+            Err(denied(action))
+        }
+    }
+
+    impl Authorize for DenyRoles {
+        fn authorize(&self, caller: &Caller, action: &str, _: &[String]) -> Result<(), Denial> {
+            match caller {
+                Caller::Role(_) => Err(denied(action)),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    /// The account's own keys.
+    pub fn account() -> Caller {
+        Caller::Account { account_id: "123456789012".into(), access_key_id: "AKIDEXAMPLE".into() }
+    }
+
+    /// A session of role `r` of the account.
+    pub fn role_session() -> Caller {
+        Caller::Role(crate::identity::Sessions::default().issue("arn:aws:iam::123456789012:role/r", "unit"))
+    }
+}

@@ -5,30 +5,9 @@ use http::Method;
 use serde_json::Value;
 
 use super::ApiGateway;
-use crate::identity::Caller;
 use crate::protocol::test_request;
 use crate::services::Authorize;
-use crate::services::iam::Denial;
-
-struct Allow;
-
-impl Authorize for Allow {
-    fn authorize(&self, _: &Caller, _: &str, _: &[String]) -> Result<(), Denial> {
-        Ok(())
-    }
-}
-
-struct Deny;
-
-impl Authorize for Deny {
-    fn authorize(&self, _: &Caller, action: &str, _: &[String]) -> Result<(), Denial> {
-        Err(Denial { message: format!("User: x is not authorized to perform: {action}") })
-    }
-}
-
-fn account() -> Caller {
-    Caller::Account { account_id: "123456789012".into(), access_key_id: "AKIDEXAMPLE".into() }
-}
+use crate::services::test_support::{AllowAll as Allow, DenyAll as Deny, account};
 
 async fn call(gateway: &ApiGateway, iam: &dyn Authorize, method: Method, path: &str, body: &str) -> (u16, Value) {
     let response = super::handle(gateway, iam, test_request(method, path, body.as_bytes(), account())).await;

@@ -7,29 +7,13 @@ use serde_json::Value;
 use super::Ecr;
 use crate::identity::Caller;
 use crate::protocol::test_request;
-use crate::services::Authorize;
-use crate::services::iam::Denial;
-
-struct AccountOnly;
-
-impl Authorize for AccountOnly {
-    fn authorize(&self, caller: &Caller, action: &str, _: &[String]) -> Result<(), Denial> {
-        match caller {
-            Caller::Role(_) => Err(Denial { message: format!("User: x is not authorized to perform: {action}") }),
-            _ => Ok(()),
-        }
-    }
-}
-
-fn account() -> Caller {
-    Caller::Account { account_id: "123456789012".into(), access_key_id: "AKIDEXAMPLE".into() }
-}
+use crate::services::test_support::{DenyRoles, account, role_session};
 
 async fn call(ecr: &Ecr, operation: &str, body: Value, caller: Caller) -> (u16, Value) {
     let mut req = test_request(Method::POST, "/", body.to_string().as_bytes(), caller);
     let target = format!("AmazonEC2ContainerRegistry_V20150921.{operation}");
     req.headers.insert("x-amz-target", HeaderValue::from_str(&target).expect("a header value"));
-    let response = super::api::handle(ecr, &AccountOnly, req).await;
+    let response = super::api::handle(ecr, &DenyRoles, req).await;
     let status = response.status().as_u16();
     let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("a body");
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -53,7 +37,6 @@ async fn a_repository_keeps_its_tags_and_refusals_are_ecrs() {
 
     let (status, unknown) = call(&ecr, "MakeCoffee", serde_json::json!({}), account()).await;
     assert_eq!((status, unknown["__type"].as_str()), (400, Some("UnknownOperationException")), "{unknown}");
-    let session = Caller::Role(crate::identity::Sessions::default().issue("arn:aws:iam::123456789012:role/r", "unit"));
-    let (status, refused) = call(&ecr, "DescribeRepositories", serde_json::json!({}), session).await;
+    let (status, refused) = call(&ecr, "DescribeRepositories", serde_json::json!({}), role_session()).await;
     assert_eq!((status, refused["__type"].as_str()), (400, Some("AccessDeniedException")), "{refused}");
 }

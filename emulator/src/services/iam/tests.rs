@@ -6,12 +6,9 @@ use http::Method;
 use super::Iam;
 use crate::identity::{Caller, Sessions};
 use crate::protocol::{AwsRequest, test_request};
+use crate::services::test_support::account;
 
 const ACCOUNT: &str = "123456789012";
-
-fn account() -> Caller {
-    Caller::Account { account_id: ACCOUNT.into(), access_key_id: "AKIDEXAMPLE".into() }
-}
 
 fn query(form: &str, caller: Caller) -> AwsRequest {
     test_request(Method::POST, "/", format!("{form}&Version=2010-05-08").as_bytes(), caller)

@@ -6,20 +6,7 @@ use http::Method;
 use super::{Deps, S3};
 use crate::identity::Caller;
 use crate::protocol::test_request;
-use crate::services::Authorize;
-use crate::services::iam::Denial;
-
-struct DenyRoles;
-
-impl Authorize for DenyRoles {
-    fn authorize(&self, _: &Caller, action: &str, _: &[String]) -> Result<(), Denial> {
-        Err(Denial { message: format!("User: x is not authorized to perform: {action}") })
-    }
-}
-
-fn account() -> Caller {
-    Caller::Account { account_id: "123456789012".into(), access_key_id: "AKIDEXAMPLE".into() }
-}
+use crate::services::test_support::{DenyRoles, account, role_session};
 
 async fn call(s3: &S3, method: Method, path: &str, body: &str, caller: Caller) -> (u16, String) {
     let deps = Deps { s3, iam: &DenyRoles };
@@ -46,8 +33,7 @@ async fn a_bucket_its_tags_an_object_and_who_may_read_it() {
     assert_eq!(call(&s3, Method::GET, "/site/index.html", "", account()).await, (200, "<html>".to_owned()));
     let (status, body) = call(&s3, Method::GET, "/site/index.html", "", Caller::Anonymous).await;
     assert!(status == 403 && body.contains("<Code>AccessDenied</Code>"), "{status} {body}");
-    let session = Caller::Role(crate::identity::Sessions::default().issue("arn:aws:iam::123456789012:role/r", "unit"));
-    let (status, body) = call(&s3, Method::GET, "/site/index.html", "", session).await;
+    let (status, body) = call(&s3, Method::GET, "/site/index.html", "", role_session()).await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("is not authorized to perform: s3:GetObject"), "{body}");
 }
