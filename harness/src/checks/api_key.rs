@@ -6,8 +6,10 @@
 
 use aws_sdk_apigateway::types::{Op, PatchOperation};
 
-use super::{CheckSettings, Observation, invoke_url, send};
+use super::settings::Section;
+use super::{Check, CheckSettings, Observation, Skip, invoke_url, send};
 use crate::context::{RunContext, SideEffect};
+use crate::targets::capabilities::Capability;
 
 /// What verify's refusal probes send: not JSON, so a function reached by mistake reads no job request.
 const VERIFY_PROBE_BODY: &str = "crts-harness verify: a probe that API Gateway must refuse (not a job request)";
@@ -15,7 +17,26 @@ const VERIFY_PROBE_BODY: &str = "crts-harness verify: a probe that API Gateway m
 /// An obviously wrong key of a valid length.
 const WRONG_KEY: &str = "crts-wrong-key-0000000000000000000000000";
 
-pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
+pub struct ApiKey;
+
+impl Check for ApiKey {
+    const REQUIRES: &'static [Capability] = &[];
+    const NEEDS: &'static [Section] = &[Section::Api];
+
+    fn iam_actions(trigger_job: bool) -> &'static [&'static str] {
+        if trigger_job {
+            &["apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"]
+        } else {
+            &["apigateway:GET"]
+        }
+    }
+
+    async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
+        Ok(observe(ctx, settings).await)
+    }
+}
+
+async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
     let Some(api) = &settings.api else {
         return vec![Observation::new("settings", "api settings", "missing", false)];
     };

@@ -4,11 +4,27 @@
 //! Allow-Origin/Methods/Headers that cover the request, and the actual POST must carry Allow-Origin too,
 //! otherwise the browser hides the response from Swagger UI.
 
-use super::{CheckSettings, HttpAnswer, Observation, invoke_url, send};
+use super::settings::Section;
+use super::{Check, CheckSettings, HttpAnswer, Observation, Skip, invoke_url, send};
 use crate::context::{RunContext, SideEffect};
 use crate::targets::capabilities::Capability;
 
-pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
+pub struct Cors;
+
+impl Check for Cors {
+    const REQUIRES: &'static [Capability] = &[];
+    const NEEDS: &'static [Section] = &[Section::Api, Section::Cors];
+
+    fn iam_actions(_trigger_job: bool) -> &'static [&'static str] {
+        &["apigateway:GET"]
+    }
+
+    async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
+        Ok(observe(ctx, settings).await)
+    }
+}
+
+async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
     let (Some(api), Some(cors)) = (&settings.api, &settings.cors) else {
         return vec![Observation::new("settings", "api and cors settings", "missing", false)];
     };

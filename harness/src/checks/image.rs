@@ -4,10 +4,33 @@
 
 use sha2::Digest as _;
 
-use super::{CheckSettings, Observation};
+use super::settings::Section;
+use super::{Check, CheckSettings, Observation, Skip};
 use crate::context::RunContext;
+use crate::targets::capabilities::Capability;
 
-pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
+pub struct Image;
+
+impl Check for Image {
+    const REQUIRES: &'static [Capability] = &[Capability::Ecr, Capability::Batch];
+    const NEEDS: &'static [Section] = &[Section::Image];
+
+    fn iam_actions(_trigger_job: bool) -> &'static [&'static str] {
+        &[
+            "batch:DescribeJobDefinitions",
+            "ecr:DescribeRepositories",
+            "ecr:DescribeImages",
+            "ecr:GetAuthorizationToken",
+            "ecr:BatchGetImage",
+        ]
+    }
+
+    async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
+        Ok(observe(ctx, settings).await)
+    }
+}
+
+async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
     let Some(image) = &settings.image else {
         return vec![Observation::new("settings", "image settings", "missing", false)];
     };

@@ -6,11 +6,29 @@ use std::time::Duration;
 
 use aws_sdk_batch::types::JobStatus;
 
-use super::{CheckSettings, Observation, invoke_url, send};
-use crate::context::RunContext;
+use super::settings::Section;
+use super::{Check, CheckSettings, Observation, Skip, invoke_url, send};
+use crate::context::{RunContext, SideEffect};
 use crate::poll::poll_until;
+use crate::targets::capabilities::Capability;
 
-pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
+pub struct JobTrigger;
+
+impl Check for JobTrigger {
+    const REQUIRES: &'static [Capability] = &[Capability::LambdaExecution, Capability::Batch];
+    const NEEDS: &'static [Section] = &[Section::Api, Section::Trigger];
+    const SIDE_EFFECT: Option<SideEffect> = Some(SideEffect::SubmitsJob);
+
+    fn iam_actions(trigger_job: bool) -> &'static [&'static str] {
+        if trigger_job { &["apigateway:GET", "batch:DescribeJobs"] } else { &[] }
+    }
+
+    async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
+        Ok(observe(ctx, settings).await)
+    }
+}
+
+async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
     let (Some(api), Some(trigger)) = (&settings.api, &settings.trigger) else {
         return vec![Observation::new("settings", "api and trigger settings", "missing", false)];
     };

@@ -2,20 +2,114 @@
 //!
 //! A failed check is data in the report, not an `Err`: each check returns a [`CheckResult`] made of
 //! observations (what was asked, what was expected, what came back).
+//!
+//! Each check is one file with a type implementing [`Check`], registered by one line in the `checks!` table
+//! below; [`CheckName`] and everything the harness asks of a check by name come from that table.
 
 mod api_key;
 mod cors;
 mod image;
 mod job_trigger;
+pub mod settings;
 mod swagger_browser;
 mod swagger_site;
 
 use serde::Serialize;
 
-pub use crate::scenario::{ApiSettings, CheckSettings, CorsSettings, ImageSettings, SwaggerSettings, TriggerSettings};
+pub use settings::{ApiSettings, CheckSettings, CorsSettings, ImageSettings, SwaggerSettings, TriggerSettings};
 
-use crate::context::RunContext;
-use crate::scenario::CheckName;
+use crate::context::{RunContext, SideEffect};
+use crate::targets::capabilities::Capability;
+use settings::Section;
+
+/// One check: what it needs, what it would change, and how it runs.
+trait Check {
+    /// What the target must be able to do for this check.
+    const REQUIRES: &'static [Capability];
+    /// The `settings:` sections the check reads; a scenario that lists the check must have them.
+    const NEEDS: &'static [Section];
+    /// What the whole check would change on the target (`verify` runs it only with `--trigger-job`).
+    const SIDE_EFFECT: Option<SideEffect> = None;
+
+    /// The IAM actions the check needs on a verify run: read-only, unless `trigger_job` (what `--trigger-job`
+    /// lets it do).
+    fn iam_actions(trigger_job: bool) -> &'static [&'static str];
+
+    /// Makes the check's observations; [`Skip`] when it cannot run on this machine (no browser).
+    async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip>;
+}
+
+/// A check that cannot run on this machine, and why (`no browser`): reported as skipped.
+pub struct Skip(pub String);
+
+/// Declares every check a scenario can ask for, in one table: the name a scenario writes, the [`CheckName`]
+/// variant, and the type implementing [`Check`].
+macro_rules! checks {
+    ($( $name:literal => $variant:ident($check:ty); )*) => {
+        /// The checks a scenario asks for.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+        )]
+        pub enum CheckName {
+            $( #[serde(rename = $name)] $variant, )*
+        }
+
+        impl CheckName {
+            /// Every check, in the table's order.
+            pub const ALL: &[CheckName] = &[$( CheckName::$variant ),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( CheckName::$variant => $name, )*
+                }
+            }
+
+            /// What the target must be able to do for this check.
+            pub fn requires(self) -> &'static [Capability] {
+                match self {
+                    $( CheckName::$variant => <$check as Check>::REQUIRES, )*
+                }
+            }
+
+            /// What the whole check would change on the target (see [`Check::SIDE_EFFECT`]).
+            pub fn side_effect(self) -> Option<SideEffect> {
+                match self {
+                    $( CheckName::$variant => <$check as Check>::SIDE_EFFECT, )*
+                }
+            }
+
+            /// The IAM actions the check needs on a verify run (see [`Check::iam_actions`]).
+            pub fn iam_actions(self, trigger_job: bool) -> &'static [&'static str] {
+                match self {
+                    $( CheckName::$variant => <$check as Check>::iam_actions(trigger_job), )*
+                }
+            }
+
+            /// The `settings:` sections the check reads.
+            pub fn needs(self) -> &'static [Section] {
+                match self {
+                    $( CheckName::$variant => <$check as Check>::NEEDS, )*
+                }
+            }
+
+            async fn observe(self, ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
+                match self {
+                    $( CheckName::$variant => <$check as Check>::run(ctx, settings).await, )*
+                }
+            }
+        }
+    };
+}
+
+checks! {
+    "cors" => Cors(cors::Cors);
+    "api_key" => ApiKey(api_key::ApiKey);
+    "job_trigger" => JobTrigger(job_trigger::JobTrigger);
+    "swagger_site" => SwaggerSite(swagger_site::SwaggerSite);
+    "swagger_browser" => SwaggerBrowser(swagger_browser::SwaggerBrowser);
+    "image" => Image(image::Image);
+}
 
 /// The result of one check.
 #[derive(Debug, Clone, Serialize)]
@@ -158,23 +252,16 @@ async fn run_check(name: CheckName, ctx: &RunContext, settings: &CheckSettings) 
     if let Some(reason) = name.side_effect().and_then(|effect| ctx.refuses(effect)) {
         return CheckResult::not_checked(name, reason);
     }
-    let observations = match name {
-        CheckName::Cors => cors::run(ctx, settings).await,
-        CheckName::ApiKey => api_key::run(ctx, settings).await,
-        CheckName::JobTrigger => job_trigger::run(ctx, settings).await,
-        CheckName::Image => image::run(ctx, settings).await,
-        CheckName::SwaggerSite => swagger_site::run(ctx, settings).await,
-        CheckName::SwaggerBrowser => match swagger_browser::run(ctx, settings).await {
-            Ok(observations) => observations,
-            Err(swagger_browser::Skip(reason)) => {
-                return CheckResult {
-                    name,
-                    outcome: Outcome::Skipped(reason),
-                    observations: Vec::new(),
-                    duration: Default::default(),
-                };
-            }
-        },
+    let observations = match name.observe(ctx, settings).await {
+        Ok(observations) => observations,
+        Err(Skip(reason)) => {
+            return CheckResult {
+                name,
+                outcome: Outcome::Skipped(reason),
+                observations: Vec::new(),
+                duration: Default::default(),
+            };
+        }
     };
     CheckResult::from_observations(name, observations)
 }
@@ -237,4 +324,21 @@ async fn api_id(ctx: &RunContext, api: &ApiSettings) -> Result<String, String> {
         }
     };
     Ok(api_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CheckName;
+
+    /// The name a scenario writes, the name reports print and the JSON Schema's list are the table's one name.
+    #[test]
+    fn each_check_is_parsed_printed_and_listed_by_the_same_name() {
+        let schema = serde_json::to_string(&schemars::schema_for!(CheckName)).expect("schema");
+        for check in CheckName::ALL {
+            let written: CheckName = serde_norway::from_str(check.as_str()).expect("parses");
+            assert_eq!(written, *check);
+            assert_eq!(serde_json::to_value(check).expect("serializes"), check.as_str());
+            assert!(schema.contains(&format!("\"{}\"", check.as_str())), "{schema}");
+        }
+    }
 }

@@ -7,19 +7,34 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 
-use super::{CheckSettings, Observation};
+use super::settings::Section;
+use super::{Check, CheckSettings, Observation, Skip};
 use crate::browser::{Browser, Unavailable};
-use crate::context::RunContext;
-
-/// The check cannot run here (no browser installed).
-pub struct Skip(pub String);
+use crate::context::{RunContext, SideEffect};
+use crate::targets::capabilities::Capability;
 
 /// How long one page element may take to appear (Swagger UI renders after fetching the definition).
 const ELEMENT_WAIT: Duration = Duration::from_secs(10);
 /// How long "Execute" may take to show a response (a Lambda cold start included).
 const RESPONSE_WAIT: Duration = Duration::from_secs(60);
 
-pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
+pub struct SwaggerBrowser;
+
+impl Check for SwaggerBrowser {
+    const REQUIRES: &'static [Capability] = &[Capability::LambdaExecution];
+    const NEEDS: &'static [Section] = &[Section::Api, Section::Swagger, Section::Trigger];
+    const SIDE_EFFECT: Option<SideEffect> = Some(SideEffect::SubmitsAnotherJob);
+
+    fn iam_actions(_trigger_job: bool) -> &'static [&'static str] {
+        &[]
+    }
+
+    async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
+        observe(ctx, settings).await
+    }
+}
+
+async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
     let (Some(api), Some(swagger), Some(trigger)) = (&settings.api, &settings.swagger, &settings.trigger) else {
         return Ok(vec![Observation::new("settings", "api, swagger and trigger settings", "missing", false)]);
     };

@@ -2,14 +2,30 @@
 //! API stage and resource; missing keys are 404; anonymous readers get only what the bucket policy grants; the
 //! bucket's CORS allows PUT/POST from any origin and refuses DELETE.
 
-use super::{CheckSettings, HttpAnswer, Observation, send};
+use super::settings::Section;
+use super::{Check, CheckSettings, HttpAnswer, Observation, Skip, send};
 use crate::context::{RunContext, SideEffect};
 use crate::targets::capabilities::Capability;
 
 /// An origin that is neither the site nor the API: S3's CORS rules must still answer it.
 const FOREIGN_ORIGIN: &str = "http://swagger-editor.example.org";
 
-pub async fn run(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
+pub struct SwaggerSite;
+
+impl Check for SwaggerSite {
+    const REQUIRES: &'static [Capability] = &[];
+    const NEEDS: &'static [Section] = &[Section::Api, Section::Swagger];
+
+    fn iam_actions(_trigger_job: bool) -> &'static [&'static str] {
+        &["apigateway:GET"]
+    }
+
+    async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
+        Ok(observe(ctx, settings).await)
+    }
+}
+
+async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation> {
     let (Some(api), Some(swagger)) = (&settings.api, &settings.swagger) else {
         return vec![Observation::new("settings", "api and swagger settings", "missing", false)];
     };

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
-use super::model::{CheckName, Scenario, ScenarioVariable, Step};
-use super::settings::CheckSettings;
+use super::model::{Scenario, ScenarioVariable, Step};
 use super::vars::Variables;
+use crate::checks::{CheckName, CheckSettings};
 use crate::steps::StepAction;
 
 /// Deepest `extends` chain accepted (a loop is reported as such before this is reached).

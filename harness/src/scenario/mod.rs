@@ -16,10 +16,12 @@
 mod load;
 mod model;
 pub mod schema;
-mod settings;
 mod vars;
 
+/// The checks a scenario lists, and their settings, are the checks' own (the scenario composes steps and checks).
+pub use crate::checks::{
+    ApiSettings, CheckName, CheckSettings, CorsSettings, ImageSettings, SwaggerSettings, TriggerSettings,
+};
 pub use load::{ScenarioError, VarOverride, load};
-pub use model::{CheckName, Scenario, ScenarioVariable, Step};
-pub use settings::{ApiSettings, CheckSettings, CorsSettings, ImageSettings, SwaggerSettings, TriggerSettings};
+pub use model::{Scenario, ScenarioVariable, Step};
 pub use vars::Variables;

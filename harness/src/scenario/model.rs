@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::settings::CheckSettings;
+use crate::checks::{CheckName, CheckSettings};
 use crate::steps::StepAction;
 
 /// A scenario ready to run: every step parsed into its typed action, variables substituted.
@@ -48,71 +48,4 @@ pub struct Step {
     /// Line of the step in its file (1-based), for messages.
     pub line: usize,
     pub action: StepAction,
-}
-
-/// The checks a scenario asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckName {
-    Cors,
-    ApiKey,
-    JobTrigger,
-    SwaggerSite,
-    SwaggerBrowser,
-    Image,
-}
-
-impl CheckName {
-    /// What the target must be able to do for this check.
-    pub fn requires(self) -> &'static [crate::targets::capabilities::Capability] {
-        use crate::targets::capabilities::Capability::{Batch, Ecr, LambdaExecution};
-        match self {
-            CheckName::Image => &[Ecr, Batch],
-            CheckName::JobTrigger => &[LambdaExecution, Batch],
-            CheckName::SwaggerBrowser => &[LambdaExecution],
-            CheckName::Cors | CheckName::ApiKey | CheckName::SwaggerSite => &[],
-        }
-    }
-
-    /// What the whole check would change on the target (`verify` runs it only with `--trigger-job`).
-    pub fn side_effect(self) -> Option<crate::context::SideEffect> {
-        use crate::context::SideEffect::{SubmitsAnotherJob, SubmitsJob};
-        match self {
-            CheckName::JobTrigger => Some(SubmitsJob),
-            // "Execute" with the key: another job, beyond the one job_trigger submits.
-            CheckName::SwaggerBrowser => Some(SubmitsAnotherJob),
-            CheckName::Cors | CheckName::ApiKey | CheckName::SwaggerSite | CheckName::Image => None,
-        }
-    }
-
-    /// The IAM actions the check needs on a verify run: read-only, unless `trigger_job` (what `--trigger-job`
-    /// lets it do: read the job it submits, create and delete a temporary API key).
-    pub fn iam_actions(self, trigger_job: bool) -> &'static [&'static str] {
-        match self {
-            CheckName::Image => &[
-                "batch:DescribeJobDefinitions",
-                "ecr:DescribeRepositories",
-                "ecr:DescribeImages",
-                "ecr:GetAuthorizationToken",
-                "ecr:BatchGetImage",
-            ],
-            CheckName::JobTrigger if trigger_job => &["apigateway:GET", "batch:DescribeJobs"],
-            CheckName::ApiKey if trigger_job => {
-                &["apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"]
-            }
-            CheckName::JobTrigger | CheckName::SwaggerBrowser => &[],
-            CheckName::Cors | CheckName::ApiKey | CheckName::SwaggerSite => &["apigateway:GET"],
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckName::Cors => "cors",
-            CheckName::ApiKey => "api_key",
-            CheckName::JobTrigger => "job_trigger",
-            CheckName::SwaggerSite => "swagger_site",
-            CheckName::SwaggerBrowser => "swagger_browser",
-            CheckName::Image => "image",
-        }
-    }
 }

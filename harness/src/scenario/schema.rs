@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::CheckName;
-use super::settings::RawSettings;
+use crate::checks::CheckName;
+use crate::checks::settings::RawSettings;
 use crate::steps::{ACTIONS, StepAction};
 
 /// Where the schema is committed, relative to the repository root.

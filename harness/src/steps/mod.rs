@@ -349,12 +349,12 @@ impl StepError {
     }
 }
 
-/// A read whose "not found" means a part of the step's resource is absent (`Ok(None)`), not that the step failed.
 /// A resource's tags as the SDKs of Lambda, Batch and API Gateway give them (a map, maybe absent), as pairs.
 fn tag_pairs(tags: Option<&std::collections::HashMap<String, String>>) -> impl Iterator<Item = (&str, &str)> {
     tags.into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
+/// A read whose "not found" means a part of the step's resource is absent (`Ok(None)`), not that the step failed.
 fn optional<T, E, R>(
     operation: &str,
     result: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
@@ -380,3 +380,22 @@ impl std::fmt::Display for StepError {
 
 /// A plain string-to-string map in settings (environment variables, parameters).
 pub type StringMap = BTreeMap<String, String>;
+
+#[cfg(test)]
+mod tests {
+    use super::{ACTIONS, StepAction};
+
+    /// Every listed name parses into its own variant's settings (and only a listed name does), and the JSON
+    /// Schema describes the same names: the table cannot disagree with itself.
+    #[test]
+    fn every_listed_action_is_parsed_and_described_under_its_name() {
+        let empty = || serde_norway::Value::Mapping(Default::default());
+        for name in ACTIONS {
+            assert!(StepAction::parse_known(name, empty(), std::path::Path::new(".")).is_some(), "{name}");
+        }
+        assert!(StepAction::parse_known("ecr.nope", empty(), std::path::Path::new(".")).is_none());
+        let mut generator = schemars::SchemaGenerator::default();
+        let described: Vec<&str> = StepAction::schemas(&mut generator).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(described, ACTIONS);
+    }
+}

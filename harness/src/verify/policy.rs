@@ -1,5 +1,5 @@
 //! The least-privilege IAM policy a `verify` run needs: the union of what each of the scenario's steps and checks
-//! reads ([`crate::steps::StepAction::reads`], [`crate::scenario::CheckName::iam_actions`]), all read-only actions.
+//! reads ([`crate::steps::StepAction::reads`], [`crate::checks::CheckName::iam_actions`]), all read-only actions.
 //! Tests prove it by enforcement: verify as a role session holding exactly this policy passes; without one of the
 //! actions the step that needs it is `denied`, naming it.
 

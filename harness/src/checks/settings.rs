@@ -1,8 +1,31 @@
-//! The `settings:` section of a scenario: what the checks need to know about the deployed stack.
+//! The `settings:` section of a scenario: what the checks need to know about the deployed stack. Each section
+//! serves several checks; a check names the sections it needs ([`Check::NEEDS`](super::Check::NEEDS)).
 
 use serde::Deserialize;
 
 use super::CheckName;
+
+/// A section of `settings:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Api,
+    Cors,
+    Trigger,
+    Swagger,
+    Image,
+}
+
+impl Section {
+    fn name(self) -> &'static str {
+        match self {
+            Section::Api => "api",
+            Section::Cors => "cors",
+            Section::Trigger => "trigger",
+            Section::Swagger => "swagger",
+            Section::Image => "image",
+        }
+    }
+}
 
 /// Settings for every check a scenario runs; each part is required only when its check is listed.
 #[derive(Debug, Clone, Default)]
@@ -96,23 +119,23 @@ impl CheckSettings {
             })?,
             None => RawSettings { api: None, cors: None, trigger: None, swagger: None, image: None },
         };
+        let settings =
+            Self { api: raw.api, cors: raw.cors, trigger: raw.trigger, swagger: raw.swagger, image: raw.image };
         for check in checks {
-            let missing = match check {
-                CheckName::Cors if raw.api.is_none() => Some("api"),
-                CheckName::Cors if raw.cors.is_none() => Some("cors"),
-                CheckName::ApiKey if raw.api.is_none() => Some("api"),
-                CheckName::JobTrigger if raw.api.is_none() => Some("api"),
-                CheckName::JobTrigger if raw.trigger.is_none() => Some("trigger"),
-                CheckName::SwaggerSite | CheckName::SwaggerBrowser if raw.api.is_none() => Some("api"),
-                CheckName::SwaggerSite | CheckName::SwaggerBrowser if raw.swagger.is_none() => Some("swagger"),
-                CheckName::SwaggerBrowser if raw.trigger.is_none() => Some("trigger"),
-                CheckName::Image if raw.image.is_none() => Some("image"),
-                _ => None,
-            };
-            if let Some(part) = missing {
-                return Err(format!("the `{}` check needs `settings.{part}`", check.as_str()));
+            if let Some(section) = check.needs().iter().find(|section| !settings.has(**section)) {
+                return Err(format!("the `{}` check needs `settings.{}`", check.as_str(), section.name()));
             }
         }
-        Ok(Self { api: raw.api, cors: raw.cors, trigger: raw.trigger, swagger: raw.swagger, image: raw.image })
+        Ok(settings)
+    }
+
+    fn has(&self, section: Section) -> bool {
+        match section {
+            Section::Api => self.api.is_some(),
+            Section::Cors => self.cors.is_some(),
+            Section::Trigger => self.trigger.is_some(),
+            Section::Swagger => self.swagger.is_some(),
+            Section::Image => self.image.is_some(),
+        }
     }
 }
