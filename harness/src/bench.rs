@@ -61,10 +61,13 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
     let mut image_builds = Vec::with_capacity(options.runs);
     let mut browser = Vec::with_capacity(options.runs);
     for i in 0..options.runs {
-        let report =
-            run(&RunOptions { scenario: options.scenario.clone(), target: TargetSpec::Embedded, ..Default::default() })
-                .await
-                .map_err(|e| e.to_string())?;
+        let report = run(&RunOptions {
+            scenario: options.scenario.clone(),
+            target: TargetSpec::embedded(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         if !report.passed() {
             return Err(format!("run {i} did not pass:\n{}", crate::report::to_text(&report)));
         }
@@ -116,12 +119,12 @@ async fn localstack(options: &BenchOptions) -> Result<(), String> {
     // Measured as `run` measures targets: started, SDK configured, GetCallerIdentity answered.
     let mut embedded = Vec::new();
     for _ in 0..10 {
-        let target = crate::targets::start(&TargetSpec::Embedded, None).await.map_err(|e| e.to_string())?;
+        let target = crate::targets::start(&TargetSpec::embedded(), None).await.map_err(|e| e.to_string())?;
         embedded.push(target.start_time);
         target.stop().await;
     }
     print_stats("embedded target ready (same measure)", &mut embedded, "");
-    let spec = TargetSpec::LocalStack { image: image.clone() };
+    let spec = TargetSpec::localstack(image.clone());
     let mut starts = Vec::new();
     for _ in 0..3 {
         let target = crate::targets::start(&spec, None).await.map_err(|e| e.to_string())?;
@@ -160,7 +163,7 @@ async fn registry_push() -> Result<(), String> {
     let emulator = crts_emulator::Emulator::start(crts_emulator::Config::default())
         .await
         .map_err(|e| format!("emulator start: {e}"))?;
-    let target = crate::targets::start(&TargetSpec::Endpoint(emulator.endpoint().to_owned()), None)
+    let target = crate::targets::start(&TargetSpec::endpoint(emulator.endpoint().to_owned()), None)
         .await
         .map_err(|e| e.to_string())?;
     let ctx = crate::context::RunContext::new(target.session.clone());
@@ -233,7 +236,7 @@ async fn s3_small_objects(options: &BenchOptions) -> Result<(), String> {
     let emulator = crts_emulator::Emulator::start(crts_emulator::Config::default())
         .await
         .map_err(|e| format!("emulator start: {e}"))?;
-    let target = crate::targets::start(&TargetSpec::Endpoint(emulator.endpoint().to_owned()), None)
+    let target = crate::targets::start(&TargetSpec::endpoint(emulator.endpoint().to_owned()), None)
         .await
         .map_err(|e| e.to_string())?;
     let s3 = aws_sdk_s3::Client::from_conf(
@@ -298,7 +301,7 @@ async fn warm_posts(options: &BenchOptions) -> Result<(), String> {
     let endpoint = emulator.endpoint().to_owned();
     let report = run(&RunOptions {
         scenario: options.scenario.clone(),
-        target: TargetSpec::Endpoint(endpoint.clone()),
+        target: TargetSpec::endpoint(endpoint.clone()),
         ..Default::default()
     })
     .await
@@ -307,7 +310,7 @@ async fn warm_posts(options: &BenchOptions) -> Result<(), String> {
         return Err(format!("the scenario did not pass:\n{}", crate::report::to_text(&report)));
     }
     let target =
-        crate::targets::start(&TargetSpec::Endpoint(endpoint.clone()), None).await.map_err(|e| e.to_string())?;
+        crate::targets::start(&TargetSpec::endpoint(endpoint.clone()), None).await.map_err(|e| e.to_string())?;
     let apigateway = aws_sdk_apigateway::Client::new(&target.session.sdk_config);
     let apis = apigateway.get_rest_apis().send().await.map_err(|e| format!("GetRestApis: {e}"))?;
     let api_id = apis.items().first().and_then(|a| a.id()).ok_or("no API deployed")?.to_owned();

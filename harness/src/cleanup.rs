@@ -111,14 +111,14 @@ pub async fn remove(run: &LeftRun, options: &CleanupOptions) -> Result<Teardown,
         Some(spec) => spec.clone(),
         None => run.target.parse().map_err(RunError::Input)?,
     };
-    if spec == TargetSpec::Embedded {
+    if spec.ephemeral() {
         return Err(RunError::Input(format!(
             "run {} was on the embedded target, which stopped with it: nothing is left (delete {})",
             run.run_id,
             run.journal.display()
         )));
     }
-    if spec == TargetSpec::Aws && options.account_id.is_none() {
+    if spec.real_account() && options.account_id.is_none() {
         return Err(RunError::Input("cleanup --target aws needs --account-id ACCOUNT (or CRTS_AWS_ACCOUNT_ID)".into()));
     }
     run::validate(&run.scenario, &run.variables)?;
@@ -161,7 +161,7 @@ pub async fn by_tag(
     journals: &[LeftRun],
     region: Option<&str>,
 ) -> Result<TagCleanup, RunError> {
-    if *spec == TargetSpec::Aws && options.account_id.is_none() {
+    if spec.real_account() && options.account_id.is_none() {
         return Err(RunError::Input("cleanup --target aws needs --account-id ACCOUNT (or CRTS_AWS_ACCOUNT_ID)".into()));
     }
     let region = options.region.as_deref().or(region);

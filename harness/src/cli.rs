@@ -202,9 +202,9 @@ pub fn main() -> ExitCode {
                 run_id,
                 account_id,
             } => {
-                let target = match (target, localstack_image) {
-                    (TargetSpec::LocalStack { .. }, Some(image)) => TargetSpec::LocalStack { image },
-                    (target, _) => target,
+                let target = match localstack_image {
+                    Some(image) => target.with_image(&image),
+                    None => target,
                 };
                 let provision = provision.then_some(crate::provision::ProvisionOptions { keep, run_id });
                 let options = RunOptions {
@@ -247,9 +247,9 @@ pub fn main() -> ExitCode {
                 region,
                 localstack_image,
             } => {
-                let target = match (target, localstack_image) {
-                    (TargetSpec::LocalStack { .. }, Some(image)) => TargetSpec::LocalStack { image },
-                    (target, _) => target,
+                let target = match localstack_image {
+                    Some(image) => target.with_image(&image),
+                    None => target,
                 };
                 let options = crate::verify::VerifyOptions {
                     scenario,
@@ -481,7 +481,7 @@ async fn cleanup(options: &crate::cleanup::CleanupOptions) -> ExitCode {
     let journal_region =
         (journal_regions.len() == 1).then(|| journal_regions.iter().next().map(|r| (*r).to_owned())).flatten();
     let mut tagged_found = 0;
-    match spec.filter(|spec| *spec != TargetSpec::Embedded) {
+    match spec.filter(|spec| !spec.ephemeral()) {
         None => println!("(no tag search: pass --target to also find what runs left by their crts-harness:run-id tag)"),
         Some(spec) => match crate::cleanup::by_tag(&spec, options, &runs, journal_region.as_deref()).await {
             Ok(found) => {

@@ -70,10 +70,12 @@ pub fn validate(path: &Path, overrides: &[VarOverride]) -> Result<scenario::Scen
 
 pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let started = Instant::now();
-    match (&options.target, &options.provision, &options.account_id) {
-        (TargetSpec::Aws, None, _) => return Err(RunError::Input(AWS_RUN_REFUSED.to_owned())),
-        (TargetSpec::Aws, Some(_), None) => return Err(RunError::Input(PROVISION_ACCOUNT_NEEDED.to_owned())),
-        _ => {}
+    if options.target.real_account() {
+        match (&options.provision, &options.account_id) {
+            (None, _) => return Err(RunError::Input(AWS_RUN_REFUSED.to_owned())),
+            (Some(_), None) => return Err(RunError::Input(PROVISION_ACCOUNT_NEEDED.to_owned())),
+            (Some(_), Some(_)) => {}
+        }
     }
     let validated = validate(&options.scenario, &options.variables)?;
     let mut variables = options.variables.clone();
@@ -232,10 +234,8 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         (None, _) => None,
     };
     drop(interrupt);
-    let embedded_start = match options.target {
-        TargetSpec::Embedded => None,
-        _ => embedded_start_time(options.region.as_deref()).await,
-    };
+    let embedded_start =
+        if options.target.ephemeral() { None } else { embedded_start_time(options.region.as_deref()).await };
     let report = Report {
         scenario: scenario.name.clone(),
         variables: scenario
@@ -271,7 +271,7 @@ fn not_run_reason(failed: &str) -> String {
 
 /// How long the embedded emulator takes to become usable, measured as [`targets::start`] measures any target.
 async fn embedded_start_time(region: Option<&str>) -> Option<std::time::Duration> {
-    let embedded = targets::start(&TargetSpec::Embedded, region).await.ok()?;
+    let embedded = targets::start(&TargetSpec::embedded(), region).await.ok()?;
     let time = embedded.start_time;
     embedded.stop().await;
     Some(time)

@@ -64,7 +64,7 @@ async fn localstack_image() -> Option<String> {
 async fn run_on_localstack(scenario_file: &str, image: &str, report_dir: Option<std::path::PathBuf>) -> Report {
     let options = RunOptions {
         scenario: scenario(scenario_file),
-        target: TargetSpec::LocalStack { image: image.to_owned() },
+        target: TargetSpec::localstack(image.to_owned()),
         report_dir,
         ..Default::default()
     };
@@ -228,7 +228,7 @@ async fn an_endpoint_that_is_localstack_gets_its_capabilities() {
     // The runbook through `--target endpoint=URL` reports the same steps unsupported as `--target localstack`.
     let options = RunOptions {
         scenario: scenario("crts.yaml"),
-        target: TargetSpec::Endpoint(container.endpoint.clone()),
+        target: TargetSpec::endpoint(container.endpoint.clone()),
         ..Default::default()
     };
     let report = run(&options).await.expect("the endpoint answers");
@@ -289,7 +289,7 @@ async fn a_localstack_that_does_not_start_says_why() {
 async fn verify_after_run_on_localstack_is_in_sync_where_localstack_can_follow() {
     let Some(image) = localstack_image().await else { return };
     let localstack = LocalStack::start(&image).await.expect("LocalStack starts");
-    let target = TargetSpec::Endpoint(localstack.endpoint.clone());
+    let target = TargetSpec::endpoint(localstack.endpoint.clone());
     let ran = run(&RunOptions { scenario: scenario("crts.yaml"), target: target.clone(), ..Default::default() })
         .await
         .expect("valid scenario");

@@ -15,7 +15,7 @@ async fn deployed() -> (crts_emulator::Emulator, String, String) {
     let emulator = emulator().await;
     let options = RunOptions {
         scenario: scenario("crts.yaml"),
-        target: TargetSpec::Endpoint(emulator.endpoint().to_owned()),
+        target: TargetSpec::endpoint(emulator.endpoint().to_owned()),
         ..Default::default()
     };
     let report = run(&options).await.expect("valid scenario");

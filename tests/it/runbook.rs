@@ -28,7 +28,7 @@ async fn reports_never_contain_api_key_values_and_match_on_the_endpoint_target()
     let emulator = emulator().await;
     let options = RunOptions {
         scenario: scenario("crts.yaml"),
-        target: TargetSpec::Endpoint(emulator.endpoint().to_owned()),
+        target: TargetSpec::endpoint(emulator.endpoint().to_owned()),
         ..Default::default()
     };
     let report = run(&options).await.expect("valid scenario, reachable endpoint");

@@ -45,7 +45,7 @@ pub async fn sdk_config_with_keys(endpoint: &str, key: &str, secret: &str, token
 /// record what it saw).
 pub async fn run_embedded(path: &Path) -> Report {
     require(&[Prerequisite::Browser]);
-    let options = RunOptions { scenario: path.to_path_buf(), target: TargetSpec::Embedded, ..Default::default() };
+    let options = RunOptions { scenario: path.to_path_buf(), target: TargetSpec::embedded(), ..Default::default() };
     run(&options).await.expect("the scenario is valid and the embedded target starts")
 }
 

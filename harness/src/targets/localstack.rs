@@ -15,13 +15,50 @@ use testcontainers::core::{IntoContainerPort, Mount, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
-use super::TargetError;
 use super::capabilities::{Capabilities, LocalStackInfo};
+use super::{BoxFuture, Kind, Running, Target, TargetError, TargetSpec, Up};
 
 pub const DEFAULT_IMAGE: &str = "localstack/localstack:4.14.0";
 const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 /// The Lambda runtime image the runbook's python3.8 function needs on LocalStack.
 const LAMBDA_RUNTIME_IMAGE: &str = "public.ecr.aws/lambda/python:3.8";
+
+pub const KIND: Kind =
+    Kind { usage: "localstack", parse: |s| (s == "localstack").then(|| Ok(TargetSpec::localstack(DEFAULT_IMAGE))) };
+
+/// The target: LocalStack from `image`, started for the run and removed after it.
+#[derive(Debug)]
+pub struct LocalStackTarget {
+    pub image: String,
+}
+
+impl Target for LocalStackTarget {
+    fn kind(&self) -> &'static str {
+        "localstack"
+    }
+
+    fn start<'a>(&'a self, _region: Option<&'a str>) -> BoxFuture<'a, Result<Up, TargetError>> {
+        Box::pin(async move {
+            let started = LocalStack::start(&self.image).await?;
+            // Its capabilities and host names are asked of it, as for any endpoint.
+            Ok(Up { endpoint: Some(started.endpoint.clone()), running: Some(Box::new(started)), known: None })
+        })
+    }
+
+    fn with_image(&self, image: &str) -> Option<TargetSpec> {
+        Some(TargetSpec::localstack(image))
+    }
+}
+
+impl Running for LocalStack {
+    fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { LocalStack::stop(*self).await })
+    }
+
+    fn logs(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async move { Some(LocalStack::logs(self).await) })
+    }
+}
 
 /// A running LocalStack container; stopped and removed when dropped or [`LocalStack::stop`]ped.
 pub struct LocalStack {

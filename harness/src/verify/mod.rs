@@ -183,7 +183,7 @@ pub async fn verify(options: &VerifyOptions) -> Result<DriftReport, RunError> {
         Some(path) => Some(IgnoreRules::load(path, &step_ids).map_err(RunError::Input)?),
         None => None,
     };
-    if options.target == TargetSpec::Aws && options.account_id.is_none() {
+    if options.target.real_account() && options.account_id.is_none() {
         return Err(RunError::Input(ACCOUNT_ID_NEEDED.to_owned()));
     }
     let target = targets::start_for(&options.target, options.region.as_deref(), options.account_id.as_deref()).await?;
@@ -236,7 +236,7 @@ pub async fn verify(options: &VerifyOptions) -> Result<DriftReport, RunError> {
     }
 
     let mut notes = Vec::new();
-    if options.target == TargetSpec::Embedded {
+    if options.target.ephemeral() {
         notes.push(
             "the embedded target starts empty, so there is nothing to read: verify a stack that exists (--target endpoint=URL after `crts-harness run --target endpoint=URL`, or --target aws)"
                 .to_owned(),

@@ -1,0 +1,42 @@
+//! `--target embedded` (the default): the crts-emulator started in this process on a random loopback port, gone
+//! when the run ends.
+
+use super::capabilities::Capabilities;
+use super::{BoxFuture, Hosts, Kind, Running, Target, TargetError, TargetSpec, Up};
+
+pub const KIND: Kind = Kind { usage: "embedded", parse: |s| (s == "embedded").then(|| Ok(TargetSpec::embedded())) };
+
+#[derive(Debug)]
+pub struct Embedded;
+
+impl Target for Embedded {
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn start<'a>(&'a self, region: Option<&'a str>) -> BoxFuture<'a, Result<Up, TargetError>> {
+        Box::pin(async move {
+            let config = crts_emulator::Config {
+                default_region: region.unwrap_or("us-east-1").to_owned(),
+                lambda: crts_emulator::LambdaConfig::from_env(),
+                ..Default::default()
+            };
+            let emulator = crts_emulator::Emulator::start(config).await.map_err(TargetError::EmbeddedStart)?;
+            Ok(Up {
+                endpoint: Some(emulator.endpoint().to_owned()),
+                running: Some(Box::new(emulator)),
+                known: Some((Capabilities::all(), Hosts::Localhost)),
+            })
+        })
+    }
+
+    fn ephemeral(&self) -> bool {
+        true
+    }
+}
+
+impl Running for crts_emulator::Emulator {
+    fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move { self.shutdown().await })
+    }
+}
