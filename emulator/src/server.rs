@@ -297,9 +297,9 @@ fn body_refusal(problem: BodyProblem, route: Option<&Route>, method: &http::Meth
     match route {
         // S3 answers 400 for both (EntityTooLarge, IncompleteBody).
         Some(Route::Service(Service::S3)) => {
-            s3::error::S3Error::new(StatusCode::BAD_REQUEST, s3_code, message).to_response(method, request_id)
+            protocol::rest_xml::error(&AwsError::new(StatusCode::BAD_REQUEST, s3_code, message), method, request_id)
         }
-        Some(Route::Registry) => ecr::registry::oci_error(status, oci_code, message),
+        Some(Route::Registry) => protocol::oci::error(&AwsError::new(status, oci_code, message)),
         _ => rest_json::error(&AwsError::new(status, aws_code, message), rest_json::ErrorStyle::Message),
     }
 }

@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
+use crate::protocol::json::{self as json_protocol, parse};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
 use crate::services::iam::Protocol;
 use crate::services::{Authorize, TaggedResources};
 
@@ -108,10 +109,6 @@ fn everything(services: &[&dyn TaggedResources], account: &str, region: &str) ->
     let mut all: Vec<Tagged> = services.iter().flat_map(|service| service.tagged(account, region)).collect();
     all.sort_by(|a, b| a.arn.cmp(&b.arn));
     all
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(input: Value) -> AwsResult<T> {
-    serde_json::from_value(input).map_err(|e| AwsError::serialization(format!("Invalid request: {e}")))
 }
 
 fn invalid(message: impl Into<String>) -> AwsError {

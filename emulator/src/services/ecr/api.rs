@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::model::{Image, MANIFEST_TYPES, Registry, Repository, digest_of, references, valid_repository_name};
 use super::{Ecr, now};
-use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
+use crate::protocol::json::{self as json_protocol, parse};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
 use crate::services::Authorize;
 use crate::services::iam::Protocol;
 use crate::services::tagging::{self, Tags};
@@ -46,12 +47,6 @@ fn dispatch(ecr: &Ecr, iam: &dyn Authorize, req: &AwsRequest) -> AwsResult<Value
             format!("crts-emulator does not implement the ECR operation {other}"),
         )),
     }
-}
-
-/// Input shapes refuse wrong types with AWS's SerializationException; missing members get
-/// InvalidParameterException from each operation.
-fn parse<T: for<'de> Deserialize<'de>>(input: Value) -> AwsResult<T> {
-    serde_json::from_value(input).map_err(|e| AwsError::serialization(format!("Invalid request: {e}")))
 }
 
 struct Ctx<'a> {

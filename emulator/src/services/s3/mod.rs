@@ -30,10 +30,9 @@ use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use crate::identity::Caller;
-use crate::protocol::{AwsRequest, Response};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_xml, xml};
 use crate::services::iam::Protocol;
 use bucket_policy::Verdict;
-use error::{S3Error, S3Result};
 use model::Bucket;
 
 /// What S3's handlers use: the buckets, and IAM for requests made with a role session's credentials.
@@ -77,10 +76,10 @@ impl S3 {
     }
 
     /// Runs `f` on one bucket, or fails with NoSuchBucket.
-    fn with_bucket<T>(&self, name: &str, f: impl FnOnce(&mut Bucket) -> S3Result<T>) -> S3Result<T> {
+    fn with_bucket<T>(&self, name: &str, f: impl FnOnce(&mut Bucket) -> AwsResult<T>) -> AwsResult<T> {
         self.with_buckets(|buckets| match buckets.get_mut(name) {
             Some(bucket) => f(bucket),
-            None => Err(S3Error::no_such_bucket(name)),
+            None => Err(error::no_such_bucket(name)),
         })
     }
 }
@@ -140,12 +139,12 @@ pub async fn handle(deps: &Deps<'_>, req: AwsRequest) -> Response {
         };
         result.map(|response| with_cors(deps, &target, &req, response))
     };
-    let mut response = result.unwrap_or_else(|err| err.to_response(&method, &request_id));
+    let mut response = result.unwrap_or_else(|err| rest_xml::error(&err, &method, &request_id));
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amz-request-id", value);
     }
-    if let Ok(value) = HeaderValue::from_str(&error::host_id(&request_id)) {
+    if let Ok(value) = HeaderValue::from_str(&rest_xml::host_id(&request_id)) {
         headers.insert("x-amz-id-2", value);
     }
     headers.insert(http::header::SERVER, HeaderValue::from_static("AmazonS3"));
@@ -153,9 +152,9 @@ pub async fn handle(deps: &Deps<'_>, req: AwsRequest) -> Response {
 }
 
 /// An OPTIONS preflight against a bucket or object.
-fn preflight(deps: &Deps<'_>, target: &Target, req: &AwsRequest) -> S3Result<Response> {
+fn preflight(deps: &Deps<'_>, target: &Target, req: &AwsRequest) -> AwsResult<Response> {
     let Some(bucket) = &target.bucket else {
-        return Err(S3Error::new(
+        return Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "Insufficient information. Origin request header needed.",
@@ -179,7 +178,7 @@ fn with_cors(deps: &Deps<'_>, target: &Target, req: &AwsRequest, mut response: R
 }
 
 /// May this caller do `action` (`s3:GetObject`) on `resource` (a bucket or object ARN) of `bucket`?
-pub fn authorize(deps: &Deps<'_>, caller: &Caller, bucket: &str, action: &str, resource: &str) -> S3Result<()> {
+pub fn authorize(deps: &Deps<'_>, caller: &Caller, bucket: &str, action: &str, resource: &str) -> AwsResult<()> {
     match caller {
         Caller::Account { .. } => Ok(()),
         Caller::Role(_) => role_may(deps, caller, action, resource),
@@ -191,17 +190,14 @@ pub fn authorize(deps: &Deps<'_>, caller: &Caller, bucket: &str, action: &str, r
                     None => Verdict::Silent,
                 })
             })?;
-            if verdict == Verdict::Allow { Ok(()) } else { Err(S3Error::access_denied()) }
+            if verdict == Verdict::Allow { Ok(()) } else { Err(error::access_denied()) }
         }
     }
 }
 
 /// IAM's verdict on a role session's request, refused as S3's 403 AccessDenied with IAM's message.
-pub(crate) fn role_may(deps: &Deps<'_>, caller: &Caller, action: &str, resource: &str) -> S3Result<()> {
-    deps.iam.authorize(caller, action, &[resource.to_owned()]).map_err(|denial| {
-        let error = denial.into_error(Protocol::RestXml);
-        S3Error::new(error.status, error.code, error.message)
-    })
+pub(crate) fn role_may(deps: &Deps<'_>, caller: &Caller, action: &str, resource: &str) -> AwsResult<()> {
+    deps.iam.authorize(caller, action, &[resource.to_owned()]).map_err(|denial| denial.into_error(Protocol::RestXml))
 }
 
 /// `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`.
@@ -219,15 +215,6 @@ fn empty_with(status: StatusCode, headers: HeaderMap) -> Response {
     response
 }
 
-/// 200 with an XML document.
-fn xml_ok(xml: String) -> Response {
-    http::Response::builder()
-        .status(StatusCode::OK)
-        .header(http::header::CONTENT_TYPE, "application/xml")
-        .body(Body::from(xml))
-        .unwrap_or_default()
-}
-
 /// S3's timestamp format in XML: `2026-11-25T10:00:00.000Z`.
 fn xml_time(time: &chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -239,19 +226,8 @@ fn http_time(time: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// Parses an XML request body; S3 answers MalformedXML for anything unreadable.
-fn parse_xml(body: &[u8]) -> S3Result<roxmltree::Document<'_>> {
-    let text = std::str::from_utf8(body).map_err(|_| S3Error::malformed_xml())?;
-    roxmltree::Document::parse(text).map_err(|_| S3Error::malformed_xml())
-}
-
-/// The text of the first child element named `name`.
-fn child_text<'a>(node: roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
-    node.children().find(|c| c.has_tag_name(name)).map(|c| c.text().unwrap_or(""))
-}
-
-/// The texts of every child element named `name`.
-fn children_text(node: roxmltree::Node<'_, '_>, name: &str) -> Vec<String> {
-    node.children().filter(|c| c.has_tag_name(name)).map(|c| c.text().unwrap_or("").trim().to_owned()).collect()
+fn parse_xml(body: &[u8]) -> AwsResult<xml::Element> {
+    xml::parse(body).ok_or_else(error::malformed_xml)
 }
 
 #[cfg(test)]

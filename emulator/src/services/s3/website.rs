@@ -5,12 +5,12 @@
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use super::Deps;
-use super::error::{S3Error, S3Result};
+use super::error;
 use super::model::Website;
 use super::objects::serve_object;
 use super::{arn, authorize, buckets, cors, empty_with};
 use crate::identity::Caller;
-use crate::protocol::{AwsRequest, Response};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_xml};
 
 /// The bucket a website host names: `{bucket}.s3-website.localhost[.localstack.cloud]`,
 /// `{bucket}.s3-website-{region}.amazonaws.com` or `{bucket}.s3-website.{region}.amazonaws.com`.
@@ -41,7 +41,7 @@ pub async fn handle(deps: &Deps<'_>, bucket: &str, req: AwsRequest) -> Response 
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amz-request-id", value);
     }
-    if let Ok(value) = HeaderValue::from_str(&super::error::host_id(&request_id)) {
+    if let Ok(value) = HeaderValue::from_str(&rest_xml::host_id(&request_id)) {
         headers.insert("x-amz-id-2", value);
     }
     headers.insert(http::header::SERVER, HeaderValue::from_static("AmazonS3"));
@@ -50,13 +50,13 @@ pub async fn handle(deps: &Deps<'_>, bucket: &str, req: AwsRequest) -> Response 
 
 /// Why the website could not serve the object: an error page, possibly replaced by the error document.
 struct Failure {
-    error: S3Error,
+    error: AwsError,
     /// Whether the bucket's error document may stand in (404/403 for objects do; a missing bucket does not).
     error_document: bool,
 }
 
 impl Failure {
-    fn plain(error: S3Error) -> Self {
+    fn plain(error: AwsError) -> Self {
         Self { error, error_document: false }
     }
 
@@ -66,7 +66,7 @@ impl Failure {
         {
             return response;
         }
-        self.error.to_html_response(&req.method, &req.ctx.request_id)
+        rest_xml::html_error(&self.error, &req.method, &req.ctx.request_id)
     }
 }
 
@@ -77,15 +77,7 @@ fn serve(deps: &Deps<'_>, bucket: &str, req: &AwsRequest) -> Result<Response, Fa
         return Ok(empty_with(StatusCode::OK, headers));
     }
     if req.method != Method::GET && req.method != Method::HEAD {
-        return Err(Failure::plain(
-            S3Error::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "MethodNotAllowed",
-                "The specified method is not allowed against this resource.",
-            )
-            .with("Method", req.method.as_str())
-            .with("ResourceType", "OBJECT"),
-        ));
+        return Err(Failure::plain(error::method_not_allowed(&req.method, "OBJECT")));
     }
     let website = deps
         .s3
@@ -116,14 +108,14 @@ fn serve(deps: &Deps<'_>, bucket: &str, req: &AwsRequest) -> Result<Response, Fa
             {
                 return Ok(redirect(StatusCode::FOUND, &format!("/{relative}/")));
             }
-            Err(Failure { error: S3Error::no_such_key(&key), error_document: true })
+            Err(Failure { error: error::no_such_key(&key), error_document: true })
         }
     }
 }
 
 /// The object behind `key` if the public may read it: `Ok(None)` when it does not exist, AccessDenied when the
 /// bucket policy (or Block Public Access) does not let anonymous readers have it.
-fn read(deps: &Deps<'_>, bucket: &str, key: &str) -> S3Result<Option<super::model::Object>> {
+fn read(deps: &Deps<'_>, bucket: &str, key: &str) -> AwsResult<Option<super::model::Object>> {
     let exists = deps.s3.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
     match exists {
         Some(object) => {
