@@ -14,6 +14,55 @@ pub mod sts;
 pub mod tagging;
 
 use crate::identity::Caller;
+use crate::protocol::{AwsRequest, AwsResult};
+
+/// One operation in progress, the one shape every service's handlers take: the service, the request, IAM, and which
+/// operation it is. Service-specific helpers live in the service's module (`impl Call<'_, Batch> { ... }`).
+pub struct Call<'a, S: ?Sized> {
+    pub service: &'a S,
+    pub req: &'a AwsRequest,
+    pub iam: &'a dyn Authorize,
+    /// The operation's name as IAM knows it (`SubmitJob`, `CreateRole`).
+    pub operation: &'a str,
+}
+
+/// What every service tells [`Call`]: its IAM action prefix and the protocol its refusals are written in.
+pub trait Service {
+    /// `batch` in `batch:SubmitJob`.
+    const IAM_PREFIX: &'static str;
+    const PROTOCOL: iam::Protocol;
+}
+
+impl<S: Service + ?Sized> Call<'_, S> {
+    pub fn caller(&self) -> &Caller {
+        &self.req.ctx.caller
+    }
+
+    pub fn account_id(&self) -> &str {
+        self.req.ctx.account_id()
+    }
+
+    pub fn region(&self) -> &str {
+        &self.req.ctx.region
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.req.ctx.request_id
+    }
+
+    /// May the caller perform this operation (`<prefix>:<operation>`) on every one of `resources`? IAM's refusal
+    /// is written in the service's protocol ([`iam::Denial::into_error`]).
+    pub fn authorize(&self, resources: &[String]) -> AwsResult<()> {
+        self.authorize_action(self.operation, resources)
+    }
+
+    /// The same for another operation of the service (`TagResource` when a create carries tags, API Gateway's
+    /// `GET`): `<prefix>:<operation>`.
+    pub fn authorize_action(&self, operation: &str, resources: &[String]) -> AwsResult<()> {
+        let action = format!("{}:{operation}", S::IAM_PREFIX);
+        self.iam.authorize(self.caller(), &action, resources).map_err(|denial| denial.into_error(S::PROTOCOL))
+    }
+}
 
 /// Whether `caller` may perform `action` (e.g. `batch:SubmitJob`) on every one of `resources` (ARNs or `*`):
 /// IAM's verdict, or its refusal in AWS's words.
