@@ -60,7 +60,12 @@ impl<S: Service + ?Sized> Call<'_, S> {
     /// `GET`): `<prefix>:<operation>`.
     pub fn authorize_action(&self, operation: &str, resources: &[String]) -> AwsResult<()> {
         let action = format!("{}:{operation}", S::IAM_PREFIX);
-        self.iam.authorize(self.caller(), &action, resources).map_err(|denial| denial.into_error(S::PROTOCOL))
+        self.iam.authorize(self.caller(), &action, resources).map_err(|denial| self.refused(denial))
+    }
+
+    /// An IAM refusal as this service's protocol writes it.
+    pub fn refused(&self, denial: iam::Denial) -> crate::protocol::AwsError {
+        denial.into_error(S::PROTOCOL)
     }
 }
 

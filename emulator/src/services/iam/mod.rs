@@ -209,8 +209,3 @@ impl Denial {
         AwsError::new(status, code, self.message)
     }
 }
-
-/// An error for the caller of an IAM action a role session may not perform.
-pub(crate) fn access_denied(denial: Denial) -> AwsError {
-    denial.into_error(Protocol::Query)
-}
