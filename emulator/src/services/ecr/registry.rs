@@ -125,6 +125,8 @@ fn with_headers(status: StatusCode, body: Body, headers: &[(&str, String)]) -> R
     response
 }
 
+/// One registry request. Not a [`crate::services::Call`]: the OCI Distribution API has no AWS operations, no SigV4
+/// caller and no IAM actions; the ECR login token alone names the account and region.
 struct Registry<'a> {
     ecr: &'a Ecr,
     account: &'a str,
