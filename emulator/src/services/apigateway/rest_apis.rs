@@ -95,7 +95,7 @@ pub(super) fn update_api(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteRestApi.html>
 pub(super) fn delete_api(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
-    let account = call.req.ctx.account_id().to_owned();
+    let account = call.account_id().to_owned();
     call.store(|store| store.apis.remove(api_id))
         .ok_or_else(|| not_found(format!("Invalid API identifier specified {account}:{api_id}")))?;
     // Usage plans keep pointing at the deleted API's stages, as on AWS, but can no longer match a request.

@@ -23,7 +23,7 @@ pub(super) fn check_new(tags: &Tags) -> AwsResult<()> {
 
 /// Runs `f` on the tags of the resource `arn` names in this call's account and region.
 fn with_tags<T>(call: &Call<'_, ApiGateway>, arn: &str, f: impl FnOnce(&mut Tags) -> AwsResult<T>) -> AwsResult<T> {
-    let prefix = format!("arn:aws:apigateway:{}::/", call.req.ctx.region);
+    let prefix = format!("arn:aws:apigateway:{}::/", call.region());
     let Some(path) = arn.strip_prefix(&prefix) else {
         return Err(bad_request(format!("Invalid ARN specified in the request: {arn}")));
     };
