@@ -369,7 +369,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     body,
                     ctx: RequestContext { caller: Caller::Anonymous, ..ctx },
                 };
-                s3::website::handle(&s3::Deps { s3: &state.s3, iam: &state.iam }, &bucket, req).await
+                s3::website::handle(&state.s3, &state.iam, &bucket, req).await
             }
             Some(Route::Registry) => {
                 let req = AwsRequest {
@@ -407,7 +407,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     }
                     Service::Batch => batch::handle(&state.batch, &state.iam, &state.ecr, req).await,
                     Service::ApiGateway => apigateway::handle(&state.apigateway, &state.iam, req).await,
-                    Service::S3 => s3::handle(&s3::Deps { s3: &state.s3, iam: &state.iam }, req).await,
+                    Service::S3 => s3::handle(&state.s3, &state.iam, req).await,
                     Service::Ecr => ecr::api::handle(&state.ecr, &state.iam, req).await,
                     Service::Tagging => {
                         let services: [&dyn crate::services::TaggedResources; 5] =

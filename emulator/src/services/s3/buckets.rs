@@ -3,35 +3,30 @@
 
 use http::{HeaderMap, Method, StatusCode};
 
-use super::Deps;
+use super::S3;
 use super::bucket_policy::BucketPolicy;
 use super::cors::CorsRule;
 use super::error;
 use super::model::{Bucket, PublicAccessBlock, Website};
-use super::{XMLNS, arn, authorize, empty_with, parse_xml, role_may, xml_time};
+use super::{XMLNS, arn, empty_with, parse_xml, xml_time};
 use crate::protocol::xml::XmlWriter;
-use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_xml};
+use crate::protocol::{AwsError, AwsResult, Response, rest_xml};
+use crate::services::Call;
 
 /// `GET /`: ListBuckets.
-pub fn service_level(deps: &Deps<'_>, req: &AwsRequest) -> AwsResult<Response> {
-    if req.method != Method::GET {
-        return Err(AwsError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The specified method is not allowed against this resource.",
-        )
-        .with("Method", req.method.as_str())
-        .with("ResourceType", "SERVICE"));
+pub fn service_level(call: &Call<'_, S3>) -> AwsResult<Response> {
+    if call.req.method != Method::GET {
+        return Err(error::method_not_allowed(&call.req.method, "SERVICE"));
     }
-    let caller = &req.ctx.caller;
+    let caller = call.caller();
     if matches!(caller, crate::identity::Caller::Anonymous) {
         return Err(error::access_denied());
     }
     if let crate::identity::Caller::Role(_) = caller {
-        role_may(deps, caller, "s3:ListAllMyBuckets", "*")?;
+        call.role_may("s3:ListAllMyBuckets", "*")?;
     }
-    let account = req.ctx.account_id().to_owned();
-    let buckets: Vec<(String, String, String)> = deps.s3.with_buckets(|buckets| {
+    let account = call.account_id().to_owned();
+    let buckets: Vec<(String, String, String)> = call.service.with_buckets(|buckets| {
         buckets
             .values()
             .filter(|b| b.owner == account)
@@ -60,28 +55,27 @@ fn owner_id(account: &str) -> String {
 }
 
 /// Everything addressed to `/bucket`.
-pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Response> {
-    let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
-    let m = &req.method;
-    let caller = &req.ctx.caller;
+pub fn bucket_level(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let has = |name: &str| call.req.query.iter().any(|(k, _)| k == name);
+    let m = &call.req.method;
     let bucket_arn = arn(bucket, None);
     let auth = |action: &str| -> AwsResult<()> {
         // Authorization needs the bucket to exist (NoSuchBucket first, as S3 answers the owner).
-        authorize(deps, caller, bucket, action, &bucket_arn)
+        call.authorize_on(bucket, action, &bucket_arn)
     };
     if has("publicAccessBlock") {
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketPublicAccessBlock")?;
-                put_public_access_block(deps, req, bucket)
+                put_public_access_block(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketPublicAccessBlock")?;
-                get_public_access_block(deps, bucket)
+                get_public_access_block(call, bucket)
             }
             Method::DELETE => {
                 auth("s3:PutBucketPublicAccessBlock")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.public_access_block = None;
                     Ok(())
                 })?;
@@ -94,11 +88,11 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketPolicy")?;
-                put_policy(deps, req, bucket)
+                put_policy(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketPolicy")?;
-                let text = deps.s3.with_bucket(bucket, |b| {
+                let text = call.service.with_bucket(bucket, |b| {
                     b.policy.as_ref().map(|p| p.text.clone()).ok_or_else(|| {
                         AwsError::new(StatusCode::NOT_FOUND, "NoSuchBucketPolicy", "The bucket policy does not exist")
                             .with("BucketName", bucket)
@@ -111,7 +105,7 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
             }
             Method::DELETE => {
                 auth("s3:DeleteBucketPolicy")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.policy = None;
                     Ok(())
                 })?;
@@ -124,15 +118,15 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketCORS")?;
-                put_cors(deps, req, bucket)
+                put_cors(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketCORS")?;
-                get_cors(deps, bucket)
+                get_cors(call, bucket)
             }
             Method::DELETE => {
                 auth("s3:PutBucketCORS")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.cors = None;
                     Ok(())
                 })?;
@@ -145,15 +139,15 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketWebsite")?;
-                put_website(deps, req, bucket)
+                put_website(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketWebsite")?;
-                get_website(deps, bucket)
+                get_website(call, bucket)
             }
             Method::DELETE => {
                 auth("s3:DeleteBucketWebsite")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.website = None;
                     Ok(())
                 })?;
@@ -166,15 +160,15 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketTagging")?;
-                put_tagging(deps, req, bucket)
+                put_tagging(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketTagging")?;
-                get_tagging(deps, bucket)
+                get_tagging(call, bucket)
             }
             Method::DELETE => {
                 auth("s3:PutBucketTagging")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.tags = None;
                     Ok(())
                 })?;
@@ -185,7 +179,7 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
     }
     if has("location") && *m == Method::GET {
         auth("s3:GetBucketLocation")?;
-        let region = deps.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
+        let region = call.service.with_bucket(bucket, |b| Ok(b.region.clone()))?;
         let mut xml = XmlWriter::new();
         let constraint = if region == "us-east-1" { "" } else { region.as_str() };
         xml.open("LocationConstraint", Some(XMLNS));
@@ -195,13 +189,13 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
         return Ok(rest_xml::ok(out));
     }
     if has("delete") && *m == Method::POST {
-        return super::objects::delete_objects(deps, req, bucket);
+        return super::objects::delete_objects(call, bucket);
     }
     if has("uploads") && *m == Method::GET {
         auth("s3:ListBucketMultipartUploads")?;
-        return super::multipart::list_uploads(deps, bucket);
+        return super::multipart::list_uploads(call, bucket);
     }
-    if let Some((name, _)) = req.query.iter().find(|(k, _)| UNSUPPORTED_SUBRESOURCES.contains(&k.as_str())) {
+    if let Some((name, _)) = call.req.query.iter().find(|(k, _)| UNSUPPORTED_SUBRESOURCES.contains(&k.as_str())) {
         return Err(AwsError::new(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
@@ -209,10 +203,10 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
         ));
     }
     match *m {
-        Method::PUT => create_bucket(deps, req, bucket),
+        Method::PUT => create_bucket(call, bucket),
         Method::HEAD => {
             auth("s3:ListBucket")?;
-            let region = deps.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
+            let region = call.service.with_bucket(bucket, |b| Ok(b.region.clone()))?;
             let mut response = empty_with(StatusCode::OK, HeaderMap::new());
             if let Ok(value) = region.parse() {
                 response.headers_mut().insert("x-amz-bucket-region", value);
@@ -221,7 +215,7 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
         }
         Method::DELETE => {
             auth("s3:DeleteBucket")?;
-            deps.s3.with_buckets(|buckets| {
+            call.service.with_buckets(|buckets| {
                 let b = buckets.get(bucket).ok_or_else(|| error::no_such_bucket(bucket))?;
                 if !b.objects.is_empty() {
                     return Err(AwsError::new(
@@ -238,7 +232,7 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
         }
         Method::GET => {
             auth("s3:ListBucket")?;
-            super::objects::list_objects(deps, req, bucket)
+            super::objects::list_objects(call, bucket)
         }
         _ => Err(error::method_not_allowed(m, "BUCKET")),
     }
@@ -266,19 +260,19 @@ const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
 
 /// CreateBucket: name rules, LocationConstraint against the endpoint's region, and AWS's answer for a bucket
 /// that exists (yours: BucketAlreadyOwnedByYou, except the us-east-1 legacy 200; someone else's: BucketAlreadyExists).
-fn create_bucket(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Response> {
-    let caller = &req.ctx.caller;
+fn create_bucket(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let caller = call.caller();
     match caller {
         crate::identity::Caller::Anonymous => return Err(error::access_denied()),
-        crate::identity::Caller::Role(_) => role_may(deps, caller, "s3:CreateBucket", &arn(bucket, None))?,
+        crate::identity::Caller::Role(_) => call.role_may("s3:CreateBucket", &arn(bucket, None))?,
         crate::identity::Caller::Account { .. } => {}
     }
     validate_bucket_name(bucket)?;
-    let region = req.ctx.region.clone();
-    let constraint = if req.body.iter().all(u8::is_ascii_whitespace) {
+    let region = call.region().to_owned();
+    let constraint = if call.req.body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let root = parse_xml(&req.body)?;
+        let root = parse_xml(&call.req.body)?;
         root.child_text("LocationConstraint").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
     };
     match (&constraint, region.as_str()) {
@@ -309,8 +303,8 @@ fn create_bucket(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<R
         _ => {}
     }
     let bucket_region = constraint.unwrap_or_else(|| region.clone());
-    let owner = req.ctx.account_id().to_owned();
-    deps.s3.with_buckets(|buckets| match buckets.get(bucket) {
+    let owner = call.account_id().to_owned();
+    call.service.with_buckets(|buckets| match buckets.get(bucket) {
         Some(existing) if existing.owner != owner => Err(AwsError::new(
             StatusCode::CONFLICT,
             "BucketAlreadyExists",
@@ -357,8 +351,8 @@ fn validate_bucket_name(name: &str) -> AwsResult<()> {
     Ok(())
 }
 
-fn put_public_access_block(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Response> {
-    let root = parse_xml(&req.body)?;
+fn put_public_access_block(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let root = parse_xml(&call.req.body)?;
     if !root.is("PublicAccessBlockConfiguration") {
         return Err(error::malformed_xml());
     }
@@ -375,15 +369,15 @@ fn put_public_access_block(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> A
         block_public_policy: flag("BlockPublicPolicy")?,
         restrict_public_buckets: flag("RestrictPublicBuckets")?,
     };
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.public_access_block = Some(block);
         Ok(())
     })?;
     Ok(empty_with(StatusCode::OK, HeaderMap::new()))
 }
 
-fn get_public_access_block(deps: &Deps<'_>, bucket: &str) -> AwsResult<Response> {
-    let block = deps.s3.with_bucket(bucket, |b| {
+fn get_public_access_block(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let block = call.service.with_bucket(bucket, |b| {
         b.public_access_block.ok_or_else(|| {
             AwsError::new(
                 StatusCode::NOT_FOUND,
@@ -404,8 +398,8 @@ fn get_public_access_block(deps: &Deps<'_>, bucket: &str) -> AwsResult<Response>
 }
 
 /// PutBucketPolicy: MalformedPolicy for a bad document; AccessDenied for a public one while BlockPublicPolicy.
-fn put_policy(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Response> {
-    let text = std::str::from_utf8(&req.body).map_err(|_| {
+fn put_policy(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let text = std::str::from_utf8(&call.req.body).map_err(|_| {
         AwsError::new(
             StatusCode::BAD_REQUEST,
             "MalformedPolicy",
@@ -414,14 +408,14 @@ fn put_policy(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Resp
     })?;
     let policy = BucketPolicy::parse(text, bucket)
         .map_err(|message| AwsError::new(StatusCode::BAD_REQUEST, "MalformedPolicy", message))?;
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         if policy.is_public() && b.block().block_public_policy {
             return Err(AwsError::new(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",
                 format!(
                     "User: {} is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::{bucket}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
-                    req.ctx.caller.arn()
+                    call.req.ctx.caller.arn()
                 ),
             ));
         }
@@ -431,8 +425,8 @@ fn put_policy(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Resp
     Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
 }
 
-fn put_cors(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Response> {
-    let root = parse_xml(&req.body)?;
+fn put_cors(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let root = parse_xml(&call.req.body)?;
     if !root.is("CORSConfiguration") {
         return Err(error::malformed_xml());
     }
@@ -456,15 +450,15 @@ fn put_cors(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Respon
     if rules.is_empty() || rules.len() > 100 {
         return Err(error::malformed_xml());
     }
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.cors = Some(rules);
         Ok(())
     })?;
     Ok(empty_with(StatusCode::OK, HeaderMap::new()))
 }
 
-fn get_cors(deps: &Deps<'_>, bucket: &str) -> AwsResult<Response> {
-    let rules = deps.s3.with_bucket(bucket, |b| {
+fn get_cors(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let rules = call.service.with_bucket(bucket, |b| {
         b.cors.clone().ok_or_else(|| {
             AwsError::new(StatusCode::NOT_FOUND, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
                 .with("BucketName", bucket)
@@ -494,8 +488,8 @@ fn get_cors(deps: &Deps<'_>, bucket: &str) -> AwsResult<Response> {
     Ok(rest_xml::ok(xml.finish()))
 }
 
-fn put_website(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Response> {
-    let root = parse_xml(&req.body)?;
+fn put_website(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let root = parse_xml(&call.req.body)?;
     if !root.is("WebsiteConfiguration") {
         return Err(error::malformed_xml());
     }
@@ -523,11 +517,11 @@ fn put_website(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Res
         let error_key = node("ErrorDocument").and_then(|e| e.child_text("Key")).map(|k| k.trim().to_owned());
         let routing_rules = node("RoutingRules").map(|r| {
             let range = r.range.clone();
-            req_text(&req.body)[range].to_owned()
+            req_text(&call.req.body)[range].to_owned()
         });
         Website::Site { index_suffix: suffix.to_owned(), error_key, routing_rules }
     };
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.website = Some(website);
         Ok(())
     })?;
@@ -536,8 +530,8 @@ fn put_website(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Res
 
 /// PutBucketTagging: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html>. The tag set
 /// replaces the bucket's; keys must be unique.
-fn put_tagging(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Response> {
-    let root = parse_xml(&req.body)?;
+fn put_tagging(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let root = parse_xml(&call.req.body)?;
     let tag_set = root.child("TagSet");
     let (true, Some(tag_set)) = (root.is("Tagging"), tag_set) else {
         return Err(error::malformed_xml());
@@ -558,7 +552,7 @@ fn put_tagging(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Res
     }
     crate::services::tagging::check(&Default::default(), &tags)
         .map_err(|e| AwsError::new(StatusCode::BAD_REQUEST, "InvalidTag", e))?;
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.tags = Some(tags);
         Ok(())
     })?;
@@ -566,8 +560,8 @@ fn put_tagging(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Res
 }
 
 /// GetBucketTagging: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html>
-fn get_tagging(deps: &Deps<'_>, bucket: &str) -> AwsResult<Response> {
-    let tags = deps.s3.with_bucket(bucket, |b| {
+fn get_tagging(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let tags = call.service.with_bucket(bucket, |b| {
         b.tags.clone().ok_or_else(|| {
             AwsError::new(StatusCode::NOT_FOUND, "NoSuchTagSet", "The TagSet does not exist").with("BucketName", bucket)
         })
@@ -585,9 +579,9 @@ fn req_text(body: &[u8]) -> &str {
     std::str::from_utf8(body).unwrap_or("")
 }
 
-fn get_website(deps: &Deps<'_>, bucket: &str) -> AwsResult<Response> {
+fn get_website(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     let website =
-        deps.s3.with_bucket(bucket, |b| b.website.clone().ok_or_else(|| no_such_website_configuration(bucket)))?;
+        call.service.with_bucket(bucket, |b| b.website.clone().ok_or_else(|| no_such_website_configuration(bucket)))?;
     let mut out = XmlWriter::new();
     out.open("WebsiteConfiguration", Some(XMLNS));
     let mut tail = String::new();

@@ -16,12 +16,13 @@ use chrono::Utc;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use md5::Digest as _;
 
-use super::Deps;
+use super::S3;
 use super::error;
 use super::model::{MultipartUpload, Part};
-use super::{XMLNS, arn, authorize, empty_with, parse_xml, payload, xml_time};
+use super::{XMLNS, arn, empty_with, parse_xml, payload, xml_time};
 use crate::protocol::xml::XmlWriter;
-use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_xml};
+use crate::protocol::{AwsError, AwsResult, Response, rest_xml};
+use crate::services::Call;
 
 /// Every part but the last must be at least this big.
 const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -38,23 +39,23 @@ fn no_such_upload(upload_id: &str) -> AwsError {
 
 /// Runs `f` on the upload `upload_id` of `key` in `bucket` (an upload of another key does not exist for this one).
 fn with_upload<T>(
-    deps: &Deps<'_>,
+    call: &Call<'_, S3>,
     bucket: &str,
     key: &str,
     upload_id: &str,
     f: impl FnOnce(&mut MultipartUpload) -> AwsResult<T>,
 ) -> AwsResult<T> {
-    deps.s3.with_bucket(bucket, |b| match b.uploads.get_mut(upload_id).filter(|u| u.key == key) {
+    call.service.with_bucket(bucket, |b| match b.uploads.get_mut(upload_id).filter(|u| u.key == key) {
         Some(upload) => f(upload),
         None => Err(no_such_upload(upload_id)),
     })
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html>
-pub fn create(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> AwsResult<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
-    super::objects::check_acl(req)?;
-    let checksum_algorithm = match req.header("x-amz-checksum-algorithm") {
+pub fn create(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    super::objects::check_acl(call.req)?;
+    let checksum_algorithm = match call.req.header("x-amz-checksum-algorithm") {
         Some(algorithm) if payload::ALGORITHMS.contains(&algorithm.to_ascii_lowercase().as_str()) => {
             Some(algorithm.to_ascii_lowercase())
         }
@@ -68,11 +69,11 @@ pub fn create(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> Aws
     let upload = MultipartUpload {
         key: key.to_owned(),
         initiated: Utc::now(),
-        object: super::objects::new_object(Bytes::new(), &req.headers),
+        object: super::objects::new_object(Bytes::new(), &call.req.headers),
         checksum_algorithm: checksum_algorithm.clone(),
         parts: BTreeMap::new(),
     };
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.uploads.insert(upload_id.clone(), upload);
         Ok(())
     })?;
@@ -91,17 +92,17 @@ pub fn create(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> Aws
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html>
-pub fn upload_part(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
-    if req.headers.contains_key("x-amz-copy-source") {
+pub fn upload_part(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    if call.req.headers.contains_key("x-amz-copy-source") {
         return Err(AwsError::new(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
             "UploadPartCopy is not implemented by crts-emulator: upload the part's bytes instead",
         ));
     }
-    let number = part_number(req.query_param("partNumber"))?;
-    let decoded = payload::decode(&req.headers, req.body.clone())?;
+    let number = part_number(call.req.query_param("partNumber"))?;
+    let decoded = payload::decode(&call.req.headers, call.req.body.clone())?;
     let part = Part {
         etag: payload::etag(&decoded.body),
         body: decoded.body,
@@ -109,7 +110,7 @@ pub fn upload_part(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, u
         checksum: decoded.checksum,
     };
     let (etag, checksum) = (part.etag.clone(), part.checksum.clone());
-    with_upload(deps, bucket, key, upload_id, |upload| {
+    with_upload(call, bucket, key, upload_id, |upload| {
         upload.parts.insert(number, part);
         Ok(())
     })?;
@@ -139,9 +140,9 @@ struct Named {
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>: the parts named, in
 /// ascending order, with their ETags, become the object; every part but the last must be at least 5 MiB.
-pub fn complete(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
-    let named = named_parts(&req.body)?;
+pub fn complete(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    let named = named_parts(&call.req.body)?;
     if named.windows(2).any(|w| w[0].number >= w[1].number) {
         return Err(AwsError::new(
             StatusCode::BAD_REQUEST,
@@ -150,7 +151,7 @@ pub fn complete(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, uplo
         )
         .with("UploadId", upload_id));
     }
-    let object = deps.s3.with_bucket(bucket, |b| {
+    let object = call.service.with_bucket(bucket, |b| {
         let upload = b.uploads.get(upload_id).filter(|u| u.key == key).ok_or_else(|| no_such_upload(upload_id))?;
         let mut parts = Vec::with_capacity(named.len());
         for name in &named {
@@ -188,7 +189,7 @@ pub fn complete(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, uplo
     })?;
     let mut xml = XmlWriter::new();
     xml.open("CompleteMultipartUploadResult", Some(XMLNS))
-        .text("Location", &format!("{}/{bucket}/{key}", req.ctx.endpoint))
+        .text("Location", &format!("{}/{bucket}/{key}", call.req.ctx.endpoint))
         .text("Bucket", bucket)
         .text("Key", key)
         .text("ETag", &object.etag);
@@ -252,9 +253,9 @@ fn assemble(upload: &MultipartUpload, parts: &[&Part]) -> super::model::Object {
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html>
-pub fn abort(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:AbortMultipartUpload", &arn(bucket, Some(key)))?;
-    deps.s3.with_bucket(bucket, |b| match b.uploads.get(upload_id).filter(|u| u.key == key) {
+pub fn abort(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:AbortMultipartUpload", &arn(bucket, Some(key)))?;
+    call.service.with_bucket(bucket, |b| match b.uploads.get(upload_id).filter(|u| u.key == key) {
         Some(_) => {
             b.uploads.remove(upload_id);
             Ok(())
@@ -265,9 +266,9 @@ pub fn abort(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html>
-pub fn list_parts(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:ListMultipartUploadParts", &arn(bucket, Some(key)))?;
-    let upload = with_upload(deps, bucket, key, upload_id, |upload| Ok(upload.clone()))?;
+pub fn list_parts(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:ListMultipartUploadParts", &arn(bucket, Some(key)))?;
+    let upload = with_upload(call, bucket, key, upload_id, |upload| Ok(upload.clone()))?;
     let mut xml = XmlWriter::new();
     xml.open("ListPartsResult", Some(XMLNS))
         .text("Bucket", bucket)
@@ -294,9 +295,9 @@ pub fn list_parts(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, up
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html>
-pub fn list_uploads(deps: &Deps<'_>, bucket: &str) -> AwsResult<Response> {
+pub fn list_uploads(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     let uploads: Vec<(String, MultipartUpload)> =
-        deps.s3.with_bucket(bucket, |b| Ok(b.uploads.iter().map(|(id, u)| (id.clone(), u.clone())).collect()))?;
+        call.service.with_bucket(bucket, |b| Ok(b.uploads.iter().map(|(id, u)| (id.clone(), u.clone())).collect()))?;
     let mut sorted: Vec<&(String, MultipartUpload)> = uploads.iter().collect();
     sorted.sort_by(|a, b| (&a.1.key, a.1.initiated).cmp(&(&b.1.key, b.1.initiated)));
     let mut xml = XmlWriter::new();

@@ -9,12 +9,13 @@ use bytes::Bytes;
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-use super::Deps;
+use super::S3;
 use super::error;
 use super::model::Object;
-use super::{XMLNS, arn, authorize, empty_with, http_time, parse_xml, payload, xml_time};
+use super::{XMLNS, arn, empty_with, http_time, parse_xml, payload, xml_time};
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_xml};
+use crate::services::Call;
 
 /// Headers stored with an object and returned as they were sent.
 const STANDARD_HEADERS: &[&str] =
@@ -25,21 +26,21 @@ const STANDARD_HEADERS: &[&str] =
 const ACLS_ALLOWED: &[&str] = &["private", "bucket-owner-full-control"];
 
 /// Everything addressed to `/bucket/key`.
-pub fn object_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> AwsResult<Response> {
-    let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
-    if has("uploads") && req.method == Method::POST {
-        return super::multipart::create(deps, req, bucket, key);
+pub fn object_level(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
+    let has = |name: &str| call.req.query.iter().any(|(k, _)| k == name);
+    if has("uploads") && call.req.method == Method::POST {
+        return super::multipart::create(call, bucket, key);
     }
-    if let Some(upload_id) = req.query_param("uploadId") {
-        return match req.method {
-            Method::PUT => super::multipart::upload_part(deps, req, bucket, key, upload_id),
-            Method::POST => super::multipart::complete(deps, req, bucket, key, upload_id),
-            Method::DELETE => super::multipart::abort(deps, req, bucket, key, upload_id),
-            Method::GET => super::multipart::list_parts(deps, req, bucket, key, upload_id),
-            _ => Err(error::method_not_allowed(&req.method, "OBJECT")),
+    if let Some(upload_id) = call.req.query_param("uploadId") {
+        return match call.req.method {
+            Method::PUT => super::multipart::upload_part(call, bucket, key, upload_id),
+            Method::POST => super::multipart::complete(call, bucket, key, upload_id),
+            Method::DELETE => super::multipart::abort(call, bucket, key, upload_id),
+            Method::GET => super::multipart::list_parts(call, bucket, key, upload_id),
+            _ => Err(error::method_not_allowed(&call.req.method, "OBJECT")),
         };
     }
-    if let Some((name, _)) = req.query.iter().find(|(k, _)| {
+    if let Some((name, _)) = call.req.query.iter().find(|(k, _)| {
         matches!(
             k.as_str(),
             "tagging" | "acl" | "retention" | "legal-hold" | "attributes" | "restore" | "select" | "torrent"
@@ -52,43 +53,42 @@ pub fn object_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) 
         ));
     }
     let object_arn = arn(bucket, Some(key));
-    let caller = &req.ctx.caller;
-    match req.method {
-        Method::PUT if req.headers.contains_key("x-amz-copy-source") => copy_object(deps, req, bucket, key),
+    match call.req.method {
+        Method::PUT if call.req.headers.contains_key("x-amz-copy-source") => copy_object(call, bucket, key),
         Method::PUT => {
-            authorize(deps, caller, bucket, "s3:PutObject", &object_arn)?;
-            put_object(deps, req, bucket, key)
+            call.authorize_on(bucket, "s3:PutObject", &object_arn)?;
+            put_object(call, bucket, key)
         }
         Method::GET | Method::HEAD => {
-            authorize(deps, caller, bucket, "s3:GetObject", &object_arn)?;
-            let object = deps.s3.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
+            call.authorize_on(bucket, "s3:GetObject", &object_arn)?;
+            let object = call.service.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
             let Some(object) = object else {
                 // Without s3:ListBucket a caller may not learn that a key does not exist: 403, as on AWS.
-                authorize(deps, caller, bucket, "s3:ListBucket", &arn(bucket, None))?;
+                call.authorize_on(bucket, "s3:ListBucket", &arn(bucket, None))?;
                 return Err(error::no_such_key(key));
             };
-            serve_object(&object, &req.headers, &req.method, has("partNumber"))
+            serve_object(&object, &call.req.headers, &call.req.method, has("partNumber"))
         }
         Method::DELETE => {
-            authorize(deps, caller, bucket, "s3:DeleteObject", &object_arn)?;
-            deps.s3.with_bucket(bucket, |b| {
+            call.authorize_on(bucket, "s3:DeleteObject", &object_arn)?;
+            call.service.with_bucket(bucket, |b| {
                 b.objects.remove(key);
                 Ok(())
             })?;
             Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
         }
-        _ => Err(error::method_not_allowed(&req.method, "OBJECT")),
+        _ => Err(error::method_not_allowed(&call.req.method, "OBJECT")),
     }
 }
 
-fn put_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> AwsResult<Response> {
-    check_acl(req)?;
-    let payload = payload::decode(&req.headers, req.body.clone())?;
-    let mut object = new_object(payload.body, &req.headers);
+fn put_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
+    check_acl(call.req)?;
+    let payload = payload::decode(&call.req.headers, call.req.body.clone())?;
+    let mut object = new_object(payload.body, &call.req.headers);
     object.checksum = payload.checksum;
     let etag = object.etag.clone();
     let checksum = object.checksum.clone();
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.objects.insert(key.to_owned(), object);
         Ok(())
     })?;
@@ -253,8 +253,8 @@ fn parse_range(header: &str, total: usize) -> AwsResult<Option<(usize, usize)>> 
 }
 
 /// CopyObject: `x-amz-copy-source: [/]bucket/key[?versionId=...]`, metadata COPY (default) or REPLACE.
-fn copy_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> AwsResult<Response> {
-    let source = req.header("x-amz-copy-source").unwrap_or("");
+fn copy_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
+    let source = call.req.header("x-amz-copy-source").unwrap_or("");
     let source = source.split('?').next().unwrap_or(source);
     let source = percent_encoding::percent_decode_str(source.trim_start_matches('/')).decode_utf8_lossy().into_owned();
     let Some((source_bucket, source_key)) = source.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
@@ -264,14 +264,13 @@ fn copy_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> Aw
         )
         .with("ArgumentName", "x-amz-copy-source"));
     };
-    let caller = &req.ctx.caller;
-    authorize(deps, caller, source_bucket, "s3:GetObject", &arn(source_bucket, Some(source_key)))?;
-    authorize(deps, caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
-    check_acl(req)?;
-    let original = deps.s3.with_bucket(source_bucket, |b| {
+    call.authorize_on(source_bucket, "s3:GetObject", &arn(source_bucket, Some(source_key)))?;
+    call.authorize_on(bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    check_acl(call.req)?;
+    let original = call.service.with_bucket(source_bucket, |b| {
         b.objects.get(source_key).cloned().ok_or_else(|| error::no_such_key(source_key))
     })?;
-    let replace = req.header("x-amz-metadata-directive").is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
+    let replace = call.req.header("x-amz-metadata-directive").is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
     if source_bucket == bucket && source_key == key && !replace {
         return Err(AwsError::new(
             StatusCode::BAD_REQUEST,
@@ -281,12 +280,12 @@ fn copy_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> Aw
     }
     let object = if replace {
         // The bytes are the same, so is their checksum.
-        Object { checksum: original.checksum.clone(), ..new_object(original.body.clone(), &req.headers) }
+        Object { checksum: original.checksum.clone(), ..new_object(original.body.clone(), &call.req.headers) }
     } else {
         Object { last_modified: Utc::now(), ..original }
     };
     let (etag, modified) = (object.etag.clone(), xml_time(&object.last_modified));
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.objects.insert(key.to_owned(), object);
         Ok(())
     })?;
@@ -299,8 +298,8 @@ fn copy_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> Aw
 }
 
 /// DeleteObjects: `<Delete><Quiet/><Object><Key/></Object>...</Delete>`; each key is authorized on its own.
-pub fn delete_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Response> {
-    let payload = payload::decode(&req.headers, req.body.clone())?;
+pub fn delete_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let payload = payload::decode(&call.req.headers, call.req.body.clone())?;
     let root = parse_xml(&payload.body)?;
     if !root.is("Delete") {
         return Err(error::malformed_xml());
@@ -311,13 +310,13 @@ pub fn delete_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsRes
     if keys.is_empty() || keys.len() > 1000 {
         return Err(error::malformed_xml());
     }
-    deps.s3.with_bucket(bucket, |_| Ok(()))?;
+    call.service.with_bucket(bucket, |_| Ok(()))?;
     let mut xml = XmlWriter::new();
     xml.open("DeleteResult", Some(XMLNS));
     for key in &keys {
-        match authorize(deps, &req.ctx.caller, bucket, "s3:DeleteObject", &arn(bucket, Some(key))) {
+        match call.authorize_on(bucket, "s3:DeleteObject", &arn(bucket, Some(key))) {
             Ok(()) => {
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.objects.remove(key);
                     Ok(())
                 })?;
@@ -340,8 +339,8 @@ pub fn delete_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsRes
 
 /// ListObjectsV2 (`list-type=2`) and ListObjects: prefix, delimiter (common prefixes), max-keys, pagination by
 /// continuation token / marker, and `encoding-type=url`.
-pub fn list_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResult<Response> {
-    let q = |name: &str| req.query_param(name);
+pub fn list_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let q = |name: &str| call.req.query_param(name);
     let v2 = q("list-type") == Some("2");
     let prefix = q("prefix").unwrap_or("");
     let delimiter = q("delimiter").filter(|d| !d.is_empty());
@@ -378,7 +377,7 @@ pub fn list_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> AwsResul
         None => if v2 { q("start-after") } else { q("marker") }.map(str::to_owned),
     };
 
-    let entries: Vec<(String, Object)> = deps.s3.with_bucket(bucket, |b| {
+    let entries: Vec<(String, Object)> = call.service.with_bucket(bucket, |b| {
         let start = after.clone().unwrap_or_default();
         Ok(b.objects
             .range::<str, _>((std::ops::Bound::Excluded(start.as_str()), std::ops::Bound::Unbounded))
