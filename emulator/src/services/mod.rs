@@ -1,8 +1,12 @@
 //! One module per emulated AWS service. Each exposes `handle(service, dependencies, request) -> Response` for its
-//! protocol, where the dependencies are the small interfaces below (or, for the services not yet moved to them,
-//! the server's state; tests/it/architecture.rs lists those): everything asks IAM whether a role session may do
-//! something ([`Authorize`]), Batch asks the registry whether an image is there ([`Images`]), the Resource Groups
-//! Tagging API lists each service's tagged resources ([`TaggedResources`]).
+//! protocol, where the dependencies are the small interfaces below: everything asks IAM whether a role session may
+//! do something ([`Authorize`]), Batch asks the registry whether an image is there ([`Images`]), the Resource
+//! Groups Tagging API lists each service's tagged resources ([`TaggedResources`]), Lambda gets `lambda::Env`.
+//!
+//! Every operation has one shape: `handle` decodes the request (through `protocol/`), one `match` per service
+//! goes from the operation name or route to a handler, and the handler takes a [`Call`] (the service, the
+//! request, IAM, the operation) and returns the one error type, `protocol::AwsError`, which `handle` writes in the
+//! service's protocol. Service-specific helpers are `impl Call<'_, ThatService>` in the service's module.
 
 pub mod apigateway;
 pub mod batch;
@@ -22,7 +26,8 @@ pub struct Call<'a, S: ?Sized> {
     pub service: &'a S,
     pub req: &'a AwsRequest,
     pub iam: &'a dyn Authorize,
-    /// The operation's name as IAM knows it (`SubmitJob`, `CreateRole`).
+    /// The operation's name as IAM knows it (`SubmitJob`, `CreateRole`, `InvokeFunction`). For API Gateway, whose
+    /// IAM actions are `apigateway:<METHOD>`, and S3, which picks its action per resource, the HTTP method.
     pub operation: &'a str,
 }
 
