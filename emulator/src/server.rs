@@ -297,9 +297,9 @@ fn body_refusal(problem: BodyProblem, route: Option<&Route>, method: &http::Meth
     match route {
         // S3 answers 400 for both (EntityTooLarge, IncompleteBody).
         Some(Route::Service(Service::S3)) => {
-            s3::error::S3Error::new(StatusCode::BAD_REQUEST, s3_code, message).to_response(method, request_id)
+            protocol::rest_xml::error(&AwsError::new(StatusCode::BAD_REQUEST, s3_code, message), method, request_id)
         }
-        Some(Route::Registry) => ecr::registry::oci_error(status, oci_code, message),
+        Some(Route::Registry) => protocol::oci::error(&AwsError::new(status, oci_code, message)),
         _ => rest_json::error(&AwsError::new(status, aws_code, message), rest_json::ErrorStyle::Message),
     }
 }
@@ -369,7 +369,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     body,
                     ctx: RequestContext { caller: Caller::Anonymous, ..ctx },
                 };
-                s3::website::handle(&s3::Deps { s3: &state.s3, iam: &state.iam }, &bucket, req).await
+                s3::website::handle(&state.s3, &state.iam, &bucket, req).await
             }
             Some(Route::Registry) => {
                 let req = AwsRequest {
@@ -407,7 +407,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     }
                     Service::Batch => batch::handle(&state.batch, &state.iam, &state.ecr, req).await,
                     Service::ApiGateway => apigateway::handle(&state.apigateway, &state.iam, req).await,
-                    Service::S3 => s3::handle(&s3::Deps { s3: &state.s3, iam: &state.iam }, req).await,
+                    Service::S3 => s3::handle(&state.s3, &state.iam, req).await,
                     Service::Ecr => ecr::api::handle(&state.ecr, &state.iam, req).await,
                     Service::Tagging => {
                         let services: [&dyn crate::services::TaggedResources; 5] =

@@ -3,7 +3,7 @@
 //! `lambda::Env`), which this module implements or hands over (`server.rs` routes requests to them).
 
 use crate::config::Config;
-use crate::identity::{Caller, Sessions};
+use crate::identity::Sessions;
 use crate::services::{apigateway, batch, ecr, iam, lambda, s3};
 
 /// The state of one emulator instance: configuration, issued credentials, and each service's resources.
@@ -49,8 +49,8 @@ impl lambda::Env for AppState {
         &self.lambda
     }
 
-    fn authorize(&self, caller: &Caller, action: &str, resources: &[String]) -> Result<(), iam::Denial> {
-        self.iam.authorize(caller, action, resources)
+    fn iam(&self) -> &dyn crate::services::Authorize {
+        &self.iam
     }
 
     fn role_exists(&self, role_arn: &str) -> bool {

@@ -1,11 +1,13 @@
 //! The one error type every emulated operation returns, and its constructors.
 //!
-//! A service decides *what* went wrong (status, AWS error code, message); the protocol module it is served
-//! through decides *how* that is written on the wire (rest-json header + body, awsQuery XML, ...).
+//! A service decides *what* went wrong (status, AWS error code, message, and for some errors extra elements or
+//! headers); the protocol module it is served through decides *how* that is written on the wire: rest-json
+//! ([`super::rest_json`]), awsJson ([`super::json`]), awsQuery XML ([`super::query`]), S3's XML or HTML
+//! ([`super::rest_xml`]), the OCI registry's JSON ([`super::oci`]).
 
 use std::borrow::Cow;
 
-use http::StatusCode;
+use http::{HeaderName, HeaderValue, StatusCode};
 
 /// An AWS error as a client sees it: HTTP status, the error code (`x-amzn-ErrorType`, `<Code>`), a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,11 +17,45 @@ pub struct AwsError {
     pub message: String,
     /// awsQuery distinguishes `Sender` (client) from `Receiver` (server) faults.
     pub sender_fault: bool,
+    /// Elements S3 adds to some errors after the message (`BucketName`, `Key`, `Method`...), in order. Only restXml
+    /// writes them; the JSON and query protocols have no place for them.
+    pub extra: Vec<(&'static str, String)>,
+    /// Headers the error response carries besides its body (the registry's `WWW-Authenticate` on 401, `Range` on
+    /// 416). Every protocol writes them, after its own content type.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl AwsError {
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into(), sender_fault: status.is_client_error() }
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            sender_fault: status.is_client_error(),
+            extra: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds an element to the error body (restXml only): `<BucketName>site</BucketName>`.
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra.push((name, value.into()));
+        self
+    }
+
+    /// Adds a header to the error response; a value that is not a valid header value is left out.
+    pub fn with_header(mut self, name: HeaderName, value: &str) -> Self {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            self.headers.push((name, value));
+        }
+        self
+    }
+
+    /// Copies [`AwsError::headers`] onto a response the protocol has written.
+    pub(crate) fn add_headers_to(&self, response: &mut super::Response) {
+        for (name, value) in &self.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
     }
 
     /// 400 with the given code: the most common client error shape.

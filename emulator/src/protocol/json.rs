@@ -6,8 +6,9 @@
 use axum::body::Body;
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use super::{AwsError, AwsRequest, Response};
+use super::{AwsError, AwsRequest, AwsResult, Response};
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
@@ -25,9 +26,20 @@ pub fn operation<'a>(req: &'a AwsRequest, prefix: &str) -> Result<&'a str, AwsEr
 /// The request's JSON body (an empty body is `{}`, as the SDKs send for operations without input), or AWS's
 /// SerializationException.
 pub fn input_value(req: &AwsRequest) -> Result<serde_json::Value, AwsError> {
-    let body: &[u8] = if req.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &req.body };
+    decode_body(&req.body)
+}
+
+/// Decodes a JSON body into `T`; an empty (or all-whitespace) body decodes as `{}`. Shared by awsJson and rest-json.
+pub(super) fn decode_body<T: DeserializeOwned>(body: &[u8]) -> AwsResult<T> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
     serde_json::from_slice(body)
         .map_err(|e| AwsError::serialization(format!("Could not parse request body into the operation's input: {e}")))
+}
+
+/// An operation's input shape from the decoded body: wrong types are AWS's SerializationException (missing
+/// members are each operation's own error).
+pub fn parse<T: DeserializeOwned>(input: serde_json::Value) -> AwsResult<T> {
+    serde_json::from_value(input).map_err(|e| AwsError::serialization(format!("Invalid request: {e}")))
 }
 
 /// A 200 response with the output shape.
@@ -45,6 +57,7 @@ pub fn error(err: &AwsError) -> Response {
     if let Ok(value) = HeaderValue::from_str(&err.code) {
         response.headers_mut().insert("x-amzn-ErrorType", value);
     }
+    err.add_headers_to(&mut response);
     response
 }
 

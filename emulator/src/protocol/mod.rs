@@ -1,12 +1,16 @@
 //! The wire: everything that reads or writes raw HTTP bodies lives here.
 //!
 //! Services receive an [`AwsRequest`] (already routed, caller identified) and answer through the helpers of the
-//! protocol they are served with: [`rest_json`] (API Gateway, Lambda, Batch) or [`query`] (IAM, STS).
+//! protocol they are served with: [`rest_json`] (API Gateway, Lambda, Batch), [`json`] (ECR, the Tagging API),
+//! [`query`] (IAM, STS), [`rest_xml`] (S3 and its website endpoint) or [`oci`] (ECR's registry). Every one of them
+//! writes the one error type, [`AwsError`], in its own shape.
 
 pub mod error;
 pub mod json;
+pub mod oci;
 pub mod query;
 pub mod rest_json;
+pub mod rest_xml;
 pub mod sigv4;
 pub mod xml;
 

@@ -111,7 +111,9 @@ pub fn error(err: &AwsError, xmlns: &str, request_id: &str) -> Response {
         .close("Error");
     w.text("RequestId", request_id);
     w.close("ErrorResponse");
-    xml_response(err.status, w.finish())
+    let mut response = xml_response(err.status, w.finish());
+    err.add_headers_to(&mut response);
+    response
 }
 
 fn xml_response(status: StatusCode, xml: String) -> Response {

@@ -20,9 +20,7 @@ pub enum ErrorStyle {
 
 /// Decodes the request body as the operation's input shape. An empty body decodes as `{}`.
 pub fn input<T: DeserializeOwned>(req: &AwsRequest) -> Result<T, AwsError> {
-    let body: &[u8] = if req.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &req.body };
-    serde_json::from_slice(body)
-        .map_err(|e| AwsError::serialization(format!("Could not parse request body into the operation's input: {e}")))
+    super::json::decode_body(&req.body)
 }
 
 /// Decodes the request body as untyped JSON (an empty body is `{}`).
@@ -72,6 +70,7 @@ pub fn error(err: &AwsError, style: ErrorStyle) -> Response {
     if let Ok(value) = HeaderValue::from_str(&err.code) {
         response.headers_mut().insert("x-amzn-ErrorType", value);
     }
+    err.add_headers_to(&mut response);
     response
 }
 

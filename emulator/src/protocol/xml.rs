@@ -1,4 +1,5 @@
-//! A small XML writer for awsQuery (and later restXml) responses: elements, text, escaping. Nothing more.
+//! XML for awsQuery and restXml: a small writer for responses (elements, text, escaping), and a reader for the
+//! request documents S3 takes ([`parse`] into an [`Element`] tree), so no service touches an XML parser.
 
 /// Builds an XML document by appending elements. Text is always escaped.
 #[derive(Debug, Default)]
@@ -66,6 +67,61 @@ pub fn escape_into(out: &mut String, text: &str) {
     }
 }
 
+/// An element of a request document: its local name (namespaces are ignored, as S3 does), its text, and its
+/// child elements in document order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Element {
+    pub name: String,
+    /// The element's first text (`<Key>a</Key>` is `a`); `None` when it starts with an element or is empty.
+    pub text: Option<String>,
+    pub children: Vec<Element>,
+    /// Where the element is in the document's text, for keeping part of a document as it was sent.
+    pub range: std::ops::Range<usize>,
+}
+
+/// The root element of an XML document, or `None` when the body is not UTF-8 or not well-formed XML.
+pub fn parse(body: &[u8]) -> Option<Element> {
+    let text = std::str::from_utf8(body).ok()?;
+    let document = roxmltree::Document::parse(text).ok()?;
+    Some(Element::from_node(document.root_element()))
+}
+
+impl Element {
+    fn from_node(node: roxmltree::Node<'_, '_>) -> Self {
+        Self {
+            name: node.tag_name().name().to_owned(),
+            text: node.text().map(str::to_owned),
+            children: node.children().filter(roxmltree::Node::is_element).map(Self::from_node).collect(),
+            range: node.range(),
+        }
+    }
+
+    /// Whether this element is called `name`.
+    pub fn is(&self, name: &str) -> bool {
+        self.name == name
+    }
+
+    /// The first child element called `name`.
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.is(name))
+    }
+
+    /// Every child element called `name`, in order.
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.is(name))
+    }
+
+    /// The text of the first child element called `name` (`""` when it has none).
+    pub fn child_text(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.as_deref().unwrap_or(""))
+    }
+
+    /// The trimmed texts of every child element called `name`.
+    pub fn children_text(&self, name: &str) -> Vec<String> {
+        self.children_named(name).map(|c| c.text.as_deref().unwrap_or("").trim().to_owned()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +131,18 @@ mod tests {
         let mut w = XmlWriter::new();
         w.open("A", Some("urn:x")).text("B", "<&\"'>").close("A");
         assert!(w.finish().ends_with("<A xmlns=\"urn:x\"><B>&lt;&amp;&quot;&apos;&gt;</B></A>"));
+    }
+
+    #[test]
+    fn reads_elements_by_local_name() {
+        let doc = parse(b"<Delete xmlns=\"urn:s3\"><Quiet>true</Quiet><Object><Key> a </Key></Object><Object><Key/></Object></Delete>")
+            .expect("well-formed");
+        assert!(doc.is("Delete"));
+        assert_eq!(doc.child_text("Quiet"), Some("true"));
+        let keys: Vec<_> = doc.children_named("Object").filter_map(|o| o.child_text("Key")).collect();
+        assert_eq!(keys, [" a ", ""]);
+        assert_eq!(doc.child("Missing"), None);
+        assert_eq!(parse(b"<Open>"), None);
+        assert_eq!(parse(&[0xff]), None);
     }
 }

@@ -1,8 +1,12 @@
 //! One module per emulated AWS service. Each exposes `handle(service, dependencies, request) -> Response` for its
-//! protocol, where the dependencies are the small interfaces below (or, for the services not yet moved to them,
-//! the server's state; tests/it/architecture.rs lists those): everything asks IAM whether a role session may do
-//! something ([`Authorize`]), Batch asks the registry whether an image is there ([`Images`]), the Resource Groups
-//! Tagging API lists each service's tagged resources ([`TaggedResources`]).
+//! protocol, where the dependencies are the small interfaces below: everything asks IAM whether a role session may
+//! do something ([`Authorize`]), Batch asks the registry whether an image is there ([`Images`]), the Resource
+//! Groups Tagging API lists each service's tagged resources ([`TaggedResources`]), Lambda gets `lambda::Env`.
+//!
+//! Every operation has one shape: `handle` decodes the request (through `protocol/`), one `match` per service
+//! goes from the operation name or route to a handler, and the handler takes a [`Call`] (the service, the
+//! request, IAM, the operation) and returns the one error type, `protocol::AwsError`, which `handle` writes in the
+//! service's protocol. Service-specific helpers are `impl Call<'_, ThatService>` in the service's module.
 
 pub mod apigateway;
 pub mod batch;
@@ -14,6 +18,61 @@ pub mod sts;
 pub mod tagging;
 
 use crate::identity::Caller;
+use crate::protocol::{AwsRequest, AwsResult};
+
+/// One operation in progress, the one shape every service's handlers take: the service, the request, IAM, and which
+/// operation it is. Service-specific helpers live in the service's module (`impl Call<'_, Batch> { ... }`).
+pub struct Call<'a, S: ?Sized> {
+    pub service: &'a S,
+    pub req: &'a AwsRequest,
+    pub iam: &'a dyn Authorize,
+    /// The operation's name as IAM knows it (`SubmitJob`, `CreateRole`, `InvokeFunction`). For API Gateway, whose
+    /// IAM actions are `apigateway:<METHOD>`, and S3, which picks its action per resource, the HTTP method.
+    pub operation: &'a str,
+}
+
+/// What every service tells [`Call`]: its IAM action prefix and the protocol its refusals are written in.
+pub trait Service {
+    /// `batch` in `batch:SubmitJob`.
+    const IAM_PREFIX: &'static str;
+    const PROTOCOL: iam::Protocol;
+}
+
+impl<S: Service + ?Sized> Call<'_, S> {
+    pub fn caller(&self) -> &Caller {
+        &self.req.ctx.caller
+    }
+
+    pub fn account_id(&self) -> &str {
+        self.req.ctx.account_id()
+    }
+
+    pub fn region(&self) -> &str {
+        &self.req.ctx.region
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.req.ctx.request_id
+    }
+
+    /// May the caller perform this operation (`<prefix>:<operation>`) on every one of `resources`? IAM's refusal
+    /// is written in the service's protocol ([`iam::Denial::into_error`]).
+    pub fn authorize(&self, resources: &[String]) -> AwsResult<()> {
+        self.authorize_action(self.operation, resources)
+    }
+
+    /// The same for another operation of the service (`TagResource` when a create carries tags, API Gateway's
+    /// `GET`): `<prefix>:<operation>`.
+    pub fn authorize_action(&self, operation: &str, resources: &[String]) -> AwsResult<()> {
+        let action = format!("{}:{operation}", S::IAM_PREFIX);
+        self.iam.authorize(self.caller(), &action, resources).map_err(|denial| self.refused(denial))
+    }
+
+    /// An IAM refusal as this service's protocol writes it.
+    pub fn refused(&self, denial: iam::Denial) -> crate::protocol::AwsError {
+        denial.into_error(S::PROTOCOL)
+    }
+}
 
 /// Whether `caller` may perform `action` (e.g. `batch:SubmitJob`) on every one of `resources` (ARNs or `*`):
 /// IAM's verdict, or its refusal in AWS's words.

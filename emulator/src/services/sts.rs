@@ -4,35 +4,55 @@
 
 use crate::identity::{Caller, Sessions};
 use crate::protocol::query::{self, QueryInput};
-use crate::protocol::{AwsError, AwsRequest, Response};
-use crate::services::iam::Iam;
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
+use crate::services::iam::{self, Iam};
+use crate::services::{Call, Service};
 
 const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-/// Serves one STS request: IAM decides whether a role may be assumed, `sessions` issues its credentials.
+/// STS for one request: IAM decides whether a role may be assumed, `sessions` issues its credentials.
+struct Sts<'a> {
+    iam: &'a Iam,
+    sessions: &'a Sessions,
+}
+
+impl Service for Sts<'_> {
+    const IAM_PREFIX: &'static str = "sts";
+    const PROTOCOL: iam::Protocol = iam::Protocol::Query;
+}
+
+/// Serves one STS request: reads the action and runs its handler.
 pub async fn handle(iam: &Iam, sessions: &Sessions, req: AwsRequest) -> Response {
     let request_id = req.ctx.request_id.clone();
-    let result = QueryInput::from_request(&req).and_then(|input| match input.action() {
-        Some("GetCallerIdentity") => Ok(get_caller_identity(&req, &request_id)),
-        Some("AssumeRole") => assume_role(iam, sessions, &req, &input, &request_id),
-        Some(other) => Err(AwsError::bad_request(
-            "InvalidAction",
-            format!("Could not find operation {other} for version 2011-06-15"),
-        )),
-        None => Err(AwsError::bad_request("MissingAction", "Missing Action")),
-    });
+    let sts = Sts { iam, sessions };
+    let result = QueryInput::from_request(&req).and_then(|input| dispatch(&sts, &req, &input));
     result.unwrap_or_else(|err| query::error(&err, XMLNS, &request_id))
 }
 
+fn dispatch(sts: &Sts<'_>, req: &AwsRequest, input: &QueryInput) -> AwsResult<Response> {
+    let Some(action) = input.action() else {
+        return Err(AwsError::bad_request("MissingAction", "Missing Action"));
+    };
+    let call = Call { service: sts, req, iam: sts.iam, operation: action };
+    match action {
+        "GetCallerIdentity" => Ok(get_caller_identity(&call)),
+        "AssumeRole" => assume_role(&call, input),
+        other => Err(AwsError::bad_request(
+            "InvalidAction",
+            format!("Could not find operation {other} for version 2011-06-15"),
+        )),
+    }
+}
+
 /// <https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html>
-fn get_caller_identity(req: &AwsRequest, request_id: &str) -> Response {
-    let caller = &req.ctx.caller;
+fn get_caller_identity(call: &Call<'_, Sts<'_>>) -> Response {
+    let caller = call.caller();
     let user_id = match caller {
         Caller::Account { account_id, .. } => account_id.clone(),
         Caller::Role(session) => format!("{}:{}", session.access_key_id, session.session_name),
         Caller::Anonymous => "anonymous".to_owned(),
     };
-    query::respond("GetCallerIdentity", XMLNS, request_id, |w| {
+    query::respond(call.operation, XMLNS, call.request_id(), |w| {
         w.text("UserId", &user_id).text("Account", caller.account_id()).text("Arn", &caller.arn());
     })
 }
@@ -42,13 +62,7 @@ fn get_caller_identity(req: &AwsRequest, request_id: &str) -> Response {
 /// Deliberate deviations: session policies (`Policy`, `PolicyArns`), tags, MFA and source identity are refused
 /// with ValidationError rather than ignored (ignoring a session policy would grant more than AWS does); the
 /// credentials' `Expiration` is reported but not enforced.
-fn assume_role(
-    iam: &Iam,
-    sessions: &Sessions,
-    req: &AwsRequest,
-    input: &QueryInput,
-    request_id: &str,
-) -> Result<Response, AwsError> {
+fn assume_role(call: &Call<'_, Sts<'_>>, input: &QueryInput) -> AwsResult<Response> {
     let role_arn = input.required("RoleArn")?;
     let session_name = input.required("RoleSessionName")?;
     let valid_name = (2..=64).contains(&session_name.len())
@@ -72,7 +86,7 @@ fn assume_role(
             format!("{} is not supported by this emulator", name.split('.').next().unwrap_or(name)),
         ));
     }
-    let (role_id, max_duration) = iam.trusts(&req.ctx.caller, role_arn).map_err(crate::services::iam::access_denied)?;
+    let (role_id, max_duration) = call.service.iam.trusts(call.caller(), role_arn).map_err(|d| call.refused(d))?;
     let duration = match input.get("DurationSeconds") {
         None => 3600,
         Some(text) => text.parse::<u32>().map_err(|_| {
@@ -94,10 +108,10 @@ fn assume_role(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         ));
     }
-    let session = sessions.issue(role_arn, session_name);
+    let session = call.service.sessions.issue(role_arn, session_name);
     let expiration =
         (chrono::Utc::now() + chrono::Duration::seconds(i64::from(duration))).format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    Ok(query::respond("AssumeRole", XMLNS, request_id, |w| {
+    Ok(query::respond(call.operation, XMLNS, call.request_id(), |w| {
         w.open("Credentials", None)
             .text("AccessKeyId", &session.access_key_id)
             .text("SecretAccessKey", &session.secret_access_key)

@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
+use crate::protocol::json::{self as json_protocol, parse};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
 use crate::services::iam::Protocol;
-use crate::services::{Authorize, TaggedResources};
+use crate::services::{Authorize, Call, Service, TaggedResources};
 
 /// A resource's tags, by key.
 pub type Tags = BTreeMap<String, String>;
@@ -63,23 +64,41 @@ pub async fn handle(services: &[&dyn TaggedResources], iam: &dyn Authorize, req:
     }
 }
 
+/// The Resource Groups Tagging API for one request: it holds nothing of its own, it reads every service's tagged
+/// resources.
+struct Tagging<'a> {
+    services: &'a [&'a dyn TaggedResources],
+}
+
+impl Service for Tagging<'_> {
+    const IAM_PREFIX: &'static str = "tag";
+    const PROTOCOL: Protocol = Protocol::Json;
+}
+
+impl Call<'_, Tagging<'_>> {
+    /// Every resource the services hold in the caller's account and region.
+    fn resources(&self) -> Vec<Tagged> {
+        everything(self.service.services, self.account_id(), self.region())
+    }
+}
+
+/// One `match` from `X-Amz-Target`'s operation to what it does; each asks IAM for `tag:<operation>` on `*`.
 fn dispatch(services: &[&dyn TaggedResources], iam: &dyn Authorize, req: &AwsRequest) -> AwsResult<Value> {
     let operation = json_protocol::operation(req, TARGET_PREFIX)?;
     let input: Value = json_protocol::input_value(req)?;
-    let resources = || everything(services, req.ctx.account_id(), &req.ctx.region);
-    let authorize = |action: &str| {
-        iam.authorize(&req.ctx.caller, action, &["*".to_owned()]).map_err(|d| d.into_error(Protocol::Json))
-    };
+    let tagging = Tagging { services };
+    let call = Call { service: &tagging, req, iam, operation };
+    let everywhere = ["*".to_owned()];
     match operation {
         "GetResources" => {
             let input: GetResourcesInput = parse(input)?;
-            authorize("tag:GetResources")?;
-            get_resources(input, resources())
+            call.authorize(&everywhere)?;
+            get_resources(input, call.resources())
         }
         "GetTagKeys" => {
-            authorize("tag:GetTagKeys")?;
+            call.authorize(&everywhere)?;
             let keys: std::collections::BTreeSet<String> =
-                resources().into_iter().flat_map(|r| r.tags.into_keys()).collect();
+                call.resources().into_iter().flat_map(|r| r.tags.into_keys()).collect();
             Ok(json!({ "TagKeys": keys, "PaginationToken": "" }))
         }
         "GetTagValues" => {
@@ -90,9 +109,9 @@ fn dispatch(services: &[&dyn TaggedResources], iam: &dyn Authorize, req: &AwsReq
             }
             let input: Input = parse(input)?;
             let key = input.key.ok_or_else(|| invalid("Key is required"))?;
-            authorize("tag:GetTagValues")?;
+            call.authorize(&everywhere)?;
             let values: std::collections::BTreeSet<String> =
-                resources().into_iter().filter_map(|mut r| r.tags.remove(&key)).collect();
+                call.resources().into_iter().filter_map(|mut r| r.tags.remove(&key)).collect();
             Ok(json!({ "TagValues": values, "PaginationToken": "" }))
         }
         other => Err(AwsError::bad_request(
@@ -108,10 +127,6 @@ fn everything(services: &[&dyn TaggedResources], account: &str, region: &str) ->
     let mut all: Vec<Tagged> = services.iter().flat_map(|service| service.tagged(account, region)).collect();
     all.sort_by(|a, b| a.arn.cmp(&b.arn));
     all
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(input: Value) -> AwsResult<T> {
-    serde_json::from_value(input).map_err(|e| AwsError::serialization(format!("Invalid request: {e}")))
 }
 
 fn invalid(message: impl Into<String>) -> AwsError {

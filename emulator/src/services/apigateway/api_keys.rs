@@ -7,8 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::model::{ApiKey, UsagePlan};
-use super::{Call, bad_request, conflict, created, input, new_id, not_found, now, patch};
+use super::{ApiGateway, bad_request, conflict, created, input, new_id, not_found, now, patch};
 use crate::protocol::{AwsResult, Response, rest_json};
+use crate::services::Call;
 
 fn invalid_key() -> crate::protocol::AwsError {
     not_found("Invalid API Key identifier specified")
@@ -32,7 +33,7 @@ struct CreateKeyInput {
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateApiKey.html>
 /// `enabled` defaults to false, as on AWS. Deviations: `stageKeys` and `customerId` are not emulated.
-pub(super) fn create_key(call: &Call<'_>) -> AwsResult<Response> {
+pub(super) fn create_key(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     let input: CreateKeyInput = input(call.req)?;
     super::tags::check_new(&input.tags)?;
     let value = match input.value {
@@ -62,12 +63,12 @@ pub(super) fn create_key(call: &Call<'_>) -> AwsResult<Response> {
     Ok(created(&body))
 }
 
-fn flag(call: &Call<'_>, name: &str) -> bool {
+fn flag(call: &Call<'_, ApiGateway>, name: &str) -> bool {
     call.req.query_param(name) == Some("true")
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetApiKeys.html> (values only with includeValues=true)
-pub(super) fn get_keys(call: &Call<'_>) -> AwsResult<Response> {
+pub(super) fn get_keys(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     let include = flag(call, "includeValues");
     let name_query = call.req.query_param("name").map(str::to_owned);
     let items: Vec<Value> = call.store(|store| {
@@ -82,14 +83,14 @@ pub(super) fn get_keys(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetApiKey.html> (value only with includeValue=true)
-pub(super) fn get_key(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+pub(super) fn get_key(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Response> {
     let include = flag(call, "includeValue");
     let key = call.store(|store| store.api_keys.get(id).cloned()).ok_or_else(invalid_key)?;
     Ok(rest_json::ok(&key.to_json(include)))
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateApiKey.html> (`/enabled`, `/name`, `/description`)
-pub(super) fn update_key(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+pub(super) fn update_key(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Response> {
     let operations = patch::operations(call.req)?;
     call.store(|store| {
         let key = store.api_keys.get_mut(id).ok_or_else(invalid_key)?;
@@ -107,7 +108,7 @@ pub(super) fn update_key(call: &Call<'_>, id: &str) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteApiKey.html>
-pub(super) fn delete_key(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+pub(super) fn delete_key(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Response> {
     call.store(|store| {
         store.api_keys.remove(id).ok_or_else(invalid_key)?;
         for plan in store.usage_plans.values_mut() {
@@ -139,7 +140,7 @@ struct ApiStageInput {
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateUsagePlan.html>
 /// Deviation: throttle and quota are stored and returned but not enforced.
-pub(super) fn create_plan(call: &Call<'_>) -> AwsResult<Response> {
+pub(super) fn create_plan(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     let input: CreatePlanInput = input(call.req)?;
     super::tags::check_new(&input.tags)?;
     call.store(|store| {
@@ -175,7 +176,7 @@ fn check_stage(store: &super::model::Store, api_id: &str, stage: &str) -> AwsRes
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlans.html>
-pub(super) fn get_plans(call: &Call<'_>) -> AwsResult<Response> {
+pub(super) fn get_plans(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     let key_id = call.req.query_param("keyId").map(str::to_owned);
     let items: Vec<Value> = call.store(|store| {
         store
@@ -189,14 +190,14 @@ pub(super) fn get_plans(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlan.html>
-pub(super) fn get_plan(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+pub(super) fn get_plan(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Response> {
     let plan = call.store(|store| store.usage_plans.get(id).cloned()).ok_or_else(invalid_plan)?;
     Ok(rest_json::ok(&plan.to_json()))
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateUsagePlan.html>
 /// (`/name`, `/description`, add/remove `/apiStages` with value `apiId:stage`)
-pub(super) fn update_plan(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+pub(super) fn update_plan(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Response> {
     let operations = patch::operations(call.req)?;
     call.store(|store| {
         for op in &operations {
@@ -229,7 +230,7 @@ pub(super) fn update_plan(call: &Call<'_>, id: &str) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteUsagePlan.html>
-pub(super) fn delete_plan(call: &Call<'_>, id: &str) -> AwsResult<Response> {
+pub(super) fn delete_plan(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Response> {
     call.store(|store| store.usage_plans.remove(id)).ok_or_else(invalid_plan)?;
     Ok(rest_json::empty(StatusCode::ACCEPTED))
 }
@@ -246,7 +247,7 @@ fn plan_key_json(key: &ApiKey) -> Value {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateUsagePlanKey.html>
-pub(super) fn create_plan_key(call: &Call<'_>, plan_id: &str) -> AwsResult<Response> {
+pub(super) fn create_plan_key(call: &Call<'_, ApiGateway>, plan_id: &str) -> AwsResult<Response> {
     let input: CreatePlanKeyInput = input(call.req)?;
     if input.key_type != "API_KEY" {
         return Err(bad_request(format!("Invalid key type: {}", input.key_type)));
@@ -262,7 +263,7 @@ pub(super) fn create_plan_key(call: &Call<'_>, plan_id: &str) -> AwsResult<Respo
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlanKeys.html>
-pub(super) fn get_plan_keys(call: &Call<'_>, plan_id: &str) -> AwsResult<Response> {
+pub(super) fn get_plan_keys(call: &Call<'_, ApiGateway>, plan_id: &str) -> AwsResult<Response> {
     call.store(|store| {
         let plan = store.usage_plans.get(plan_id).ok_or_else(invalid_plan)?;
         let items: Vec<Value> = plan.keys.iter().filter_map(|id| store.api_keys.get(id)).map(plan_key_json).collect();
@@ -271,7 +272,7 @@ pub(super) fn get_plan_keys(call: &Call<'_>, plan_id: &str) -> AwsResult<Respons
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlanKey.html>
-pub(super) fn get_plan_key(call: &Call<'_>, plan_id: &str, key_id: &str) -> AwsResult<Response> {
+pub(super) fn get_plan_key(call: &Call<'_, ApiGateway>, plan_id: &str, key_id: &str) -> AwsResult<Response> {
     call.store(|store| {
         let plan = store.usage_plans.get(plan_id).ok_or_else(invalid_plan)?;
         let key = plan.keys.get(key_id).and_then(|id| store.api_keys.get(id)).ok_or_else(invalid_key)?;
@@ -280,7 +281,7 @@ pub(super) fn get_plan_key(call: &Call<'_>, plan_id: &str, key_id: &str) -> AwsR
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteUsagePlanKey.html>
-pub(super) fn delete_plan_key(call: &Call<'_>, plan_id: &str, key_id: &str) -> AwsResult<Response> {
+pub(super) fn delete_plan_key(call: &Call<'_, ApiGateway>, plan_id: &str, key_id: &str) -> AwsResult<Response> {
     call.store(|store| {
         let plan = store.usage_plans.get_mut(plan_id).ok_or_else(invalid_plan)?;
         if !plan.keys.remove(key_id) {

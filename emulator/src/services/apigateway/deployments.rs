@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::model::{Deployment, RestApi, Snapshot, Stage};
-use super::{Call, bad_request, conflict, created, input, new_id, not_found, now, patch};
+use super::{ApiGateway, bad_request, conflict, created, input, new_id, not_found, now, patch};
 use crate::protocol::{AwsResult, Response, rest_json};
+use crate::services::Call;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,7 +24,7 @@ struct CreateDeploymentInput {
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateDeployment.html>
 /// The deployment freezes the API as it is now: later edits reach a stage only through a new deployment.
-pub(super) fn create_deployment(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
+pub(super) fn create_deployment(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
     let input: CreateDeploymentInput = input(call.req)?;
     call.api(api_id, |api| {
         if !api.resources.values().any(|r| !r.methods.is_empty()) {
@@ -75,7 +76,7 @@ fn validate_stage_name(name: &str) -> AwsResult<()> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetDeployments.html>
-pub(super) fn get_deployments(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
+pub(super) fn get_deployments(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
     call.api(api_id, |api| {
         let items: Vec<_> = api.deployments.values().map(Deployment::to_json).collect();
         Ok(rest_json::ok(&json!({ "item": items })))
@@ -84,7 +85,7 @@ pub(super) fn get_deployments(call: &Call<'_>, api_id: &str) -> AwsResult<Respon
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetDeployment.html>; `embed=apisummary` adds what the
 /// deployment serves: `{"/path": {"POST": {"authorizationType": "NONE", "apiKeyRequired": true}}}`.
-pub(super) fn get_deployment(call: &Call<'_>, api_id: &str, id: &str) -> AwsResult<Response> {
+pub(super) fn get_deployment(call: &Call<'_, ApiGateway>, api_id: &str, id: &str) -> AwsResult<Response> {
     let summary = call.req.query.iter().any(|(k, v)| k == "embed" && v.eq_ignore_ascii_case("apisummary"));
     call.api(api_id, |api| {
         let deployment = api.deployments.get(id).ok_or_else(|| not_found("Invalid Deployment identifier specified"))?;
@@ -114,7 +115,7 @@ pub(super) fn get_deployment(call: &Call<'_>, api_id: &str, id: &str) -> AwsResu
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteDeployment.html>
-pub(super) fn delete_deployment(call: &Call<'_>, api_id: &str, id: &str) -> AwsResult<Response> {
+pub(super) fn delete_deployment(call: &Call<'_, ApiGateway>, api_id: &str, id: &str) -> AwsResult<Response> {
     call.api(api_id, |api| {
         if !api.deployments.contains_key(id) {
             return Err(not_found("Invalid Deployment identifier specified"));
@@ -140,7 +141,7 @@ struct CreateStageInput {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateStage.html>
-pub(super) fn create_stage(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
+pub(super) fn create_stage(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
     let input: CreateStageInput = input(call.req)?;
     super::tags::check_new(&input.tags)?;
     validate_stage_name(&input.stage_name)?;
@@ -168,7 +169,7 @@ pub(super) fn create_stage(call: &Call<'_>, api_id: &str) -> AwsResult<Response>
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetStages.html> (`{"item": [...]}`, singular)
-pub(super) fn get_stages(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
+pub(super) fn get_stages(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
     call.api(api_id, |api| {
         let items: Vec<_> = api.stages.values().map(Stage::to_json).collect();
         Ok(rest_json::ok(&json!({ "item": items })))
@@ -180,12 +181,12 @@ fn invalid_stage() -> crate::protocol::AwsError {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetStage.html>
-pub(super) fn get_stage(call: &Call<'_>, api_id: &str, name: &str) -> AwsResult<Response> {
+pub(super) fn get_stage(call: &Call<'_, ApiGateway>, api_id: &str, name: &str) -> AwsResult<Response> {
     call.api(api_id, |api| Ok(rest_json::ok(&api.stages.get(name).ok_or_else(invalid_stage)?.to_json())))
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteStage.html>
-pub(super) fn delete_stage(call: &Call<'_>, api_id: &str, name: &str) -> AwsResult<Response> {
+pub(super) fn delete_stage(call: &Call<'_, ApiGateway>, api_id: &str, name: &str) -> AwsResult<Response> {
     call.api(api_id, |api| {
         api.stages.remove(name).ok_or_else(invalid_stage)?;
         Ok(rest_json::empty(StatusCode::ACCEPTED))
@@ -194,7 +195,7 @@ pub(super) fn delete_stage(call: &Call<'_>, api_id: &str, name: &str) -> AwsResu
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateStage.html>
 /// (`/deploymentId`, `/description`, `/variables/<name>`; method settings are not emulated)
-pub(super) fn update_stage(call: &Call<'_>, api_id: &str, name: &str) -> AwsResult<Response> {
+pub(super) fn update_stage(call: &Call<'_, ApiGateway>, api_id: &str, name: &str) -> AwsResult<Response> {
     let operations = patch::operations(call.req)?;
     call.api(api_id, |api| {
         let deployments: Vec<String> = api.deployments.keys().cloned().collect();

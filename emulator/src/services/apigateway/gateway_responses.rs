@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::model::GatewayResponse;
-use super::{Call, bad_request, created, input, not_found};
+use super::{ApiGateway, bad_request, created, input, not_found};
 use crate::protocol::{AwsResult, Response, rest_json};
+use crate::services::Call;
 
 /// (type, default status) of the gateway responses the emulator knows.
 pub(crate) const DEFAULTS: &[(&str, &str)] = &[
@@ -82,7 +83,7 @@ struct PutInput {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetGatewayResponses.html>
-pub(super) fn get_all(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
+pub(super) fn get_all(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
     call.api(api_id, |api| {
         let items: Vec<Value> = DEFAULTS
             .iter()
@@ -96,7 +97,7 @@ pub(super) fn get_all(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
 }
 
 /// Put/Get/DeleteGatewayResponse: <https://docs.aws.amazon.com/apigateway/latest/api/API_PutGatewayResponse.html>
-pub(super) fn one(call: &Call<'_>, api_id: &str, kind: &str) -> AwsResult<Response> {
+pub(super) fn one(call: &Call<'_, ApiGateway>, api_id: &str, kind: &str) -> AwsResult<Response> {
     let Some((_, default_status)) = DEFAULTS.iter().find(|(k, _)| *k == kind) else {
         return Err(bad_request(format!("Invalid response type specified: {kind}")));
     };

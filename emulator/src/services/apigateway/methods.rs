@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use super::model::{Integration, IntegrationResponse, Method, MethodResponse, Resource, RestApi};
 use super::patch::PatchOp;
-use super::{Call, bad_request, conflict, created, input, not_found, patch};
+use super::{ApiGateway, bad_request, conflict, created, input, not_found, patch};
 use crate::protocol::{AwsError, AwsResult, Response, rest_json};
+use crate::services::Call;
 
 const VERBS: &[&str] = &["GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD", "ANY"];
 
@@ -28,7 +29,7 @@ fn find_integration<'a>(api: &'a mut RestApi, id: &str, verb: &str) -> AwsResult
         .ok_or_else(|| not_found("Invalid Integration identifier specified"))
 }
 
-fn method_not_allowed(call: &Call<'_>) -> AwsError {
+fn method_not_allowed(call: &Call<'_, ApiGateway>) -> AwsError {
     AwsError::unknown_operation("API Gateway", &call.req.method, &call.req.raw_path)
 }
 
@@ -48,7 +49,7 @@ struct PutMethodInput {
 /// PutMethod, GetMethod, DeleteMethod, UpdateMethod:
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_PutMethod.html>.
 /// Deviations: authorizers and request validators are stored by name only and not enforced.
-pub(super) fn method(call: &Call<'_>, api_id: &str, id: &str, verb: &str) -> AwsResult<Response> {
+pub(super) fn method(call: &Call<'_, ApiGateway>, api_id: &str, id: &str, verb: &str) -> AwsResult<Response> {
     let verb = verb.to_ascii_uppercase();
     if !VERBS.contains(&verb.as_str()) {
         return Err(bad_request(
@@ -130,7 +131,7 @@ struct PutMethodResponseInput {
 
 /// Put/Get/Delete/UpdateMethodResponse: <https://docs.aws.amazon.com/apigateway/latest/api/API_PutMethodResponse.html>
 pub(super) fn method_response(
-    call: &Call<'_>,
+    call: &Call<'_, ApiGateway>,
     api_id: &str,
     id: &str,
     verb: &str,
@@ -212,7 +213,7 @@ struct PutIntegrationInput {
 /// Put/Get/Delete/UpdateIntegration: <https://docs.aws.amazon.com/apigateway/latest/api/API_PutIntegration.html>
 /// Deviations: AWS (non-proxy), HTTP and HTTP_PROXY integrations are stored but the data plane answers them
 /// with 500 (only MOCK and AWS_PROXY to Lambda are served).
-pub(super) fn integration(call: &Call<'_>, api_id: &str, id: &str, verb: &str) -> AwsResult<Response> {
+pub(super) fn integration(call: &Call<'_, ApiGateway>, api_id: &str, id: &str, verb: &str) -> AwsResult<Response> {
     let verb = verb.to_ascii_uppercase();
     match call.req.method {
         HttpMethod::PUT => {
@@ -306,7 +307,7 @@ struct PutIntegrationResponseInput {
 /// Put/Get/Delete/UpdateIntegrationResponse:
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_PutIntegrationResponse.html>
 pub(super) fn integration_response(
-    call: &Call<'_>,
+    call: &Call<'_, ApiGateway>,
     api_id: &str,
     id: &str,
     verb: &str,

@@ -24,8 +24,8 @@ mod tests;
 use http::{Method, StatusCode};
 
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::services::Authorize;
 use crate::services::iam::Protocol;
+use crate::services::{Authorize, Call, Service};
 
 use model::{RestApi, Store};
 
@@ -34,11 +34,11 @@ pub async fn handle(gateway: &ApiGateway, iam: &dyn Authorize, req: AwsRequest) 
     rest_json::finish(route(gateway, iam, &req), rest_json::ErrorStyle::Message)
 }
 
+/// One `match` from the route (method and path) to its handler. API Gateway's IAM actions are the HTTP methods
+/// (`apigateway:GET` on `arn:aws:apigateway:<region>::<path>`), so every call is authorized here, before the match.
 fn route(gateway: &ApiGateway, iam: &dyn Authorize, req: &AwsRequest) -> AwsResult<Response> {
-    let action = format!("apigateway:{}", req.method);
-    let resource = format!("arn:aws:apigateway:{}::{}", req.ctx.region, req.raw_path);
-    iam.authorize(&req.ctx.caller, &action, &[resource]).map_err(|d| d.into_error(Protocol::RestJson))?;
-    let call = Call { gateway, req };
+    let call = Call { service: gateway, req, iam, operation: req.method.as_str() };
+    call.authorize(&[format!("arn:aws:apigateway:{}::{}", call.region(), req.raw_path)])?;
     let m = &req.method;
     let path = req.path();
     match path.as_slice() {
@@ -124,20 +124,20 @@ impl ApiGateway {
     }
 }
 
-/// One control-plane call: the service and the request.
-pub(crate) struct Call<'a> {
-    gateway: &'a ApiGateway,
-    req: &'a AwsRequest,
+impl Service for ApiGateway {
+    const IAM_PREFIX: &'static str = "apigateway";
+    const PROTOCOL: Protocol = Protocol::RestJson;
 }
 
-impl Call<'_> {
+/// API Gateway's side of every control-plane call: the caller's account and region's resources.
+impl Call<'_, ApiGateway> {
     fn store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
-        self.gateway.with_store(self.req.ctx.account_id(), &self.req.ctx.region, f)
+        self.service.with_store(self.account_id(), self.region(), f)
     }
 
     /// Runs `f` on one REST API, or NotFound.
     fn api<T>(&self, api_id: &str, f: impl FnOnce(&mut RestApi) -> AwsResult<T>) -> AwsResult<T> {
-        let account = self.req.ctx.account_id().to_owned();
+        let account = self.account_id().to_owned();
         self.store(|store| match store.apis.get_mut(api_id) {
             Some(api) => f(api),
             None => Err(not_found(format!("Invalid API identifier specified {account}:{api_id}"))),

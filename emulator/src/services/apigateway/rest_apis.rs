@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::model::{Resource, RestApi, Tags};
-use super::{Call, bad_request, conflict, created, input, new_id, not_found, now, patch};
+use super::{ApiGateway, bad_request, conflict, created, input, new_id, not_found, now, patch};
 use crate::protocol::{AwsResult, Response, rest_json};
+use crate::services::Call;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,7 +30,7 @@ struct EndpointConfiguration {
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateRestApi.html>
 /// Deviations: `cloneFrom`, binary media types and policies are accepted but not emulated.
-pub(super) fn create_api(call: &Call<'_>) -> AwsResult<Response> {
+pub(super) fn create_api(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     let input: CreateApiInput = input(call.req)?;
     super::tags::check_new(&input.tags)?;
     if input.name.trim().is_empty() {
@@ -67,18 +68,18 @@ pub(super) fn create_api(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetRestApis.html> (no pagination)
-pub(super) fn get_apis(call: &Call<'_>) -> AwsResult<Response> {
+pub(super) fn get_apis(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     let items: Vec<_> = call.store(|store| store.apis.values().map(RestApi::to_json).collect());
     Ok(rest_json::ok(&json!({ "item": items })))
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetRestApi.html>
-pub(super) fn get_api(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
+pub(super) fn get_api(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
     call.api(api_id, |api| Ok(rest_json::ok(&api.to_json())))
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateRestApi.html> (`/name`, `/description`)
-pub(super) fn update_api(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
+pub(super) fn update_api(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
     let operations = patch::operations(call.req)?;
     call.api(api_id, |api| {
         for op in &operations {
@@ -93,8 +94,8 @@ pub(super) fn update_api(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteRestApi.html>
-pub(super) fn delete_api(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
-    let account = call.req.ctx.account_id().to_owned();
+pub(super) fn delete_api(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
+    let account = call.account_id().to_owned();
     call.store(|store| store.apis.remove(api_id))
         .ok_or_else(|| not_found(format!("Invalid API identifier specified {account}:{api_id}")))?;
     // Usage plans keep pointing at the deleted API's stages, as on AWS, but can no longer match a request.
@@ -102,7 +103,7 @@ pub(super) fn delete_api(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetResources.html> (`embed=methods`; no pagination)
-pub(super) fn get_resources(call: &Call<'_>, api_id: &str) -> AwsResult<Response> {
+pub(super) fn get_resources(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
     let embed = call.req.query.iter().any(|(k, v)| k == "embed" && v.split(',').any(|e| e == "methods"));
     call.api(api_id, |api| {
         let mut resources: Vec<&Resource> = api.resources.values().collect();
@@ -119,7 +120,7 @@ struct CreateResourceInput {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateResource.html>
-pub(super) fn create_resource(call: &Call<'_>, api_id: &str, parent_id: &str) -> AwsResult<Response> {
+pub(super) fn create_resource(call: &Call<'_, ApiGateway>, api_id: &str, parent_id: &str) -> AwsResult<Response> {
     let input: CreateResourceInput = input(call.req)?;
     let part = input.path_part;
     validate_path_part(&part)?;
@@ -169,7 +170,7 @@ fn validate_path_part(part: &str) -> AwsResult<()> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetResource.html>
-pub(super) fn get_resource(call: &Call<'_>, api_id: &str, id: &str) -> AwsResult<Response> {
+pub(super) fn get_resource(call: &Call<'_, ApiGateway>, api_id: &str, id: &str) -> AwsResult<Response> {
     let embed = call.req.query.iter().any(|(k, v)| k == "embed" && v.split(',').any(|e| e == "methods"));
     call.api(api_id, |api| {
         let resource = api.resources.get(id).ok_or_else(|| not_found("Invalid Resource identifier specified"))?;
@@ -178,7 +179,7 @@ pub(super) fn get_resource(call: &Call<'_>, api_id: &str, id: &str) -> AwsResult
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteResource.html> (descendants go too)
-pub(super) fn delete_resource(call: &Call<'_>, api_id: &str, id: &str) -> AwsResult<Response> {
+pub(super) fn delete_resource(call: &Call<'_, ApiGateway>, api_id: &str, id: &str) -> AwsResult<Response> {
     call.api(api_id, |api| {
         if id == api.root_id {
             return Err(bad_request("Cannot delete root resource"));
@@ -196,7 +197,7 @@ pub(super) fn delete_resource(call: &Call<'_>, api_id: &str, id: &str) -> AwsRes
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateResource.html>
 /// Deviation: renaming or moving resources is not emulated.
-pub(super) fn update_resource(call: &Call<'_>, api_id: &str, id: &str) -> AwsResult<Response> {
+pub(super) fn update_resource(call: &Call<'_, ApiGateway>, api_id: &str, id: &str) -> AwsResult<Response> {
     let operations = patch::operations(call.req)?;
     call.api(api_id, |api| {
         let resource = api.resources.get(id).ok_or_else(|| not_found("Invalid Resource identifier specified"))?;

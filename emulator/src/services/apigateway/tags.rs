@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::model::{Store, Tags};
-use super::{Call, bad_request, input, not_found};
+use super::{ApiGateway, bad_request, input, not_found};
 use crate::protocol::{AwsResult, Response, rest_json};
+use crate::services::Call;
 use crate::services::tagging::{self, Tagged};
 
 /// A create operation's `tags`, checked against AWS's rules.
@@ -21,8 +22,8 @@ pub(super) fn check_new(tags: &Tags) -> AwsResult<()> {
 }
 
 /// Runs `f` on the tags of the resource `arn` names in this call's account and region.
-fn with_tags<T>(call: &Call<'_>, arn: &str, f: impl FnOnce(&mut Tags) -> AwsResult<T>) -> AwsResult<T> {
-    let prefix = format!("arn:aws:apigateway:{}::/", call.req.ctx.region);
+fn with_tags<T>(call: &Call<'_, ApiGateway>, arn: &str, f: impl FnOnce(&mut Tags) -> AwsResult<T>) -> AwsResult<T> {
+    let prefix = format!("arn:aws:apigateway:{}::/", call.region());
     let Some(path) = arn.strip_prefix(&prefix) else {
         return Err(bad_request(format!("Invalid ARN specified in the request: {arn}")));
     };
@@ -42,7 +43,7 @@ fn with_tags<T>(call: &Call<'_>, arn: &str, f: impl FnOnce(&mut Tags) -> AwsResu
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetTags.html>
-pub(super) fn get(call: &Call<'_>, arn: &str) -> AwsResult<Response> {
+pub(super) fn get(call: &Call<'_, ApiGateway>, arn: &str) -> AwsResult<Response> {
     let tags = with_tags(call, arn, |tags| Ok(tags.clone()))?;
     Ok(rest_json::ok(&json!({ "tags": tags })))
 }
@@ -53,7 +54,7 @@ struct TagInput {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_TagResource.html>
-pub(super) fn tag(call: &Call<'_>, arn: &str) -> AwsResult<Response> {
+pub(super) fn tag(call: &Call<'_, ApiGateway>, arn: &str) -> AwsResult<Response> {
     let input: TagInput = input(call.req)?;
     let new = input.tags.ok_or_else(|| bad_request("Invalid request: tags must not be null"))?;
     with_tags(call, arn, |tags| {
@@ -65,7 +66,7 @@ pub(super) fn tag(call: &Call<'_>, arn: &str) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_UntagResource.html> (`tagKeys` repeated in the query)
-pub(super) fn untag(call: &Call<'_>, arn: &str) -> AwsResult<Response> {
+pub(super) fn untag(call: &Call<'_, ApiGateway>, arn: &str) -> AwsResult<Response> {
     let keys: Vec<&str> = call.req.query.iter().filter(|(k, _)| k == "tagKeys").map(|(_, v)| v.as_str()).collect();
     if keys.is_empty() {
         return Err(bad_request("Invalid request: tagKeys must not be null"));

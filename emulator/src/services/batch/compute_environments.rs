@@ -6,8 +6,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::validation::is_resource_name;
-use super::{Op, Scope, Store, client_error, designates, paginate, put, required};
+use super::{Batch, Scope, Store, client_error, designates, paginate, put, required};
 use crate::protocol::AwsResult;
+use crate::services::Call;
 
 /// One compute environment, as CreateComputeEnvironment/UpdateComputeEnvironment left it.
 #[derive(Debug, Clone)]
@@ -142,13 +143,13 @@ fn check_compute_resources(resources: &Value) -> AwsResult<()> {
 ///
 /// Deviations: the environment is VALID at once (AWS goes through CREATING); no EC2/ECS resources are checked
 /// or created (subnets, security groups and roles are kept as given); EKS configurations are stored only.
-pub(crate) fn create(op: &Op<'_>) -> AwsResult<Value> {
-    let input: CreateInput = op.input()?;
+pub(crate) fn create(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: CreateInput = call.input()?;
     let name = required(input.compute_environment_name, "computeEnvironmentName")?;
     let kind = required(input.kind, "type")?;
-    op.authorize("CreateComputeEnvironment", &[arn_for(&op.scope, &name)])?;
+    call.authorize(&[arn_for(&call.scope(), &name)])?;
     if !is_resource_name(&name) {
-        return Err(op.executing_error(
+        return Err(call.executing_error(
             "Compute environment name must be 1-128 letters (uppercase and lowercase), numbers, hyphens and underscores.",
         ));
     }
@@ -159,11 +160,11 @@ pub(crate) fn create(op: &Op<'_>) -> AwsResult<Value> {
     match (&input.compute_resources, kind.as_str()) {
         (Some(resources), _) => check_compute_resources(resources)?,
         (None, "MANAGED") => {
-            return Err(op.executing_error("computeResources must be provided for a MANAGED compute environment."));
+            return Err(call.executing_error("computeResources must be provided for a MANAGED compute environment."));
         }
         (None, _) => {}
     }
-    let scope = &op.scope;
+    let scope = &call.scope();
     let uuid = uuid::Uuid::new_v4().to_string();
     let ce = ComputeEnvironment {
         arn: scope.arn(&format!("compute-environment/{name}")),
@@ -182,12 +183,12 @@ pub(crate) fn create(op: &Op<'_>) -> AwsResult<Value> {
             format!("arn:aws:iam::{}:role/aws-service-role/batch.amazonaws.com/AWSServiceRoleForBatch", scope.account)
         }),
         unmanaged_vcpus: input.unmanaged_vcpus,
-        tags: super::tags::checked(op, &arn_for(&op.scope, &name), input.tags)?,
+        tags: super::tags::checked(call, &arn_for(&call.scope(), &name), input.tags)?,
         update_policy: None,
         eks_configuration: input.eks_configuration,
         context: input.context,
     };
-    op.with_store(|store| {
+    call.with_store(|store| {
         if store.compute_environments.contains_key(&name) {
             return Err(client_error("Object already exists"));
         }
@@ -208,13 +209,13 @@ struct DescribeInput {
 /// DescribeComputeEnvironments: <https://docs.aws.amazon.com/batch/latest/APIReference/API_DescribeComputeEnvironments.html>
 ///
 /// Names or ARNs; unknown ones are simply absent. Without a list, every environment in name order.
-pub(crate) fn describe(op: &Op<'_>) -> AwsResult<Value> {
-    let input: DescribeInput = op.input()?;
-    op.authorize("DescribeComputeEnvironments", &["*".to_owned()])?;
+pub(crate) fn describe(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: DescribeInput = call.input()?;
+    call.authorize(&["*".to_owned()])?;
     if input.compute_environments.as_ref().is_some_and(|l| l.len() > 100) {
         return Err(client_error("computeEnvironments can list at most 100 compute environments"));
     }
-    let details: Vec<Value> = op.with_store(|store| match &input.compute_environments {
+    let details: Vec<Value> = call.with_store(|store| match &input.compute_environments {
         Some(wanted) if !wanted.is_empty() => {
             wanted.iter().filter_map(|id| store.compute_environment(id)).map(ComputeEnvironment::detail).collect()
         }
@@ -245,16 +246,16 @@ struct UpdateInput {
 /// The members of `computeResources` sent replace the stored ones (`updateToLatestImageVersion` is accepted and
 /// dropped). Deviations: the update is immediate (AWS goes through UPDATING) and AWS's limits on which members
 /// may change for which environment type are not enforced.
-pub(crate) fn update(op: &Op<'_>) -> AwsResult<Value> {
-    let input: UpdateInput = op.input()?;
+pub(crate) fn update(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: UpdateInput = call.input()?;
     let identifier = required(input.compute_environment, "computeEnvironment")?;
-    op.authorize("UpdateComputeEnvironment", &[arn_for(&op.scope, &identifier)])?;
+    call.authorize(&[arn_for(&call.scope(), &identifier)])?;
     check_state(input.state.as_deref())?;
     let max_vcpus = input.compute_resources.as_ref().and_then(|r| r.get("maxvCpus"));
     if max_vcpus.is_some_and(|max| max.as_i64().is_none_or(|m| m < 0)) {
         return Err(client_error("computeResources.maxvCpus must be a non-negative integer"));
     }
-    op.with_store(|store| {
+    call.with_store(|store| {
         let ce = store
             .compute_environments
             .values_mut()
@@ -301,11 +302,11 @@ struct DeleteInput {
 ///
 /// Refused while ENABLED (our wording) or while a job queue uses it (AWS's recorded
 /// `Cannot delete, found existing JobQueue relationship`). Deviation: deletion is immediate (AWS: DELETING).
-pub(crate) fn delete(op: &Op<'_>) -> AwsResult<Value> {
-    let input: DeleteInput = op.input()?;
+pub(crate) fn delete(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: DeleteInput = call.input()?;
     let identifier = required(input.compute_environment, "computeEnvironment")?;
-    op.authorize("DeleteComputeEnvironment", &[arn_for(&op.scope, &identifier)])?;
-    op.with_store(|store| {
+    call.authorize(&[arn_for(&call.scope(), &identifier)])?;
+    call.with_store(|store| {
         let ce = store.compute_environment(&identifier).ok_or_else(|| not_found(&identifier))?;
         if ce.state != "DISABLED" {
             return Err(client_error(format!(

@@ -7,8 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::validation::{Platform, ResourceRequirement, check_resources, is_resource_name};
-use super::{Op, Scope, Store, client_error, paginate, put, required};
+use super::{Batch, Scope, Store, client_error, paginate, put, required};
 use crate::protocol::{AwsError, AwsResult};
+use crate::services::Call;
 
 /// One revision of a job definition.
 #[derive(Debug, Clone)]
@@ -208,33 +209,37 @@ struct RetryCheck {
 }
 
 /// Checks the members shared by job definitions and SubmitJob overrides: timeout and retry strategy.
-pub(crate) fn check_timeout_and_retry(op: &Op<'_>, timeout: Option<&Value>, retry: Option<&Value>) -> AwsResult<()> {
+pub(crate) fn check_timeout_and_retry(
+    call: &Call<'_, Batch>,
+    timeout: Option<&Value>,
+    retry: Option<&Value>,
+) -> AwsResult<()> {
     if let Some(timeout) = timeout {
         let check: TimeoutCheck =
             serde_json::from_value(timeout.clone()).map_err(|e| client_error(format!("timeout is not valid: {e}")))?;
         if check.attempt_duration_seconds.is_some_and(|s| s < 60) {
-            return Err(op.executing_error("The minimum value for the timeout is 60 seconds."));
+            return Err(call.executing_error("The minimum value for the timeout is 60 seconds."));
         }
     }
     if let Some(retry) = retry {
         let check: RetryCheck = serde_json::from_value(retry.clone())
             .map_err(|e| client_error(format!("retryStrategy is not valid: {e}")))?;
         if check.attempts.is_some_and(|a| !(1..=10).contains(&a)) {
-            return Err(op.executing_error("Attempts must be between 1 and 10."));
+            return Err(call.executing_error("Attempts must be between 1 and 10."));
         }
     }
     Ok(())
 }
 
 /// Checks environment variables: AWS reserves the `AWS_BATCH` prefix for the variables it sets.
-pub(crate) fn check_environment(op: &Op<'_>, environment: &[KeyValuePair]) -> AwsResult<()> {
+pub(crate) fn check_environment(call: &Call<'_, Batch>, environment: &[KeyValuePair]) -> AwsResult<()> {
     for variable in environment {
         let name = variable.name.as_deref().unwrap_or_default();
         if name.is_empty() {
-            return Err(op.executing_error("Environment variable name must not be empty."));
+            return Err(call.executing_error("Environment variable name must not be empty."));
         }
         if name.starts_with("AWS_BATCH") {
-            return Err(op.executing_error(format!(
+            return Err(call.executing_error(format!(
                 "Environment variable {name} is reserved: names cannot start with AWS_BATCH."
             )));
         }
@@ -242,18 +247,18 @@ pub(crate) fn check_environment(op: &Op<'_>, environment: &[KeyValuePair]) -> Aw
     Ok(())
 }
 
-fn check_container(op: &Op<'_>, platform: Platform, container: &Value) -> AwsResult<()> {
+fn check_container(call: &Call<'_, Batch>, platform: Platform, container: &Value) -> AwsResult<()> {
     let check: ContainerCheck = serde_json::from_value(container.clone())
         .map_err(|e| client_error(format!("containerProperties is not valid: {e}")))?;
     if check.image.as_deref().is_none_or(str::is_empty) {
-        return Err(op.executing_error("Image is not provided."));
+        return Err(call.executing_error("Image is not provided."));
     }
     if platform == Platform::Fargate {
         if check.execution_role_arn.as_deref().is_none_or(str::is_empty) {
-            return Err(op.executing_error("executionRoleArn is required for jobs that run on Fargate resources."));
+            return Err(call.executing_error("executionRoleArn is required for jobs that run on Fargate resources."));
         }
         if check.privileged == Some(true) {
-            return Err(op.executing_error("privileged is not applicable for jobs that run on Fargate resources."));
+            return Err(call.executing_error("privileged is not applicable for jobs that run on Fargate resources."));
         }
     }
     if let Some(ip) = check.network_configuration.and_then(|n| n.assign_public_ip)
@@ -263,9 +268,9 @@ fn check_container(op: &Op<'_>, platform: Platform, container: &Value) -> AwsRes
             "Invalid networkConfiguration.assignPublicIp {ip}: must be ENABLED or DISABLED"
         )));
     }
-    check_environment(op, check.environment.as_deref().unwrap_or_default())?;
+    check_environment(call, check.environment.as_deref().unwrap_or_default())?;
     let requirements = check.resource_requirements.unwrap_or_default();
-    check_resources(platform, &requirements, check.vcpus, check.memory).map_err(|detail| op.executing_error(detail))
+    check_resources(platform, &requirements, check.vcpus, check.memory).map_err(|detail| call.executing_error(detail))
 }
 
 /// RegisterJobDefinition: <https://docs.aws.amazon.com/batch/latest/APIReference/API_RegisterJobDefinition.html>
@@ -274,13 +279,13 @@ fn check_container(op: &Op<'_>, platform: Platform, container: &Value) -> AwsRes
 /// FARGATE the execution role and a valid vCPU/memory pair in resourceRequirements (see `validation`).
 /// Deviations: only `container` definitions with containerProperties are emulated (multinode, ecsProperties and
 /// eksProperties answer NotImplemented); roles and images are not checked for existence.
-pub(crate) fn register(op: &Op<'_>) -> AwsResult<Value> {
-    let input: RegisterInput = op.input()?;
+pub(crate) fn register(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: RegisterInput = call.input()?;
     let name = required(input.job_definition_name, "jobDefinitionName")?;
     let kind = required(input.kind, "type")?;
-    op.authorize("RegisterJobDefinition", &[op.scope.arn(&format!("job-definition/{name}"))])?;
+    call.authorize(&[call.scope().arn(&format!("job-definition/{name}"))])?;
     if !is_resource_name(&name) {
-        return Err(op.executing_error(
+        return Err(call.executing_error(
             "Job definition name must be 1-128 letters (uppercase and lowercase), numbers, hyphens and underscores.",
         ));
     }
@@ -290,7 +295,7 @@ pub(crate) fn register(op: &Op<'_>) -> AwsResult<Value> {
         other => return Err(client_error(format!("Invalid type {other}: must be container or multinode"))),
     }
     if input.node_properties.is_some() {
-        return Err(op.executing_error("nodeProperties is only valid for multinode job definitions."));
+        return Err(call.executing_error("nodeProperties is only valid for multinode job definitions."));
     }
     let platform = match input.platform_capabilities.as_deref().unwrap_or_default() {
         [] => Platform::Ec2,
@@ -307,15 +312,17 @@ pub(crate) fn register(op: &Op<'_>) -> AwsResult<Value> {
         None if input.ecs_properties.is_some() || input.eks_properties.is_some() => {
             return Err(AwsError::not_implemented("Batch job definitions with ecsProperties or eksProperties"));
         }
-        None => return Err(op.executing_error("containerProperties must be provided for a container job definition.")),
+        None => {
+            return Err(call.executing_error("containerProperties must be provided for a container job definition."));
+        }
     };
-    check_container(op, platform, &container)?;
-    check_timeout_and_retry(op, input.timeout.as_ref(), input.retry_strategy.as_ref())?;
-    op.with_store(|store| {
+    check_container(call, platform, &container)?;
+    check_timeout_and_retry(call, input.timeout.as_ref(), input.retry_strategy.as_ref())?;
+    call.with_store(|store| {
         let revisions = store.job_definitions.entry(name.clone()).or_default();
         let revision = revisions.last().map_or(1, |d| d.revision + 1);
         let definition = JobDefinition {
-            arn: op.scope.arn(&format!("job-definition/{name}:{revision}")),
+            arn: call.scope().arn(&format!("job-definition/{name}:{revision}")),
             name: name.clone(),
             revision,
             status: "ACTIVE".to_owned(),
@@ -326,7 +333,11 @@ pub(crate) fn register(op: &Op<'_>) -> AwsResult<Value> {
             retry_strategy: input.retry_strategy,
             timeout: input.timeout,
             propagate_tags: input.propagate_tags,
-            tags: super::tags::checked(op, &op.scope.arn(&format!("job-definition/{name}:{revision}")), input.tags)?,
+            tags: super::tags::checked(
+                call,
+                &call.scope().arn(&format!("job-definition/{name}:{revision}")),
+                input.tags,
+            )?,
             consumable_resource_properties: input.consumable_resource_properties,
         };
         let out = json!({
@@ -353,13 +364,13 @@ struct DescribeInput {
 ///
 /// `jobDefinitions` entries may be ARNs, `name:revision` or bare names (every revision); `jobDefinitionName` and
 /// `status` filter. Sorted by name, then revision. Unknown entries are simply absent.
-pub(crate) fn describe(op: &Op<'_>) -> AwsResult<Value> {
-    let input: DescribeInput = op.input()?;
-    op.authorize("DescribeJobDefinitions", &["*".to_owned()])?;
+pub(crate) fn describe(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: DescribeInput = call.input()?;
+    call.authorize(&["*".to_owned()])?;
     if input.job_definitions.as_ref().is_some_and(|l| l.len() > 100) {
         return Err(client_error("jobDefinitions can list at most 100 job definitions"));
     }
-    let details: Vec<Value> = op.with_store(|store| {
+    let details: Vec<Value> = call.with_store(|store| {
         let mut found: Vec<&JobDefinition> = match &input.job_definitions {
             Some(wanted) if !wanted.is_empty() => wanted
                 .iter()
@@ -398,21 +409,21 @@ struct DeregisterInput {
 ///
 /// By `name:revision` or ARN; the revision becomes INACTIVE (still described, no longer submittable). A bare name
 /// or an already INACTIVE/unknown revision is refused with the SubmitJob wording.
-pub(crate) fn deregister(op: &Op<'_>) -> AwsResult<Value> {
-    let input: DeregisterInput = op.input()?;
+pub(crate) fn deregister(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: DeregisterInput = call.input()?;
     let identifier = required(input.job_definition, "jobDefinition")?;
     let Some(DefinitionRef::Revision(name, revision)) = DefinitionRef::parse(&identifier) else {
-        return Err(op.executing_error(format!(
+        return Err(call.executing_error(format!(
             "jobDefinition {identifier} must be name:revision or a job definition ARN with its revision."
         )));
     };
     let arn = if identifier.starts_with("arn:") {
         identifier.clone()
     } else {
-        op.scope.arn(&format!("job-definition/{name}:{revision}"))
+        call.scope().arn(&format!("job-definition/{name}:{revision}"))
     };
-    op.authorize("DeregisterJobDefinition", std::slice::from_ref(&arn))?;
-    op.with_store(|store| {
+    call.authorize(std::slice::from_ref(&arn))?;
+    call.with_store(|store| {
         let definition = store
             .job_definitions
             .get_mut(&name)

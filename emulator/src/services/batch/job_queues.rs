@@ -6,8 +6,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::validation::is_resource_name;
-use super::{Op, Scope, Store, client_error, designates, paginate, put, required};
+use super::{Batch, Scope, Store, client_error, designates, paginate, put, required};
 use crate::protocol::{AwsError, AwsResult};
+use crate::services::Call;
 
 /// One job queue.
 #[derive(Debug, Clone)]
@@ -78,12 +79,12 @@ struct OrderEntry {
 }
 
 /// Checks a computeEnvironmentOrder and resolves it to `(order, ARN)` pairs, lowest order first.
-fn resolve_order(op: &Op<'_>, store: &Store, entries: Vec<OrderEntry>) -> AwsResult<Vec<(i64, String)>> {
+fn resolve_order(call: &Call<'_, Batch>, store: &Store, entries: Vec<OrderEntry>) -> AwsResult<Vec<(i64, String)>> {
     if entries.is_empty() {
-        return Err(op.executing_error("computeEnvironmentOrder must contain at least one compute environment."));
+        return Err(call.executing_error("computeEnvironmentOrder must contain at least one compute environment."));
     }
     if entries.len() > 3 {
-        return Err(op.executing_error("A job queue can have at most 3 compute environments."));
+        return Err(call.executing_error("A job queue can have at most 3 compute environments."));
     }
     let mut resolved = Vec::new();
     let mut orders = BTreeSet::new();
@@ -92,7 +93,7 @@ fn resolve_order(op: &Op<'_>, store: &Store, entries: Vec<OrderEntry>) -> AwsRes
         let order = required(entry.order, "computeEnvironmentOrder.member.order")?;
         let identifier = required(entry.compute_environment, "computeEnvironmentOrder.member.computeEnvironment")?;
         if !orders.insert(order) {
-            return Err(op.executing_error(format!("Duplicate order {order} in computeEnvironmentOrder.")));
+            return Err(call.executing_error(format!("Duplicate order {order} in computeEnvironmentOrder.")));
         }
         let ce = store
             .compute_environment(&identifier)
@@ -101,7 +102,7 @@ fn resolve_order(op: &Op<'_>, store: &Store, entries: Vec<OrderEntry>) -> AwsRes
         resolved.push((order, ce.arn.clone()));
     }
     if fargate.len() > 1 {
-        return Err(op.executing_error("A job queue cannot mix Fargate and EC2 (or SPOT) compute environments."));
+        return Err(call.executing_error("A job queue cannot mix Fargate and EC2 (or SPOT) compute environments."));
     }
     resolved.sort();
     Ok(resolved)
@@ -140,25 +141,25 @@ struct CreateInput {
 /// Compute environments may be given by name or ARN and are described back as ARNs. Refusals in our wording:
 /// unknown compute environment (`ComputeEnvironment <x> not found.`), more than 3, duplicate orders, Fargate mixed
 /// with EC2. Deviations: VALID at once; scheduling policies are not checked; SageMaker queues are not emulated.
-pub(crate) fn create(op: &Op<'_>) -> AwsResult<Value> {
-    let input: CreateInput = op.input()?;
+pub(crate) fn create(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: CreateInput = call.input()?;
     let name = required(input.job_queue_name, "jobQueueName")?;
     let priority = required(input.priority, "priority")?;
-    op.authorize("CreateJobQueue", &[arn_for(&op.scope, &name)])?;
+    call.authorize(&[arn_for(&call.scope(), &name)])?;
     if !is_resource_name(&name) {
-        return Err(op.executing_error(
+        return Err(call.executing_error(
             "Job queue name must be 1-128 letters (uppercase and lowercase), numbers, hyphens and underscores.",
         ));
     }
     check_state(input.state.as_deref())?;
     check_unsupported(input.service_environment_order.as_ref())?;
-    op.with_store(|store| {
+    call.with_store(|store| {
         if store.job_queues.contains_key(&name) {
             return Err(client_error("Object already exists"));
         }
-        let order = resolve_order(op, store, input.compute_environment_order.unwrap_or_default())?;
+        let order = resolve_order(call, store, input.compute_environment_order.unwrap_or_default())?;
         let queue = JobQueue {
-            arn: op.scope.arn(&format!("job-queue/{name}")),
+            arn: call.scope().arn(&format!("job-queue/{name}")),
             name: name.clone(),
             state: input.state.unwrap_or_else(|| "ENABLED".to_owned()),
             priority,
@@ -166,7 +167,7 @@ pub(crate) fn create(op: &Op<'_>) -> AwsResult<Value> {
             scheduling_policy_arn: input.scheduling_policy_arn,
             job_queue_type: input.job_queue_type,
             job_state_time_limit_actions: input.job_state_time_limit_actions,
-            tags: super::tags::checked(op, &op.scope.arn(&format!("job-queue/{name}")), input.tags)?,
+            tags: super::tags::checked(call, &call.scope().arn(&format!("job-queue/{name}")), input.tags)?,
         };
         let out = json!({ "jobQueueName": queue.name, "jobQueueArn": queue.arn });
         store.job_queues.insert(name, queue);
@@ -185,13 +186,13 @@ struct DescribeInput {
 /// DescribeJobQueues: <https://docs.aws.amazon.com/batch/latest/APIReference/API_DescribeJobQueues.html>
 ///
 /// Names or ARNs; unknown ones are simply absent. Without a list, every queue in name order.
-pub(crate) fn describe(op: &Op<'_>) -> AwsResult<Value> {
-    let input: DescribeInput = op.input()?;
-    op.authorize("DescribeJobQueues", &["*".to_owned()])?;
+pub(crate) fn describe(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: DescribeInput = call.input()?;
+    call.authorize(&["*".to_owned()])?;
     if input.job_queues.as_ref().is_some_and(|l| l.len() > 100) {
         return Err(client_error("jobQueues can list at most 100 job queues"));
     }
-    let details: Vec<Value> = op.with_store(|store| match &input.job_queues {
+    let details: Vec<Value> = call.with_store(|store| match &input.job_queues {
         Some(wanted) if !wanted.is_empty() => {
             wanted.iter().filter_map(|id| store.job_queue(id)).map(JobQueue::detail).collect()
         }
@@ -219,16 +220,16 @@ struct UpdateInput {
 /// UpdateJobQueue: <https://docs.aws.amazon.com/batch/latest/APIReference/API_UpdateJobQueue.html>
 ///
 /// Same checks as CreateJobQueue for a new computeEnvironmentOrder. Deviation: immediate (AWS: UPDATING).
-pub(crate) fn update(op: &Op<'_>) -> AwsResult<Value> {
-    let input: UpdateInput = op.input()?;
+pub(crate) fn update(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: UpdateInput = call.input()?;
     let identifier = required(input.job_queue, "jobQueue")?;
-    op.authorize("UpdateJobQueue", &[arn_for(&op.scope, &identifier)])?;
+    call.authorize(&[arn_for(&call.scope(), &identifier)])?;
     check_state(input.state.as_deref())?;
     check_unsupported(input.service_environment_order.as_ref())?;
-    op.with_store(|store| {
+    call.with_store(|store| {
         let name = store.job_queue(&identifier).map(|q| q.name.clone()).ok_or_else(|| not_found(&identifier))?;
         let order = match input.compute_environment_order {
-            Some(entries) => Some(resolve_order(op, store, entries)?),
+            Some(entries) => Some(resolve_order(call, store, entries)?),
             None => None,
         };
         let queue = store.job_queues.get_mut(&name).ok_or_else(|| not_found(&identifier))?;
@@ -261,11 +262,11 @@ struct DeleteInput {
 ///
 /// Refused while ENABLED (our wording). Deviations: deletion is immediate (AWS: DELETING), and the queue's jobs
 /// are kept as they are (AWS terminates them).
-pub(crate) fn delete(op: &Op<'_>) -> AwsResult<Value> {
-    let input: DeleteInput = op.input()?;
+pub(crate) fn delete(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: DeleteInput = call.input()?;
     let identifier = required(input.job_queue, "jobQueue")?;
-    op.authorize("DeleteJobQueue", &[arn_for(&op.scope, &identifier)])?;
-    op.with_store(|store| {
+    call.authorize(&[arn_for(&call.scope(), &identifier)])?;
+    call.with_store(|store| {
         let queue = store.job_queue(&identifier).ok_or_else(|| not_found(&identifier))?;
         if queue.state != "DISABLED" {
             return Err(client_error(format!(

@@ -17,8 +17,9 @@ use serde_json::{Value, json};
 use super::job_definitions::{self, ContainerCheck, check_environment, check_timeout_and_retry, not_active};
 use super::job_queues;
 use super::validation::{Platform, ResourceRequirement, check_resources, is_job_name};
-use super::{Op, Store, client_error, paginate, put, required};
+use super::{Batch, Store, client_error, paginate, put, required};
 use crate::protocol::{AwsError, AwsResult};
+use crate::services::{Call, Images};
 
 /// Job statuses in lifecycle order, before the final one.
 const PROGRESS: [&str; 4] = ["SUBMITTED", "RUNNABLE", "STARTING", "RUNNING"];
@@ -319,7 +320,7 @@ struct SubmitInput {
 /// The container detail a job starts from: the definition's properties, the submission's overrides, and the
 /// command with `Ref::` placeholders substituted.
 fn resolve_container(
-    op: &Op<'_>,
+    call: &Call<'_, Batch>,
     definition: &job_definitions::JobDefinition,
     overrides: Option<serde_json::Map<String, Value>>,
     parameters: &BTreeMap<String, String>,
@@ -350,10 +351,10 @@ fn resolve_container(
     }
     let check: ContainerCheck = serde_json::from_value(container.clone())
         .map_err(|e| client_error(format!("containerOverrides is not valid: {e}")))?;
-    check_environment(op, check.environment.as_deref().unwrap_or_default())?;
+    check_environment(call, check.environment.as_deref().unwrap_or_default())?;
     let requirements: Vec<ResourceRequirement> = check.resource_requirements.unwrap_or_default();
     check_resources(definition.platform, &requirements, check.vcpus, check.memory)
-        .map_err(|detail| op.executing_error(detail))?;
+        .map_err(|detail| call.executing_error(detail))?;
     if let (Some(command), Value::Object(map)) = (check.command, &mut container) {
         map.insert("command".into(), json!(substitute(&command, parameters)));
     }
@@ -370,17 +371,17 @@ fn resolve_container(
 /// Deviations: DescribeJobs shows the command with `Ref::` placeholders already substituted (a choice; AWS
 /// substitutes when the container starts); `dependsOn` is recorded but does not delay the job; array, multi-node,
 /// ECS-properties and EKS jobs answer NotImplemented.
-pub(crate) fn submit(op: &Op<'_>) -> AwsResult<Value> {
-    let input: SubmitInput = op.input()?;
+pub(crate) fn submit(call: &Call<'_, Batch>, images: &dyn Images) -> AwsResult<Value> {
+    let input: SubmitInput = call.input()?;
     let name = required(input.job_name, "jobName")?;
     let queue_id = required(input.job_queue, "jobQueue")?;
     let definition_id = required(input.job_definition, "jobDefinition")?;
-    let resources = op.with_store(|store| {
-        [job_queues::arn_for(&op.scope, &queue_id), job_definitions::arn_for(&op.scope, store, &definition_id)]
+    let resources = call.with_store(|store| {
+        [job_queues::arn_for(&call.scope(), &queue_id), job_definitions::arn_for(&call.scope(), store, &definition_id)]
     });
-    op.authorize("SubmitJob", &resources)?;
+    call.authorize(&resources)?;
     if !is_job_name(&name) {
-        return Err(op.executing_error(
+        return Err(call.executing_error(
             "Job name must be 1-128 letters (uppercase and lowercase), numbers, hyphens and underscores, \
              starting with a letter or number.",
         ));
@@ -394,9 +395,9 @@ pub(crate) fn submit(op: &Op<'_>) -> AwsResult<Value> {
     {
         return Err(AwsError::not_implemented("Batch multi-node, ECS-properties and EKS job overrides"));
     }
-    check_timeout_and_retry(op, input.timeout.as_ref(), input.retry_strategy.as_ref())?;
-    let now = op.now();
-    op.with_store(|store| {
+    check_timeout_and_retry(call, input.timeout.as_ref(), input.retry_strategy.as_ref())?;
+    let now = call.now();
+    call.with_store(|store| {
         let queue = store.job_queue(&queue_id).ok_or_else(|| job_queues::not_found(&queue_id))?;
         if queue.state != "ENABLED" {
             return Err(client_error(format!("JobQueue {queue_id} is not in ENABLED state.")));
@@ -404,19 +405,19 @@ pub(crate) fn submit(op: &Op<'_>) -> AwsResult<Value> {
         let definition = store.active_job_definition(&definition_id).ok_or_else(|| not_active(&definition_id))?;
         let mut parameters = definition.parameters.clone();
         parameters.extend(input.parameters.unwrap_or_default());
-        let container = resolve_container(op, definition, input.container_overrides, &parameters)?;
-        let pull_error = container["image"].as_str().and_then(|image| (op.pull)(image));
+        let container = resolve_container(call, definition, input.container_overrides, &parameters)?;
+        let pull_error = container["image"].as_str().and_then(|image| images.pull_error(image));
         let environments: Vec<_> =
             queue.compute_environment_order.iter().filter_map(|(_, arn)| store.compute_environment(arn)).collect();
         let wants_fargate = definition.platform == Platform::Fargate;
         let never_starts = !environments.iter().any(|ce| ce.is_fargate() == wants_fargate);
         let cluster_arn = environments.first().map_or_else(
-            || format!("arn:aws:ecs:{}:{}:cluster/AWSBatch", op.scope.region, op.scope.account),
+            || format!("arn:aws:ecs:{}:{}:cluster/AWSBatch", call.scope().region, call.scope().account),
             |ce| ce.ecs_cluster_arn.clone(),
         );
         let id = uuid::Uuid::new_v4().to_string();
         let job = Job {
-            arn: op.scope.arn(&format!("job/{id}")),
+            arn: call.scope().arn(&format!("job/{id}")),
             id: id.clone(),
             name: name.clone(),
             queue_arn: queue.arn.clone(),
@@ -426,7 +427,7 @@ pub(crate) fn submit(op: &Op<'_>) -> AwsResult<Value> {
             created_at: now,
             parameters,
             container,
-            tags: super::tags::checked(op, &op.scope.arn(&format!("job/{id}")), input.tags)?,
+            tags: super::tags::checked(call, &call.scope().arn(&format!("job/{id}")), input.tags)?,
             timeout: input.timeout.or_else(|| definition.timeout.clone()),
             retry_strategy: input.retry_strategy.or_else(|| definition.retry_strategy.clone()),
             propagate_tags: input.propagate_tags.or(definition.propagate_tags),
@@ -455,16 +456,16 @@ struct DescribeInput {
 ///
 /// Up to 100 job ids (job ARNs are accepted too); unknown ones are simply absent. jobQueue and jobDefinition are
 /// ARNs, times epoch milliseconds.
-pub(crate) fn describe(op: &Op<'_>) -> AwsResult<Value> {
-    let input: DescribeInput = op.input()?;
+pub(crate) fn describe(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: DescribeInput = call.input()?;
     let ids = required(input.jobs, "jobs")?;
-    op.authorize("DescribeJobs", &["*".to_owned()])?;
+    call.authorize(&["*".to_owned()])?;
     if ids.len() > 100 {
-        return Err(op.executing_error("jobs can list at most 100 job IDs."));
+        return Err(call.executing_error("jobs can list at most 100 job IDs."));
     }
-    let (now, state_ms) = (op.now(), op.batch.state_ms());
+    let (now, state_ms) = (call.now(), call.service.state_ms());
     let jobs: Vec<Value> =
-        op.with_store(|store| ids.iter().filter_map(|id| store.job(id)).map(|j| j.detail(now, state_ms)).collect());
+        call.with_store(|store| ids.iter().filter_map(|id| store.job(id)).map(|j| j.detail(now, state_ms)).collect());
     Ok(json!({ "jobs": jobs }))
 }
 
@@ -504,14 +505,14 @@ enum JobFilter {
 }
 
 impl JobFilter {
-    fn parse(op: &Op<'_>, filter: Filter) -> AwsResult<Self> {
+    fn parse(call: &Call<'_, Batch>, filter: Filter) -> AwsResult<Self> {
         let name = required(filter.name, "filters.member.name")?;
         let values = required(filter.values, "filters.member.values")?;
         let timestamp = |values: &[String]| -> AwsResult<i64> {
             values
                 .first()
                 .and_then(|v| v.parse().ok())
-                .ok_or_else(|| op.executing_error(format!("{name} needs a timestamp in epoch milliseconds.")))
+                .ok_or_else(|| call.executing_error(format!("{name} needs a timestamp in epoch milliseconds.")))
         };
         Ok(match name.as_str() {
             "JOB_NAME" => Self::Name(values),
@@ -519,7 +520,7 @@ impl JobFilter {
             "BEFORE_CREATED_AT" => Self::CreatedBefore(timestamp(&values)?),
             "AFTER_CREATED_AT" => Self::CreatedAfter(timestamp(&values)?),
             other => {
-                return Err(op.executing_error(format!(
+                return Err(call.executing_error(format!(
                     "Invalid filter name {other}: must be JOB_NAME, JOB_DEFINITION, BEFORE_CREATED_AT or AFTER_CREATED_AT."
                 )));
             }
@@ -548,9 +549,9 @@ impl JobFilter {
 /// filters (JOB_NAME, JOB_DEFINITION with a trailing `*` wildcard, BEFORE/AFTER_CREATED_AT in epoch ms) every
 /// status is. Oldest first. Deviation: there are no array or multi-node jobs, so `arrayJobId`/`multiNodeJobId` list
 /// nothing.
-pub(crate) fn list(op: &Op<'_>) -> AwsResult<Value> {
-    let input: ListInput = op.input()?;
-    op.authorize("ListJobs", &["*".to_owned()])?;
+pub(crate) fn list(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    let input: ListInput = call.input()?;
+    call.authorize(&["*".to_owned()])?;
     if let Some(status) = &input.job_status
         && !STATUSES.contains(&status.as_str())
     {
@@ -558,19 +559,19 @@ pub(crate) fn list(op: &Op<'_>) -> AwsResult<Value> {
     }
     let filters = match input.filters {
         Some(filters) if filters.len() > 1 => {
-            return Err(op.executing_error("Only one filter can be used at a time."));
+            return Err(call.executing_error("Only one filter can be used at a time."));
         }
-        Some(filters) => filters.into_iter().map(|f| JobFilter::parse(op, f)).collect::<AwsResult<Vec<_>>>()?,
+        Some(filters) => filters.into_iter().map(|f| JobFilter::parse(call, f)).collect::<AwsResult<Vec<_>>>()?,
         None => Vec::new(),
     };
     let Some(queue_id) = input.job_queue else {
         if input.array_job_id.is_some() || input.multi_node_job_id.is_some() {
             return Ok(json!({ "jobSummaryList": [] }));
         }
-        return Err(op.executing_error("One of jobQueue, arrayJobId or multiNodeJobId must be specified."));
+        return Err(call.executing_error("One of jobQueue, arrayJobId or multiNodeJobId must be specified."));
     };
-    let (now, state_ms) = (op.now(), op.batch.state_ms());
-    let summaries = op.with_store(|store| {
+    let (now, state_ms) = (call.now(), call.service.state_ms());
+    let summaries = call.with_store(|store| {
         let queue = store.job_queue(&queue_id).ok_or_else(|| job_queues::not_found(&queue_id))?;
         let wanted_status = match (&input.job_status, filters.is_empty()) {
             (_, false) => None,
@@ -602,14 +603,14 @@ struct StopInput {
 }
 
 /// Stops a job that is in one of `stoppable` states at `now`; other jobs are left alone (the call still succeeds).
-fn stop(op: &Op<'_>, operation: &str, stoppable: &[&str], cancelled: bool) -> AwsResult<Value> {
-    let input: StopInput = op.input()?;
+fn stop(call: &Call<'_, Batch>, stoppable: &[&str], cancelled: bool) -> AwsResult<Value> {
+    let input: StopInput = call.input()?;
     let id = required(input.job_id, "jobId")?;
     let reason = required(input.reason, "reason")?;
-    let arn = if id.starts_with("arn:") { id.clone() } else { op.scope.arn(&format!("job/{id}")) };
-    op.authorize(operation, &[arn])?;
-    let (now, state_ms) = (op.now(), op.batch.state_ms());
-    op.with_store(|store| {
+    let arn = if id.starts_with("arn:") { id.clone() } else { call.scope().arn(&format!("job/{id}")) };
+    call.authorize(&[arn])?;
+    let (now, state_ms) = (call.now(), call.service.state_ms());
+    call.with_store(|store| {
         let key = store.job(&id).map(|j| j.id.clone()).ok_or_else(|| client_error(format!("Job {id} not found.")))?;
         let job = store.jobs.get_mut(&key).ok_or_else(|| client_error(format!("Job {id} not found.")))?;
         if job.forced.is_none() && stoppable.contains(&job.phase(now, state_ms).status) {
@@ -623,16 +624,16 @@ fn stop(op: &Op<'_>, operation: &str, stoppable: &[&str], cancelled: bool) -> Aw
 ///
 /// SUBMITTED, PENDING and RUNNABLE jobs become FAILED with `statusReason` = reason; later states are unaffected
 /// (the call still succeeds). Deviation: an unknown job id is refused (`Job <id> not found.`, our wording).
-pub(crate) fn cancel(op: &Op<'_>) -> AwsResult<Value> {
-    stop(op, "CancelJob", &["SUBMITTED", "PENDING", "RUNNABLE"], true)
+pub(crate) fn cancel(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    stop(call, &["SUBMITTED", "PENDING", "RUNNABLE"], true)
 }
 
 /// TerminateJob: <https://docs.aws.amazon.com/batch/latest/APIReference/API_TerminateJob.html>
 ///
 /// Any job not yet SUCCEEDED or FAILED becomes FAILED with `statusReason` = reason. Deviation: an unknown job id
 /// is refused (`Job <id> not found.`, our wording).
-pub(crate) fn terminate(op: &Op<'_>) -> AwsResult<Value> {
-    stop(op, "TerminateJob", &["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"], false)
+pub(crate) fn terminate(call: &Call<'_, Batch>) -> AwsResult<Value> {
+    stop(call, &["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"], false)
 }
 
 #[cfg(test)]

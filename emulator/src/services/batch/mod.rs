@@ -24,32 +24,22 @@ use serde_json::Value;
 
 use crate::config::BatchConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::services::Images;
-use crate::services::iam::Denial;
 use crate::services::iam::Protocol;
+use crate::services::{Authorize, Call, Images, Service};
 
-/// Serves one Batch request: finds the operation, asks IAM whether the caller may perform it, runs it; `images`
-/// says whether a job's image can be pulled.
-pub async fn handle(
-    batch: &Batch,
-    iam: &dyn crate::services::Authorize,
-    images: &dyn Images,
-    req: AwsRequest,
-) -> Response {
-    let authorize = |action: &str, resources: &[String]| iam.authorize(&req.ctx.caller, action, resources);
-    let pull = |image: &str| images.pull_error(image);
-    match batch.dispatch(&req, &authorize, &pull) {
+/// Serves one Batch request: finds the operation and runs its handler, which asks IAM whether the caller may
+/// perform it; `images` says whether a job's image can be pulled.
+pub async fn handle(batch: &Batch, iam: &dyn Authorize, images: &dyn Images, req: AwsRequest) -> Response {
+    match batch.dispatch(&req, iam, images) {
         Ok(output) => rest_json::ok(&output),
         Err(err) => rest_json::error(&err, rest_json::ErrorStyle::Message),
     }
 }
 
-/// Asks IAM whether the caller may perform an action (`batch:SubmitJob`) on resources (ARNs or `*`).
-pub(crate) type Authorize<'a> = dyn Fn(&str, &[String]) -> Result<(), Denial> + 'a;
-
-/// Why a job's image cannot be pulled, when it is known not to be there (an image of this emulator's ECR that
-/// was never pushed); `None` when it is there, or lives in a registry the emulator cannot see.
-pub(crate) type PullCheck<'a> = dyn Fn(&str) -> Option<String> + 'a;
+impl Service for Batch {
+    const IAM_PREFIX: &'static str = "batch";
+    const PROTOCOL: Protocol = Protocol::RestJson;
+}
 
 /// Milliseconds since the Unix epoch, the unit of every Batch timestamp.
 pub(crate) type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -84,41 +74,37 @@ impl Batch {
         Self { config, clock, stores: crate::store::Scoped::default() }
     }
 
-    /// Runs one operation and returns its JSON output.
-    pub(crate) fn dispatch(
-        &self,
-        req: &AwsRequest,
-        authorize: &Authorize<'_>,
-        pull: &PullCheck<'_>,
-    ) -> AwsResult<Value> {
+    /// Runs one operation and returns its JSON output: one `match` from the route (`POST /v1/<operation>`, the
+    /// name case-insensitive, or `/v1/tags/<arn>`) to the operation's name and handler.
+    pub(crate) fn dispatch(&self, req: &AwsRequest, iam: &dyn Authorize, images: &dyn Images) -> AwsResult<Value> {
         let segments = req.path();
-        let op = Op { batch: self, req, authorize, pull, scope: Scope::of(req) };
+        let call = |operation| Call { service: self, req, iam, operation };
         match (req.method.as_str(), segments.as_slice()) {
             ("POST", ["v1", name]) => match name.to_ascii_lowercase().as_str() {
-                "createcomputeenvironment" => compute_environments::create(&op),
-                "describecomputeenvironments" => compute_environments::describe(&op),
-                "updatecomputeenvironment" => compute_environments::update(&op),
-                "deletecomputeenvironment" => compute_environments::delete(&op),
-                "createjobqueue" => job_queues::create(&op),
-                "describejobqueues" => job_queues::describe(&op),
-                "updatejobqueue" => job_queues::update(&op),
-                "deletejobqueue" => job_queues::delete(&op),
-                "registerjobdefinition" => job_definitions::register(&op),
-                "describejobdefinitions" => job_definitions::describe(&op),
-                "deregisterjobdefinition" => job_definitions::deregister(&op),
-                "submitjob" => jobs::submit(&op),
-                "describejobs" => jobs::describe(&op),
-                "listjobs" => jobs::list(&op),
-                "canceljob" => jobs::cancel(&op),
-                "terminatejob" => jobs::terminate(&op),
+                "createcomputeenvironment" => compute_environments::create(&call("CreateComputeEnvironment")),
+                "describecomputeenvironments" => compute_environments::describe(&call("DescribeComputeEnvironments")),
+                "updatecomputeenvironment" => compute_environments::update(&call("UpdateComputeEnvironment")),
+                "deletecomputeenvironment" => compute_environments::delete(&call("DeleteComputeEnvironment")),
+                "createjobqueue" => job_queues::create(&call("CreateJobQueue")),
+                "describejobqueues" => job_queues::describe(&call("DescribeJobQueues")),
+                "updatejobqueue" => job_queues::update(&call("UpdateJobQueue")),
+                "deletejobqueue" => job_queues::delete(&call("DeleteJobQueue")),
+                "registerjobdefinition" => job_definitions::register(&call("RegisterJobDefinition")),
+                "describejobdefinitions" => job_definitions::describe(&call("DescribeJobDefinitions")),
+                "deregisterjobdefinition" => job_definitions::deregister(&call("DeregisterJobDefinition")),
+                "submitjob" => jobs::submit(&call("SubmitJob"), images),
+                "describejobs" => jobs::describe(&call("DescribeJobs")),
+                "listjobs" => jobs::list(&call("ListJobs")),
+                "canceljob" => jobs::cancel(&call("CancelJob")),
+                "terminatejob" => jobs::terminate(&call("TerminateJob")),
                 _ => Err(AwsError::unknown_operation("Batch", &req.method, &req.raw_path)),
             },
             (method, ["v1", "tags", arn @ ..]) if !arn.is_empty() => {
                 let arn = arn.join("/");
                 match method {
-                    "GET" => tags::list(&op, &arn),
-                    "POST" => tags::tag(&op, &arn),
-                    "DELETE" => tags::untag(&op, &arn),
+                    "GET" => tags::list(&call("ListTagsForResource"), &arn),
+                    "POST" => tags::tag(&call("TagResource"), &arn),
+                    "DELETE" => tags::untag(&call("UntagResource"), &arn),
                     _ => Err(AwsError::unknown_operation("Batch", &req.method, &req.raw_path)),
                 }
             }
@@ -147,32 +133,23 @@ impl Batch {
     }
 }
 
-/// One operation in progress: the service, the request, who may do what, and where.
-pub(crate) struct Op<'a> {
-    batch: &'a Batch,
-    req: &'a AwsRequest,
-    authorize: &'a Authorize<'a>,
-    pull: &'a PullCheck<'a>,
-    scope: Scope,
-}
-
-impl Op<'_> {
+/// Batch's side of every operation: its input, its account and region's resources, its clock.
+impl Call<'_, Batch> {
     fn input<T: serde::de::DeserializeOwned>(&self) -> AwsResult<T> {
         rest_json::input(self.req)
     }
 
-    /// `batch:<operation>` on `resources`, or 403 AccessDeniedException with IAM's message.
-    fn authorize(&self, operation: &str, resources: &[String]) -> AwsResult<()> {
-        (self.authorize)(&format!("batch:{operation}"), resources)
-            .map_err(|denial| denial.into_error(Protocol::RestJson))
+    /// The account and region the operation acts in.
+    fn scope(&self) -> Scope {
+        Scope::of(self.req)
     }
 
     fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
-        self.batch.with_store(&self.scope, f)
+        self.service.with_store(&self.scope(), f)
     }
 
     fn now(&self) -> i64 {
-        self.batch.now()
+        self.service.now()
     }
 
     /// AWS Batch's wording for most semantic refusals: `Error executing request, Exception : <detail>, RequestId: <id>`.

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Op, Store, client_error, required};
+use super::{Batch, Store, client_error, required};
 use crate::protocol::AwsResult;
+use crate::services::Call;
 use crate::services::tagging::{self, Tagged, Tags};
 
 /// The tags of the resource `arn` names, if it exists.
@@ -39,9 +40,9 @@ fn not_found(arn: &str) -> crate::protocol::AwsError {
 }
 
 /// ListTagsForResource: <https://docs.aws.amazon.com/batch/latest/APIReference/API_ListTagsForResource.html>
-pub(crate) fn list(op: &Op<'_>, arn: &str) -> AwsResult<Value> {
-    op.authorize("ListTagsForResource", &[arn.to_owned()])?;
-    op.with_store(|store| {
+pub(crate) fn list(call: &Call<'_, Batch>, arn: &str) -> AwsResult<Value> {
+    call.authorize(&[arn.to_owned()])?;
+    call.with_store(|store| {
         let tags = tags_of(store, arn).ok_or_else(|| not_found(arn))?;
         Ok(json!({ "tags": tags }))
     })
@@ -54,21 +55,21 @@ struct TagInput {
 
 /// The tags a create operation was given, checked against AWS's rules; tagging on create needs
 /// `batch:TagResource` on the new resource `arn`, as on AWS.
-pub(crate) fn checked(op: &Op<'_>, arn: &str, tags: Option<Tags>) -> AwsResult<Tags> {
+pub(crate) fn checked(call: &Call<'_, Batch>, arn: &str, tags: Option<Tags>) -> AwsResult<Tags> {
     let tags = tags.unwrap_or_default();
     tagging::check(&Tags::new(), &tags).map_err(client_error)?;
     if !tags.is_empty() {
-        op.authorize("TagResource", &[arn.to_owned()])?;
+        call.authorize_action("TagResource", &[arn.to_owned()])?;
     }
     Ok(tags)
 }
 
 /// TagResource: <https://docs.aws.amazon.com/batch/latest/APIReference/API_TagResource.html>
-pub(crate) fn tag(op: &Op<'_>, arn: &str) -> AwsResult<Value> {
-    let input: TagInput = op.input()?;
+pub(crate) fn tag(call: &Call<'_, Batch>, arn: &str) -> AwsResult<Value> {
+    let input: TagInput = call.input()?;
     let new_tags = required(input.tags, "tags")?;
-    op.authorize("TagResource", &[arn.to_owned()])?;
-    op.with_store(|store| {
+    call.authorize(&[arn.to_owned()])?;
+    call.with_store(|store| {
         let tags = tags_of(store, arn).ok_or_else(|| not_found(arn))?;
         tagging::check(tags, &new_tags).map_err(client_error)?;
         tags.extend(new_tags);
@@ -79,12 +80,12 @@ pub(crate) fn tag(op: &Op<'_>, arn: &str) -> AwsResult<Value> {
 /// UntagResource: <https://docs.aws.amazon.com/batch/latest/APIReference/API_UntagResource.html>
 ///
 /// `tagKeys` come in the query string (repeated).
-pub(crate) fn untag(op: &Op<'_>, arn: &str) -> AwsResult<Value> {
+pub(crate) fn untag(call: &Call<'_, Batch>, arn: &str) -> AwsResult<Value> {
     let keys: Vec<String> =
-        op.req.query.iter().filter(|(k, _)| k == "tagKeys").map(|(_, v)| v.clone()).collect::<Vec<_>>();
+        call.req.query.iter().filter(|(k, _)| k == "tagKeys").map(|(_, v)| v.clone()).collect::<Vec<_>>();
     let keys = required((!keys.is_empty()).then_some(keys), "tagKeys")?;
-    op.authorize("UntagResource", &[arn.to_owned()])?;
-    op.with_store(|store| {
+    call.authorize(&[arn.to_owned()])?;
+    call.with_store(|store| {
         let tags = tags_of(store, arn).ok_or_else(|| not_found(arn))?;
         for key in keys {
             tags.remove(&key);

@@ -1,6 +1,6 @@
 //! Batch driven through `Batch::dispatch` with a hand-moved clock: the CRTS setup, each refusal, the lifecycle.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
@@ -11,6 +11,8 @@ use serde_json::json;
 use super::*;
 use crate::identity::Caller;
 use crate::protocol::RequestContext;
+use crate::services::iam::Denial;
+use crate::services::test_support::AllowAll;
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -39,13 +41,35 @@ fn request(method: Method, path: &str, query: &[(&str, &str)], body: &[u8], regi
     }
 }
 
-fn allow_all(_: &str, _: &[String]) -> Result<(), Denial> {
-    Ok(())
+/// Every image can be pulled.
+struct NoRegistry;
+
+impl Images for NoRegistry {
+    fn pull_error(&self, _: &str) -> Option<String> {
+        None
+    }
 }
 
-/// Every image can be pulled.
-fn no_registry(_: &str) -> Option<String> {
-    None
+/// Images tagged `latest` were never pushed.
+struct LatestMissing;
+
+impl Images for LatestMissing {
+    fn pull_error(&self, image: &str) -> Option<String> {
+        image.ends_with(":latest").then(|| format!("CannotPullContainerError: {image}: not found"))
+    }
+}
+
+/// Refuses everything, and keeps what it was asked.
+#[derive(Default)]
+struct DenyAndRecord {
+    seen: Mutex<Vec<(String, Vec<String>)>>,
+}
+
+impl Authorize for DenyAndRecord {
+    fn authorize(&self, _: &Caller, action: &str, resources: &[String]) -> Result<(), Denial> {
+        self.seen.lock().expect("not poisoned").push((action.to_owned(), resources.to_vec()));
+        Err(Denial { message: format!("User: x is not authorized to perform: {action}") })
+    }
 }
 
 struct Fixture {
@@ -76,7 +100,7 @@ impl Fixture {
 
     fn call_in(&self, region: &str, op: &str, body: Value) -> AwsResult<Value> {
         let body = serde_json::to_vec(&body).expect("JSON");
-        self.batch.dispatch(&request(Method::POST, &format!("/v1/{op}"), &[], &body, region), &allow_all, &no_registry)
+        self.batch.dispatch(&request(Method::POST, &format!("/v1/{op}"), &[], &body, region), &AllowAll, &NoRegistry)
     }
 
     fn ok(&self, op: &str, body: Value) -> Value {
@@ -637,13 +661,11 @@ fn a_fargate_job_on_an_ec2_queue_stays_runnable() {
 fn a_job_whose_image_cannot_be_pulled_fails_to_start() {
     let f = Fixture::new();
     f.crts_setup();
-    let missing =
-        |image: &str| image.ends_with(":latest").then(|| format!("CannotPullContainerError: {image}: not found"));
     let body = serde_json::to_vec(&json!({"jobName": "j", "jobQueue": "crts-aws-jq", "jobDefinition": "CrtsAwsJD:2"}))
         .expect("JSON");
     let submitted = f
         .batch
-        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &allow_all, &missing)
+        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &AllowAll, &LatestMissing)
         .expect("SubmitJob answers");
     let id = submitted["jobId"].as_str().expect("jobId").to_owned();
     f.advance(2 * STEP);
@@ -664,28 +686,25 @@ fn a_job_whose_image_cannot_be_pulled_fails_to_start() {
 fn authorization_names_the_queue_and_definition_revision() {
     let f = Fixture::new();
     f.crts_setup();
-    let seen: RefCell<Vec<(String, Vec<String>)>> = RefCell::new(Vec::new());
-    let deny = |action: &str, resources: &[String]| {
-        seen.borrow_mut().push((action.to_owned(), resources.to_vec()));
-        Err(Denial { message: format!("User: x is not authorized to perform: {action}") })
-    };
+    let deny = DenyAndRecord::default();
+    let seen = || deny.seen.lock().expect("not poisoned");
     let body = serde_json::to_vec(&json!({"jobName": "j", "jobQueue": "crts-aws-jq", "jobDefinition": "CrtsAwsJD"}))
         .expect("JSON");
     let err = f
         .batch
-        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &deny, &no_registry)
+        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &deny, &NoRegistry)
         .expect_err("denied");
     assert_eq!((err.status.as_u16(), err.code.as_ref()), (403, "AccessDeniedException"));
     assert_eq!(err.message, "User: x is not authorized to perform: batch:SubmitJob");
     assert_eq!(
-        seen.borrow().as_slice(),
+        seen().as_slice(),
         [("batch:SubmitJob".to_owned(), vec![arn("job-queue/crts-aws-jq"), arn("job-definition/CrtsAwsJD:2")])]
     );
     let listed =
-        f.batch.dispatch(&request(Method::POST, "/v1/describejobqueues", &[], b"{}", REGION), &deny, &no_registry);
+        f.batch.dispatch(&request(Method::POST, "/v1/describejobqueues", &[], b"{}", REGION), &deny, &NoRegistry);
     assert_eq!(listed.map_err(|e| e.status.as_u16()), Err(403));
     assert_eq!(
-        seen.borrow().last().map(|(a, r)| (a.as_str(), r.clone())),
+        seen().last().map(|(a, r)| (a.as_str(), r.clone())),
         Some(("batch:DescribeJobQueues", vec!["*".to_owned()]))
     );
     assert_eq!(
@@ -698,7 +717,7 @@ fn authorization_names_the_queue_and_definition_revision() {
 fn malformed_requests_and_unknown_routes() {
     let f = Fixture::new();
     let raw = |method: Method, path: &str, body: &[u8]| {
-        f.batch.dispatch(&request(method, path, &[], body, REGION), &allow_all, &no_registry)
+        f.batch.dispatch(&request(method, path, &[], body, REGION), &AllowAll, &NoRegistry)
     };
     let err = raw(Method::POST, "/v1/submitjob", b"[1,2").expect_err("bad JSON");
     assert_eq!((err.status.as_u16(), err.code.as_ref()), (400, "SerializationException"));
@@ -724,7 +743,7 @@ fn tags_on_resources() {
     let encoded = queue_arn.replace(':', "%3A").replace('/', "%2F");
     let path = format!("/v1/tags/{encoded}");
     let call = |method: Method, query: &[(&str, &str)], body: &[u8]| {
-        f.batch.dispatch(&request(method, &path, query, body, REGION), &allow_all, &no_registry)
+        f.batch.dispatch(&request(method, &path, query, body, REGION), &AllowAll, &NoRegistry)
     };
     call(Method::POST, &[], br#"{"tags": {"a": "1", "b": "2"}}"#).expect("tagged");
     assert_eq!(call(Method::GET, &[], b"").expect("listed"), json!({"tags": {"a": "1", "b": "2"}}));
@@ -734,8 +753,8 @@ fn tags_on_resources() {
     assert_client_error(call(Method::DELETE, &[], b""), "'tagKeys'");
     let missing = f.batch.dispatch(
         &request(Method::GET, "/v1/tags/arn%3Aaws%3Abatch%3Ax", &[], b"", REGION),
-        &allow_all,
-        &no_registry,
+        &AllowAll,
+        &NoRegistry,
     );
     assert_client_error(missing, "not found");
 }

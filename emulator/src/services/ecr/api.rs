@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 
 use super::model::{Image, MANIFEST_TYPES, Registry, Repository, digest_of, references, valid_repository_name};
 use super::{Ecr, now};
-use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, json as json_protocol};
-use crate::services::Authorize;
-use crate::services::iam::Protocol;
+use crate::protocol::json::{self as json_protocol, parse};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
 use crate::services::tagging::{self, Tags};
+use crate::services::{Authorize, Call};
 
 pub const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921";
 
@@ -24,42 +24,29 @@ pub async fn handle(ecr: &Ecr, iam: &dyn Authorize, req: AwsRequest) -> Response
     }
 }
 
+/// One `match` from `X-Amz-Target`'s operation to its handler, which takes the call and the decoded input.
 fn dispatch(ecr: &Ecr, iam: &dyn Authorize, req: &AwsRequest) -> AwsResult<Value> {
     let operation = json_protocol::operation(req, TARGET_PREFIX)?;
     let input = json_protocol::input_value(req)?;
-    let ctx = Ctx { ecr, iam, account: req.ctx.account_id().to_owned(), region: req.ctx.region.clone(), req };
+    let call = Call { service: ecr, req, iam, operation };
     match operation {
-        "CreateRepository" => ctx.create_repository(parse(input)?),
-        "DescribeRepositories" => ctx.describe_repositories(parse(input)?),
-        "DeleteRepository" => ctx.delete_repository(parse(input)?),
-        "GetAuthorizationToken" => ctx.get_authorization_token(),
-        "DescribeImages" => ctx.describe_images(parse(input)?),
-        "ListImages" => ctx.list_images(parse(input)?),
-        "BatchGetImage" => ctx.batch_get_image(parse(input)?),
-        "PutImage" => ctx.put_image(parse(input)?),
-        "BatchDeleteImage" => ctx.batch_delete_image(parse(input)?),
-        "TagResource" => ctx.tag_resource(parse(input)?),
-        "UntagResource" => ctx.untag_resource(parse(input)?),
-        "ListTagsForResource" => ctx.list_tags_for_resource(parse(input)?),
+        "CreateRepository" => create_repository(&call, parse(input)?),
+        "DescribeRepositories" => describe_repositories(&call, parse(input)?),
+        "DeleteRepository" => delete_repository(&call, parse(input)?),
+        "GetAuthorizationToken" => get_authorization_token(&call),
+        "DescribeImages" => describe_images(&call, parse(input)?),
+        "ListImages" => list_images(&call, parse(input)?),
+        "BatchGetImage" => batch_get_image(&call, parse(input)?),
+        "PutImage" => put_image(&call, parse(input)?),
+        "BatchDeleteImage" => batch_delete_image(&call, parse(input)?),
+        "TagResource" => tag_resource(&call, parse(input)?),
+        "UntagResource" => untag_resource(&call, parse(input)?),
+        "ListTagsForResource" => list_tags_for_resource(&call, parse(input)?),
         other => Err(AwsError::bad_request(
             "UnknownOperationException",
             format!("crts-emulator does not implement the ECR operation {other}"),
         )),
     }
-}
-
-/// Input shapes refuse wrong types with AWS's SerializationException; missing members get
-/// InvalidParameterException from each operation.
-fn parse<T: for<'de> Deserialize<'de>>(input: Value) -> AwsResult<T> {
-    serde_json::from_value(input).map_err(|e| AwsError::serialization(format!("Invalid request: {e}")))
-}
-
-struct Ctx<'a> {
-    ecr: &'a Ecr,
-    iam: &'a dyn Authorize,
-    account: String,
-    region: String,
-    req: &'a AwsRequest,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,25 +112,20 @@ struct ImageId {
     image_tag: Option<String>,
 }
 
-impl Ctx<'_> {
-    fn authorize(&self, action: &str, resource: &str) -> AwsResult<()> {
-        self.iam
-            .authorize(&self.req.ctx.caller, action, &[resource.to_owned()])
-            .map_err(|d| d.into_error(Protocol::Json))
-    }
-
+/// ECR's side of every operation: its registry in the caller's account and region, and its errors.
+impl Call<'_, Ecr> {
     fn repository_arn(&self, name: &str) -> String {
-        format!("arn:aws:ecr:{}:{}:repository/{name}", self.region, self.account)
+        format!("arn:aws:ecr:{}:{}:repository/{name}", self.region(), self.account_id())
     }
 
     /// The registry the request addresses: `registryId` must be the caller's account when given.
     fn check_registry(&self, registry_id: Option<&String>) -> AwsResult<()> {
         match registry_id {
-            Some(id) if *id != self.account => Err(AwsError::bad_request(
+            Some(id) if *id != self.account_id() => Err(AwsError::bad_request(
                 "InvalidParameterException",
                 format!(
                     "Invalid parameter at 'registryId' failed to satisfy constraint: 'the registry {id} is not the caller's account {}'",
-                    self.account
+                    self.account_id()
                 ),
             )),
             _ => Ok(()),
@@ -151,13 +133,13 @@ impl Ctx<'_> {
     }
 
     fn with_registry<T>(&self, f: impl FnOnce(&mut Registry) -> AwsResult<T>) -> AwsResult<T> {
-        self.ecr.with_registry(&self.account, &self.region, f)
+        self.service.with_registry(self.account_id(), self.region(), f)
     }
 
     fn not_found(&self, name: &str) -> AwsError {
         AwsError::bad_request(
             "RepositoryNotFoundException",
-            format!("The repository with name '{name}' does not exist in the registry with id '{}'", self.account),
+            format!("The repository with name '{name}' does not exist in the registry with id '{}'", self.account_id()),
         )
     }
 
@@ -177,104 +159,10 @@ impl Ctx<'_> {
         })
     }
 
-    fn create_repository(&self, input: RepositoryInput) -> AwsResult<Value> {
-        self.check_registry(input.registry_id.as_ref())?;
-        let name = self.required(input.repository_name.as_ref(), "repositoryName")?.to_owned();
-        self.authorize("ecr:CreateRepository", &self.repository_arn(&name))?;
-        if !valid_repository_name(&name) {
-            return Err(AwsError::bad_request(
-                "InvalidParameterException",
-                "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''",
-            ));
-        }
-        let mutability = input.image_tag_mutability.unwrap_or_else(|| "MUTABLE".to_owned());
-        if !matches!(mutability.as_str(), "MUTABLE" | "IMMUTABLE") {
-            return Err(AwsError::bad_request(
-                "InvalidParameterException",
-                "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'",
-            ));
-        }
-        let scan_on_push =
-            input.image_scanning_configuration.as_ref().and_then(|c| c["scanOnPush"].as_bool()).unwrap_or(false);
-        let resource_tags = checked_tags(&Tags::new(), input.tags.unwrap_or_default())?;
-        if !resource_tags.is_empty() {
-            self.authorize("ecr:TagResource", &self.repository_arn(&name))?;
-        }
-        let repository = Repository {
-            arn: self.repository_arn(&name),
-            registry_id: self.account.clone(),
-            uri: format!("{}.dkr.ecr.{}.amazonaws.com/{name}", self.account, self.region),
-            created_at: now(),
-            tag_mutability: mutability,
-            scan_on_push,
-            images: Default::default(),
-            tags: Default::default(),
-            blobs: Default::default(),
-            resource_tags,
-            name: name.clone(),
-        };
-        let view = repository_view(&repository);
-        self.with_registry(|registry| {
-            if registry.repositories.contains_key(&name) {
-                return Err(AwsError::bad_request(
-                    "RepositoryAlreadyExistsException",
-                    format!(
-                        "The repository with name '{name}' already exists in the registry with id '{}'",
-                        self.account
-                    ),
-                ));
-            }
-            registry.repositories.insert(name.clone(), repository);
-            Ok(())
-        })?;
-        Ok(json!({ "repository": view }))
-    }
-
-    fn describe_repositories(&self, input: RepositoryInput) -> AwsResult<Value> {
-        self.check_registry(input.registry_id.as_ref())?;
-        self.authorize(
-            "ecr:DescribeRepositories",
-            &format!("arn:aws:ecr:{}:{}:repository/*", self.region, self.account),
-        )?;
-        let repositories = self.with_registry(|registry| match &input.repository_names {
-            Some(names) => names
-                .iter()
-                .map(|name| registry.repositories.get(name).map(repository_view).ok_or_else(|| self.not_found(name)))
-                .collect::<AwsResult<Vec<_>>>(),
-            None => Ok(registry.repositories.values().map(repository_view).collect()),
-        })?;
-        Ok(json!({ "repositories": repositories }))
-    }
-
-    fn delete_repository(&self, input: RepositoryInput) -> AwsResult<Value> {
-        self.check_registry(input.registry_id.as_ref())?;
-        let name = self.required(input.repository_name.as_ref(), "repositoryName")?.to_owned();
-        self.authorize("ecr:DeleteRepository", &self.repository_arn(&name))?;
-        let removed = self.with_registry(|registry| {
-            let repository = registry.repositories.get(&name).ok_or_else(|| self.not_found(&name))?;
-            if !repository.images.is_empty() && !input.force {
-                return Err(AwsError::bad_request(
-                    "RepositoryNotEmptyException",
-                    format!("The repository with name '{name}' in registry with id '{}' cannot be deleted because it still contains images", self.account),
-                ));
-            }
-            let removed = registry.repositories.remove(&name).ok_or_else(|| self.not_found(&name))?;
-            // Blobs no repository links any more are freed.
-            let linked: std::collections::BTreeSet<&String> =
-                registry.repositories.values().flat_map(|r| r.blobs.iter()).collect();
-            let unused: Vec<String> = registry.blobs.keys().filter(|d| !linked.contains(d)).cloned().collect();
-            for digest in unused {
-                registry.blobs.remove(&digest);
-            }
-            Ok(removed)
-        })?;
-        Ok(json!({ "repository": repository_view(&removed) }))
-    }
-
     /// Runs `f` on the resource tags of the repository `arn` names (in this call's account and region).
     fn with_repository_tags<T>(&self, arn: Option<&String>, f: impl FnOnce(&mut Tags) -> AwsResult<T>) -> AwsResult<T> {
         let arn = self.required(arn, "resourceArn")?;
-        let prefix = format!("arn:aws:ecr:{}:{}:repository/", self.region, self.account);
+        let prefix = format!("arn:aws:ecr:{}:{}:repository/", self.region(), self.account_id());
         let name = arn.strip_prefix(&prefix).ok_or_else(|| {
             AwsError::bad_request(
                 "InvalidParameterException",
@@ -285,56 +173,6 @@ impl Ctx<'_> {
             Some(repository) => f(&mut repository.resource_tags),
             None => Err(self.not_found(name)),
         })
-    }
-
-    /// <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_TagResource.html>
-    fn tag_resource(&self, input: TagsInput) -> AwsResult<Value> {
-        let arn = self.required(input.resource_arn.as_ref(), "resourceArn")?;
-        self.authorize("ecr:TagResource", arn)?;
-        let new = input.tags.ok_or_else(|| {
-            AwsError::bad_request("InvalidParameterException", "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
-        })?;
-        self.with_repository_tags(input.resource_arn.as_ref(), |tags| {
-            let new = checked_tags(tags, new)?;
-            tags.extend(new);
-            Ok(json!({}))
-        })
-    }
-
-    /// <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UntagResource.html>
-    fn untag_resource(&self, input: TagsInput) -> AwsResult<Value> {
-        let arn = self.required(input.resource_arn.as_ref(), "resourceArn")?;
-        self.authorize("ecr:UntagResource", arn)?;
-        let keys = input.tag_keys.ok_or_else(|| {
-            AwsError::bad_request("InvalidParameterException", "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
-        })?;
-        self.with_repository_tags(input.resource_arn.as_ref(), |tags| {
-            for key in &keys {
-                tags.remove(key);
-            }
-            Ok(json!({}))
-        })
-    }
-
-    /// <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListTagsForResource.html>
-    fn list_tags_for_resource(&self, input: TagsInput) -> AwsResult<Value> {
-        let arn = self.required(input.resource_arn.as_ref(), "resourceArn")?;
-        self.authorize("ecr:ListTagsForResource", arn)?;
-        let tags = self.with_repository_tags(input.resource_arn.as_ref(), |tags| Ok(tags.clone()))?;
-        Ok(json!({ "tags": tag_list(&tags) }))
-    }
-
-    fn get_authorization_token(&self) -> AwsResult<Value> {
-        self.authorize("ecr:GetAuthorizationToken", "*")?;
-        let (token, expires) = self.ecr.issue_token(&self.account, &self.region);
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{token}"));
-        let port = self.req.ctx.endpoint.rsplit(':').next().unwrap_or("4566");
-        Ok(json!({ "authorizationData": [{
-            "authorizationToken": encoded,
-            "expiresAt": expires,
-            // Where `docker login` can reach this emulator's registry (Docker allows plain HTTP to localhost).
-            "proxyEndpoint": format!("http://localhost:{port}"),
-        }]}))
     }
 
     fn repository_name(&self, input: &ImagesInput) -> AwsResult<String> {
@@ -372,167 +210,311 @@ impl Ctx<'_> {
                 "The image with imageId {{imageDigest:'{}', imageTag:'{}'}} does not exist within the repository with name '{name}' in the registry with id '{}'",
                 id.image_digest.as_deref().unwrap_or("null"),
                 id.image_tag.as_deref().unwrap_or("null"),
-                self.account
+                self.account_id()
             ),
         )
     }
+}
 
-    fn describe_images(&self, input: ImagesInput) -> AwsResult<Value> {
-        let name = self.repository_name(&input)?;
-        self.authorize("ecr:DescribeImages", &self.repository_arn(&name))?;
-        let tag_status = input.filter.as_ref().and_then(|f| f["tagStatus"].as_str()).unwrap_or("ANY").to_owned();
-        self.with_registry(|registry| {
-            let repository = registry.repositories.get(&name).ok_or_else(|| self.not_found(&name))?;
-            let digests: Vec<String> = match &input.image_ids {
-                Some(ids) => ids
-                    .iter()
-                    .map(|id| self.resolve(repository, id).map_err(|_| self.image_not_found(&name, id)))
-                    .collect::<AwsResult<_>>()?,
-                None => repository.images.keys().cloned().collect(),
-            };
-            let details: Vec<Value> = digests
+fn create_repository(call: &Call<'_, Ecr>, input: RepositoryInput) -> AwsResult<Value> {
+    call.check_registry(input.registry_id.as_ref())?;
+    let name = call.required(input.repository_name.as_ref(), "repositoryName")?.to_owned();
+    call.authorize(&[call.repository_arn(&name)])?;
+    if !valid_repository_name(&name) {
+        return Err(AwsError::bad_request(
+            "InvalidParameterException",
+            "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''",
+        ));
+    }
+    let mutability = input.image_tag_mutability.unwrap_or_else(|| "MUTABLE".to_owned());
+    if !matches!(mutability.as_str(), "MUTABLE" | "IMMUTABLE") {
+        return Err(AwsError::bad_request(
+            "InvalidParameterException",
+            "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]'",
+        ));
+    }
+    let scan_on_push =
+        input.image_scanning_configuration.as_ref().and_then(|c| c["scanOnPush"].as_bool()).unwrap_or(false);
+    let resource_tags = checked_tags(&Tags::new(), input.tags.unwrap_or_default())?;
+    if !resource_tags.is_empty() {
+        call.authorize_action("TagResource", &[call.repository_arn(&name)])?;
+    }
+    let repository = Repository {
+        arn: call.repository_arn(&name),
+        registry_id: call.account_id().to_owned(),
+        uri: format!("{}.dkr.ecr.{}.amazonaws.com/{name}", call.account_id(), call.region()),
+        created_at: now(),
+        tag_mutability: mutability,
+        scan_on_push,
+        images: Default::default(),
+        tags: Default::default(),
+        blobs: Default::default(),
+        resource_tags,
+        name: name.clone(),
+    };
+    let view = repository_view(&repository);
+    call.with_registry(|registry| {
+        if registry.repositories.contains_key(&name) {
+            return Err(AwsError::bad_request(
+                "RepositoryAlreadyExistsException",
+                format!(
+                    "The repository with name '{name}' already exists in the registry with id '{}'",
+                    call.account_id()
+                ),
+            ));
+        }
+        registry.repositories.insert(name.clone(), repository);
+        Ok(())
+    })?;
+    Ok(json!({ "repository": view }))
+}
+
+fn describe_repositories(call: &Call<'_, Ecr>, input: RepositoryInput) -> AwsResult<Value> {
+    call.check_registry(input.registry_id.as_ref())?;
+    call.authorize(&[format!("arn:aws:ecr:{}:{}:repository/*", call.region(), call.account_id())])?;
+    let repositories = call.with_registry(|registry| match &input.repository_names {
+        Some(names) => names
+            .iter()
+            .map(|name| registry.repositories.get(name).map(repository_view).ok_or_else(|| call.not_found(name)))
+            .collect::<AwsResult<Vec<_>>>(),
+        None => Ok(registry.repositories.values().map(repository_view).collect()),
+    })?;
+    Ok(json!({ "repositories": repositories }))
+}
+
+fn delete_repository(call: &Call<'_, Ecr>, input: RepositoryInput) -> AwsResult<Value> {
+    call.check_registry(input.registry_id.as_ref())?;
+    let name = call.required(input.repository_name.as_ref(), "repositoryName")?.to_owned();
+    call.authorize(&[call.repository_arn(&name)])?;
+    let removed = call.with_registry(|registry| {
+        let repository = registry.repositories.get(&name).ok_or_else(|| call.not_found(&name))?;
+        if !repository.images.is_empty() && !input.force {
+            return Err(AwsError::bad_request(
+                "RepositoryNotEmptyException",
+                format!("The repository with name '{name}' in registry with id '{}' cannot be deleted because it still contains images", call.account_id()),
+            ));
+        }
+        let removed = registry.repositories.remove(&name).ok_or_else(|| call.not_found(&name))?;
+        // Blobs no repository links any more are freed.
+        let linked: std::collections::BTreeSet<&String> =
+            registry.repositories.values().flat_map(|r| r.blobs.iter()).collect();
+        let unused: Vec<String> = registry.blobs.keys().filter(|d| !linked.contains(d)).cloned().collect();
+        for digest in unused {
+            registry.blobs.remove(&digest);
+        }
+        Ok(removed)
+    })?;
+    Ok(json!({ "repository": repository_view(&removed) }))
+}
+
+/// <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_TagResource.html>
+fn tag_resource(call: &Call<'_, Ecr>, input: TagsInput) -> AwsResult<Value> {
+    let arn = call.required(input.resource_arn.as_ref(), "resourceArn")?;
+    call.authorize(&[arn.to_owned()])?;
+    let new = input.tags.ok_or_else(|| {
+        AwsError::bad_request(
+            "InvalidParameterException",
+            "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null",
+        )
+    })?;
+    call.with_repository_tags(input.resource_arn.as_ref(), |tags| {
+        let new = checked_tags(tags, new)?;
+        tags.extend(new);
+        Ok(json!({}))
+    })
+}
+
+/// <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UntagResource.html>
+fn untag_resource(call: &Call<'_, Ecr>, input: TagsInput) -> AwsResult<Value> {
+    let arn = call.required(input.resource_arn.as_ref(), "resourceArn")?;
+    call.authorize(&[arn.to_owned()])?;
+    let keys = input.tag_keys.ok_or_else(|| {
+        AwsError::bad_request("InvalidParameterException", "1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
+    })?;
+    call.with_repository_tags(input.resource_arn.as_ref(), |tags| {
+        for key in &keys {
+            tags.remove(key);
+        }
+        Ok(json!({}))
+    })
+}
+
+/// <https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListTagsForResource.html>
+fn list_tags_for_resource(call: &Call<'_, Ecr>, input: TagsInput) -> AwsResult<Value> {
+    let arn = call.required(input.resource_arn.as_ref(), "resourceArn")?;
+    call.authorize(&[arn.to_owned()])?;
+    let tags = call.with_repository_tags(input.resource_arn.as_ref(), |tags| Ok(tags.clone()))?;
+    Ok(json!({ "tags": tag_list(&tags) }))
+}
+
+fn get_authorization_token(call: &Call<'_, Ecr>) -> AwsResult<Value> {
+    call.authorize(&["*".to_owned()])?;
+    let (token, expires) = call.service.issue_token(call.account_id(), call.region());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("AWS:{token}"));
+    let port = call.req.ctx.endpoint.rsplit(':').next().unwrap_or("4566");
+    Ok(json!({ "authorizationData": [{
+        "authorizationToken": encoded,
+        "expiresAt": expires,
+        // Where `docker login` can reach this emulator's registry (Docker allows plain HTTP to localhost).
+        "proxyEndpoint": format!("http://localhost:{port}"),
+    }]}))
+}
+
+fn describe_images(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value> {
+    let name = call.repository_name(&input)?;
+    call.authorize(&[call.repository_arn(&name)])?;
+    let tag_status = input.filter.as_ref().and_then(|f| f["tagStatus"].as_str()).unwrap_or("ANY").to_owned();
+    call.with_registry(|registry| {
+        let repository = registry.repositories.get(&name).ok_or_else(|| call.not_found(&name))?;
+        let digests: Vec<String> = match &input.image_ids {
+            Some(ids) => ids
                 .iter()
-                .filter_map(|d| repository.images.get(d))
-                .filter(|image| tag_filter(&tag_status, !repository.tags_of(&image.digest).is_empty()))
-                .map(|image| {
-                    let mut detail = json!({
+                .map(|id| call.resolve(repository, id).map_err(|_| call.image_not_found(&name, id)))
+                .collect::<AwsResult<_>>()?,
+            None => repository.images.keys().cloned().collect(),
+        };
+        let details: Vec<Value> = digests
+            .iter()
+            .filter_map(|d| repository.images.get(d))
+            .filter(|image| tag_filter(&tag_status, !repository.tags_of(&image.digest).is_empty()))
+            .map(|image| {
+                let mut detail = json!({
+                    "registryId": repository.registry_id,
+                    "repositoryName": repository.name,
+                    "imageDigest": image.digest,
+                    "imageSizeInBytes": image.size,
+                    "imagePushedAt": image.pushed_at,
+                    "imageManifestMediaType": image.media_type,
+                });
+                let tags = repository.tags_of(&image.digest);
+                if !tags.is_empty() {
+                    detail["imageTags"] = json!(tags);
+                }
+                if let Some(artifact) = &image.artifact_media_type {
+                    detail["artifactMediaType"] = json!(artifact);
+                }
+                detail
+            })
+            .collect();
+        Ok(json!({ "imageDetails": details }))
+    })
+}
+
+fn list_images(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value> {
+    let name = call.repository_name(&input)?;
+    call.authorize(&[call.repository_arn(&name)])?;
+    let tag_status = input.filter.as_ref().and_then(|f| f["tagStatus"].as_str()).unwrap_or("ANY").to_owned();
+    call.with_registry(|registry| {
+        let repository = registry.repositories.get(&name).ok_or_else(|| call.not_found(&name))?;
+        let mut ids = Vec::new();
+        for digest in repository.images.keys() {
+            let tags = repository.tags_of(digest);
+            if !tag_filter(&tag_status, !tags.is_empty()) {
+                continue;
+            }
+            if tags.is_empty() {
+                ids.push(json!({ "imageDigest": digest }));
+            }
+            for tag in tags {
+                ids.push(json!({ "imageDigest": digest, "imageTag": tag }));
+            }
+        }
+        Ok(json!({ "imageIds": ids }))
+    })
+}
+
+fn batch_get_image(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value> {
+    let name = call.repository_name(&input)?;
+    call.authorize(&[call.repository_arn(&name)])?;
+    let ids = call.image_ids(&input)?;
+    call.with_registry(|registry| {
+        let repository = registry.repositories.get(&name).ok_or_else(|| call.not_found(&name))?;
+        let (mut images, mut failures) = (Vec::new(), Vec::new());
+        for id in &ids {
+            match call.resolve(repository, id) {
+                Ok(digest) => {
+                    let image = &repository.images[&digest];
+                    images.push(json!({
                         "registryId": repository.registry_id,
                         "repositoryName": repository.name,
-                        "imageDigest": image.digest,
-                        "imageSizeInBytes": image.size,
-                        "imagePushedAt": image.pushed_at,
+                        "imageId": { "imageDigest": digest, "imageTag": id.image_tag },
+                        "imageManifest": String::from_utf8_lossy(&image.manifest),
                         "imageManifestMediaType": image.media_type,
-                    });
-                    let tags = repository.tags_of(&image.digest);
-                    if !tags.is_empty() {
-                        detail["imageTags"] = json!(tags);
-                    }
-                    if let Some(artifact) = &image.artifact_media_type {
-                        detail["artifactMediaType"] = json!(artifact);
-                    }
-                    detail
-                })
-                .collect();
-            Ok(json!({ "imageDetails": details }))
-        })
-    }
-
-    fn list_images(&self, input: ImagesInput) -> AwsResult<Value> {
-        let name = self.repository_name(&input)?;
-        self.authorize("ecr:ListImages", &self.repository_arn(&name))?;
-        let tag_status = input.filter.as_ref().and_then(|f| f["tagStatus"].as_str()).unwrap_or("ANY").to_owned();
-        self.with_registry(|registry| {
-            let repository = registry.repositories.get(&name).ok_or_else(|| self.not_found(&name))?;
-            let mut ids = Vec::new();
-            for digest in repository.images.keys() {
-                let tags = repository.tags_of(digest);
-                if !tag_filter(&tag_status, !tags.is_empty()) {
-                    continue;
+                    }));
                 }
-                if tags.is_empty() {
-                    ids.push(json!({ "imageDigest": digest }));
-                }
-                for tag in tags {
-                    ids.push(json!({ "imageDigest": digest, "imageTag": tag }));
+                Err((code, reason)) => {
+                    failures.push(json!({ "imageId": id, "failureCode": code, "failureReason": reason }))
                 }
             }
-            Ok(json!({ "imageIds": ids }))
-        })
-    }
+        }
+        Ok(json!({ "images": images, "failures": failures }))
+    })
+}
 
-    fn batch_get_image(&self, input: ImagesInput) -> AwsResult<Value> {
-        let name = self.repository_name(&input)?;
-        self.authorize("ecr:BatchGetImage", &self.repository_arn(&name))?;
-        let ids = self.image_ids(&input)?;
-        self.with_registry(|registry| {
-            let repository = registry.repositories.get(&name).ok_or_else(|| self.not_found(&name))?;
-            let (mut images, mut failures) = (Vec::new(), Vec::new());
-            for id in &ids {
-                match self.resolve(repository, id) {
-                    Ok(digest) => {
-                        let image = &repository.images[&digest];
-                        images.push(json!({
-                            "registryId": repository.registry_id,
-                            "repositoryName": repository.name,
-                            "imageId": { "imageDigest": digest, "imageTag": id.image_tag },
-                            "imageManifest": String::from_utf8_lossy(&image.manifest),
-                            "imageManifestMediaType": image.media_type,
+fn put_image(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value> {
+    let name = call.repository_name(&input)?;
+    call.authorize(&[call.repository_arn(&name)])?;
+    let manifest = call.required(input.image_manifest.as_ref(), "imageManifest")?.to_owned();
+    let stored = store_manifest(
+        call.service,
+        call.account_id(),
+        call.region(),
+        &name,
+        Bytes::from(manifest.clone()),
+        input.image_manifest_media_type.as_deref(),
+        input.image_tag.as_deref(),
+        input.image_digest.as_deref(),
+        false,
+    )?;
+    Ok(json!({ "image": {
+        "registryId": call.account_id(),
+        "repositoryName": name,
+        "imageId": { "imageDigest": stored.digest, "imageTag": input.image_tag },
+        "imageManifest": manifest,
+        "imageManifestMediaType": stored.media_type,
+    }}))
+}
+
+fn batch_delete_image(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value> {
+    let name = call.repository_name(&input)?;
+    call.authorize(&[call.repository_arn(&name)])?;
+    let ids = call.image_ids(&input)?;
+    call.with_registry(|registry| {
+        let repository = registry.repositories.get_mut(&name).ok_or_else(|| call.not_found(&name))?;
+        let (mut deleted, mut failures) = (Vec::new(), Vec::new());
+        for id in &ids {
+            match call.resolve(repository, id) {
+                Ok(digest) => {
+                    // Deleting by tag removes the tag; the image goes when no tag is left, unless an index
+                    // still names it, which refuses the whole deletion.
+                    let goes = id.image_tag.is_none() || repository.tags_of(&digest).len() == 1;
+                    let indexes = repository.indexes_referencing(&digest);
+                    if goes && !indexes.is_empty() {
+                        failures.push(json!({
+                            "imageId": id,
+                            "failureCode": "ImageReferencedByManifestList",
+                            "failureReason": format!("Requested image referenced by manifest list: {indexes:?}"),
                         }));
+                        continue;
                     }
-                    Err((code, reason)) => {
-                        failures.push(json!({ "imageId": id, "failureCode": code, "failureReason": reason }))
+                    match &id.image_tag {
+                        Some(tag) => {
+                            repository.tags.remove(tag);
+                        }
+                        None => repository.tags.retain(|_, d| *d != digest),
                     }
+                    if goes {
+                        repository.images.remove(&digest);
+                    }
+                    deleted.push(json!({ "imageDigest": digest, "imageTag": id.image_tag }));
+                }
+                Err((code, reason)) => {
+                    failures.push(json!({ "imageId": id, "failureCode": code, "failureReason": reason }))
                 }
             }
-            Ok(json!({ "images": images, "failures": failures }))
-        })
-    }
-
-    fn put_image(&self, input: ImagesInput) -> AwsResult<Value> {
-        let name = self.repository_name(&input)?;
-        self.authorize("ecr:PutImage", &self.repository_arn(&name))?;
-        let manifest = self.required(input.image_manifest.as_ref(), "imageManifest")?.to_owned();
-        let stored = store_manifest(
-            self.ecr,
-            &self.account,
-            &self.region,
-            &name,
-            Bytes::from(manifest.clone()),
-            input.image_manifest_media_type.as_deref(),
-            input.image_tag.as_deref(),
-            input.image_digest.as_deref(),
-            false,
-        )?;
-        Ok(json!({ "image": {
-            "registryId": self.account,
-            "repositoryName": name,
-            "imageId": { "imageDigest": stored.digest, "imageTag": input.image_tag },
-            "imageManifest": manifest,
-            "imageManifestMediaType": stored.media_type,
-        }}))
-    }
-
-    fn batch_delete_image(&self, input: ImagesInput) -> AwsResult<Value> {
-        let name = self.repository_name(&input)?;
-        self.authorize("ecr:BatchDeleteImage", &self.repository_arn(&name))?;
-        let ids = self.image_ids(&input)?;
-        self.with_registry(|registry| {
-            let repository = registry.repositories.get_mut(&name).ok_or_else(|| self.not_found(&name))?;
-            let (mut deleted, mut failures) = (Vec::new(), Vec::new());
-            for id in &ids {
-                match self.resolve(repository, id) {
-                    Ok(digest) => {
-                        // Deleting by tag removes the tag; the image goes when no tag is left, unless an index
-                        // still names it, which refuses the whole deletion.
-                        let goes = id.image_tag.is_none() || repository.tags_of(&digest).len() == 1;
-                        let indexes = repository.indexes_referencing(&digest);
-                        if goes && !indexes.is_empty() {
-                            failures.push(json!({
-                                "imageId": id,
-                                "failureCode": "ImageReferencedByManifestList",
-                                "failureReason": format!("Requested image referenced by manifest list: {indexes:?}"),
-                            }));
-                            continue;
-                        }
-                        match &id.image_tag {
-                            Some(tag) => {
-                                repository.tags.remove(tag);
-                            }
-                            None => repository.tags.retain(|_, d| *d != digest),
-                        }
-                        if goes {
-                            repository.images.remove(&digest);
-                        }
-                        deleted.push(json!({ "imageDigest": digest, "imageTag": id.image_tag }));
-                    }
-                    Err((code, reason)) => {
-                        failures.push(json!({ "imageId": id, "failureCode": code, "failureReason": reason }))
-                    }
-                }
-            }
-            Ok(json!({ "imageIds": deleted, "failures": failures }))
-        })
-    }
+        }
+        Ok(json!({ "imageIds": deleted, "failures": failures }))
+    })
 }
 
 fn tag_filter(status: &str, tagged: bool) -> bool {

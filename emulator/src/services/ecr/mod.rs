@@ -31,6 +31,11 @@ pub struct Ecr {
     uploads: Mutex<HashMap<String, registry::Upload>>,
 }
 
+impl crate::services::Service for Ecr {
+    const IAM_PREFIX: &'static str = "ecr";
+    const PROTOCOL: crate::services::iam::Protocol = crate::services::iam::Protocol::Json;
+}
+
 impl Ecr {
     pub fn new() -> Self {
         Self::default()

@@ -17,7 +17,7 @@ use serde_json::json;
 use super::Ecr;
 use super::api::store_manifest;
 use super::model::digest_of;
-use crate::protocol::{AwsRequest, Response};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, oci};
 
 /// A blob upload in progress.
 #[derive(Debug)]
@@ -44,37 +44,30 @@ pub fn registry_of_host(host: &str) -> Option<(String, String)> {
         .then(|| (account.to_owned(), region.to_owned()))
 }
 
-/// An OCI error response: `{"errors": [{"code", "message", "detail"}]}`.
-pub fn oci_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!({ "errors": [{ "code": code, "message": message.into(), "detail": {} }] });
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+/// An error of the OCI Distribution spec (`NAME_UNKNOWN`, `BLOB_UNKNOWN`...); `protocol::oci` writes it.
+fn oci_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> AwsError {
+    AwsError::new(status, code, message)
 }
 
-fn unauthorized(host: &str) -> Response {
-    let mut response = oci_error(
+fn unauthorized(host: &str) -> AwsError {
+    let realm = format!("Basic realm=\"https://{host}/\",service=\"ecr.amazonaws.com\"");
+    oci_error(
         StatusCode::UNAUTHORIZED,
         "DENIED",
         "Your authorization token has expired or is missing. Reauthenticate and try again.",
-    );
-    let realm = format!("Basic realm=\"https://{host}/\",service=\"ecr.amazonaws.com\"");
-    if let Ok(value) = HeaderValue::from_str(&realm) {
-        response.headers_mut().insert(http::header::WWW_AUTHENTICATE, value);
-    }
-    response
+    )
+    .with_header(http::header::WWW_AUTHENTICATE, &realm)
 }
 
 /// Serves one registry request (`/v2/...`).
 pub async fn handle(ecr: &Ecr, req: AwsRequest) -> Response {
     let host = req.header("host").unwrap_or("localhost").to_owned();
-    let mut response = serve(ecr, &req, &host);
+    let mut response = oci::finish(serve(ecr, &req, &host));
     response.headers_mut().insert("Docker-Distribution-API-Version", HeaderValue::from_static("registry/2.0"));
     response
 }
 
-fn serve(ecr: &Ecr, req: &AwsRequest, host: &str) -> Response {
+fn serve(ecr: &Ecr, req: &AwsRequest, host: &str) -> AwsResult<Response> {
     // Basic auth: user AWS, password a token from GetAuthorizationToken.
     let credentials = req
         .header("authorization")
@@ -87,23 +80,23 @@ fn serve(ecr: &Ecr, req: &AwsRequest, host: &str) -> Response {
         .filter(|(user, _)| *user == "AWS")
         .and_then(|(_, token)| ecr.check_token(token))
     else {
-        return unauthorized(host);
+        return Err(unauthorized(host));
     };
     if let Some((host_account, host_region)) = registry_of_host(host)
         && (host_account != account || host_region != region)
     {
-        return oci_error(
+        return Err(oci_error(
             StatusCode::FORBIDDEN,
             "DENIED",
             format!("The token is for registry {account} in {region}, not {host_account} in {host_region}"),
-        );
+        ));
     }
     let path = req.raw_path.trim_end_matches('/');
     if path == "/v2" {
-        return json_response(StatusCode::OK, "{}");
+        return Ok(oci::json(StatusCode::OK, &json!({})));
     }
     let Some(rest) = path.strip_prefix("/v2/") else {
-        return oci_error(StatusCode::NOT_FOUND, "NOT_FOUND", "not a registry path");
+        return Err(oci_error(StatusCode::NOT_FOUND, "NOT_FOUND", "not a registry path"));
     };
     let ctx = Registry { ecr, account: &account, region: &region, req };
     if let Some(name) = rest.strip_suffix("/tags/list") {
@@ -118,14 +111,7 @@ fn serve(ecr: &Ecr, req: &AwsRequest, host: &str) -> Response {
     if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
         return ctx.blob(name, digest);
     }
-    oci_error(StatusCode::NOT_FOUND, "NOT_FOUND", format!("unknown registry path {path}"))
-}
-
-fn json_response(status: StatusCode, body: &str) -> Response {
-    let mut response = Response::new(Body::from(body.to_owned()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
+    Err(oci_error(StatusCode::NOT_FOUND, "NOT_FOUND", format!("unknown registry path {path}")))
 }
 
 fn with_headers(status: StatusCode, body: Body, headers: &[(&str, String)]) -> Response {
@@ -139,6 +125,8 @@ fn with_headers(status: StatusCode, body: Body, headers: &[(&str, String)]) -> R
     response
 }
 
+/// One registry request. Not a [`crate::services::Call`]: the OCI Distribution API has no AWS operations, no SigV4
+/// caller and no IAM actions; the ECR login token alone names the account and region.
 struct Registry<'a> {
     ecr: &'a Ecr,
     account: &'a str,
@@ -147,7 +135,7 @@ struct Registry<'a> {
 }
 
 impl Registry<'_> {
-    fn name_unknown(&self, name: &str) -> Response {
+    fn name_unknown(&self, name: &str) -> AwsError {
         oci_error(
             StatusCode::NOT_FOUND,
             "NAME_UNKNOWN",
@@ -159,20 +147,24 @@ impl Registry<'_> {
         self.ecr.with_registry(self.account, self.region, |r| r.repositories.contains_key(name))
     }
 
-    fn tags_list(&self, name: &str) -> Response {
+    fn tags_list(&self, name: &str) -> AwsResult<Response> {
         let tags = self.ecr.with_registry(self.account, self.region, |r| {
             r.repositories.get(name).map(|repo| repo.tags.keys().cloned().collect::<Vec<_>>())
         });
         match tags {
-            Some(tags) => json_response(StatusCode::OK, &json!({ "name": name, "tags": tags }).to_string()),
-            None => self.name_unknown(name),
+            Some(tags) => Ok(oci::json(StatusCode::OK, &json!({ "name": name, "tags": tags }))),
+            None => Err(self.name_unknown(name)),
         }
     }
 
     /// HEAD/GET a blob the repository links.
-    fn blob(&self, name: &str, digest: &str) -> Response {
+    fn blob(&self, name: &str, digest: &str) -> AwsResult<Response> {
         if !matches!(self.req.method, Method::GET | Method::HEAD) {
-            return oci_error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "blobs are deleted with their repository");
+            return Err(oci_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNSUPPORTED",
+                "blobs are deleted with their repository",
+            ));
         }
         let found = self.ecr.with_registry(self.account, self.region, |r| {
             let repo = r.repositories.get(name)?;
@@ -182,13 +174,13 @@ impl Registry<'_> {
             Some(r.blobs.get(digest).cloned())
         });
         let blob = match found {
-            None => return self.name_unknown(name),
+            None => return Err(self.name_unknown(name)),
             Some(None) => {
-                return oci_error(
+                return Err(oci_error(
                     StatusCode::NOT_FOUND,
                     "BLOB_UNKNOWN",
                     format!("blob {digest} is unknown to repository {name}"),
-                );
+                ));
             }
             Some(Some(blob)) => blob,
         };
@@ -198,14 +190,14 @@ impl Registry<'_> {
             ("Content-Type", "application/octet-stream".to_owned()),
         ];
         let body = if self.req.method == Method::HEAD { Body::empty() } else { Body::from(blob) };
-        with_headers(StatusCode::OK, body, &headers)
+        Ok(with_headers(StatusCode::OK, body, &headers))
     }
 
     /// `POST /v2/<name>/blobs/uploads/` (start, monolithic with `?digest=`, mount with `?mount=&from=`),
     /// `PATCH|PUT|GET|DELETE /v2/<name>/blobs/uploads/<id>`.
-    fn upload(&self, name: &str, id: &str) -> Response {
+    fn upload(&self, name: &str, id: &str) -> AwsResult<Response> {
         if !self.repository_exists(name) {
-            return self.name_unknown(name);
+            return Err(self.name_unknown(name));
         }
         let query = |key: &str| self.req.query_param(key);
         match (&self.req.method, id.is_empty()) {
@@ -220,7 +212,7 @@ impl Registry<'_> {
                         linked
                     });
                     if mounted {
-                        return self.blob_created(name, digest);
+                        return Ok(self.blob_created(name, digest));
                     }
                 }
                 if let Some(digest) = query("digest") {
@@ -243,45 +235,42 @@ impl Registry<'_> {
                     },
                 );
                 drop(uploads);
-                self.upload_accepted(name, &id, size)
+                Ok(self.upload_accepted(name, &id, size))
             }
             (&Method::PATCH, false) => {
                 let size = {
                     let mut uploads = self.ecr.uploads();
                     let Some(upload) = uploads.get_mut(id).filter(|u| self.owns(u, name)) else {
-                        return blob_upload_unknown(id);
+                        return Err(blob_upload_unknown(id));
                     };
                     if let Some(start) = content_range_start(self.req.header("content-range"))
                         && start != upload.data.len()
                     {
                         let have = upload.data.len();
                         drop(uploads);
-                        let mut response = oci_error(
+                        return Err(oci_error(
                             StatusCode::RANGE_NOT_SATISFIABLE,
                             "BLOB_UPLOAD_INVALID",
                             format!("the chunk starts at {start}, the upload has {have} bytes"),
-                        );
-                        if let Ok(value) = HeaderValue::from_str(&format!("0-{}", have.saturating_sub(1))) {
-                            response.headers_mut().insert("Range", value);
-                        }
-                        return response;
+                        )
+                        .with_header(http::header::RANGE, &format!("0-{}", have.saturating_sub(1))));
                     }
                     upload.data.extend_from_slice(&self.req.body);
                     upload.touched = Instant::now();
                     upload.data.len()
                 };
-                self.upload_accepted(name, id, size)
+                Ok(self.upload_accepted(name, id, size))
             }
             (&Method::PUT, false) => {
                 let Some(digest) = query("digest") else {
-                    return oci_error(
+                    return Err(oci_error(
                         StatusCode::BAD_REQUEST,
                         "DIGEST_INVALID",
                         "the digest query parameter is required to finish an upload",
-                    );
+                    ));
                 };
                 let Some(mut upload) = self.take_upload(&mut self.ecr.uploads(), id, name) else {
-                    return blob_upload_unknown(id);
+                    return Err(blob_upload_unknown(id));
                 };
                 upload.data.extend_from_slice(&self.req.body);
                 self.commit(name, digest, upload.data.freeze())
@@ -289,7 +278,7 @@ impl Registry<'_> {
             (&Method::GET, false) => {
                 let size = self.ecr.uploads().get(id).filter(|u| self.owns(u, name)).map(|u| u.data.len());
                 match size {
-                    Some(size) => with_headers(
+                    Some(size) => Ok(with_headers(
                         StatusCode::NO_CONTENT,
                         Body::empty(),
                         &[
@@ -297,15 +286,15 @@ impl Registry<'_> {
                             ("Range", format!("0-{}", size.saturating_sub(1))),
                             ("Docker-Upload-UUID", id.to_owned()),
                         ],
-                    ),
-                    None => blob_upload_unknown(id),
+                    )),
+                    None => Err(blob_upload_unknown(id)),
                 }
             }
             (&Method::DELETE, false) => match self.take_upload(&mut self.ecr.uploads(), id, name) {
-                Some(_) => with_headers(StatusCode::NO_CONTENT, Body::empty(), &[]),
-                None => blob_upload_unknown(id),
+                Some(_) => Ok(with_headers(StatusCode::NO_CONTENT, Body::empty(), &[])),
+                None => Err(blob_upload_unknown(id)),
             },
-            _ => oci_error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "unsupported upload request"),
+            _ => Err(oci_error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "unsupported upload request")),
         }
     }
 
@@ -332,14 +321,14 @@ impl Registry<'_> {
     }
 
     /// Verifies the digest and stores the blob.
-    fn commit(&self, name: &str, digest: &str, data: Bytes) -> Response {
+    fn commit(&self, name: &str, digest: &str, data: Bytes) -> AwsResult<Response> {
         let actual = digest_of(&data);
         if actual != digest {
-            return oci_error(
+            return Err(oci_error(
                 StatusCode::BAD_REQUEST,
                 "DIGEST_INVALID",
                 format!("the upload's digest is {actual}, not {digest}"),
-            );
+            ));
         }
         self.ecr.with_registry(self.account, self.region, |r| {
             r.blobs.entry(digest.to_owned()).or_insert(data);
@@ -347,7 +336,7 @@ impl Registry<'_> {
                 repo.blobs.insert(digest.to_owned());
             }
         });
-        self.blob_created(name, digest)
+        Ok(self.blob_created(name, digest))
     }
 
     fn blob_created(&self, name: &str, digest: &str) -> Response {
@@ -363,14 +352,14 @@ impl Registry<'_> {
     }
 
     /// PUT/GET/HEAD/DELETE `/v2/<name>/manifests/<tag or digest>`.
-    fn manifest(&self, name: &str, reference: &str) -> Response {
+    fn manifest(&self, name: &str, reference: &str) -> AwsResult<Response> {
         let by_digest = reference.starts_with("sha256:");
         match self.req.method {
-            Method::PUT if !by_digest && !is_tag(reference) => oci_error(
+            Method::PUT if !by_digest && !is_tag(reference) => Err(oci_error(
                 StatusCode::BAD_REQUEST,
                 "TAG_INVALID",
                 format!("invalid tag {reference:?}: a tag is [A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}"),
-            ),
+            )),
             Method::PUT => {
                 let media_type =
                     self.req.header("content-type").map(|t| t.split(';').next().unwrap_or(t).trim().to_owned());
@@ -386,7 +375,7 @@ impl Registry<'_> {
                     true,
                 );
                 match stored {
-                    Ok(image) => with_headers(
+                    Ok(image) => Ok(with_headers(
                         StatusCode::CREATED,
                         Body::empty(),
                         &[
@@ -394,7 +383,7 @@ impl Registry<'_> {
                             ("Docker-Content-Digest", image.digest),
                             ("Content-Length", "0".to_owned()),
                         ],
-                    ),
+                    )),
                     Err(err) => {
                         let (status, code) = match err.code.as_ref() {
                             "RepositoryNotFoundException" => (StatusCode::NOT_FOUND, "NAME_UNKNOWN"),
@@ -404,7 +393,7 @@ impl Registry<'_> {
                             "ImageTagAlreadyExistsException" => (StatusCode::BAD_REQUEST, "TAG_INVALID"),
                             _ => (StatusCode::BAD_REQUEST, "MANIFEST_INVALID"),
                         };
-                        oci_error(status, code, err.message)
+                        Err(oci_error(status, code, err.message))
                     }
                 }
             }
@@ -415,13 +404,13 @@ impl Registry<'_> {
                     Some(digest.and_then(|d| repo.images.get(&d).cloned()))
                 });
                 let image = match found {
-                    None => return self.name_unknown(name),
+                    None => return Err(self.name_unknown(name)),
                     Some(None) => {
-                        return oci_error(
+                        return Err(oci_error(
                             StatusCode::NOT_FOUND,
                             "MANIFEST_UNKNOWN",
                             format!("Requested image not found: {name}:{reference}"),
-                        );
+                        ));
                     }
                     Some(Some(image)) => image,
                 };
@@ -431,7 +420,7 @@ impl Registry<'_> {
                     ("Docker-Content-Digest", image.digest.clone()),
                 ];
                 let body = if self.req.method == Method::HEAD { Body::empty() } else { Body::from(image.manifest) };
-                with_headers(StatusCode::OK, body, &headers)
+                Ok(with_headers(StatusCode::OK, body, &headers))
             }
             // By digest the image goes with all its tags; by tag only the tag goes (the spec's "delete a tag").
             Method::DELETE => {
@@ -457,25 +446,25 @@ impl Registry<'_> {
                     Ok(())
                 });
                 match deleted {
-                    Ok(()) => with_headers(StatusCode::ACCEPTED, Body::empty(), &[]),
-                    Err(Kept::ReferencedBy(indexes)) => oci_error(
+                    Ok(()) => Ok(with_headers(StatusCode::ACCEPTED, Body::empty(), &[])),
+                    Err(Kept::ReferencedBy(indexes)) => Err(oci_error(
                         StatusCode::CONFLICT,
                         "DENIED",
                         format!("Requested image referenced by manifest list: {indexes:?}"),
-                    ),
-                    Err(Kept::Unknown) => oci_error(
+                    )),
+                    Err(Kept::Unknown) => Err(oci_error(
                         StatusCode::NOT_FOUND,
                         "MANIFEST_UNKNOWN",
                         format!("Requested image not found: {name}:{reference}"),
-                    ),
+                    )),
                 }
             }
-            _ => oci_error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "unsupported manifest request"),
+            _ => Err(oci_error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", "unsupported manifest request")),
         }
     }
 }
 
-fn blob_upload_unknown(id: &str) -> Response {
+fn blob_upload_unknown(id: &str) -> AwsError {
     oci_error(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN", format!("blob upload {id} is unknown"))
 }
 

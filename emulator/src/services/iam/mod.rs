@@ -23,7 +23,8 @@ use policy::{Decision, PolicyDocument};
 
 pub(crate) const XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
-/// Serves one IAM request: reads the action, asks whether the caller may perform it, runs it.
+/// Serves one IAM request: reads the action and runs its handler with a [`crate::services::Call`] (IAM asks
+/// itself whether a role session may perform the action).
 pub async fn handle(iam: &Iam, req: AwsRequest) -> Response {
     let request_id = req.ctx.request_id.clone();
     let result = QueryInput::from_request(&req).and_then(|input| operations::dispatch(iam, &req, &input));
@@ -42,6 +43,11 @@ pub struct Denial {
 #[derive(Debug, Default)]
 pub struct Iam {
     accounts: crate::store::Scoped<String, Account>,
+}
+
+impl crate::services::Service for Iam {
+    const IAM_PREFIX: &'static str = "iam";
+    const PROTOCOL: Protocol = Protocol::Query;
 }
 
 /// One account's IAM resources.
@@ -202,9 +208,4 @@ impl Denial {
         };
         AwsError::new(status, code, self.message)
     }
-}
-
-/// An error for the caller of an IAM action a role session may not perform.
-pub(crate) fn access_denied(denial: Denial) -> AwsError {
-    denial.into_error(Protocol::Query)
 }

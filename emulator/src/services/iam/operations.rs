@@ -3,11 +3,12 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::policy::PolicyDocument;
-use super::{Account, Iam, ManagedPolicy, Role, XMLNS, access_denied, managed, tags};
+use super::{Account, Iam, ManagedPolicy, Role, XMLNS, managed, tags};
 use crate::identity::random_upper_alnum;
 use crate::protocol::query::{self, QueryInput};
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
+use crate::services::Call;
 
 /// IAM returns policy documents URL-encoded (RFC 3986 unreserved characters stay as they are).
 const DOCUMENT_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -20,69 +21,54 @@ fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Everything an action handler needs.
-pub(super) struct Call<'a> {
-    pub iam: &'a Iam,
-    pub req: &'a AwsRequest,
-    pub input: &'a QueryInput,
-    pub action: &'a str,
-}
-
-impl Call<'_> {
-    pub(super) fn account_id(&self) -> &str {
-        self.req.ctx.account_id()
-    }
-
-    /// Asks whether a role session may perform this action on `resource`.
-    pub(super) fn authorize(&self, resource: String) -> AwsResult<()> {
-        self.iam.authorize(&self.req.ctx.caller, &format!("iam:{}", self.action), &[resource]).map_err(access_denied)
-    }
-
+/// IAM's side of every action: the account's resources and the awsQuery response around the action's result.
+impl Call<'_, Iam> {
     pub(super) fn role_arn(&self, name: &str) -> String {
         format!("arn:aws:iam::{}:role/{name}", self.account_id())
     }
 
     pub(super) fn respond(&self, result: impl FnOnce(&mut XmlWriter)) -> Response {
-        query::respond(self.action, XMLNS, &self.req.ctx.request_id, result)
+        query::respond(self.operation, XMLNS, self.request_id(), result)
     }
 
     pub(super) fn respond_empty(&self) -> Response {
-        query::respond_empty(self.action, XMLNS, &self.req.ctx.request_id)
+        query::respond_empty(self.operation, XMLNS, self.request_id())
     }
 
     pub(super) fn with_account<T>(&self, f: impl FnOnce(&mut Account) -> T) -> T {
-        self.iam.with_account(self.account_id(), f)
+        self.service.with_account(self.account_id(), f)
     }
 }
 
+/// One `match` from the action to its handler; each handler takes the call and the action's parameters.
 pub(super) fn dispatch(iam: &Iam, req: &AwsRequest, input: &QueryInput) -> AwsResult<Response> {
     let Some(action) = input.action() else {
         return Err(AwsError::bad_request("MissingAction", "Missing Action"));
     };
-    let call = Call { iam, req, input, action };
+    let call = Call { service: iam, req, iam, operation: action };
     match action {
-        "CreateRole" => create_role(&call),
-        "GetRole" => get_role(&call),
-        "DeleteRole" => delete_role(&call),
-        "ListRoles" => list_roles(&call),
-        "CreatePolicy" => create_policy(&call),
-        "GetPolicy" => get_policy(&call),
-        "GetPolicyVersion" => get_policy_version(&call),
-        "DeletePolicy" => delete_policy(&call),
-        "ListPolicies" => list_policies(&call),
-        "AttachRolePolicy" => attach_role_policy(&call),
-        "DetachRolePolicy" => detach_role_policy(&call),
-        "ListAttachedRolePolicies" => list_attached_role_policies(&call),
-        "PutRolePolicy" => put_role_policy(&call),
-        "GetRolePolicy" => get_role_policy(&call),
-        "DeleteRolePolicy" => delete_role_policy(&call),
-        "ListRolePolicies" => list_role_policies(&call),
-        "TagRole" => tags::tag_role(&call),
-        "UntagRole" => tags::untag_role(&call),
-        "ListRoleTags" => tags::list_role_tags(&call),
-        "TagPolicy" => tags::tag_policy(&call),
-        "UntagPolicy" => tags::untag_policy(&call),
-        "ListPolicyTags" => tags::list_policy_tags(&call),
+        "CreateRole" => create_role(&call, input),
+        "GetRole" => get_role(&call, input),
+        "DeleteRole" => delete_role(&call, input),
+        "ListRoles" => list_roles(&call, input),
+        "CreatePolicy" => create_policy(&call, input),
+        "GetPolicy" => get_policy(&call, input),
+        "GetPolicyVersion" => get_policy_version(&call, input),
+        "DeletePolicy" => delete_policy(&call, input),
+        "ListPolicies" => list_policies(&call, input),
+        "AttachRolePolicy" => attach_role_policy(&call, input),
+        "DetachRolePolicy" => detach_role_policy(&call, input),
+        "ListAttachedRolePolicies" => list_attached_role_policies(&call, input),
+        "PutRolePolicy" => put_role_policy(&call, input),
+        "GetRolePolicy" => get_role_policy(&call, input),
+        "DeleteRolePolicy" => delete_role_policy(&call, input),
+        "ListRolePolicies" => list_role_policies(&call, input),
+        "TagRole" => tags::tag_role(&call, input),
+        "UntagRole" => tags::untag_role(&call, input),
+        "ListRoleTags" => tags::list_role_tags(&call, input),
+        "TagPolicy" => tags::tag_policy(&call, input),
+        "UntagPolicy" => tags::untag_policy(&call, input),
+        "ListPolicyTags" => tags::list_policy_tags(&call, input),
         other => Err(AwsError::bad_request(
             "InvalidAction",
             format!("Could not find operation {other} for version 2010-05-08"),
@@ -103,8 +89,8 @@ fn malformed(message: String) -> AwsError {
 }
 
 /// Validates a path: `/` or `/segments/`.
-fn path_param(call: &Call<'_>) -> AwsResult<String> {
-    let path = call.input.get("Path").unwrap_or("/");
+fn path_param(input: &QueryInput) -> AwsResult<String> {
+    let path = input.get("Path").unwrap_or("/");
     if path.starts_with('/') && path.ends_with('/') && path.len() <= 512 {
         Ok(path.to_owned())
     } else {
@@ -115,8 +101,8 @@ fn path_param(call: &Call<'_>) -> AwsResult<String> {
 }
 
 /// Validates a role or policy name: 1-64 (roles) or 1-128 (policies) of `[\w+=,.@-]`.
-fn name_param<'a>(call: &Call<'a>, member: &str, max: usize) -> AwsResult<&'a str> {
-    let name = call.input.required(member)?;
+fn name_param<'a>(input: &'a QueryInput, member: &str, max: usize) -> AwsResult<&'a str> {
+    let name = input.required(member)?;
     let valid = !name.is_empty()
         && name.len() <= max
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
@@ -196,13 +182,13 @@ fn attachment_count(account: &Account, arn: &str) -> usize {
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html>
 /// Deviation: permissions boundaries are accepted but not stored.
-fn create_role(call: &Call<'_>) -> AwsResult<Response> {
-    let name = name_param(call, "RoleName", 64)?;
-    let trust_policy = call.input.required("AssumeRolePolicyDocument")?;
-    let path = path_param(call)?;
-    call.authorize(call.role_arn(name))?;
+fn create_role(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = name_param(input, "RoleName", 64)?;
+    let trust_policy = input.required("AssumeRolePolicyDocument")?;
+    let path = path_param(input)?;
+    call.authorize(&[call.role_arn(name)])?;
     PolicyDocument::parse(trust_policy).map_err(malformed)?;
-    let max_session_duration = match call.input.get("MaxSessionDuration") {
+    let max_session_duration = match input.get("MaxSessionDuration") {
         Some(v) => v.parse::<u32>().ok().filter(|d| (3600..=43200).contains(d)).ok_or_else(|| {
             AwsError::validation("1 validation error detected: Value at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200")
         })?,
@@ -215,11 +201,11 @@ fn create_role(call: &Call<'_>) -> AwsResult<Response> {
         id: format!("AROA{}", random_upper_alnum(17)),
         created: now(),
         trust_policy: trust_policy.to_owned(),
-        description: call.input.get("Description").map(str::to_owned),
+        description: input.get("Description").map(str::to_owned),
         max_session_duration,
         attached: Vec::new(),
         inline: Default::default(),
-        tags: tags::on_create(call, "TagRole", &call.role_arn(name))?,
+        tags: tags::on_create(call, input, "TagRole", &call.role_arn(name))?,
     };
     call.with_account(|account| {
         if account.roles.contains_key(name) {
@@ -232,17 +218,17 @@ fn create_role(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html>
-fn get_role(call: &Call<'_>) -> AwsResult<Response> {
-    let name = call.input.required("RoleName")?;
-    call.authorize(call.role_arn(name))?;
+fn get_role(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = input.required("RoleName")?;
+    call.authorize(&[call.role_arn(name)])?;
     let role = call.with_account(|account| account.roles.get(name).cloned()).ok_or_else(|| no_such_role(name))?;
     Ok(call.respond(|w| write_role(w, "Role", &role)))
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html>
-fn delete_role(call: &Call<'_>) -> AwsResult<Response> {
-    let name = call.input.required("RoleName")?;
-    call.authorize(call.role_arn(name))?;
+fn delete_role(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = input.required("RoleName")?;
+    call.authorize(&[call.role_arn(name)])?;
     call.with_account(|account| {
         let role = account.roles.get(name).ok_or_else(|| no_such_role(name))?;
         if !role.attached.is_empty() {
@@ -259,9 +245,9 @@ fn delete_role(call: &Call<'_>) -> AwsResult<Response> {
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html>
 /// Deviation: no pagination (IsTruncated is always false).
-fn list_roles(call: &Call<'_>) -> AwsResult<Response> {
-    call.authorize("*".to_owned())?;
-    let prefix = call.input.get("PathPrefix").unwrap_or("/");
+fn list_roles(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    call.authorize(&["*".to_owned()])?;
+    let prefix = input.get("PathPrefix").unwrap_or("/");
     let roles: Vec<Role> =
         call.with_account(|account| account.roles.values().filter(|r| r.path.starts_with(prefix)).cloned().collect());
     Ok(call.respond(|w| {
@@ -274,23 +260,23 @@ fn list_roles(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html>
-fn create_policy(call: &Call<'_>) -> AwsResult<Response> {
-    let name = name_param(call, "PolicyName", 128)?;
-    let document = call.input.required("PolicyDocument")?;
-    let path = path_param(call)?;
+fn create_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = name_param(input, "PolicyName", 128)?;
+    let document = input.required("PolicyDocument")?;
+    let path = path_param(input)?;
     let arn = format!("arn:aws:iam::{}:policy{path}{name}", call.account_id());
-    call.authorize(arn.clone())?;
+    call.authorize(std::slice::from_ref(&arn))?;
     let parsed = PolicyDocument::parse(document).map_err(malformed)?;
     let policy = ManagedPolicy {
         name: name.to_owned(),
         path,
         id: format!("ANPA{}", random_upper_alnum(17)),
         arn: arn.clone(),
-        description: call.input.get("Description").map(str::to_owned),
+        description: input.get("Description").map(str::to_owned),
         created: now(),
         document: document.to_owned(),
         parsed,
-        tags: tags::on_create(call, "TagPolicy", &arn)?,
+        tags: tags::on_create(call, input, "TagPolicy", &arn)?,
     };
     call.with_account(|account| {
         if account.policies.values().any(|p| p.name == name) {
@@ -306,7 +292,7 @@ fn create_policy(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// The customer-managed or AWS-managed policy with this ARN, and its attachment count.
-fn find_policy(call: &Call<'_>, arn: &str) -> AwsResult<(ManagedPolicy, usize)> {
+fn find_policy(call: &Call<'_, Iam>, arn: &str) -> AwsResult<(ManagedPolicy, usize)> {
     let found =
         call.with_account(|account| account.policies.get(arn).cloned().map(|p| (p, attachment_count(account, arn))));
     match found {
@@ -318,19 +304,19 @@ fn find_policy(call: &Call<'_>, arn: &str) -> AwsResult<(ManagedPolicy, usize)> 
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetPolicy.html>
-fn get_policy(call: &Call<'_>) -> AwsResult<Response> {
-    let arn = call.input.required("PolicyArn")?;
-    call.authorize(arn.to_owned())?;
+fn get_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let arn = input.required("PolicyArn")?;
+    call.authorize(&[arn.to_owned()])?;
     let (policy, attachments) = find_policy(call, arn)?;
     Ok(call.respond(|w| write_policy(w, "Policy", &policy, attachments)))
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetPolicyVersion.html>
 /// Deviation: policies have exactly one version, `v1` (CreatePolicyVersion is not implemented).
-fn get_policy_version(call: &Call<'_>) -> AwsResult<Response> {
-    let arn = call.input.required("PolicyArn")?;
-    let version = call.input.required("VersionId")?;
-    call.authorize(arn.to_owned())?;
+fn get_policy_version(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let arn = input.required("PolicyArn")?;
+    let version = input.required("VersionId")?;
+    call.authorize(&[arn.to_owned()])?;
     let (policy, _) = find_policy(call, arn)?;
     if version != "v1" {
         return Err(AwsError::not_found("NoSuchEntity", format!("Policy {arn} version {version} does not exist.")));
@@ -346,9 +332,9 @@ fn get_policy_version(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicy.html>
-fn delete_policy(call: &Call<'_>) -> AwsResult<Response> {
-    let arn = call.input.required("PolicyArn")?;
-    call.authorize(arn.to_owned())?;
+fn delete_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let arn = input.required("PolicyArn")?;
+    call.authorize(&[arn.to_owned()])?;
     call.with_account(|account| {
         if !account.policies.contains_key(arn) {
             return Err(AwsError::not_found("NoSuchEntity", format!("Policy {arn} was not found.")));
@@ -364,9 +350,9 @@ fn delete_policy(call: &Call<'_>) -> AwsResult<Response> {
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListPolicies.html>
 /// Deviation: `Scope=AWS` lists the AWS-managed policies the emulator knows; no pagination.
-fn list_policies(call: &Call<'_>) -> AwsResult<Response> {
-    call.authorize("*".to_owned())?;
-    let scope = call.input.get("Scope").unwrap_or("All");
+fn list_policies(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    call.authorize(&["*".to_owned()])?;
+    let scope = input.get("Scope").unwrap_or("All");
     let mut policies: Vec<(ManagedPolicy, usize)> = if scope == "AWS" {
         Vec::new()
     } else {
@@ -377,7 +363,7 @@ fn list_policies(call: &Call<'_>) -> AwsResult<Response> {
     if scope != "Local" {
         policies.extend(managed::AWS_MANAGED.iter().filter_map(|(arn, _)| aws_managed(arn)).map(|p| (p, 0)));
     }
-    let only_attached = call.input.get("OnlyAttached") == Some("true");
+    let only_attached = input.get("OnlyAttached") == Some("true");
     Ok(call.respond(|w| {
         w.open("Policies", None);
         for (policy, attachments) in policies.iter().filter(|(_, n)| !only_attached || *n > 0) {
@@ -388,10 +374,10 @@ fn list_policies(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachRolePolicy.html>
-fn attach_role_policy(call: &Call<'_>) -> AwsResult<Response> {
-    let name = call.input.required("RoleName")?;
-    let arn = call.input.required("PolicyArn")?;
-    call.authorize(call.role_arn(name))?;
+fn attach_role_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = input.required("RoleName")?;
+    let arn = input.required("PolicyArn")?;
+    call.authorize(&[call.role_arn(name)])?;
     call.with_account(|account| {
         if !account.policies.contains_key(arn) && managed::document(arn).is_none() {
             return Err(no_such_policy(arn));
@@ -406,10 +392,10 @@ fn attach_role_policy(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_DetachRolePolicy.html>
-fn detach_role_policy(call: &Call<'_>) -> AwsResult<Response> {
-    let name = call.input.required("RoleName")?;
-    let arn = call.input.required("PolicyArn")?;
-    call.authorize(call.role_arn(name))?;
+fn detach_role_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = input.required("RoleName")?;
+    let arn = input.required("PolicyArn")?;
+    call.authorize(&[call.role_arn(name)])?;
     call.with_account(|account| {
         let role = account.roles.get_mut(name).ok_or_else(|| no_such_role(name))?;
         let before = role.attached.len();
@@ -423,9 +409,9 @@ fn detach_role_policy(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html>
-fn list_attached_role_policies(call: &Call<'_>) -> AwsResult<Response> {
-    let name = call.input.required("RoleName")?;
-    call.authorize(call.role_arn(name))?;
+fn list_attached_role_policies(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = input.required("RoleName")?;
+    call.authorize(&[call.role_arn(name)])?;
     let attached = call
         .with_account(|account| account.roles.get(name).map(|r| r.attached.clone()))
         .ok_or_else(|| no_such_role(name))?;
@@ -440,11 +426,11 @@ fn list_attached_role_policies(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutRolePolicy.html>
-fn put_role_policy(call: &Call<'_>) -> AwsResult<Response> {
-    let name = call.input.required("RoleName")?;
-    let policy_name = name_param(call, "PolicyName", 128)?;
-    let document = call.input.required("PolicyDocument")?;
-    call.authorize(call.role_arn(name))?;
+fn put_role_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = input.required("RoleName")?;
+    let policy_name = name_param(input, "PolicyName", 128)?;
+    let document = input.required("PolicyDocument")?;
+    call.authorize(&[call.role_arn(name)])?;
     let parsed = PolicyDocument::parse(document).map_err(malformed)?;
     call.with_account(|account| {
         let role = account.roles.get_mut(name).ok_or_else(|| no_such_role(name))?;
@@ -459,10 +445,10 @@ fn no_such_role_policy(policy_name: &str) -> AwsError {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html>
-fn get_role_policy(call: &Call<'_>) -> AwsResult<Response> {
-    let name = call.input.required("RoleName")?;
-    let policy_name = call.input.required("PolicyName")?;
-    call.authorize(call.role_arn(name))?;
+fn get_role_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = input.required("RoleName")?;
+    let policy_name = input.required("PolicyName")?;
+    call.authorize(&[call.role_arn(name)])?;
     let document = call.with_account(|account| {
         let role = account.roles.get(name).ok_or_else(|| no_such_role(name))?;
         role.inline.get(policy_name).map(|(text, _)| text.clone()).ok_or_else(|| no_such_role_policy(policy_name))
@@ -473,10 +459,10 @@ fn get_role_policy(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePolicy.html>
-fn delete_role_policy(call: &Call<'_>) -> AwsResult<Response> {
-    let name = call.input.required("RoleName")?;
-    let policy_name = call.input.required("PolicyName")?;
-    call.authorize(call.role_arn(name))?;
+fn delete_role_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = input.required("RoleName")?;
+    let policy_name = input.required("PolicyName")?;
+    call.authorize(&[call.role_arn(name)])?;
     call.with_account(|account| {
         let role = account.roles.get_mut(name).ok_or_else(|| no_such_role(name))?;
         role.inline.remove(policy_name).map(|_| ()).ok_or_else(|| no_such_role_policy(policy_name))
@@ -485,9 +471,9 @@ fn delete_role_policy(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRolePolicies.html>
-fn list_role_policies(call: &Call<'_>) -> AwsResult<Response> {
-    let name = call.input.required("RoleName")?;
-    call.authorize(call.role_arn(name))?;
+fn list_role_policies(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let name = input.required("RoleName")?;
+    call.authorize(&[call.role_arn(name)])?;
     let names: Vec<String> = call
         .with_account(|account| account.roles.get(name).map(|r| r.inline.keys().cloned().collect()))
         .ok_or_else(|| no_such_role(name))?;

@@ -1,17 +1,19 @@
 //! Role and customer-managed policy tags: TagRole, UntagRole, ListRoleTags, TagPolicy, UntagPolicy,
 //! ListPolicyTags, and the `Tags` of CreateRole and CreatePolicy.
 
-use super::access_denied;
-use super::operations::{Call, no_such_role};
+use super::Iam;
+use super::operations::no_such_role;
+use crate::protocol::query::QueryInput;
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsError, AwsResult, Response};
+use crate::services::Call;
 use crate::services::tagging::{self, Tags};
 
 /// The request's `Tags.member.N.Key/Value`, checked against AWS's rules given the `existing` tags: InvalidInput
 /// for a bad key or value, LimitExceeded (409) past 50 tags.
-pub(super) fn checked(call: &Call<'_>, existing: &Tags) -> AwsResult<Tags> {
+pub(super) fn checked(input: &QueryInput, existing: &Tags) -> AwsResult<Tags> {
     let mut tags = Tags::new();
-    for member in call.input.struct_list("Tags") {
+    for member in input.struct_list("Tags") {
         let key = member.get("Key").copied().unwrap_or_default();
         if tags.insert(key.to_owned(), member.get("Value").copied().unwrap_or_default().to_owned()).is_some() {
             return Err(AwsError::bad_request("InvalidInput", format!("Duplicate tag keys found: {key}")));
@@ -28,12 +30,10 @@ pub(super) fn checked(call: &Call<'_>, existing: &Tags) -> AwsResult<Tags> {
 }
 
 /// The tags of a CreateRole or CreatePolicy, which need `iam:<tag_action>` on the new `arn` too, as on AWS.
-pub(super) fn on_create(call: &Call<'_>, tag_action: &str, arn: &str) -> AwsResult<Tags> {
-    let tags = checked(call, &Tags::new())?;
+pub(super) fn on_create(call: &Call<'_, Iam>, input: &QueryInput, tag_action: &str, arn: &str) -> AwsResult<Tags> {
+    let tags = checked(input, &Tags::new())?;
     if !tags.is_empty() {
-        call.iam
-            .authorize(&call.req.ctx.caller, &format!("iam:{tag_action}"), &[arn.to_owned()])
-            .map_err(access_denied)?;
+        call.authorize_action(tag_action, &[arn.to_owned()])?;
     }
     Ok(tags)
 }
@@ -47,8 +47,8 @@ pub(super) fn write(w: &mut XmlWriter, tags: &Tags) {
     w.close("Tags");
 }
 
-fn tag_keys<'a>(call: &Call<'a>) -> AwsResult<Vec<&'a str>> {
-    let keys = call.input.list("TagKeys");
+fn tag_keys(input: &QueryInput) -> AwsResult<Vec<&str>> {
+    let keys = input.list("TagKeys");
     if keys.is_empty() {
         return Err(AwsError::bad_request(
             "ValidationError",
@@ -59,9 +59,13 @@ fn tag_keys<'a>(call: &Call<'a>) -> AwsResult<Vec<&'a str>> {
 }
 
 /// Runs `f` on the tags of the role `RoleName` names.
-fn with_role_tags<T>(call: &Call<'_>, f: impl FnOnce(&mut Tags) -> AwsResult<T>) -> AwsResult<T> {
-    let name = call.input.required("RoleName")?;
-    call.authorize(call.role_arn(name))?;
+fn with_role_tags<T>(
+    call: &Call<'_, Iam>,
+    input: &QueryInput,
+    f: impl FnOnce(&mut Tags) -> AwsResult<T>,
+) -> AwsResult<T> {
+    let name = input.required("RoleName")?;
+    call.authorize(&[call.role_arn(name)])?;
     call.with_account(|account| match account.roles.get_mut(name) {
         Some(role) => f(&mut role.tags),
         None => Err(no_such_role(name)),
@@ -69,16 +73,20 @@ fn with_role_tags<T>(call: &Call<'_>, f: impl FnOnce(&mut Tags) -> AwsResult<T>)
 }
 
 /// Runs `f` on the tags of the customer-managed policy `PolicyArn` names.
-fn with_policy_tags<T>(call: &Call<'_>, f: impl FnOnce(&mut Tags) -> AwsResult<T>) -> AwsResult<T> {
-    let arn = call.input.required("PolicyArn")?;
-    call.authorize(arn.to_owned())?;
+fn with_policy_tags<T>(
+    call: &Call<'_, Iam>,
+    input: &QueryInput,
+    f: impl FnOnce(&mut Tags) -> AwsResult<T>,
+) -> AwsResult<T> {
+    let arn = input.required("PolicyArn")?;
+    call.authorize(&[arn.to_owned()])?;
     call.with_account(|account| match account.policies.get_mut(arn) {
         Some(policy) => f(&mut policy.tags),
         None => Err(AwsError::not_found("NoSuchEntity", format!("Policy {arn} was not found."))),
     })
 }
 
-fn list_response(call: &Call<'_>, tags: &Tags) -> Response {
+fn list_response(call: &Call<'_, Iam>, tags: &Tags) -> Response {
     call.respond(|w| {
         write(w, tags);
         w.text("IsTruncated", "false");
@@ -86,9 +94,9 @@ fn list_response(call: &Call<'_>, tags: &Tags) -> Response {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_TagRole.html>
-pub(super) fn tag_role(call: &Call<'_>) -> AwsResult<Response> {
-    with_role_tags(call, |tags| {
-        let new = checked(call, tags)?;
+pub(super) fn tag_role(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    with_role_tags(call, input, |tags| {
+        let new = checked(input, tags)?;
         tags.extend(new);
         Ok(())
     })?;
@@ -96,9 +104,9 @@ pub(super) fn tag_role(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_UntagRole.html>
-pub(super) fn untag_role(call: &Call<'_>) -> AwsResult<Response> {
-    let keys = tag_keys(call)?;
-    with_role_tags(call, |tags| {
+pub(super) fn untag_role(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let keys = tag_keys(input)?;
+    with_role_tags(call, input, |tags| {
         keys.iter().for_each(|k| drop(tags.remove(*k)));
         Ok(())
     })?;
@@ -106,15 +114,15 @@ pub(super) fn untag_role(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoleTags.html> (one page: at most 50 tags)
-pub(super) fn list_role_tags(call: &Call<'_>) -> AwsResult<Response> {
-    let tags = with_role_tags(call, |tags| Ok(tags.clone()))?;
+pub(super) fn list_role_tags(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let tags = with_role_tags(call, input, |tags| Ok(tags.clone()))?;
     Ok(list_response(call, &tags))
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_TagPolicy.html>
-pub(super) fn tag_policy(call: &Call<'_>) -> AwsResult<Response> {
-    with_policy_tags(call, |tags| {
-        let new = checked(call, tags)?;
+pub(super) fn tag_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    with_policy_tags(call, input, |tags| {
+        let new = checked(input, tags)?;
         tags.extend(new);
         Ok(())
     })?;
@@ -122,9 +130,9 @@ pub(super) fn tag_policy(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_UntagPolicy.html>
-pub(super) fn untag_policy(call: &Call<'_>) -> AwsResult<Response> {
-    let keys = tag_keys(call)?;
-    with_policy_tags(call, |tags| {
+pub(super) fn untag_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let keys = tag_keys(input)?;
+    with_policy_tags(call, input, |tags| {
         keys.iter().for_each(|k| drop(tags.remove(*k)));
         Ok(())
     })?;
@@ -132,7 +140,7 @@ pub(super) fn untag_policy(call: &Call<'_>) -> AwsResult<Response> {
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListPolicyTags.html> (one page: at most 50 tags)
-pub(super) fn list_policy_tags(call: &Call<'_>) -> AwsResult<Response> {
-    let tags = with_policy_tags(call, |tags| Ok(tags.clone()))?;
+pub(super) fn list_policy_tags(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
+    let tags = with_policy_tags(call, input, |tags| Ok(tags.clone()))?;
     Ok(list_response(call, &tags))
 }

@@ -12,8 +12,9 @@ use sha2::Digest;
 
 use super::Env;
 use super::runtime::{self, Pool, WorkerSpec};
-use super::{Function, authorize, function_arn, function_name, not_found};
-use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
+use super::{Function, function_arn, function_name, not_found};
+use crate::protocol::{AwsError, AwsResult, Response, rest_json};
+use crate::services::Call;
 
 /// Runtimes the emulator runs (Python only: the runbook's function is Python 3.8).
 const RUNTIMES: &[&str] =
@@ -64,31 +65,31 @@ struct EnvironmentInput {
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html>
 /// Deviations: only `Zip` packages with Python runtimes; code from S3 or container images is refused;
 /// versions (`Publish`), layers, VPC and dead-letter settings are accepted but not emulated.
-pub(super) async fn create(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<Response> {
-    let input: CreateInput = rest_json::input(req)?;
-    let (account, region) = (req.ctx.account_id().to_owned(), req.ctx.region.clone());
+pub(super) async fn create(call: &Call<'_, Arc<dyn Env>>) -> AwsResult<Response> {
+    let input: CreateInput = rest_json::input(call.req)?;
+    let (account, region) = (call.account_id().to_owned(), call.region().to_owned());
     let name = function_name(&input.function_name).to_owned();
     validate_name(&name)?;
     let arn = function_arn(&region, &account, &name);
-    authorize(state, req, "CreateFunction", &arn)?;
+    call.authorize(std::slice::from_ref(&arn))?;
     if input.package_type.as_deref() == Some("Image") || input.code.image_uri.is_some() {
         return Err(invalid("crts-emulator runs Zip packages only (PackageType Image is not emulated)"));
     }
     let runtime_name = input.runtime.ok_or_else(|| invalid("Runtime is required for .zip deployment packages."))?;
     validate_runtime(&runtime_name)?;
     let handler = input.handler.ok_or_else(|| invalid("Handler is required for .zip deployment packages."))?;
-    validate_role(state, &input.role)?;
+    validate_role(call.service, &input.role)?;
     let timeout = validate_timeout(input.timeout.unwrap_or(3))?;
     let memory = validate_memory(input.memory_size.unwrap_or(128))?;
     crate::services::tagging::check(&BTreeMap::new(), &input.tags).map_err(invalid)?;
     if !input.tags.is_empty() {
-        authorize(state, req, "TagResource", &arn)?;
+        call.authorize_action("TagResource", std::slice::from_ref(&arn))?;
     }
     let zip = decode_zip(&input.code)?;
-    if state.lambda().with_functions(&account, &region, |fs| fs.contains_key(&name)) {
+    if call.service.lambda().with_functions(&account, &region, |fs| fs.contains_key(&name)) {
         return Err(AwsError::conflict("ResourceConflictException", format!("Function already exist: {name}")));
     }
-    let code_dir = state.lambda().work_dir.join("code").join(crate::identity::random_lower_alnum(16));
+    let code_dir = call.service.lambda().work_dir.join("code").join(crate::identity::random_lower_alnum(16));
     extract(&zip, &code_dir).await?;
 
     let function = Function {
@@ -112,7 +113,7 @@ pub(super) async fn create(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<
         pool: None,
         tags: input.tags,
     };
-    let inserted = state.lambda().with_functions(&account, &region, |fs| {
+    let inserted = call.service.lambda().with_functions(&account, &region, |fs| {
         if fs.contains_key(&name) {
             return false;
         }
@@ -122,7 +123,7 @@ pub(super) async fn create(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<
     if !inserted {
         return Err(AwsError::conflict("ResourceConflictException", format!("Function already exist: {name}")));
     }
-    prewarm(state, &account, &region, &name);
+    prewarm(call.service, &account, &region, &name);
     let mut configuration = configuration(&function);
     configuration["State"] = json!("Pending");
     configuration["StateReason"] = json!("The function is being created.");
@@ -134,28 +135,29 @@ pub(super) async fn create(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html>
-pub(super) fn get(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
-    let function = read(state, req, reference, "GetFunction")?;
+pub(super) fn get(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Response> {
+    let function = read(call, reference)?;
     Ok(rest_json::ok(&json!({
         "Configuration": configuration(&function),
-        "Code": { "RepositoryType": "S3", "Location": format!("{}/_crts/lambda-code/{}", req.ctx.endpoint, function.name) },
+        "Code": { "RepositoryType": "S3", "Location": format!("{}/_crts/lambda-code/{}", call.req.ctx.endpoint, function.name) },
         "Tags": function.tags,
     })))
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_GetFunctionConfiguration.html>
-pub(super) fn get_configuration(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
-    let function = read(state, req, reference, "GetFunctionConfiguration")?;
+pub(super) fn get_configuration(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Response> {
+    let function = read(call, reference)?;
     Ok(rest_json::ok(&configuration(&function)))
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_ListFunctions.html>
 /// Deviation: no pagination; every function is returned at once.
-pub(super) fn list(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<Response> {
-    authorize(state, req, "ListFunctions", "*")?;
-    let functions: Vec<Value> = state
+pub(super) fn list(call: &Call<'_, Arc<dyn Env>>) -> AwsResult<Response> {
+    call.authorize(&["*".to_owned()])?;
+    let functions: Vec<Value> = call
+        .service
         .lambda()
-        .with_functions(req.ctx.account_id(), &req.ctx.region, |fs| fs.values().map(configuration).collect());
+        .with_functions(call.account_id(), call.region(), |fs| fs.values().map(configuration).collect());
     Ok(rest_json::ok(&json!({ "Functions": functions })))
 }
 
@@ -174,21 +176,17 @@ struct UpdateConfigurationInput {
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html>
 /// Warm workers of the previous configuration finish what they are doing and stop.
-pub(super) async fn update_configuration(
-    state: &Arc<dyn Env>,
-    req: &AwsRequest,
-    reference: &str,
-) -> AwsResult<Response> {
-    let input: UpdateConfigurationInput = rest_json::input(req)?;
+pub(super) async fn update_configuration(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Response> {
+    let input: UpdateConfigurationInput = rest_json::input(call.req)?;
     if let Some(runtime) = &input.runtime {
         validate_runtime(runtime)?;
     }
     if let Some(role) = &input.role {
-        validate_role(state, role)?;
+        validate_role(call.service, role)?;
     }
     let timeout = input.timeout.map(validate_timeout).transpose()?;
     let memory = input.memory_size.map(validate_memory).transpose()?;
-    let updated = update(state, req, reference, "UpdateFunctionConfiguration", input.revision_id.as_deref(), |f| {
+    let updated = update(call, reference, input.revision_id.as_deref(), |f| {
         if let Some(role) = input.role {
             f.role = role;
         }
@@ -224,14 +222,14 @@ struct UpdateCodeInput {
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html>
-pub(super) async fn update_code(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
-    let input: UpdateCodeInput = rest_json::input(req)?;
+pub(super) async fn update_code(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Response> {
+    let input: UpdateCodeInput = rest_json::input(call.req)?;
     let zip =
         decode_zip(&CodeInput { zip_file: input.zip_file, s3_bucket: input.s3_bucket, image_uri: input.image_uri })?;
-    let code_dir = state.lambda().work_dir.join("code").join(crate::identity::random_lower_alnum(16));
+    let code_dir = call.service.lambda().work_dir.join("code").join(crate::identity::random_lower_alnum(16));
     extract(&zip, &code_dir).await?;
     let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&zip));
-    let result = update(state, req, reference, "UpdateFunctionCode", input.revision_id.as_deref(), |f| {
+    let result = update(call, reference, input.revision_id.as_deref(), |f| {
         f.code_dir = code_dir.clone();
         f.code_size = zip.len() as u64;
         f.code_sha256 = sha;
@@ -247,13 +245,16 @@ pub(super) async fn update_code(state: &Arc<dyn Env>, req: &AwsRequest, referenc
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunction.html>
-pub(super) async fn delete(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
-    let (account, region) = (req.ctx.account_id().to_owned(), req.ctx.region.clone());
+pub(super) async fn delete(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Response> {
+    let (account, region) = (call.account_id().to_owned(), call.region().to_owned());
     let name = function_name(reference).to_owned();
     let arn = function_arn(&region, &account, &name);
-    authorize(state, req, "DeleteFunction", &arn)?;
-    let removed =
-        state.lambda().with_functions(&account, &region, |fs| fs.remove(&name)).ok_or_else(|| not_found(&arn))?;
+    call.authorize(std::slice::from_ref(&arn))?;
+    let removed = call
+        .service
+        .lambda()
+        .with_functions(&account, &region, |fs| fs.remove(&name))
+        .ok_or_else(|| not_found(&arn))?;
     if let Some(pool) = removed.pool {
         pool.shutdown().await;
     }
@@ -262,12 +263,12 @@ pub(super) async fn delete(state: &Arc<dyn Env>, req: &AwsRequest, reference: &s
 }
 
 /// Reads a function (marking a pending create/update as reported finished).
-fn read(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str, operation: &str) -> AwsResult<Function> {
-    let (account, region) = (req.ctx.account_id(), req.ctx.region.as_str());
+fn read(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Function> {
+    let (account, region) = (call.account_id(), call.region());
     let name = function_name(reference);
     let arn = function_arn(region, account, name);
-    authorize(state, req, operation, &arn)?;
-    state
+    call.authorize(std::slice::from_ref(&arn))?;
+    call.service
         .lambda()
         .with_functions(account, region, |fs| {
             fs.get_mut(name).map(|f| {
@@ -280,18 +281,16 @@ fn read(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str, operation: &str
 
 /// Applies a change to a function: new revision, workers retired, a new worker pre-started.
 fn update(
-    state: &Arc<dyn Env>,
-    req: &AwsRequest,
+    call: &Call<'_, Arc<dyn Env>>,
     reference: &str,
-    operation: &str,
     expected_revision: Option<&str>,
     change: impl FnOnce(&mut Function),
 ) -> AwsResult<Function> {
-    let (account, region) = (req.ctx.account_id().to_owned(), req.ctx.region.clone());
+    let (account, region) = (call.account_id().to_owned(), call.region().to_owned());
     let name = function_name(reference).to_owned();
     let arn = function_arn(&region, &account, &name);
-    authorize(state, req, operation, &arn)?;
-    let (updated, retired) = state.lambda().with_functions(&account, &region, |fs| {
+    call.authorize(std::slice::from_ref(&arn))?;
+    let (updated, retired) = call.service.lambda().with_functions(&account, &region, |fs| {
         let function = fs.get_mut(&name).ok_or_else(|| not_found(&arn))?;
         if let Some(expected) = expected_revision
             && expected != function.revision_id
@@ -311,7 +310,7 @@ fn update(
     if let Some(pool) = retired {
         tokio::spawn(async move { pool.shutdown().await });
     }
-    prewarm(state, &account, &region, &name);
+    prewarm(call.service, &account, &region, &name);
     Ok(updated)
 }
 

@@ -9,8 +9,9 @@ use http::{HeaderValue, StatusCode};
 use super::Env;
 use super::functions::ensure_pool;
 use super::runtime::Outcome;
-use super::{authorize, function_arn, function_name, json_payload, not_found, permissions};
-use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
+use super::{function_arn, function_name, json_payload, not_found, permissions};
+use crate::protocol::{AwsError, AwsResult, Response, rest_json};
+use crate::services::Call;
 
 /// What a synchronous invocation returned.
 #[derive(Debug, Clone)]
@@ -102,11 +103,12 @@ async fn run(
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>
 /// Deviations: `Qualifier` other than `$LATEST` and `ClientContext` are not emulated.
-pub(super) async fn invoke(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
+pub(super) async fn invoke(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Response> {
+    let (state, req) = (call.service, call.req);
     let (account, region) = (req.ctx.account_id().to_owned(), req.ctx.region.clone());
     let name = function_name(reference).to_owned();
     let arn = function_arn(&region, &account, &name);
-    authorize(state, req, "InvokeFunction", &arn)?;
+    call.authorize(std::slice::from_ref(&arn))?;
     if !state.lambda().with_functions(&account, &region, |fs| fs.contains_key(&name)) {
         return Err(not_found(&arn));
     }

@@ -23,8 +23,8 @@ use http::Method;
 
 use crate::config::LambdaConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
-use crate::services::iam::Denial;
 use crate::services::iam::Protocol;
+use crate::services::{Authorize, Call, Service};
 
 pub use invoke::{InvokeOutcome, ServiceInvocation, invoke_for_service};
 
@@ -33,45 +33,60 @@ pub async fn handle(state: &Arc<dyn Env>, req: AwsRequest) -> Response {
     rest_json::finish(route(state, &req).await, rest_json::ErrorStyle::LambdaTyped)
 }
 
+/// One `match` from the route (method and path) to the operation's name, as IAM knows it, and its handler.
 async fn route(state: &Arc<dyn Env>, req: &AwsRequest) -> AwsResult<Response> {
     let path = req.path();
     let method = &req.method;
+    let call = |operation| Call { service: state, req, iam: state.iam(), operation };
     match path.as_slice() {
-        ["2015-03-31", "functions"] if method == Method::POST => functions::create(state, req).await,
-        ["2015-03-31", "functions"] if method == Method::GET => functions::list(state, req),
-        ["2015-03-31", "functions", name] if method == Method::GET => functions::get(state, req, name),
-        ["2015-03-31", "functions", name] if method == Method::DELETE => functions::delete(state, req, name).await,
+        ["2015-03-31", "functions"] if method == Method::POST => functions::create(&call("CreateFunction")).await,
+        ["2015-03-31", "functions"] if method == Method::GET => functions::list(&call("ListFunctions")),
+        ["2015-03-31", "functions", name] if method == Method::GET => functions::get(&call("GetFunction"), name),
+        ["2015-03-31", "functions", name] if method == Method::DELETE => {
+            functions::delete(&call("DeleteFunction"), name).await
+        }
         ["2015-03-31", "functions", name, "configuration"] if method == Method::GET => {
-            functions::get_configuration(state, req, name)
+            functions::get_configuration(&call("GetFunctionConfiguration"), name)
         }
         ["2015-03-31", "functions", name, "configuration"] if method == Method::PUT => {
-            functions::update_configuration(state, req, name).await
+            functions::update_configuration(&call("UpdateFunctionConfiguration"), name).await
         }
         ["2015-03-31", "functions", name, "code"] if method == Method::PUT => {
-            functions::update_code(state, req, name).await
+            functions::update_code(&call("UpdateFunctionCode"), name).await
         }
-        ["2015-03-31", "functions", name, "policy"] if method == Method::POST => permissions::add(state, req, name),
-        ["2015-03-31", "functions", name, "policy"] if method == Method::GET => permissions::get(state, req, name),
+        ["2015-03-31", "functions", name, "policy"] if method == Method::POST => {
+            permissions::add(&call("AddPermission"), name)
+        }
+        ["2015-03-31", "functions", name, "policy"] if method == Method::GET => {
+            permissions::get(&call("GetPolicy"), name)
+        }
         ["2015-03-31", "functions", name, "policy", sid] if method == Method::DELETE => {
-            permissions::remove(state, req, name, sid)
+            permissions::remove(&call("RemovePermission"), name, sid)
         }
-        ["2017-03-31", "tags", arn] if method == Method::GET => tags::list(state, req, arn),
-        ["2017-03-31", "tags", arn] if method == Method::POST => tags::tag(state, req, arn),
-        ["2017-03-31", "tags", arn] if method == Method::DELETE => tags::untag(state, req, arn),
+        ["2017-03-31", "tags", arn] if method == Method::GET => tags::list(&call("ListTags"), arn),
+        ["2017-03-31", "tags", arn] if method == Method::POST => tags::tag(&call("TagResource"), arn),
+        ["2017-03-31", "tags", arn] if method == Method::DELETE => tags::untag(&call("UntagResource"), arn),
         ["2015-03-31", "functions", name, "invocations"] if method == Method::POST => {
-            invoke::invoke(state, req, name).await
+            invoke::invoke(&call("InvokeFunction"), name).await
         }
         _ => Err(AwsError::unknown_operation("Lambda", method, &req.raw_path)),
     }
 }
 
-/// What Lambda needs from the rest of the emulator, and nothing more: its own functions, IAM's verdicts (may a
-/// caller act, does a role exist), credentials for a function's role session, and the endpoint the function's
-/// code calls back to. The server's state implements it; handlers hold it as `Arc<dyn Env>` so that what they
-/// start in the background (a worker, an asynchronous invocation) can keep it.
+/// Lambda's handlers are served with its environment, shared (`Arc`) so that what they start in the background (a
+/// worker, an asynchronous invocation) can keep it.
+impl Service for Arc<dyn Env> {
+    const IAM_PREFIX: &'static str = "lambda";
+    const PROTOCOL: Protocol = Protocol::RestJson;
+}
+
+/// What Lambda needs from the rest of the emulator, and nothing more: its own functions, IAM (may a caller act,
+/// does a role exist), credentials for a function's role session, and the endpoint the function's code calls back
+/// to. The server's state implements it; handlers hold it as `Arc<dyn Env>` so that what they start in the
+/// background (a worker, an asynchronous invocation) can keep it.
 pub trait Env: Send + Sync + 'static {
     fn lambda(&self) -> &Lambda;
-    fn authorize(&self, caller: &crate::identity::Caller, action: &str, resources: &[String]) -> Result<(), Denial>;
+    fn iam(&self) -> &dyn Authorize;
     fn role_exists(&self, role_arn: &str) -> bool;
     fn issue_session(&self, role_arn: &str, session_name: &str) -> crate::identity::RoleSession;
     fn endpoint(&self) -> &str;
@@ -205,13 +220,6 @@ pub(crate) fn not_found(arn: &str) -> AwsError {
 
 pub(crate) fn function_arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:lambda:{region}:{account}:function:{name}")
-}
-
-/// The caller may perform `lambda:<operation>` on the function (role sessions are evaluated by IAM).
-pub(crate) fn authorize(state: &Arc<dyn Env>, req: &AwsRequest, operation: &str, arn: &str) -> AwsResult<()> {
-    state
-        .authorize(&req.ctx.caller, &format!("lambda:{operation}"), &[arn.to_owned()])
-        .map_err(|d| d.into_error(Protocol::RestJson))
 }
 
 pub(crate) fn json_payload(bytes: &Bytes) -> String {

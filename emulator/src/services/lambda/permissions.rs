@@ -8,8 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Env;
-use super::{Function, authorize, function_arn, function_name, not_found};
-use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
+use super::{Function, function_arn, function_name, not_found};
+use crate::protocol::{AwsError, AwsResult, Response, rest_json};
+use crate::services::Call;
 use crate::services::iam::policy::wildcard_match;
 
 #[derive(Debug, Deserialize)]
@@ -25,12 +26,12 @@ struct AddPermissionInput {
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_AddPermission.html>
 /// Deviation: `Qualifier`, `EventSourceToken` and `PrincipalOrgID` are not emulated.
-pub(super) fn add(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
-    let input: AddPermissionInput = rest_json::input(req)?;
-    let (account, region) = (req.ctx.account_id(), req.ctx.region.as_str());
+pub(super) fn add(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Response> {
+    let input: AddPermissionInput = rest_json::input(call.req)?;
+    let (account, region) = (call.account_id(), call.region());
     let name = function_name(reference);
     let arn = function_arn(region, account, name);
-    authorize(state, req, "AddPermission", &arn)?;
+    call.authorize(std::slice::from_ref(&arn))?;
     if !input.action.to_ascii_lowercase().starts_with("lambda:") {
         return Err(AwsError::validation(format!(
             "1 validation error detected: Value '{}' at 'action' failed to satisfy constraint: Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])",
@@ -59,7 +60,7 @@ pub(super) fn add(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> Aw
     if !condition.is_empty() {
         statement["Condition"] = Value::Object(condition);
     }
-    state.lambda().with_functions(account, region, |fs| {
+    call.service.lambda().with_functions(account, region, |fs| {
         let function = fs.get_mut(name).ok_or_else(|| not_found(&arn))?;
         check_revision(function, input.revision_id.as_deref())?;
         if function.policy.iter().any(|s| s["Sid"] == json!(input.statement_id)) {
@@ -79,12 +80,12 @@ pub(super) fn add(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> Aw
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_GetPolicy.html>
-pub(super) fn get(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> AwsResult<Response> {
-    let (account, region) = (req.ctx.account_id(), req.ctx.region.as_str());
+pub(super) fn get(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Response> {
+    let (account, region) = (call.account_id(), call.region());
     let name = function_name(reference);
     let arn = function_arn(region, account, name);
-    authorize(state, req, "GetPolicy", &arn)?;
-    let (policy, revision) = state.lambda().with_functions(account, region, |fs| {
+    call.authorize(std::slice::from_ref(&arn))?;
+    let (policy, revision) = call.service.lambda().with_functions(account, region, |fs| {
         fs.get(name).map(|f| (f.policy.clone(), f.revision_id.clone())).ok_or_else(|| not_found(&arn))
     })?;
     if policy.is_empty() {
@@ -95,12 +96,12 @@ pub(super) fn get(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str) -> Aw
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_RemovePermission.html>
-pub(super) fn remove(state: &Arc<dyn Env>, req: &AwsRequest, reference: &str, sid: &str) -> AwsResult<Response> {
-    let (account, region) = (req.ctx.account_id(), req.ctx.region.as_str());
+pub(super) fn remove(call: &Call<'_, Arc<dyn Env>>, reference: &str, sid: &str) -> AwsResult<Response> {
+    let (account, region) = (call.account_id(), call.region());
     let name = function_name(reference);
     let arn = function_arn(region, account, name);
-    authorize(state, req, "RemovePermission", &arn)?;
-    state.lambda().with_functions(account, region, |fs| {
+    call.authorize(std::slice::from_ref(&arn))?;
+    call.service.lambda().with_functions(account, region, |fs| {
         let function = fs.get_mut(name).ok_or_else(|| not_found(&arn))?;
         let before = function.policy.len();
         function.policy.retain(|s| s["Sid"] != json!(sid));

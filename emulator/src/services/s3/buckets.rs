@@ -3,35 +3,30 @@
 
 use http::{HeaderMap, Method, StatusCode};
 
-use super::Deps;
+use super::S3;
 use super::bucket_policy::BucketPolicy;
 use super::cors::CorsRule;
-use super::error::{S3Error, S3Result};
+use super::error;
 use super::model::{Bucket, PublicAccessBlock, Website};
-use super::{XMLNS, arn, authorize, child_text, children_text, empty_with, parse_xml, role_may, xml_ok, xml_time};
+use super::{XMLNS, arn, empty_with, parse_xml, xml_time};
 use crate::protocol::xml::XmlWriter;
-use crate::protocol::{AwsRequest, Response};
+use crate::protocol::{AwsError, AwsResult, Response, rest_xml};
+use crate::services::Call;
 
 /// `GET /`: ListBuckets.
-pub fn service_level(deps: &Deps<'_>, req: &AwsRequest) -> S3Result<Response> {
-    if req.method != Method::GET {
-        return Err(S3Error::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "The specified method is not allowed against this resource.",
-        )
-        .with("Method", req.method.as_str())
-        .with("ResourceType", "SERVICE"));
+pub fn service_level(call: &Call<'_, S3>) -> AwsResult<Response> {
+    if call.req.method != Method::GET {
+        return Err(error::method_not_allowed(&call.req.method, "SERVICE"));
     }
-    let caller = &req.ctx.caller;
+    let caller = call.caller();
     if matches!(caller, crate::identity::Caller::Anonymous) {
-        return Err(S3Error::access_denied());
+        return Err(error::access_denied());
     }
     if let crate::identity::Caller::Role(_) = caller {
-        role_may(deps, caller, "s3:ListAllMyBuckets", "*")?;
+        call.role_may("s3:ListAllMyBuckets", "*")?;
     }
-    let account = req.ctx.account_id().to_owned();
-    let buckets: Vec<(String, String, String)> = deps.s3.with_buckets(|buckets| {
+    let account = call.account_id().to_owned();
+    let buckets: Vec<(String, String, String)> = call.service.with_buckets(|buckets| {
         buckets
             .values()
             .filter(|b| b.owner == account)
@@ -50,7 +45,7 @@ pub fn service_level(deps: &Deps<'_>, req: &AwsRequest) -> S3Result<Response> {
             .close("Bucket");
     }
     xml.close("Buckets").close("ListAllMyBucketsResult");
-    Ok(xml_ok(xml.finish()))
+    Ok(rest_xml::ok(xml.finish()))
 }
 
 /// The canonical user id S3 shows for an account (64 hex characters, stable per account).
@@ -60,47 +55,46 @@ fn owner_id(account: &str) -> String {
 }
 
 /// Everything addressed to `/bucket`.
-pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
-    let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
-    let m = &req.method;
-    let caller = &req.ctx.caller;
+pub fn bucket_level(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let has = |name: &str| call.req.query.iter().any(|(k, _)| k == name);
+    let m = &call.req.method;
     let bucket_arn = arn(bucket, None);
-    let auth = |action: &str| -> S3Result<()> {
+    let auth = |action: &str| -> AwsResult<()> {
         // Authorization needs the bucket to exist (NoSuchBucket first, as S3 answers the owner).
-        authorize(deps, caller, bucket, action, &bucket_arn)
+        call.authorize_on(bucket, action, &bucket_arn)
     };
     if has("publicAccessBlock") {
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketPublicAccessBlock")?;
-                put_public_access_block(deps, req, bucket)
+                put_public_access_block(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketPublicAccessBlock")?;
-                get_public_access_block(deps, bucket)
+                get_public_access_block(call, bucket)
             }
             Method::DELETE => {
                 auth("s3:PutBucketPublicAccessBlock")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.public_access_block = None;
                     Ok(())
                 })?;
                 Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
             }
-            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
+            _ => Err(error::method_not_allowed(m, "BUCKET")),
         };
     }
     if has("policy") {
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketPolicy")?;
-                put_policy(deps, req, bucket)
+                put_policy(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketPolicy")?;
-                let text = deps.s3.with_bucket(bucket, |b| {
+                let text = call.service.with_bucket(bucket, |b| {
                     b.policy.as_ref().map(|p| p.text.clone()).ok_or_else(|| {
-                        S3Error::new(StatusCode::NOT_FOUND, "NoSuchBucketPolicy", "The bucket policy does not exist")
+                        AwsError::new(StatusCode::NOT_FOUND, "NoSuchBucketPolicy", "The bucket policy does not exist")
                             .with("BucketName", bucket)
                     })
                 })?;
@@ -111,108 +105,108 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result
             }
             Method::DELETE => {
                 auth("s3:DeleteBucketPolicy")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.policy = None;
                     Ok(())
                 })?;
                 Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
             }
-            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
+            _ => Err(error::method_not_allowed(m, "BUCKET")),
         };
     }
     if has("cors") {
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketCORS")?;
-                put_cors(deps, req, bucket)
+                put_cors(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketCORS")?;
-                get_cors(deps, bucket)
+                get_cors(call, bucket)
             }
             Method::DELETE => {
                 auth("s3:PutBucketCORS")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.cors = None;
                     Ok(())
                 })?;
                 Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
             }
-            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
+            _ => Err(error::method_not_allowed(m, "BUCKET")),
         };
     }
     if has("website") {
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketWebsite")?;
-                put_website(deps, req, bucket)
+                put_website(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketWebsite")?;
-                get_website(deps, bucket)
+                get_website(call, bucket)
             }
             Method::DELETE => {
                 auth("s3:DeleteBucketWebsite")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.website = None;
                     Ok(())
                 })?;
                 Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
             }
-            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
+            _ => Err(error::method_not_allowed(m, "BUCKET")),
         };
     }
     if has("tagging") {
         return match *m {
             Method::PUT => {
                 auth("s3:PutBucketTagging")?;
-                put_tagging(deps, req, bucket)
+                put_tagging(call, bucket)
             }
             Method::GET => {
                 auth("s3:GetBucketTagging")?;
-                get_tagging(deps, bucket)
+                get_tagging(call, bucket)
             }
             Method::DELETE => {
                 auth("s3:PutBucketTagging")?;
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.tags = None;
                     Ok(())
                 })?;
                 Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
             }
-            _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
+            _ => Err(error::method_not_allowed(m, "BUCKET")),
         };
     }
     if has("location") && *m == Method::GET {
         auth("s3:GetBucketLocation")?;
-        let region = deps.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
+        let region = call.service.with_bucket(bucket, |b| Ok(b.region.clone()))?;
         let mut xml = XmlWriter::new();
         let constraint = if region == "us-east-1" { "" } else { region.as_str() };
         xml.open("LocationConstraint", Some(XMLNS));
         let mut out = xml.finish();
         crate::protocol::xml::escape_into(&mut out, constraint);
         out.push_str("</LocationConstraint>");
-        return Ok(xml_ok(out));
+        return Ok(rest_xml::ok(out));
     }
     if has("delete") && *m == Method::POST {
-        return super::objects::delete_objects(deps, req, bucket);
+        return super::objects::delete_objects(call, bucket);
     }
     if has("uploads") && *m == Method::GET {
         auth("s3:ListBucketMultipartUploads")?;
-        return super::multipart::list_uploads(deps, bucket);
+        return super::multipart::list_uploads(call, bucket);
     }
-    if let Some((name, _)) = req.query.iter().find(|(k, _)| UNSUPPORTED_SUBRESOURCES.contains(&k.as_str())) {
-        return Err(S3Error::new(
+    if let Some((name, _)) = call.req.query.iter().find(|(k, _)| UNSUPPORTED_SUBRESOURCES.contains(&k.as_str())) {
+        return Err(AwsError::new(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
             format!("The bucket subresource ?{name} is not implemented by crts-emulator"),
         ));
     }
     match *m {
-        Method::PUT => create_bucket(deps, req, bucket),
+        Method::PUT => create_bucket(call, bucket),
         Method::HEAD => {
             auth("s3:ListBucket")?;
-            let region = deps.s3.with_bucket(bucket, |b| Ok(b.region.clone()))?;
+            let region = call.service.with_bucket(bucket, |b| Ok(b.region.clone()))?;
             let mut response = empty_with(StatusCode::OK, HeaderMap::new());
             if let Ok(value) = region.parse() {
                 response.headers_mut().insert("x-amz-bucket-region", value);
@@ -221,10 +215,10 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result
         }
         Method::DELETE => {
             auth("s3:DeleteBucket")?;
-            deps.s3.with_buckets(|buckets| {
-                let b = buckets.get(bucket).ok_or_else(|| S3Error::no_such_bucket(bucket))?;
+            call.service.with_buckets(|buckets| {
+                let b = buckets.get(bucket).ok_or_else(|| error::no_such_bucket(bucket))?;
                 if !b.objects.is_empty() {
-                    return Err(S3Error::new(
+                    return Err(AwsError::new(
                         StatusCode::CONFLICT,
                         "BucketNotEmpty",
                         "The bucket you tried to delete is not empty",
@@ -238,9 +232,9 @@ pub fn bucket_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result
         }
         Method::GET => {
             auth("s3:ListBucket")?;
-            super::objects::list_objects(deps, req, bucket)
+            super::objects::list_objects(call, bucket)
         }
-        _ => Err(S3Error::method_not_allowed(m, "BUCKET")),
+        _ => Err(error::method_not_allowed(m, "BUCKET")),
     }
 }
 
@@ -266,24 +260,24 @@ const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
 
 /// CreateBucket: name rules, LocationConstraint against the endpoint's region, and AWS's answer for a bucket
 /// that exists (yours: BucketAlreadyOwnedByYou, except the us-east-1 legacy 200; someone else's: BucketAlreadyExists).
-fn create_bucket(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
-    let caller = &req.ctx.caller;
+fn create_bucket(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let caller = call.caller();
     match caller {
-        crate::identity::Caller::Anonymous => return Err(S3Error::access_denied()),
-        crate::identity::Caller::Role(_) => role_may(deps, caller, "s3:CreateBucket", &arn(bucket, None))?,
+        crate::identity::Caller::Anonymous => return Err(error::access_denied()),
+        crate::identity::Caller::Role(_) => call.role_may("s3:CreateBucket", &arn(bucket, None))?,
         crate::identity::Caller::Account { .. } => {}
     }
     validate_bucket_name(bucket)?;
-    let region = req.ctx.region.clone();
-    let constraint = if req.body.iter().all(u8::is_ascii_whitespace) {
+    let region = call.region().to_owned();
+    let constraint = if call.req.body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let doc = parse_xml(&req.body)?;
-        child_text(doc.root_element(), "LocationConstraint").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+        let root = parse_xml(&call.req.body)?;
+        root.child_text("LocationConstraint").map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
     };
     match (&constraint, region.as_str()) {
         (Some(c), "us-east-1") if c == "us-east-1" => {
-            return Err(S3Error::new(
+            return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidLocationConstraint",
                 "The specified location-constraint is not valid",
@@ -291,7 +285,7 @@ fn create_bucket(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Re
             .with("LocationConstraint", c.as_str()));
         }
         (Some(c), r) if c != r && r != "us-east-1" => {
-            return Err(S3Error::new(
+            return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "IllegalLocationConstraintException",
                 format!(
@@ -300,7 +294,7 @@ fn create_bucket(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Re
             ));
         }
         (None, r) if r != "us-east-1" => {
-            return Err(S3Error::new(
+            return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "IllegalLocationConstraintException",
                 "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.",
@@ -309,16 +303,16 @@ fn create_bucket(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Re
         _ => {}
     }
     let bucket_region = constraint.unwrap_or_else(|| region.clone());
-    let owner = req.ctx.account_id().to_owned();
-    deps.s3.with_buckets(|buckets| match buckets.get(bucket) {
-        Some(existing) if existing.owner != owner => Err(S3Error::new(
+    let owner = call.account_id().to_owned();
+    call.service.with_buckets(|buckets| match buckets.get(bucket) {
+        Some(existing) if existing.owner != owner => Err(AwsError::new(
             StatusCode::CONFLICT,
             "BucketAlreadyExists",
             "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
         )
         .with("BucketName", bucket)),
         Some(existing) if existing.region == "us-east-1" && region == "us-east-1" => Ok(()),
-        Some(_) => Err(S3Error::new(
+        Some(_) => Err(AwsError::new(
             StatusCode::CONFLICT,
             "BucketAlreadyOwnedByYou",
             "Your previous request to create the named bucket succeeded and you already own it.",
@@ -337,9 +331,9 @@ fn create_bucket(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Re
 }
 
 /// S3's bucket naming rules (general purpose buckets).
-fn validate_bucket_name(name: &str) -> S3Result<()> {
+fn validate_bucket_name(name: &str) -> AwsResult<()> {
     let invalid = || {
-        S3Error::new(StatusCode::BAD_REQUEST, "InvalidBucketName", "The specified bucket is not valid.")
+        AwsError::new(StatusCode::BAD_REQUEST, "InvalidBucketName", "The specified bucket is not valid.")
             .with("BucketName", name)
     };
     let bytes = name.as_bytes();
@@ -357,17 +351,16 @@ fn validate_bucket_name(name: &str) -> S3Result<()> {
     Ok(())
 }
 
-fn put_public_access_block(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
-    let doc = parse_xml(&req.body)?;
-    let root = doc.root_element();
-    if !root.has_tag_name("PublicAccessBlockConfiguration") {
-        return Err(S3Error::malformed_xml());
+fn put_public_access_block(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let root = parse_xml(&call.req.body)?;
+    if !root.is("PublicAccessBlockConfiguration") {
+        return Err(error::malformed_xml());
     }
-    let flag = |name: &str| -> S3Result<bool> {
-        match child_text(root, name).map(str::trim) {
+    let flag = |name: &str| -> AwsResult<bool> {
+        match root.child_text(name).map(str::trim) {
             None | Some("false") => Ok(false),
             Some("true") => Ok(true),
-            Some(_) => Err(S3Error::malformed_xml()),
+            Some(_) => Err(error::malformed_xml()),
         }
     };
     let block = PublicAccessBlock {
@@ -376,17 +369,17 @@ fn put_public_access_block(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S
         block_public_policy: flag("BlockPublicPolicy")?,
         restrict_public_buckets: flag("RestrictPublicBuckets")?,
     };
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.public_access_block = Some(block);
         Ok(())
     })?;
     Ok(empty_with(StatusCode::OK, HeaderMap::new()))
 }
 
-fn get_public_access_block(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
-    let block = deps.s3.with_bucket(bucket, |b| {
+fn get_public_access_block(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let block = call.service.with_bucket(bucket, |b| {
         b.public_access_block.ok_or_else(|| {
-            S3Error::new(
+            AwsError::new(
                 StatusCode::NOT_FOUND,
                 "NoSuchPublicAccessBlockConfiguration",
                 "The public access block configuration was not found",
@@ -401,28 +394,28 @@ fn get_public_access_block(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> 
         .text("BlockPublicPolicy", &block.block_public_policy.to_string())
         .text("RestrictPublicBuckets", &block.restrict_public_buckets.to_string())
         .close("PublicAccessBlockConfiguration");
-    Ok(xml_ok(xml.finish()))
+    Ok(rest_xml::ok(xml.finish()))
 }
 
 /// PutBucketPolicy: MalformedPolicy for a bad document; AccessDenied for a public one while BlockPublicPolicy.
-fn put_policy(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
-    let text = std::str::from_utf8(&req.body).map_err(|_| {
-        S3Error::new(
+fn put_policy(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let text = std::str::from_utf8(&call.req.body).map_err(|_| {
+        AwsError::new(
             StatusCode::BAD_REQUEST,
             "MalformedPolicy",
             "Policies must be valid JSON and the first byte must be '{'",
         )
     })?;
     let policy = BucketPolicy::parse(text, bucket)
-        .map_err(|message| S3Error::new(StatusCode::BAD_REQUEST, "MalformedPolicy", message))?;
-    deps.s3.with_bucket(bucket, |b| {
+        .map_err(|message| AwsError::new(StatusCode::BAD_REQUEST, "MalformedPolicy", message))?;
+    call.service.with_bucket(bucket, |b| {
         if policy.is_public() && b.block().block_public_policy {
-            return Err(S3Error::new(
+            return Err(AwsError::new(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",
                 format!(
                     "User: {} is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::{bucket}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
-                    req.ctx.caller.arn()
+                    call.req.ctx.caller.arn()
                 ),
             ));
         }
@@ -432,43 +425,42 @@ fn put_policy(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Respo
     Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
 }
 
-fn put_cors(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
-    let doc = parse_xml(&req.body)?;
-    let root = doc.root_element();
-    if !root.has_tag_name("CORSConfiguration") {
-        return Err(S3Error::malformed_xml());
+fn put_cors(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let root = parse_xml(&call.req.body)?;
+    if !root.is("CORSConfiguration") {
+        return Err(error::malformed_xml());
     }
     let mut rules = Vec::new();
-    for node in root.children().filter(|c| c.has_tag_name("CORSRule")) {
-        let max_age = match child_text(node, "MaxAgeSeconds") {
-            Some(text) => Some(text.trim().parse::<u32>().map_err(|_| S3Error::malformed_xml())?),
+    for node in root.children_named("CORSRule") {
+        let max_age = match node.child_text("MaxAgeSeconds") {
+            Some(text) => Some(text.trim().parse::<u32>().map_err(|_| error::malformed_xml())?),
             None => None,
         };
         let rule = CorsRule {
-            id: child_text(node, "ID").map(str::to_owned),
-            allowed_origins: children_text(node, "AllowedOrigin"),
-            allowed_methods: children_text(node, "AllowedMethod"),
-            allowed_headers: children_text(node, "AllowedHeader"),
-            expose_headers: children_text(node, "ExposeHeader"),
+            id: node.child_text("ID").map(str::to_owned),
+            allowed_origins: node.children_text("AllowedOrigin"),
+            allowed_methods: node.children_text("AllowedMethod"),
+            allowed_headers: node.children_text("AllowedHeader"),
+            expose_headers: node.children_text("ExposeHeader"),
             max_age_seconds: max_age,
         };
         rule.validate()?;
         rules.push(rule);
     }
     if rules.is_empty() || rules.len() > 100 {
-        return Err(S3Error::malformed_xml());
+        return Err(error::malformed_xml());
     }
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.cors = Some(rules);
         Ok(())
     })?;
     Ok(empty_with(StatusCode::OK, HeaderMap::new()))
 }
 
-fn get_cors(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
-    let rules = deps.s3.with_bucket(bucket, |b| {
+fn get_cors(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let rules = call.service.with_bucket(bucket, |b| {
         b.cors.clone().ok_or_else(|| {
-            S3Error::new(StatusCode::NOT_FOUND, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
+            AwsError::new(StatusCode::NOT_FOUND, "NoSuchCORSConfiguration", "The CORS configuration does not exist")
                 .with("BucketName", bucket)
         })
     })?;
@@ -493,44 +485,43 @@ fn get_cors(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
         xml.close("CORSRule");
     }
     xml.close("CORSConfiguration");
-    Ok(xml_ok(xml.finish()))
+    Ok(rest_xml::ok(xml.finish()))
 }
 
-fn put_website(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
-    let doc = parse_xml(&req.body)?;
-    let root = doc.root_element();
-    if !root.has_tag_name("WebsiteConfiguration") {
-        return Err(S3Error::malformed_xml());
+fn put_website(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let root = parse_xml(&call.req.body)?;
+    if !root.is("WebsiteConfiguration") {
+        return Err(error::malformed_xml());
     }
-    let node = |name: &str| root.children().find(|c| c.has_tag_name(name));
+    let node = |name: &str| root.child(name);
     let website = if let Some(redirect) = node("RedirectAllRequestsTo") {
-        let host = child_text(redirect, "HostName").map(str::trim).filter(|h| !h.is_empty());
-        let Some(host) = host else { return Err(S3Error::malformed_xml()) };
+        let host = redirect.child_text("HostName").map(str::trim).filter(|h| !h.is_empty());
+        let Some(host) = host else { return Err(error::malformed_xml()) };
         Website::RedirectAll {
             host: host.to_owned(),
-            protocol: child_text(redirect, "Protocol").map(|p| p.trim().to_owned()),
+            protocol: redirect.child_text("Protocol").map(|p| p.trim().to_owned()),
         }
     } else {
         let Some(index) = node("IndexDocument") else {
-            return Err(S3Error::invalid_argument(
+            return Err(error::invalid_argument(
                 "A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty",
             )
             .with("ArgumentName", "IndexDocument"));
         };
-        let suffix = child_text(index, "Suffix").map(str::trim).unwrap_or("");
+        let suffix = index.child_text("Suffix").map(str::trim).unwrap_or("");
         if suffix.is_empty() || suffix.contains('/') {
-            return Err(S3Error::invalid_argument("The IndexDocument Suffix is not well formed")
+            return Err(error::invalid_argument("The IndexDocument Suffix is not well formed")
                 .with("ArgumentName", "IndexDocument")
                 .with("ArgumentValue", suffix));
         }
-        let error_key = node("ErrorDocument").and_then(|e| child_text(e, "Key")).map(|k| k.trim().to_owned());
+        let error_key = node("ErrorDocument").and_then(|e| e.child_text("Key")).map(|k| k.trim().to_owned());
         let routing_rules = node("RoutingRules").map(|r| {
-            let range = r.range();
-            req_text(&req.body)[range].to_owned()
+            let range = r.range.clone();
+            req_text(&call.req.body)[range].to_owned()
         });
         Website::Site { index_suffix: suffix.to_owned(), error_key, routing_rules }
     };
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.website = Some(website);
         Ok(())
     })?;
@@ -539,20 +530,19 @@ fn put_website(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Resp
 
 /// PutBucketTagging: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html>. The tag set
 /// replaces the bucket's; keys must be unique.
-fn put_tagging(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
-    let doc = parse_xml(&req.body)?;
-    let root = doc.root_element();
-    let tag_set = root.children().find(|c| c.has_tag_name("TagSet"));
-    let (true, Some(tag_set)) = (root.has_tag_name("Tagging"), tag_set) else {
-        return Err(S3Error::malformed_xml());
+fn put_tagging(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let root = parse_xml(&call.req.body)?;
+    let tag_set = root.child("TagSet");
+    let (true, Some(tag_set)) = (root.is("Tagging"), tag_set) else {
+        return Err(error::malformed_xml());
     };
     let mut tags = crate::services::tagging::Tags::new();
-    for tag in tag_set.children().filter(|c| c.has_tag_name("Tag")) {
-        let (Some(key), value) = (child_text(tag, "Key"), child_text(tag, "Value").unwrap_or("")) else {
-            return Err(S3Error::malformed_xml());
+    for tag in tag_set.children_named("Tag") {
+        let (Some(key), value) = (tag.child_text("Key"), tag.child_text("Value").unwrap_or("")) else {
+            return Err(error::malformed_xml());
         };
         if tags.insert(key.to_owned(), value.to_owned()).is_some() {
-            return Err(S3Error::new(
+            return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidTag",
                 "Cannot provide multiple Tags with the same key",
@@ -561,8 +551,8 @@ fn put_tagging(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Resp
         }
     }
     crate::services::tagging::check(&Default::default(), &tags)
-        .map_err(|e| S3Error::new(StatusCode::BAD_REQUEST, "InvalidTag", e))?;
-    deps.s3.with_bucket(bucket, |b| {
+        .map_err(|e| AwsError::new(StatusCode::BAD_REQUEST, "InvalidTag", e))?;
+    call.service.with_bucket(bucket, |b| {
         b.tags = Some(tags);
         Ok(())
     })?;
@@ -570,10 +560,10 @@ fn put_tagging(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Resp
 }
 
 /// GetBucketTagging: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html>
-fn get_tagging(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
-    let tags = deps.s3.with_bucket(bucket, |b| {
+fn get_tagging(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let tags = call.service.with_bucket(bucket, |b| {
         b.tags.clone().ok_or_else(|| {
-            S3Error::new(StatusCode::NOT_FOUND, "NoSuchTagSet", "The TagSet does not exist").with("BucketName", bucket)
+            AwsError::new(StatusCode::NOT_FOUND, "NoSuchTagSet", "The TagSet does not exist").with("BucketName", bucket)
         })
     })?;
     let mut xml = XmlWriter::new();
@@ -582,16 +572,16 @@ fn get_tagging(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
         xml.open("Tag", None).text("Key", key).text("Value", value).close("Tag");
     }
     xml.close("TagSet").close("Tagging");
-    Ok(xml_ok(xml.finish()))
+    Ok(rest_xml::ok(xml.finish()))
 }
 
 fn req_text(body: &[u8]) -> &str {
     std::str::from_utf8(body).unwrap_or("")
 }
 
-fn get_website(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
+fn get_website(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     let website =
-        deps.s3.with_bucket(bucket, |b| b.website.clone().ok_or_else(|| no_such_website_configuration(bucket)))?;
+        call.service.with_bucket(bucket, |b| b.website.clone().ok_or_else(|| no_such_website_configuration(bucket)))?;
     let mut out = XmlWriter::new();
     out.open("WebsiteConfiguration", Some(XMLNS));
     let mut tail = String::new();
@@ -613,11 +603,11 @@ fn get_website(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
     let mut xml = out.finish();
     xml.push_str(&tail);
     xml.push_str("</WebsiteConfiguration>");
-    Ok(xml_ok(xml))
+    Ok(rest_xml::ok(xml))
 }
 
-pub fn no_such_website_configuration(bucket: &str) -> S3Error {
-    S3Error::new(
+pub fn no_such_website_configuration(bucket: &str) -> AwsError {
+    AwsError::new(
         StatusCode::NOT_FOUND,
         "NoSuchWebsiteConfiguration",
         "The specified bucket does not have a website configuration",

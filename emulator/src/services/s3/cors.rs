@@ -3,7 +3,8 @@
 
 use http::{HeaderMap, HeaderValue, StatusCode};
 
-use super::error::S3Error;
+use super::error;
+use crate::protocol::{AwsError, AwsResult};
 
 const METHODS: &[&str] = &["GET", "PUT", "HEAD", "POST", "DELETE"];
 
@@ -19,12 +20,12 @@ pub struct CorsRule {
 
 impl CorsRule {
     /// S3's validation of one rule at PutBucketCors.
-    pub fn validate(&self) -> Result<(), S3Error> {
+    pub fn validate(&self) -> AwsResult<()> {
         if self.allowed_origins.is_empty() || self.allowed_methods.is_empty() {
-            return Err(S3Error::malformed_xml());
+            return Err(error::malformed_xml());
         }
         if let Some(bad) = self.allowed_methods.iter().find(|m| !METHODS.contains(&m.as_str())) {
-            return Err(S3Error::new(
+            return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidRequest",
                 format!("Found unsupported HTTP method in CORS config. Unsupported method is {bad}"),
@@ -32,7 +33,7 @@ impl CorsRule {
         }
         for origin in &self.allowed_origins {
             if origin.matches('*').count() > 1 {
-                return Err(S3Error::new(
+                return Err(AwsError::new(
                     StatusCode::BAD_REQUEST,
                     "InvalidRequest",
                     format!("AllowedOrigin \"{origin}\" can not have more than one wildcard."),
@@ -41,7 +42,7 @@ impl CorsRule {
         }
         for header in &self.allowed_headers {
             if header.matches('*').count() > 1 {
-                return Err(S3Error::new(
+                return Err(AwsError::new(
                     StatusCode::BAD_REQUEST,
                     "InvalidRequest",
                     format!("AllowedHeader \"{header}\" can not have more than one wildcard."),
@@ -102,20 +103,24 @@ fn one_wildcard_match(pattern: &str, value: &str, case_insensitive: bool) -> boo
 const VARY: &str = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method";
 
 /// Answers an OPTIONS preflight as S3 does: 200 with the CORS headers of the first matching rule, else 403/400.
-pub fn preflight(rules: Option<&[CorsRule]>, request: &HeaderMap) -> Result<HeaderMap, S3Error> {
+pub fn preflight(rules: Option<&[CorsRule]>, request: &HeaderMap) -> AwsResult<HeaderMap> {
     let text = |name: &str| request.get(name).and_then(|v| v.to_str().ok());
     let Some(origin) = text("origin") else {
-        return Err(S3Error::new(
+        return Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "Insufficient information. Origin request header needed.",
         ));
     };
     let Some(method) = text("access-control-request-method") else {
-        return Err(S3Error::new(StatusCode::BAD_REQUEST, "BadRequest", "Invalid Access-Control-Request-Method: null"));
+        return Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "Invalid Access-Control-Request-Method: null",
+        ));
     };
     let Some(rules) = rules else {
-        return Err(S3Error::new(
+        return Err(AwsError::new(
             StatusCode::FORBIDDEN,
             "AccessForbidden",
             "CORSResponse: CORS is not enabled for this bucket.",
@@ -130,7 +135,7 @@ pub fn preflight(rules: Option<&[CorsRule]>, request: &HeaderMap) -> Result<Head
         rule.matches_origin(origin) && rule.matches_method(method) && requested.iter().all(|h| rule.matches_header(h))
     });
     let Some(rule) = rule else {
-        return Err(S3Error::new(
+        return Err(AwsError::new(
             StatusCode::FORBIDDEN,
             "AccessForbidden",
             "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",

@@ -30,16 +30,19 @@ use axum::body::Body;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use crate::identity::Caller;
-use crate::protocol::{AwsRequest, Response};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_xml, xml};
 use crate::services::iam::Protocol;
+use crate::services::{Authorize, Call, Service};
 use bucket_policy::Verdict;
-use error::{S3Error, S3Result};
 use model::Bucket;
 
-/// What S3's handlers use: the buckets, and IAM for requests made with a role session's credentials.
-pub struct Deps<'a> {
-    pub s3: &'a S3,
-    pub iam: &'a dyn crate::services::Authorize,
+/// S3's calls name the HTTP method as their operation: S3 chooses its IAM action per resource (`s3:GetObject` on
+/// the object, then `s3:ListBucket` on the bucket when the key is missing; `s3:DeleteObject` per key of a
+/// DeleteObjects), so its handlers authorize with explicit actions ([`Call::authorize_on`]), never with
+/// `Call::authorize`.
+impl Service for S3 {
+    const IAM_PREFIX: &'static str = "s3";
+    const PROTOCOL: Protocol = Protocol::RestXml;
 }
 
 /// The S3 namespace of XML documents.
@@ -77,10 +80,10 @@ impl S3 {
     }
 
     /// Runs `f` on one bucket, or fails with NoSuchBucket.
-    fn with_bucket<T>(&self, name: &str, f: impl FnOnce(&mut Bucket) -> S3Result<T>) -> S3Result<T> {
+    fn with_bucket<T>(&self, name: &str, f: impl FnOnce(&mut Bucket) -> AwsResult<T>) -> AwsResult<T> {
         self.with_buckets(|buckets| match buckets.get_mut(name) {
             Some(bucket) => f(bucket),
-            None => Err(S3Error::no_such_bucket(name)),
+            None => Err(error::no_such_bucket(name)),
         })
     }
 }
@@ -124,28 +127,30 @@ pub fn target_of(host: &str, raw_path: &str) -> Target {
     }
 }
 
-/// Serves one REST request.
-pub async fn handle(deps: &Deps<'_>, req: AwsRequest) -> Response {
+/// Serves one REST request: what it addresses (nothing, a bucket, an object) picks the router, whose `match` on
+/// the method and subresource picks the handler.
+pub async fn handle(s3: &S3, iam: &dyn Authorize, req: AwsRequest) -> Response {
     let host = req.header("host").unwrap_or("").to_owned();
     let target = target_of(&host, &req.raw_path);
     let method = req.method.clone();
     let request_id = req.ctx.request_id.clone();
+    let call = Call { service: s3, req: &req, iam, operation: method.as_str() };
     let result = if method == Method::OPTIONS {
-        preflight(deps, &target, &req)
+        preflight(&call, &target)
     } else {
         let result = match (&target.bucket, &target.key) {
-            (None, _) => buckets::service_level(deps, &req),
-            (Some(bucket), None) => buckets::bucket_level(deps, &req, bucket),
-            (Some(bucket), Some(key)) => objects::object_level(deps, &req, bucket, key),
+            (None, _) => buckets::service_level(&call),
+            (Some(bucket), None) => buckets::bucket_level(&call, bucket),
+            (Some(bucket), Some(key)) => objects::object_level(&call, bucket, key),
         };
-        result.map(|response| with_cors(deps, &target, &req, response))
+        result.map(|response| with_cors(&call, &target, response))
     };
-    let mut response = result.unwrap_or_else(|err| err.to_response(&method, &request_id));
+    let mut response = result.unwrap_or_else(|err| rest_xml::error(&err, &method, &request_id));
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amz-request-id", value);
     }
-    if let Ok(value) = HeaderValue::from_str(&error::host_id(&request_id)) {
+    if let Ok(value) = HeaderValue::from_str(&rest_xml::host_id(&request_id)) {
         headers.insert("x-amz-id-2", value);
     }
     headers.insert(http::header::SERVER, HeaderValue::from_static("AmazonS3"));
@@ -153,24 +158,25 @@ pub async fn handle(deps: &Deps<'_>, req: AwsRequest) -> Response {
 }
 
 /// An OPTIONS preflight against a bucket or object.
-fn preflight(deps: &Deps<'_>, target: &Target, req: &AwsRequest) -> S3Result<Response> {
+fn preflight(call: &Call<'_, S3>, target: &Target) -> AwsResult<Response> {
     let Some(bucket) = &target.bucket else {
-        return Err(S3Error::new(
+        return Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
             "Insufficient information. Origin request header needed.",
         ));
     };
-    let rules = deps.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))?;
-    let headers = cors::preflight(rules.as_deref(), &req.headers)?;
+    let rules = call.service.with_bucket(bucket, |b| Ok(b.cors.clone()))?;
+    let headers = cors::preflight(rules.as_deref(), &call.req.headers)?;
     Ok(empty_with(StatusCode::OK, headers))
 }
 
 /// Adds the bucket's CORS headers to a successful response when the request carried an `Origin`.
-fn with_cors(deps: &Deps<'_>, target: &Target, req: &AwsRequest, mut response: Response) -> Response {
+fn with_cors(call: &Call<'_, S3>, target: &Target, mut response: Response) -> Response {
+    let req = call.req;
     if req.headers.contains_key("origin")
         && let Some(bucket) = &target.bucket
-        && let Ok(rules) = deps.s3.with_bucket(bucket, |b| Ok(b.cors.clone()))
+        && let Ok(rules) = call.service.with_bucket(bucket, |b| Ok(b.cors.clone()))
     {
         let headers = cors::actual_request_headers(rules.as_deref(), &req.headers, req.method.as_str());
         response.headers_mut().extend(headers);
@@ -178,30 +184,31 @@ fn with_cors(deps: &Deps<'_>, target: &Target, req: &AwsRequest, mut response: R
     response
 }
 
-/// May this caller do `action` (`s3:GetObject`) on `resource` (a bucket or object ARN) of `bucket`?
-pub fn authorize(deps: &Deps<'_>, caller: &Caller, bucket: &str, action: &str, resource: &str) -> S3Result<()> {
-    match caller {
-        Caller::Account { .. } => Ok(()),
-        Caller::Role(_) => role_may(deps, caller, action, resource),
-        Caller::Anonymous => {
-            let verdict = deps.s3.with_bucket(bucket, |b| {
-                Ok(match &b.policy {
-                    Some(policy) if b.block().restrict_public_buckets && policy.is_public() => Verdict::Silent,
-                    Some(policy) => policy.decide_anonymous(action, resource),
-                    None => Verdict::Silent,
-                })
-            })?;
-            if verdict == Verdict::Allow { Ok(()) } else { Err(S3Error::access_denied()) }
+/// S3's side of every call: who may do what, by S3's rules.
+impl Call<'_, S3> {
+    /// May the caller do `action` (`s3:GetObject`) on `resource` (a bucket or object ARN) of `bucket`? The
+    /// account's own keys may; role sessions as IAM decides; anonymous requests as the bucket policy allows.
+    pub fn authorize_on(&self, bucket: &str, action: &str, resource: &str) -> AwsResult<()> {
+        match self.caller() {
+            Caller::Account { .. } => Ok(()),
+            Caller::Role(_) => self.role_may(action, resource),
+            Caller::Anonymous => {
+                let verdict = self.service.with_bucket(bucket, |b| {
+                    Ok(match &b.policy {
+                        Some(policy) if b.block().restrict_public_buckets && policy.is_public() => Verdict::Silent,
+                        Some(policy) => policy.decide_anonymous(action, resource),
+                        None => Verdict::Silent,
+                    })
+                })?;
+                if verdict == Verdict::Allow { Ok(()) } else { Err(error::access_denied()) }
+            }
         }
     }
-}
 
-/// IAM's verdict on a role session's request, refused as S3's 403 AccessDenied with IAM's message.
-pub(crate) fn role_may(deps: &Deps<'_>, caller: &Caller, action: &str, resource: &str) -> S3Result<()> {
-    deps.iam.authorize(caller, action, &[resource.to_owned()]).map_err(|denial| {
-        let error = denial.into_error(Protocol::RestXml);
-        S3Error::new(error.status, error.code, error.message)
-    })
+    /// IAM's verdict on a role session's request, refused as S3's 403 AccessDenied with IAM's message.
+    pub(crate) fn role_may(&self, action: &str, resource: &str) -> AwsResult<()> {
+        self.iam.authorize(self.caller(), action, &[resource.to_owned()]).map_err(|denial| self.refused(denial))
+    }
 }
 
 /// `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/key`.
@@ -219,15 +226,6 @@ fn empty_with(status: StatusCode, headers: HeaderMap) -> Response {
     response
 }
 
-/// 200 with an XML document.
-fn xml_ok(xml: String) -> Response {
-    http::Response::builder()
-        .status(StatusCode::OK)
-        .header(http::header::CONTENT_TYPE, "application/xml")
-        .body(Body::from(xml))
-        .unwrap_or_default()
-}
-
 /// S3's timestamp format in XML: `2026-11-25T10:00:00.000Z`.
 fn xml_time(time: &chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -239,19 +237,8 @@ fn http_time(time: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// Parses an XML request body; S3 answers MalformedXML for anything unreadable.
-fn parse_xml(body: &[u8]) -> S3Result<roxmltree::Document<'_>> {
-    let text = std::str::from_utf8(body).map_err(|_| S3Error::malformed_xml())?;
-    roxmltree::Document::parse(text).map_err(|_| S3Error::malformed_xml())
-}
-
-/// The text of the first child element named `name`.
-fn child_text<'a>(node: roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
-    node.children().find(|c| c.has_tag_name(name)).map(|c| c.text().unwrap_or(""))
-}
-
-/// The texts of every child element named `name`.
-fn children_text(node: roxmltree::Node<'_, '_>, name: &str) -> Vec<String> {
-    node.children().filter(|c| c.has_tag_name(name)).map(|c| c.text().unwrap_or("").trim().to_owned()).collect()
+fn parse_xml(body: &[u8]) -> AwsResult<xml::Element> {
+    xml::parse(body).ok_or_else(error::malformed_xml)
 }
 
 #[cfg(test)]

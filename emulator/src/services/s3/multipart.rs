@@ -16,19 +16,20 @@ use chrono::Utc;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use md5::Digest as _;
 
-use super::Deps;
-use super::error::{S3Error, S3Result};
+use super::S3;
+use super::error;
 use super::model::{MultipartUpload, Part};
-use super::{XMLNS, arn, authorize, child_text, empty_with, parse_xml, payload, xml_ok, xml_time};
+use super::{XMLNS, arn, empty_with, parse_xml, payload, xml_time};
 use crate::protocol::xml::XmlWriter;
-use crate::protocol::{AwsRequest, Response};
+use crate::protocol::{AwsError, AwsResult, Response, rest_xml};
+use crate::services::Call;
 
 /// Every part but the last must be at least this big.
 const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 const MAX_PARTS: u32 = 10_000;
 
-fn no_such_upload(upload_id: &str) -> S3Error {
-    S3Error::new(
+fn no_such_upload(upload_id: &str) -> AwsError {
+    AwsError::new(
         StatusCode::NOT_FOUND,
         "NoSuchUpload",
         "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
@@ -38,28 +39,28 @@ fn no_such_upload(upload_id: &str) -> S3Error {
 
 /// Runs `f` on the upload `upload_id` of `key` in `bucket` (an upload of another key does not exist for this one).
 fn with_upload<T>(
-    deps: &Deps<'_>,
+    call: &Call<'_, S3>,
     bucket: &str,
     key: &str,
     upload_id: &str,
-    f: impl FnOnce(&mut MultipartUpload) -> S3Result<T>,
-) -> S3Result<T> {
-    deps.s3.with_bucket(bucket, |b| match b.uploads.get_mut(upload_id).filter(|u| u.key == key) {
+    f: impl FnOnce(&mut MultipartUpload) -> AwsResult<T>,
+) -> AwsResult<T> {
+    call.service.with_bucket(bucket, |b| match b.uploads.get_mut(upload_id).filter(|u| u.key == key) {
         Some(upload) => f(upload),
         None => Err(no_such_upload(upload_id)),
     })
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html>
-pub fn create(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
-    super::objects::check_acl(req)?;
-    let checksum_algorithm = match req.header("x-amz-checksum-algorithm") {
+pub fn create(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    super::objects::check_acl(call.req)?;
+    let checksum_algorithm = match call.req.header("x-amz-checksum-algorithm") {
         Some(algorithm) if payload::ALGORITHMS.contains(&algorithm.to_ascii_lowercase().as_str()) => {
             Some(algorithm.to_ascii_lowercase())
         }
         Some(algorithm) => {
-            return Err(S3Error::invalid_argument(format!("Checksum algorithm {algorithm} is not supported"))
+            return Err(error::invalid_argument(format!("Checksum algorithm {algorithm} is not supported"))
                 .with("ArgumentName", "x-amz-checksum-algorithm"));
         }
         None => None,
@@ -68,11 +69,11 @@ pub fn create(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3R
     let upload = MultipartUpload {
         key: key.to_owned(),
         initiated: Utc::now(),
-        object: super::objects::new_object(Bytes::new(), &req.headers),
+        object: super::objects::new_object(Bytes::new(), &call.req.headers),
         checksum_algorithm: checksum_algorithm.clone(),
         parts: BTreeMap::new(),
     };
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.uploads.insert(upload_id.clone(), upload);
         Ok(())
     })?;
@@ -82,7 +83,7 @@ pub fn create(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3R
         .text("Key", key)
         .text("UploadId", &upload_id)
         .close("InitiateMultipartUploadResult");
-    let mut response = xml_ok(xml.finish());
+    let mut response = rest_xml::ok(xml.finish());
     if let Some(algorithm) = checksum_algorithm {
         insert(response.headers_mut(), "x-amz-checksum-algorithm", &algorithm.to_ascii_uppercase());
         insert(response.headers_mut(), "x-amz-checksum-type", "COMPOSITE");
@@ -91,17 +92,17 @@ pub fn create(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3R
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html>
-pub fn upload_part(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
-    if req.headers.contains_key("x-amz-copy-source") {
-        return Err(S3Error::new(
+pub fn upload_part(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    if call.req.headers.contains_key("x-amz-copy-source") {
+        return Err(AwsError::new(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
             "UploadPartCopy is not implemented by crts-emulator: upload the part's bytes instead",
         ));
     }
-    let number = part_number(req.query_param("partNumber"))?;
-    let decoded = payload::decode(&req.headers, req.body.clone())?;
+    let number = part_number(call.req.query_param("partNumber"))?;
+    let decoded = payload::decode(&call.req.headers, call.req.body.clone())?;
     let part = Part {
         etag: payload::etag(&decoded.body),
         body: decoded.body,
@@ -109,7 +110,7 @@ pub fn upload_part(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, u
         checksum: decoded.checksum,
     };
     let (etag, checksum) = (part.etag.clone(), part.checksum.clone());
-    with_upload(deps, bucket, key, upload_id, |upload| {
+    with_upload(call, bucket, key, upload_id, |upload| {
         upload.parts.insert(number, part);
         Ok(())
     })?;
@@ -123,9 +124,9 @@ pub fn upload_part(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, u
     Ok(response)
 }
 
-fn part_number(value: Option<&str>) -> S3Result<u32> {
+fn part_number(value: Option<&str>) -> AwsResult<u32> {
     value.and_then(|v| v.parse().ok()).filter(|n| (1..=MAX_PARTS).contains(n)).ok_or_else(|| {
-        S3Error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
+        error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
             .with("ArgumentName", "partNumber")
             .with("ArgumentValue", value.unwrap_or(""))
     })
@@ -139,18 +140,18 @@ struct Named {
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>: the parts named, in
 /// ascending order, with their ETags, become the object; every part but the last must be at least 5 MiB.
-pub fn complete(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
-    let named = named_parts(&req.body)?;
+pub fn complete(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    let named = named_parts(&call.req.body)?;
     if named.windows(2).any(|w| w[0].number >= w[1].number) {
-        return Err(S3Error::new(
+        return Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             "InvalidPartOrder",
             "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
         )
         .with("UploadId", upload_id));
     }
-    let object = deps.s3.with_bucket(bucket, |b| {
+    let object = call.service.with_bucket(bucket, |b| {
         let upload = b.uploads.get(upload_id).filter(|u| u.key == key).ok_or_else(|| no_such_upload(upload_id))?;
         let mut parts = Vec::with_capacity(named.len());
         for name in &named {
@@ -159,7 +160,7 @@ pub fn complete(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, uplo
                 .get(&name.number)
                 .filter(|p| p.etag.trim_matches('"') == name.etag.trim_matches('"'))
                 .ok_or_else(|| {
-                    S3Error::new(
+                    AwsError::new(
                         StatusCode::BAD_REQUEST,
                         "InvalidPart",
                         "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
@@ -172,7 +173,7 @@ pub fn complete(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, uplo
         }
         let all_but_last = named.iter().zip(&parts).take(parts.len() - 1);
         if let Some((too_small, part)) = all_but_last.clone().find(|(_, p)| p.body.len() < MIN_PART_SIZE) {
-            return Err(S3Error::new(
+            return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "EntityTooSmall",
                 "Your proposed upload is smaller than the minimum allowed object size.",
@@ -188,7 +189,7 @@ pub fn complete(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, uplo
     })?;
     let mut xml = XmlWriter::new();
     xml.open("CompleteMultipartUploadResult", Some(XMLNS))
-        .text("Location", &format!("{}/{bucket}/{key}", req.ctx.endpoint))
+        .text("Location", &format!("{}/{bucket}/{key}", call.req.ctx.endpoint))
         .text("Bucket", bucket)
         .text("Key", key)
         .text("ETag", &object.etag);
@@ -196,27 +197,26 @@ pub fn complete(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, uplo
         xml.text(&format!("Checksum{}", algorithm.to_ascii_uppercase()), value).text("ChecksumType", "COMPOSITE");
     }
     xml.close("CompleteMultipartUploadResult");
-    let mut response = xml_ok(xml.finish());
+    let mut response = rest_xml::ok(xml.finish());
     insert(response.headers_mut(), "x-amz-server-side-encryption", "AES256");
     Ok(response)
 }
 
 /// The parts a CompleteMultipartUpload body names: `<Part><PartNumber/><ETag/></Part>...`.
-fn named_parts(body: &[u8]) -> S3Result<Vec<Named>> {
-    let doc = parse_xml(body)?;
-    let root = doc.root_element();
-    if root.tag_name().name() != "CompleteMultipartUpload" {
-        return Err(S3Error::malformed_xml());
+fn named_parts(body: &[u8]) -> AwsResult<Vec<Named>> {
+    let root = parse_xml(body)?;
+    if !root.is("CompleteMultipartUpload") {
+        return Err(error::malformed_xml());
     }
     let mut named = Vec::new();
-    for part in root.children().filter(|n| n.is_element() && n.tag_name().name() == "Part") {
-        let number = child_text(part, "PartNumber").and_then(|n| n.trim().parse().ok());
-        let etag = child_text(part, "ETag");
-        let (Some(number), Some(etag)) = (number, etag) else { return Err(S3Error::malformed_xml()) };
+    for part in root.children_named("Part") {
+        let number = part.child_text("PartNumber").and_then(|n| n.trim().parse().ok());
+        let etag = part.child_text("ETag");
+        let (Some(number), Some(etag)) = (number, etag) else { return Err(error::malformed_xml()) };
         named.push(Named { number, etag: etag.trim().to_owned() });
     }
     if named.is_empty() {
-        return Err(S3Error::malformed_xml());
+        return Err(error::malformed_xml());
     }
     Ok(named)
 }
@@ -253,9 +253,9 @@ fn assemble(upload: &MultipartUpload, parts: &[&Part]) -> super::model::Object {
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html>
-pub fn abort(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:AbortMultipartUpload", &arn(bucket, Some(key)))?;
-    deps.s3.with_bucket(bucket, |b| match b.uploads.get(upload_id).filter(|u| u.key == key) {
+pub fn abort(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:AbortMultipartUpload", &arn(bucket, Some(key)))?;
+    call.service.with_bucket(bucket, |b| match b.uploads.get(upload_id).filter(|u| u.key == key) {
         Some(_) => {
             b.uploads.remove(upload_id);
             Ok(())
@@ -266,9 +266,9 @@ pub fn abort(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html>
-pub fn list_parts(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, upload_id: &str) -> S3Result<Response> {
-    authorize(deps, &req.ctx.caller, bucket, "s3:ListMultipartUploadParts", &arn(bucket, Some(key)))?;
-    let upload = with_upload(deps, bucket, key, upload_id, |upload| Ok(upload.clone()))?;
+pub fn list_parts(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
+    call.authorize_on(bucket, "s3:ListMultipartUploadParts", &arn(bucket, Some(key)))?;
+    let upload = with_upload(call, bucket, key, upload_id, |upload| Ok(upload.clone()))?;
     let mut xml = XmlWriter::new();
     xml.open("ListPartsResult", Some(XMLNS))
         .text("Bucket", bucket)
@@ -291,13 +291,13 @@ pub fn list_parts(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str, up
         xml.close("Part");
     }
     xml.close("ListPartsResult");
-    Ok(xml_ok(xml.finish()))
+    Ok(rest_xml::ok(xml.finish()))
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html>
-pub fn list_uploads(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
+pub fn list_uploads(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     let uploads: Vec<(String, MultipartUpload)> =
-        deps.s3.with_bucket(bucket, |b| Ok(b.uploads.iter().map(|(id, u)| (id.clone(), u.clone())).collect()))?;
+        call.service.with_bucket(bucket, |b| Ok(b.uploads.iter().map(|(id, u)| (id.clone(), u.clone())).collect()))?;
     let mut sorted: Vec<&(String, MultipartUpload)> = uploads.iter().collect();
     sorted.sort_by(|a, b| (&a.1.key, a.1.initiated).cmp(&(&b.1.key, b.1.initiated)));
     let mut xml = XmlWriter::new();
@@ -316,7 +316,7 @@ pub fn list_uploads(deps: &Deps<'_>, bucket: &str) -> S3Result<Response> {
             .close("Upload");
     }
     xml.close("ListMultipartUploadsResult");
-    Ok(xml_ok(xml.finish()))
+    Ok(rest_xml::ok(xml.finish()))
 }
 
 fn insert(headers: &mut HeaderMap, name: &str, value: &str) {

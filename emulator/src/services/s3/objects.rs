@@ -9,12 +9,13 @@ use bytes::Bytes;
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-use super::Deps;
-use super::error::{S3Error, S3Result};
+use super::S3;
+use super::error;
 use super::model::Object;
-use super::{XMLNS, arn, authorize, child_text, empty_with, http_time, parse_xml, payload, xml_ok, xml_time};
+use super::{XMLNS, arn, empty_with, http_time, parse_xml, payload, xml_time};
 use crate::protocol::xml::XmlWriter;
-use crate::protocol::{AwsRequest, Response};
+use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_xml};
+use crate::services::Call;
 
 /// Headers stored with an object and returned as they were sent.
 const STANDARD_HEADERS: &[&str] =
@@ -25,70 +26,69 @@ const STANDARD_HEADERS: &[&str] =
 const ACLS_ALLOWED: &[&str] = &["private", "bucket-owner-full-control"];
 
 /// Everything addressed to `/bucket/key`.
-pub fn object_level(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
-    let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
-    if has("uploads") && req.method == Method::POST {
-        return super::multipart::create(deps, req, bucket, key);
+pub fn object_level(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
+    let has = |name: &str| call.req.query.iter().any(|(k, _)| k == name);
+    if has("uploads") && call.req.method == Method::POST {
+        return super::multipart::create(call, bucket, key);
     }
-    if let Some(upload_id) = req.query_param("uploadId") {
-        return match req.method {
-            Method::PUT => super::multipart::upload_part(deps, req, bucket, key, upload_id),
-            Method::POST => super::multipart::complete(deps, req, bucket, key, upload_id),
-            Method::DELETE => super::multipart::abort(deps, req, bucket, key, upload_id),
-            Method::GET => super::multipart::list_parts(deps, req, bucket, key, upload_id),
-            _ => Err(S3Error::method_not_allowed(&req.method, "OBJECT")),
+    if let Some(upload_id) = call.req.query_param("uploadId") {
+        return match call.req.method {
+            Method::PUT => super::multipart::upload_part(call, bucket, key, upload_id),
+            Method::POST => super::multipart::complete(call, bucket, key, upload_id),
+            Method::DELETE => super::multipart::abort(call, bucket, key, upload_id),
+            Method::GET => super::multipart::list_parts(call, bucket, key, upload_id),
+            _ => Err(error::method_not_allowed(&call.req.method, "OBJECT")),
         };
     }
-    if let Some((name, _)) = req.query.iter().find(|(k, _)| {
+    if let Some((name, _)) = call.req.query.iter().find(|(k, _)| {
         matches!(
             k.as_str(),
             "tagging" | "acl" | "retention" | "legal-hold" | "attributes" | "restore" | "select" | "torrent"
         )
     }) {
-        return Err(S3Error::new(
+        return Err(AwsError::new(
             StatusCode::NOT_IMPLEMENTED,
             "NotImplemented",
             format!("The object subresource ?{name} is not implemented by crts-emulator"),
         ));
     }
     let object_arn = arn(bucket, Some(key));
-    let caller = &req.ctx.caller;
-    match req.method {
-        Method::PUT if req.headers.contains_key("x-amz-copy-source") => copy_object(deps, req, bucket, key),
+    match call.req.method {
+        Method::PUT if call.req.headers.contains_key("x-amz-copy-source") => copy_object(call, bucket, key),
         Method::PUT => {
-            authorize(deps, caller, bucket, "s3:PutObject", &object_arn)?;
-            put_object(deps, req, bucket, key)
+            call.authorize_on(bucket, "s3:PutObject", &object_arn)?;
+            put_object(call, bucket, key)
         }
         Method::GET | Method::HEAD => {
-            authorize(deps, caller, bucket, "s3:GetObject", &object_arn)?;
-            let object = deps.s3.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
+            call.authorize_on(bucket, "s3:GetObject", &object_arn)?;
+            let object = call.service.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
             let Some(object) = object else {
                 // Without s3:ListBucket a caller may not learn that a key does not exist: 403, as on AWS.
-                authorize(deps, caller, bucket, "s3:ListBucket", &arn(bucket, None))?;
-                return Err(S3Error::no_such_key(key));
+                call.authorize_on(bucket, "s3:ListBucket", &arn(bucket, None))?;
+                return Err(error::no_such_key(key));
             };
-            serve_object(&object, &req.headers, &req.method, has("partNumber"))
+            serve_object(&object, &call.req.headers, &call.req.method, has("partNumber"))
         }
         Method::DELETE => {
-            authorize(deps, caller, bucket, "s3:DeleteObject", &object_arn)?;
-            deps.s3.with_bucket(bucket, |b| {
+            call.authorize_on(bucket, "s3:DeleteObject", &object_arn)?;
+            call.service.with_bucket(bucket, |b| {
                 b.objects.remove(key);
                 Ok(())
             })?;
             Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
         }
-        _ => Err(S3Error::method_not_allowed(&req.method, "OBJECT")),
+        _ => Err(error::method_not_allowed(&call.req.method, "OBJECT")),
     }
 }
 
-fn put_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
-    check_acl(req)?;
-    let payload = payload::decode(&req.headers, req.body.clone())?;
-    let mut object = new_object(payload.body, &req.headers);
+fn put_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
+    check_acl(call.req)?;
+    let payload = payload::decode(&call.req.headers, call.req.body.clone())?;
+    let mut object = new_object(payload.body, &call.req.headers);
     object.checksum = payload.checksum;
     let etag = object.etag.clone();
     let checksum = object.checksum.clone();
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.objects.insert(key.to_owned(), object);
         Ok(())
     })?;
@@ -107,9 +107,9 @@ fn put_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3R
     Ok(response)
 }
 
-pub(super) fn check_acl(req: &AwsRequest) -> S3Result<()> {
+pub(super) fn check_acl(req: &AwsRequest) -> AwsResult<()> {
     match req.header("x-amz-acl") {
-        Some(acl) if !ACLS_ALLOWED.contains(&acl) => Err(S3Error::new(
+        Some(acl) if !ACLS_ALLOWED.contains(&acl) => Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             "AccessControlListNotSupported",
             "The bucket does not allow ACLs",
@@ -153,12 +153,12 @@ fn user_metadata(headers: &HeaderMap) -> BTreeMap<String, String> {
 }
 
 /// GetObject/HeadObject: conditional requests, Range, and the object's headers.
-pub fn serve_object(object: &Object, request: &HeaderMap, method: &Method, part: bool) -> S3Result<Response> {
+pub fn serve_object(object: &Object, request: &HeaderMap, method: &Method, part: bool) -> AwsResult<Response> {
     let text = |name: &str| request.get(name).and_then(|v| v.to_str().ok());
     if let Some(expected) = text("if-match")
         && !etag_list_matches(expected, &object.etag)
     {
-        return Err(S3Error::new(
+        return Err(AwsError::new(
             StatusCode::PRECONDITION_FAILED,
             "PreconditionFailed",
             "At least one of the pre-conditions you specified did not hold",
@@ -207,7 +207,7 @@ pub fn serve_object(object: &Object, request: &HeaderMap, method: &Method, part:
         builder = builder.header("x-amz-checksum-type", if composite { "COMPOSITE" } else { "FULL_OBJECT" });
     }
     let body = if method == Method::HEAD { Body::empty() } else { Body::from(body) };
-    let mut response = builder.body(body).map_err(|e| S3Error::from(crate::protocol::AwsError::internal(e)))?;
+    let mut response = builder.body(body).map_err(AwsError::internal)?;
     if method == Method::HEAD {
         // The length of what GET would return, without the bytes.
         response
@@ -224,9 +224,9 @@ fn etag_list_matches(list: &str, etag: &str) -> bool {
 }
 
 /// A single `bytes=` range, clamped as S3 does. `Ok(None)`: not a single byte range, the whole object is sent.
-fn parse_range(header: &str, total: usize) -> S3Result<Option<(usize, usize)>> {
+fn parse_range(header: &str, total: usize) -> AwsResult<Option<(usize, usize)>> {
     let invalid = || {
-        S3Error::new(StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange", "The requested range is not satisfiable")
+        AwsError::new(StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange", "The requested range is not satisfiable")
             .with("RangeRequested", header)
             .with("ActualObjectSize", total.to_string())
     };
@@ -253,27 +253,26 @@ fn parse_range(header: &str, total: usize) -> S3Result<Option<(usize, usize)>> {
 }
 
 /// CopyObject: `x-amz-copy-source: [/]bucket/key[?versionId=...]`, metadata COPY (default) or REPLACE.
-fn copy_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3Result<Response> {
-    let source = req.header("x-amz-copy-source").unwrap_or("");
+fn copy_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
+    let source = call.req.header("x-amz-copy-source").unwrap_or("");
     let source = source.split('?').next().unwrap_or(source);
     let source = percent_encoding::percent_decode_str(source.trim_start_matches('/')).decode_utf8_lossy().into_owned();
     let Some((source_bucket, source_key)) = source.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
     else {
-        return Err(S3Error::invalid_argument(
+        return Err(error::invalid_argument(
             "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
         )
         .with("ArgumentName", "x-amz-copy-source"));
     };
-    let caller = &req.ctx.caller;
-    authorize(deps, caller, source_bucket, "s3:GetObject", &arn(source_bucket, Some(source_key)))?;
-    authorize(deps, caller, bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
-    check_acl(req)?;
-    let original = deps.s3.with_bucket(source_bucket, |b| {
-        b.objects.get(source_key).cloned().ok_or_else(|| S3Error::no_such_key(source_key))
+    call.authorize_on(source_bucket, "s3:GetObject", &arn(source_bucket, Some(source_key)))?;
+    call.authorize_on(bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
+    check_acl(call.req)?;
+    let original = call.service.with_bucket(source_bucket, |b| {
+        b.objects.get(source_key).cloned().ok_or_else(|| error::no_such_key(source_key))
     })?;
-    let replace = req.header("x-amz-metadata-directive").is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
+    let replace = call.req.header("x-amz-metadata-directive").is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
     if source_bucket == bucket && source_key == key && !replace {
-        return Err(S3Error::new(
+        return Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             "InvalidRequest",
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -281,12 +280,12 @@ fn copy_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3
     }
     let object = if replace {
         // The bytes are the same, so is their checksum.
-        Object { checksum: original.checksum.clone(), ..new_object(original.body.clone(), &req.headers) }
+        Object { checksum: original.checksum.clone(), ..new_object(original.body.clone(), &call.req.headers) }
     } else {
         Object { last_modified: Utc::now(), ..original }
     };
     let (etag, modified) = (object.etag.clone(), xml_time(&object.last_modified));
-    deps.s3.with_bucket(bucket, |b| {
+    call.service.with_bucket(bucket, |b| {
         b.objects.insert(key.to_owned(), object);
         Ok(())
     })?;
@@ -295,34 +294,29 @@ fn copy_object(deps: &Deps<'_>, req: &AwsRequest, bucket: &str, key: &str) -> S3
         .text("LastModified", &modified)
         .text("ETag", &etag)
         .close("CopyObjectResult");
-    Ok(xml_ok(xml.finish()))
+    Ok(rest_xml::ok(xml.finish()))
 }
 
 /// DeleteObjects: `<Delete><Quiet/><Object><Key/></Object>...</Delete>`; each key is authorized on its own.
-pub fn delete_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
-    let payload = payload::decode(&req.headers, req.body.clone())?;
-    let doc = parse_xml(&payload.body)?;
-    let root = doc.root_element();
-    if !root.has_tag_name("Delete") {
-        return Err(S3Error::malformed_xml());
+pub fn delete_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let payload = payload::decode(&call.req.headers, call.req.body.clone())?;
+    let root = parse_xml(&payload.body)?;
+    if !root.is("Delete") {
+        return Err(error::malformed_xml());
     }
-    let quiet = child_text(root, "Quiet").is_some_and(|q| q.trim() == "true");
-    let keys: Vec<String> = root
-        .children()
-        .filter(|c| c.has_tag_name("Object"))
-        .filter_map(|o| child_text(o, "Key"))
-        .map(str::to_owned)
-        .collect();
+    let quiet = root.child_text("Quiet").is_some_and(|q| q.trim() == "true");
+    let keys: Vec<String> =
+        root.children_named("Object").filter_map(|o| o.child_text("Key")).map(str::to_owned).collect();
     if keys.is_empty() || keys.len() > 1000 {
-        return Err(S3Error::malformed_xml());
+        return Err(error::malformed_xml());
     }
-    deps.s3.with_bucket(bucket, |_| Ok(()))?;
+    call.service.with_bucket(bucket, |_| Ok(()))?;
     let mut xml = XmlWriter::new();
     xml.open("DeleteResult", Some(XMLNS));
     for key in &keys {
-        match authorize(deps, &req.ctx.caller, bucket, "s3:DeleteObject", &arn(bucket, Some(key))) {
+        match call.authorize_on(bucket, "s3:DeleteObject", &arn(bucket, Some(key))) {
             Ok(()) => {
-                deps.s3.with_bucket(bucket, |b| {
+                call.service.with_bucket(bucket, |b| {
                     b.objects.remove(key);
                     Ok(())
                 })?;
@@ -340,19 +334,19 @@ pub fn delete_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Resu
         }
     }
     xml.close("DeleteResult");
-    Ok(xml_ok(xml.finish()))
+    Ok(rest_xml::ok(xml.finish()))
 }
 
 /// ListObjectsV2 (`list-type=2`) and ListObjects: prefix, delimiter (common prefixes), max-keys, pagination by
 /// continuation token / marker, and `encoding-type=url`.
-pub fn list_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result<Response> {
-    let q = |name: &str| req.query_param(name);
+pub fn list_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let q = |name: &str| call.req.query_param(name);
     let v2 = q("list-type") == Some("2");
     let prefix = q("prefix").unwrap_or("");
     let delimiter = q("delimiter").filter(|d| !d.is_empty());
     let max_keys = match q("max-keys") {
         Some(text) => text.parse::<usize>().map_err(|_| {
-            S3Error::invalid_argument("Provided max-keys not an integer or within integer range")
+            error::invalid_argument("Provided max-keys not an integer or within integer range")
                 .with("ArgumentName", "max-keys")
                 .with("ArgumentValue", text)
         })?,
@@ -363,7 +357,7 @@ pub fn list_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result
         None => false,
         Some("url") => true,
         Some(other) => {
-            return Err(S3Error::invalid_argument("Invalid Encoding Method specified in Request")
+            return Err(error::invalid_argument("Invalid Encoding Method specified in Request")
                 .with("ArgumentName", "encoding-type")
                 .with("ArgumentValue", other));
         }
@@ -376,14 +370,14 @@ pub fn list_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| {
-                    S3Error::invalid_argument("The continuation token provided is incorrect")
+                    error::invalid_argument("The continuation token provided is incorrect")
                         .with("ArgumentName", "continuation-token")
                 })?,
         ),
         None => if v2 { q("start-after") } else { q("marker") }.map(str::to_owned),
     };
 
-    let entries: Vec<(String, Object)> = deps.s3.with_bucket(bucket, |b| {
+    let entries: Vec<(String, Object)> = call.service.with_bucket(bucket, |b| {
         let start = after.clone().unwrap_or_default();
         Ok(b.objects
             .range::<str, _>((std::ops::Bound::Excluded(start.as_str()), std::ops::Bound::Unbounded))
@@ -453,7 +447,7 @@ pub fn list_objects(deps: &Deps<'_>, req: &AwsRequest, bucket: &str) -> S3Result
         xml.open("CommonPrefixes", None).text("Prefix", &encode(prefix)).close("CommonPrefixes");
     }
     xml.close("ListBucketResult");
-    Ok(xml_ok(xml.finish()))
+    Ok(rest_xml::ok(xml.finish()))
 }
 
 /// What `encoding-type=url` escapes: everything but unreserved characters and `/`.

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use md5::Digest as _;
 
-use super::error::{S3Error, S3Result};
+use super::error;
+use crate::protocol::{AwsError, AwsResult};
 
 /// The algorithms of `x-amz-checksum-<name>`, in the order S3 documents them.
 pub const ALGORITHMS: &[&str] = &["crc32", "crc32c", "crc64nvme", "sha1", "sha256"];
@@ -23,7 +24,7 @@ pub struct Payload {
 }
 
 /// Decodes the request body of an upload and verifies its checksum and declared length.
-pub fn decode(headers: &HeaderMap, body: Bytes) -> S3Result<Payload> {
+pub fn decode(headers: &HeaderMap, body: Bytes) -> AwsResult<Payload> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let streaming = header("x-amz-content-sha256").is_some_and(|v| v.starts_with("STREAMING-"))
         || header("content-encoding").is_some_and(|v| v.split(',').any(|e| e.trim() == "aws-chunked"));
@@ -32,7 +33,7 @@ pub fn decode(headers: &HeaderMap, body: Bytes) -> S3Result<Payload> {
     if let Some(announced) = header("x-amz-trailer") {
         for name in announced.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             if !trailers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
-                return Err(S3Error::new(
+                return Err(AwsError::new(
                     StatusCode::BAD_REQUEST,
                     "MalformedTrailerError",
                     format!(
@@ -45,10 +46,10 @@ pub fn decode(headers: &HeaderMap, body: Bytes) -> S3Result<Payload> {
     }
     if let Some(declared) = header("x-amz-decoded-content-length") {
         let declared: usize = declared.parse().map_err(|_| {
-            S3Error::invalid_argument(format!("x-amz-decoded-content-length is not a number: {declared}"))
+            error::invalid_argument(format!("x-amz-decoded-content-length is not a number: {declared}"))
         })?;
         if declared != body.len() {
-            return Err(S3Error::new(
+            return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "IncompleteBody",
                 "You did not provide the number of bytes specified by the Content-Length HTTP header",
@@ -64,7 +65,7 @@ pub fn decode(headers: &HeaderMap, body: Bytes) -> S3Result<Payload> {
         if let Some(sent) = sent {
             let computed = compute(algorithm, &body);
             if computed != sent {
-                return Err(S3Error::new(
+                return Err(AwsError::new(
                     StatusCode::BAD_REQUEST,
                     "BadDigest",
                     format!("The {} you specified did not match the calculated checksum.", algorithm.to_uppercase()),
@@ -76,7 +77,7 @@ pub fn decode(headers: &HeaderMap, body: Bytes) -> S3Result<Payload> {
     if let Some(md5) = header("content-md5") {
         let computed = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&body));
         if computed != md5 {
-            return Err(S3Error::new(
+            return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "BadDigest",
                 "The Content-MD5 you specified did not match what we received.",
@@ -105,9 +106,9 @@ pub fn etag(data: &[u8]) -> String {
 
 /// Reassembles an `aws-chunked` body: `<hex size>[;chunk-signature=...]\r\n<data>\r\n` ... `0...\r\n`, then
 /// trailing `name:value\r\n` lines and a final `\r\n`. Returns the data and the trailers.
-fn dechunk(raw: &[u8]) -> S3Result<(Bytes, Vec<(String, String)>)> {
+fn dechunk(raw: &[u8]) -> AwsResult<(Bytes, Vec<(String, String)>)> {
     let bad = |why: &str| {
-        S3Error::new(
+        AwsError::new(
             StatusCode::BAD_REQUEST,
             "IncompleteBody",
             format!("The aws-chunked request body could not be decoded: {why}"),

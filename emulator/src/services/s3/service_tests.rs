@@ -3,14 +3,13 @@
 
 use http::Method;
 
-use super::{Deps, S3};
+use super::S3;
 use crate::identity::Caller;
 use crate::protocol::test_request;
 use crate::services::test_support::{DenyRoles, account, role_session};
 
 async fn call(s3: &S3, method: Method, path: &str, body: &str, caller: Caller) -> (u16, String) {
-    let deps = Deps { s3, iam: &DenyRoles };
-    let response = super::handle(&deps, test_request(method, path, body.as_bytes(), caller)).await;
+    let response = super::handle(s3, &DenyRoles, test_request(method, path, body.as_bytes(), caller)).await;
     let status = response.status().as_u16();
     let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("a body");
     (status, String::from_utf8_lossy(&body).into_owned())
