@@ -13,6 +13,8 @@ mod invoke;
 mod permissions;
 pub mod runtime;
 mod tags;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
