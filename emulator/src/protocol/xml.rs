@@ -79,21 +79,30 @@ pub struct Element {
     pub range: std::ops::Range<usize>,
 }
 
-/// The root element of an XML document, or `None` when the body is not UTF-8 or not well-formed XML.
+/// How deep a request document may nest: S3's documents (CORS, website, Delete, tagging,
+/// CompleteMultipartUpload) go four or five levels deep; this bounds the recursion that reads them.
+const MAX_DEPTH: usize = 32;
+
+/// The root element of an XML document, or `None` when the body is not UTF-8, not well-formed XML, or nested
+/// deeper than any request document ([`MAX_DEPTH`]).
 pub fn parse(body: &[u8]) -> Option<Element> {
     let text = std::str::from_utf8(body).ok()?;
     let document = roxmltree::Document::parse(text).ok()?;
-    Some(Element::from_node(document.root_element()))
+    Element::from_node(document.root_element(), 0)
 }
 
 impl Element {
-    fn from_node(node: roxmltree::Node<'_, '_>) -> Self {
-        Self {
+    fn from_node(node: roxmltree::Node<'_, '_>, depth: usize) -> Option<Self> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let children = node.children().filter(roxmltree::Node::is_element);
+        Some(Self {
             name: node.tag_name().name().to_owned(),
             text: node.text().map(str::to_owned),
-            children: node.children().filter(roxmltree::Node::is_element).map(Self::from_node).collect(),
+            children: children.map(|child| Self::from_node(child, depth + 1)).collect::<Option<_>>()?,
             range: node.range(),
-        }
+        })
     }
 
     /// Whether this element is called `name`.
@@ -144,5 +153,14 @@ mod tests {
         assert_eq!(doc.child("Missing"), None);
         assert_eq!(parse(b"<Open>"), None);
         assert_eq!(parse(&[0xff]), None);
+    }
+
+    /// A document nested far deeper than any request document is refused, not read by deep recursion.
+    #[test]
+    fn refuses_documents_nested_deeper_than_any_request_document() {
+        let deep = format!("{}{}", "<a>".repeat(200_000), "</a>".repeat(200_000));
+        assert_eq!(parse(deep.as_bytes()), None);
+        let fine = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert!(parse(fine.as_bytes()).is_some());
     }
 }
