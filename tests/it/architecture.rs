@@ -79,3 +79,14 @@ fn services_never_reach_the_servers_state() {
     reaching.extend(files_containing("emulator/src/services", "AppState"));
     assert_eq!(reaching, Vec::<String>::new(), "take a narrow interface (emulator/src/services/mod.rs)");
 }
+
+/// Request documents are parsed only in `protocol/` (README: "Control-plane bodies are decoded and encoded only in
+/// `emulator/src/protocol/`"): no service reads XML itself, and there is one error type (no service-owned error
+/// type such as S3's former `S3Error`) that `protocol/` writes in each protocol's shape.
+#[test]
+fn services_parse_no_xml_and_own_no_error_type() {
+    assert_eq!(files_containing("emulator/src/services", "roxmltree"), Vec::<String>::new());
+    let mut own_errors = files_containing("emulator/src/services", "Error {\n    pub status");
+    own_errors.extend(files_containing("emulator/src/services", "S3Error"));
+    assert_eq!(own_errors, Vec::<String>::new(), "errors are protocol::AwsError");
+}
