@@ -51,6 +51,9 @@ pub struct LambdaConfig {
     pub offline: bool,
     /// Upper bound on warm workers per function (concurrent invocations beyond it wait).
     pub max_workers_per_function: usize,
+    /// Upper bound on live workers across all functions (`CRTS_LAMBDA_MAX_WORKERS`): past it, the least recently
+    /// used idle worker is stopped for a new one.
+    pub max_workers: usize,
     /// How long a warm worker may sit idle before it is stopped (AWS reclaims idle execution environments after
     /// some minutes too); the next invocation starts a new one.
     pub idle_timeout: std::time::Duration,
@@ -66,6 +69,7 @@ impl Default for LambdaConfig {
             cache_dir,
             offline: false,
             max_workers_per_function: (2 * cores).max(4),
+            max_workers: (8 * cores).max(16),
             idle_timeout: std::time::Duration::from_secs(300),
         }
     }
@@ -83,6 +87,9 @@ impl LambdaConfig {
             config.cache_dir = PathBuf::from(dir);
         }
         config.offline = std::env::var("CRTS_OFFLINE").is_ok_and(|v| !v.is_empty() && v != "0");
+        if let Some(max) = std::env::var("CRTS_LAMBDA_MAX_WORKERS").ok().and_then(|v| v.parse::<usize>().ok()) {
+            config.max_workers = max.max(1);
+        }
         if let Some(seconds) = std::env::var("CRTS_LAMBDA_IDLE_SECONDS").ok().and_then(|v| v.parse::<u64>().ok()) {
             config.idle_timeout = std::time::Duration::from_secs(seconds.max(1));
         }

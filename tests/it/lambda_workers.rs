@@ -97,6 +97,45 @@ async fn idle_workers_are_stopped_after_the_idle_timeout_and_started_again_when_
     emulator.shutdown().await;
 }
 
+/// The worker's process id, from the handler.
+const PID: &str = "import os\n\ndef lambda_handler(event, context):\n    return {'pid': os.getpid()}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_workers_are_capped_across_functions_and_the_least_recently_used_idle_one_makes_room() {
+    let config = crts_emulator::Config {
+        lambda: crts_emulator::LambdaConfig { max_workers: 2, ..Default::default() },
+        ..Default::default()
+    };
+    let emulator = crts_emulator::Emulator::start(config).await.expect("start");
+    let mut clients = Vec::new();
+    for name in ["first", "second", "third"] {
+        clients.push((name, function(emulator.endpoint(), name, PID).await));
+    }
+    let pid = |index: usize| {
+        let (name, lambda) = clients[index].clone();
+        async move {
+            let answer = lambda.invoke().function_name(name).send().await.expect("Invoke");
+            assert_eq!(answer.function_error(), None, "{name}");
+            let payload: serde_json::Value =
+                serde_json::from_slice(answer.payload().expect("a payload").as_ref()).expect("JSON");
+            payload["pid"].as_u64().expect("a pid")
+        }
+    };
+    let first = pid(0).await;
+    let second = pid(1).await;
+    assert_eq!(emulator.state().lambda.live_workers(), 2);
+    // A third function needs a worker: the first function's, idle longest, is stopped for it.
+    let third = pid(2).await;
+    assert_eq!(emulator.state().lambda.live_workers(), 2, "never more than the cap");
+    assert!(!running(u32::try_from(first).expect("pid")), "the least recently used worker was stopped");
+    assert_eq!(pid(1).await, second, "the second function kept its warm worker");
+    let again = pid(0).await;
+    assert_ne!(again, first, "the first function starts a new worker");
+    assert_eq!(emulator.state().lambda.live_workers(), 2);
+    assert!(!running(u32::try_from(third).expect("pid")), "the third one's worker, now least recently used, made room");
+    emulator.shutdown().await;
+}
+
 /// The processes whose parent is `pid`, from /proc.
 fn children_of(pid: u32) -> Vec<u32> {
     let mut children = Vec::new();

@@ -465,7 +465,8 @@ pub(super) async fn ensure_pool(
         timeout: std::time::Duration::from_secs(u64::from(function.timeout)),
         env: worker_env(&function, region, state.endpoint(), &session),
     };
-    let pool = Arc::new(Pool::new(interpreter, spec, state.lambda().config.max_workers_per_function));
+    let lambda = state.lambda();
+    let pool = Pool::new(interpreter, spec, lambda.config.max_workers_per_function, &lambda.capacity);
     // Keep the pool only if the function was not updated meanwhile; otherwise use it once and let it go.
     let stored = state.lambda().with_functions(account, region, |fs| match fs.get_mut(name) {
         Some(current) if current.revision_id == function.revision_id => {

@@ -101,6 +101,8 @@ pub struct Lambda {
     functions: crate::store::Scoped<(String, String), BTreeMap<String, Function>>,
     /// Where the bootstrap and the functions' extracted code live for this instance.
     work_dir: PathBuf,
+    /// The cap on live workers across all functions.
+    capacity: Arc<runtime::Capacity>,
 }
 
 impl std::fmt::Debug for Lambda {
@@ -143,7 +145,8 @@ impl Lambda {
             std::process::id(),
             crate::identity::random_lower_alnum(8)
         ));
-        Self { config, functions: crate::store::Scoped::default(), work_dir }
+        let capacity = runtime::Capacity::new(config.max_workers);
+        Self { config, functions: crate::store::Scoped::default(), work_dir, capacity }
     }
 
     /// Runs `f` on the functions of one account and region. Never held across an `.await`.
@@ -193,8 +196,14 @@ impl Lambda {
         count
     }
 
+    /// Live workers (busy and idle) across all functions.
+    pub fn live_workers(&self) -> usize {
+        self.capacity.live_workers(self.config.max_workers)
+    }
+
     /// Stops every warm worker and removes the extracted code.
     pub async fn shutdown(&self) {
+        self.capacity.close();
         for pool in self.pools() {
             pool.shutdown().await;
         }

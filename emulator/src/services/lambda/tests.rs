@@ -48,11 +48,8 @@ impl Env for TestEnv {
 
 fn env() -> Arc<dyn Env> {
     // No interpreter and no pip: the worker a create prewarms cannot start, and nothing here invokes.
-    let config = LambdaConfig {
-        python: Some("/nonexistent/python3.8".into()),
-        offline: true,
-        ..LambdaConfig::default()
-    };
+    let config =
+        LambdaConfig { python: Some("/nonexistent/python3.8".into()), offline: true, ..LambdaConfig::default() };
     Arc::new(TestEnv { lambda: Lambda::new(config), sessions: Sessions::default() })
 }
 

@@ -4,18 +4,20 @@
 //! A [`Pool`] belongs to one version of one function's code and configuration; updating the function makes
 //! a new pool, and the old one's workers end when the last invocation using them does. Under concurrent load
 //! a pool starts more workers, up to its limit; a worker that crashes is dropped (and a new one started on
-//! the next invocation); a worker that exceeds the function's timeout is killed.
+//! the next invocation); a worker that exceeds the function's timeout is killed. Every worker of an emulator
+//! holds a place of its [`Capacity`]: when none is free, the least recently used idle worker of any function is
+//! stopped to make room.
 
 pub mod interpreter;
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use interpreter::Interpreter;
 
@@ -49,9 +51,86 @@ pub struct Invocation {
     pub log: String,
 }
 
+/// The cap on live workers across every function of one emulator (busy and idle alike). A new worker takes a
+/// place; when none is free, the least recently used idle worker of any function is stopped for it, and when every
+/// worker is busy, the new one waits for a place.
+pub struct Capacity {
+    places: Arc<Semaphore>,
+    pools: std::sync::Mutex<Vec<Weak<Pool>>>,
+}
+
+impl Capacity {
+    pub fn new(max_workers: usize) -> Arc<Self> {
+        Arc::new(Self { places: Arc::new(Semaphore::new(max_workers.max(1))), pools: Default::default() })
+    }
+
+    /// A place for a new worker, stopping the least recently used idle worker if there is none; `None` once
+    /// the emulator is stopping.
+    async fn take(&self) -> Option<OwnedSemaphorePermit> {
+        loop {
+            match Arc::clone(&self.places).try_acquire_owned() {
+                Ok(place) => return Some(place),
+                Err(tokio::sync::TryAcquireError::Closed) => return None,
+                Err(tokio::sync::TryAcquireError::NoPermits) => {}
+            }
+            if self.stop_least_recently_used().await {
+                continue;
+            }
+            // Every worker is busy: wait for one to end (or, as an idle one may appear meanwhile, look again soon).
+            match tokio::time::timeout(Duration::from_millis(50), Arc::clone(&self.places).acquire_owned()).await {
+                Ok(Ok(place)) => return Some(place),
+                Ok(Err(_closed)) => return None,
+                Err(_elapsed) => {}
+            }
+        }
+    }
+
+    /// A place only if one is free (pre-starting a worker never stops another).
+    fn try_take(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.places).try_acquire_owned().ok()
+    }
+
+    /// Stops the idle worker that has been idle longest, across all functions; false when none is idle.
+    async fn stop_least_recently_used(&self) -> bool {
+        let pools: Vec<Arc<Pool>> = {
+            let mut pools = crate::store::lock(&self.pools);
+            pools.retain(|pool| pool.strong_count() > 0);
+            pools.iter().filter_map(Weak::upgrade).collect()
+        };
+        let mut oldest: Option<(Instant, &Arc<Pool>)> = None;
+        for pool in &pools {
+            if let Some(since) = pool.idle.lock().await.iter().map(|w| w.idle_since).min()
+                && oldest.is_none_or(|(at, _)| since < at)
+            {
+                oldest = Some((since, pool));
+            }
+        }
+        let Some((_, pool)) = oldest else { return false };
+        let mut idle = pool.idle.lock().await;
+        let Some(at) = idle.iter().enumerate().min_by_key(|(_, w)| w.idle_since).map(|(at, _)| at) else {
+            return false;
+        };
+        let mut worker = idle.swap_remove(at);
+        let _ = worker.child.start_kill();
+        tracing::debug!(function = %pool.spec.function_arn, "stopped the least recently used idle worker to make room");
+        true
+    }
+
+    /// Live workers (busy and idle), for tests.
+    pub fn live_workers(&self, max_workers: usize) -> usize {
+        max_workers.max(1) - self.places.available_permits()
+    }
+
+    /// Refuses new workers from now on (the emulator is stopping).
+    pub fn close(&self) {
+        self.places.close();
+    }
+}
+
 /// Warm workers of one function version.
 pub struct Pool {
     interpreter: Arc<Interpreter>,
+    capacity: Arc<Capacity>,
     spec: WorkerSpec,
     idle: Mutex<Vec<Worker>>,
     slots: Semaphore,
@@ -74,24 +153,36 @@ struct Worker {
     /// What has arrived of the ready line (kept here: a wait for it that times out must not lose a part of it).
     ready_line: String,
     /// When it last finished an invocation (or started).
-    idle_since: std::time::Instant,
+    idle_since: Instant,
+    /// Its place in the emulator's [`Capacity`], given back when the worker is dropped (and killed).
+    _place: OwnedSemaphorePermit,
 }
 
 impl Pool {
-    pub fn new(interpreter: Arc<Interpreter>, spec: WorkerSpec, max_workers: usize) -> Self {
-        Self {
+    /// A pool of at most `max_workers` workers, each taking a place in `capacity`.
+    pub fn new(
+        interpreter: Arc<Interpreter>,
+        spec: WorkerSpec,
+        max_workers: usize,
+        capacity: &Arc<Capacity>,
+    ) -> Arc<Self> {
+        let pool = Arc::new(Self {
             interpreter,
+            capacity: Arc::clone(capacity),
             spec,
             idle: Mutex::new(Vec::new()),
             slots: Semaphore::new(max_workers.max(1)),
             closing: tokio::sync::watch::Sender::new(false),
-        }
+        });
+        crate::store::lock(&capacity.pools).push(Arc::downgrade(&pool));
+        pool
     }
 
     /// Starts one worker ahead of the first invocation, so its Python start-up is not on the request path.
     pub async fn prewarm(&self) {
         let Ok(_slot) = self.slots.try_acquire() else { return };
-        match self.spawn() {
+        let Some(place) = self.capacity.try_take() else { return };
+        match self.spawn(place) {
             Ok(worker) => self.idle.lock().await.push(worker),
             Err(e) => tracing::warn!("pre-starting a worker for {} failed: {e}", self.spec.function_arn),
         }
@@ -105,10 +196,15 @@ impl Pool {
         let idle = self.idle.lock().await.pop();
         let mut worker = match idle {
             Some(worker) => worker,
-            None => match self.spawn() {
-                Ok(worker) => worker,
-                Err(e) => return runtime_error("Runtime.StartError", e),
-            },
+            None => {
+                let Some(place) = self.capacity.take().await else {
+                    return runtime_error("Runtime.Unavailable", "the emulator is shutting down".to_owned());
+                };
+                match self.spawn(place) {
+                    Ok(worker) => worker,
+                    Err(e) => return runtime_error("Runtime.StartError", e),
+                }
+            }
         };
         let mut closing = self.closing.subscribe();
         // The init phase (Python starting, the handler's module imported) is not the function's time, as on AWS,
@@ -162,7 +258,7 @@ impl Pool {
         match answered {
             Ok(Ok((read, answer))) if read > 0 => match parse_answer(&answer) {
                 Some(invocation) => {
-                    worker.idle_since = std::time::Instant::now();
+                    worker.idle_since = Instant::now();
                     self.idle.lock().await.push(worker);
                     invocation
                 }
@@ -226,7 +322,7 @@ impl Pool {
         }
     }
 
-    fn spawn(&self) -> Result<Worker, String> {
+    fn spawn(&self, place: OwnedSemaphorePermit) -> Result<Worker, String> {
         let mut child = Command::new(&self.interpreter.python)
             .arg(&self.spec.bootstrap)
             .current_dir(&self.spec.code_dir)
@@ -256,7 +352,8 @@ impl Pool {
             stdout: BufReader::new(stdout),
             ready: false,
             ready_line: String::new(),
-            idle_since: std::time::Instant::now(),
+            idle_since: Instant::now(),
+            _place: place,
         })
     }
 }
