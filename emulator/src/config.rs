@@ -14,6 +14,9 @@ pub struct Config {
     pub default_region: String,
     pub batch: BatchConfig,
     pub lambda: LambdaConfig,
+    /// How long stopping gives the requests in flight to finish before the Lambda handlers still running are
+    /// ended (their callers then get the error of a sandbox that died).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for Config {
@@ -23,6 +26,7 @@ impl Default for Config {
             default_region: "us-east-1".to_owned(),
             batch: BatchConfig::default(),
             lambda: LambdaConfig::default(),
+            shutdown_grace: Duration::from_secs(2),
         }
     }
 }

@@ -21,8 +21,9 @@ use crate::state::AppState;
 
 /// Largest request body accepted (Lambda zips travel base64-encoded inside JSON).
 const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
-/// How long stopping waits for requests in flight (Lambda invocations are ended first, so this is rarely reached).
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long stopping waits, after ending the Lambda handlers still running, for the requests they served to be
+/// answered (with the error of a sandbox that died) before their connections are closed.
+const ANSWER_AFTER_KILL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A running emulator. Dropping it stops the listener; [`Emulator::shutdown`] also waits for it and stops the
 /// Lambda workers.
@@ -93,15 +94,23 @@ impl Emulator {
         &self.state
     }
 
-    /// Stops accepting requests and stops Lambda workers, busy ones included (their requests are answered as
-    /// failed invocations rather than waited for), then waits for the requests in flight, at most 5 s.
+    /// Stops accepting requests, gives the requests in flight the configured grace ([`Config::shutdown_grace`]),
+    /// then stops every Lambda worker, busy ones included: a handler still running is ended and its request
+    /// answered as AWS answers an invocation whose sandbox died (`Runtime.ExitError`), within a second; a request
+    /// still unanswered after that has its connection closed. No worker process outlives this.
     pub async fn shutdown(mut self) {
         self.stop_listener();
+        let grace = self.state.config.shutdown_grace;
+        let Some(mut task) = self.task.take() else {
+            self.state.lambda.shutdown().await;
+            return;
+        };
+        let finished = tokio::time::timeout(grace, &mut task).await.is_ok();
         self.state.lambda.shutdown().await;
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err()
-        {
-            tracing::warn!("requests still in flight after {SHUTDOWN_GRACE:?}: closing their connections");
+        if !finished && tokio::time::timeout(ANSWER_AFTER_KILL, &mut task).await.is_err() {
+            tracing::warn!(
+                "requests still in flight {grace:?} after stopping, and after their handlers ended: closing their connections"
+            );
             task.abort();
         }
     }

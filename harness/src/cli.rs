@@ -171,6 +171,10 @@ pub enum Command {
         /// How long a simulated Batch job stays in each state (SUBMITTED, RUNNABLE, STARTING, RUNNING).
         #[arg(long, env = "CRTS_BATCH_STATE_MS", default_value_t = 10)]
         batch_state_ms: u64,
+        /// On Ctrl-C or SIGTERM, how long requests in flight may take to finish before the Lambda handlers still
+        /// running are ended (their callers get the error of a sandbox that died).
+        #[arg(long, env = "CRTS_SHUTDOWN_GRACE_MS", default_value_t = 2000)]
+        shutdown_grace_ms: u64,
     },
 }
 
@@ -186,8 +190,10 @@ pub fn main() -> ExitCode {
     };
     runtime.block_on(async {
         match cli.command {
-            Command::Serve { port, bind, batch_state_ms } => {
-                serve(SocketAddr::new(bind, port), Duration::from_millis(batch_state_ms)).await
+            Command::Serve { port, bind, batch_state_ms, shutdown_grace_ms } => {
+                let (batch_state, grace) =
+                    (Duration::from_millis(batch_state_ms), Duration::from_millis(shutdown_grace_ms));
+                serve(SocketAddr::new(bind, port), batch_state, grace).await
             }
             Command::Run {
                 scenario,
@@ -530,11 +536,12 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(crate::progress::LogWriter).try_init();
 }
 
-async fn serve(bind: SocketAddr, batch_state: Duration) -> ExitCode {
+async fn serve(bind: SocketAddr, batch_state: Duration, shutdown_grace: Duration) -> ExitCode {
     let config = crts_emulator::Config {
         bind,
         lambda: crts_emulator::LambdaConfig::from_env(),
         batch: crts_emulator::BatchConfig { state_duration: batch_state },
+        shutdown_grace,
         ..Default::default()
     };
     let emulator = match crts_emulator::Emulator::start(config).await {

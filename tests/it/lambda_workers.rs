@@ -49,8 +49,15 @@ async fn function(endpoint: &str, name: &str, source: &str) -> aws_sdk_lambda::C
     lambda
 }
 
+/// The answer's function error and `errorType`.
+fn failure(answer: &aws_sdk_lambda::operation::invoke::InvokeOutput) -> (Option<String>, serde_json::Value) {
+    let payload: serde_json::Value =
+        serde_json::from_slice(answer.payload().map(|p| p.as_ref()).unwrap_or(b"null")).unwrap_or_default();
+    (answer.function_error().map(str::to_owned), payload["errorType"].clone())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stopping_the_emulator_does_not_wait_for_a_sleeping_handler() {
+async fn stopping_the_emulator_gives_requests_a_grace_then_ends_a_sleeping_handler() {
     let emulator = emulator().await;
     let lambda = function(emulator.endpoint(), "sleeper", SLEEPING).await;
     let invoking = tokio::spawn({
@@ -64,9 +71,33 @@ async fn stopping_the_emulator_does_not_wait_for_a_sleeping_handler() {
     let started = Instant::now();
     emulator.shutdown().await;
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(3), "stopping took {took:?}: it waited for the handler");
+    assert!(took >= Duration::from_secs(2), "stopping gave the request in flight the 2 s grace ({took:?})");
+    assert!(took < Duration::from_secs(4), "stopping took {took:?}: it waited for the handler");
     let answered = tokio::time::timeout(Duration::from_secs(3), invoking).await;
-    assert!(answered.is_ok(), "the invocation in flight ended with the emulator");
+    let answer = answered.expect("answered when the emulator stopped").expect("joined").expect("an answer");
+    assert_eq!(
+        failure(&answer),
+        (Some("Unhandled".to_owned()), serde_json::json!("Runtime.ExitError")),
+        "the error of a sandbox that died"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_ends_within_the_grace_is_answered_normally() {
+    let emulator = emulator().await;
+    let source = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(1)\n    return {'slept': 1}\n";
+    let lambda = function(emulator.endpoint(), "brief-sleeper", source).await;
+    // Warm, so the next invocation is the handler's second alone.
+    lambda.invoke().function_name("brief-sleeper").send().await.expect("Invoke");
+    let invoking = tokio::spawn({
+        let lambda = lambda.clone();
+        async move { lambda.invoke().function_name("brief-sleeper").send().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    emulator.shutdown().await;
+    let answer = invoking.await.expect("joined").expect("an answer");
+    assert_eq!(answer.function_error(), None, "{:?}", failure(&answer));
+    assert_eq!(answer.payload().map(|p| p.as_ref().to_vec()), Some(br#"{"slept": 1}"#.to_vec()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,4 +210,25 @@ async fn a_busy_worker_does_not_outlive_a_killed_serve() {
     }
     assert_eq!(alive, Vec::<u32>::new(), "workers still running 5 s after serve was SIGKILLed");
     let _ = invoking.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_stopped_with_sigterm_or_ctrl_c_exits_0_within_its_grace_and_leaves_no_worker() {
+    for signal in ["TERM", "INT"] {
+        let mut served = crate::support::serve();
+        let lambda = function(&served.endpoint, "sleeper", SLEEPING).await;
+        let invoking = tokio::spawn(async move { lambda.invoke().function_name("sleeper").send().await });
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let workers = children_of(served.pid());
+        assert!(!workers.is_empty(), "serve runs the handler in a worker process");
+
+        let started = Instant::now();
+        let status = served.stop_with(signal, Duration::from_secs(5));
+        let took = started.elapsed();
+        assert!(status.is_some_and(|s| s.success()), "SIG{signal}: serve exits 0 ({status:?} after {took:?})");
+        assert!(took < Duration::from_secs(4), "SIG{signal}: the 2 s grace, then the handler is ended ({took:?})");
+        assert_eq!(workers.iter().copied().filter(|pid| running(*pid)).collect::<Vec<_>>(), Vec::<u32>::new());
+        let answer = invoking.await.expect("joined").expect("answered before serve exited");
+        assert_eq!(failure(&answer).1, serde_json::json!("Runtime.ExitError"), "SIG{signal}");
+    }
 }

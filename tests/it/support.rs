@@ -100,6 +100,21 @@ impl Served {
         self.child.id()
     }
 
+    /// Sends `signal` (`TERM`, `INT`) and waits at most `limit` for serve to exit: its exit status, or `None` if it
+    /// was still running then (it is SIGKILLed when dropped).
+    pub fn stop_with(&mut self, signal: &str, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let sent = Command::new("kill").args([format!("-{signal}"), self.pid().to_string()]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{signal} {}", self.pid());
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
     /// SIGKILLs serve (it cannot clean up) and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -214,7 +214,7 @@ impl Pool {
                 init = tokio::time::timeout(INIT_LIMIT, read_ready(&mut worker)) => init,
                 _ = closing.wait_for(|closing| *closing) => {
                     let _ = worker.child.start_kill();
-                    return runtime_error("Runtime.Unavailable", "the emulator is shutting down".to_owned());
+                    return sandbox_died(request_id);
                 }
             };
             if let Ok(Err(e)) = init {
@@ -253,7 +253,7 @@ impl Pool {
         let Some(answered) = ended else {
             // The emulator is stopping: the handler is not waited for.
             let _ = worker.child.start_kill();
-            return runtime_error("Runtime.Unavailable", "the emulator is shutting down".to_owned());
+            return sandbox_died(request_id);
         };
         match answered {
             Ok(Ok((read, answer))) if read > 0 => match parse_answer(&answer) {
@@ -312,7 +312,7 @@ impl Pool {
         self.idle.lock().await.len()
     }
 
-    /// Kills every worker now: idle ones here, busy ones in their invocation, which answers Runtime.Unavailable
+    /// Kills every worker now: idle ones here, busy ones in their invocation, which answers Runtime.ExitError
     /// instead of waiting for the handler (so stopping the emulator never waits for a sleeping function).
     pub async fn shutdown(&self) {
         self.closing.send_replace(true);
@@ -384,6 +384,15 @@ fn parse_answer(answer: &str) -> Option<Invocation> {
         _ => return None,
     };
     Some(Invocation { outcome, log })
+}
+
+/// The answer of an invocation whose worker was killed under it (the emulator stopping): what AWS answers when an
+/// execution environment dies mid-invocation.
+fn sandbox_died(request_id: &str) -> Invocation {
+    runtime_error(
+        "Runtime.ExitError",
+        format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed"),
+    )
 }
 
 fn runtime_error(error_type: &str, message: String) -> Invocation {
