@@ -285,31 +285,64 @@ enum BodyProblem {
     Malformed(String),
 }
 
-/// AWS's answer to a body that is too large or malformed, in the caller's protocol.
+/// AWS's answer to a body that is too large or malformed: in the caller's protocol, with the service's own error
+/// names (S3's IncompleteBody and EntityTooLarge, Lambda's InvalidRequestContentException and
+/// RequestTooLargeException, Batch's ClientException, awsJson's SerializationException, the registry's
+/// BLOB_UPLOAD_INVALID and SIZE_INVALID, API Gateway's "Request Too Long" on execute-api).
 fn body_refusal(problem: BodyProblem, route: Option<&Route>, method: &http::Method, request_id: &str) -> Response {
-    let (status, s3_code, oci_code, aws_code, message) = match problem {
-        BodyProblem::TooLarge => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "EntityTooLarge",
-            "SIZE_INVALID",
-            "RequestEntityTooLargeException",
-            "The request body is larger than this emulator takes (at most 128 MiB)".to_owned(),
-        ),
-        BodyProblem::Malformed(detail) => (
-            StatusCode::BAD_REQUEST,
-            "IncompleteBody",
-            "BLOB_UPLOAD_INVALID",
-            "BadRequestException",
-            format!("The request body is incomplete or badly framed ({detail})"),
-        ),
-    };
-    match route {
-        // S3 answers 400 for both (EntityTooLarge, IncompleteBody).
-        Some(Route::Service(Service::S3)) => {
-            protocol::rest_xml::error(&AwsError::new(StatusCode::BAD_REQUEST, s3_code, message), method, request_id)
+    use StatusCode as S;
+    let (too_large, message) = match problem {
+        BodyProblem::TooLarge => {
+            (true, "The request body is larger than this emulator takes (at most 128 MiB)".to_owned())
         }
-        Some(Route::Registry) => protocol::oci::error(&AwsError::new(status, oci_code, message)),
-        _ => rest_json::error(&AwsError::new(status, aws_code, message), rest_json::ErrorStyle::Message),
+        BodyProblem::Malformed(detail) => (false, format!("The request body is incomplete or badly framed ({detail})")),
+    };
+    // (status, code) when too large, and when malformed.
+    let pick = |large: (S, &'static str), malformed: (S, &'static str)| {
+        let (status, code) = if too_large { large } else { malformed };
+        AwsError::new(status, code, message.clone())
+    };
+    let entity_too_large = (S::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException");
+    match route {
+        // S3 answers 400 for both.
+        Some(Route::Service(Service::S3) | Route::S3Website { .. }) => protocol::rest_xml::error(
+            &pick((S::BAD_REQUEST, "EntityTooLarge"), (S::BAD_REQUEST, "IncompleteBody")),
+            method,
+            request_id,
+        ),
+        Some(Route::Registry) => {
+            protocol::oci::error(&pick((S::PAYLOAD_TOO_LARGE, "SIZE_INVALID"), (S::BAD_REQUEST, "BLOB_UPLOAD_INVALID")))
+        }
+        Some(Route::Service(service @ (Service::Iam | Service::Sts))) => {
+            let xmlns = if *service == Service::Iam { iam::XMLNS } else { sts::XMLNS };
+            let error = pick((S::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"), (S::BAD_REQUEST, "MalformedInput"));
+            protocol::query::error(&error, xmlns, request_id)
+        }
+        Some(Route::Service(Service::Ecr | Service::Tagging)) => {
+            protocol::json::error(&pick(entity_too_large, (S::BAD_REQUEST, "SerializationException")))
+        }
+        Some(Route::Service(Service::Lambda)) => rest_json::error(
+            &pick(
+                (S::PAYLOAD_TOO_LARGE, "RequestTooLargeException"),
+                (S::BAD_REQUEST, "InvalidRequestContentException"),
+            ),
+            rest_json::ErrorStyle::LambdaTyped,
+        ),
+        Some(Route::Service(Service::Batch)) => rest_json::error(
+            &pick(entity_too_large, (S::BAD_REQUEST, "ClientException")),
+            rest_json::ErrorStyle::Message,
+        ),
+        Some(Route::ExecuteApi { .. }) => {
+            let mut error = pick((S::PAYLOAD_TOO_LARGE, "RequestTooLarge"), (S::BAD_REQUEST, "BadRequestException"));
+            if too_large {
+                error.message = "Request Too Long".to_owned();
+            }
+            rest_json::error(&error, rest_json::ErrorStyle::Message)
+        }
+        Some(Route::Service(Service::ApiGateway) | Route::Health) | None => rest_json::error(
+            &pick(entity_too_large, (S::BAD_REQUEST, "BadRequestException")),
+            rest_json::ErrorStyle::Message,
+        ),
     }
 }
 
@@ -331,6 +364,9 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
     if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
         return refuse(BodyProblem::TooLarge);
     }
+    // A request with both Content-Length and Transfer-Encoding (how requests are smuggled past proxies) never
+    // gets here as such: hyper reads it by Transfer-Encoding, drops Content-Length and closes the connection after
+    // answering (RFC 9112 6.3), so nothing sent after it on the connection is read as another request.
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(e) => {

@@ -354,50 +354,118 @@ async fn raw_exchange(address: &str, request: &[u8], close_write: bool) -> Strin
 }
 
 /// A body shorter than its Content-Length, or with a chunk size that does not parse, is a malformed request (400
-/// in the caller's protocol), not "too large"; a declared Content-Length over the limit is refused at once, before
-/// the body is sent.
+/// in the caller's protocol, with the service's own name for it), not "too large"; a declared Content-Length over
+/// the limit is refused at once, before the body is sent. One row per protocol (and per service where the names
+/// differ).
 #[tokio::test]
 async fn cut_off_and_badly_chunked_bodies_are_malformed_and_oversized_ones_are_refused_at_once() {
     let emulator = emulator().await;
     let address = emulator.endpoint().trim_start_matches("http://").to_owned();
-    let batch = |framing: &str, body: &str| {
-        format!(
-            "POST /v1/submitjob HTTP/1.1\r\nHost: {address}\r\nAuthorization: {}\r\nContent-Type: application/json\r\n{framing}\r\n{body}",
-            auth("batch")
-        )
+    let signed = |line: &str, service: &str, extra: &str| {
+        format!("{line} HTTP/1.1\r\nHost: {address}\r\nAuthorization: {}\r\n{extra}", auth(service))
     };
-    let cases = [
-        ("cut off", batch("Content-Length: 100\r\n", "{}"), true, "HTTP/1.1 400", "BadRequestException"),
+    // (protocol, request head without framing, cut off / bad chunk needle, declared too large: status + needle)
+    let protocols = [
         (
-            "bad chunk size",
-            batch("Transfer-Encoding: chunked\r\n", "zz\r\n{}\r\n0\r\n\r\n"),
-            false,
-            "HTTP/1.1 400",
-            "BadRequestException",
-        ),
-        (
-            "declared too large",
-            batch("Content-Length: 209715200\r\n", ""),
-            false,
-            "HTTP/1.1 413",
+            "rest-json Batch",
+            signed("POST /v1/submitjob", "batch", ""),
+            "x-amzn-errortype: ClientException",
+            "413",
             "RequestEntityTooLargeException",
         ),
         (
-            "S3 cut off",
-            format!(
-                "PUT /bucket/key HTTP/1.1\r\nHost: {address}\r\nAuthorization: {}\r\nContent-Length: 100\r\n\r\nab",
-                auth("s3")
-            ),
-            true,
-            "HTTP/1.1 400",
+            "rest-json Lambda",
+            signed("POST /2015-03-31/functions", "lambda", ""),
+            "InvalidRequestContentException",
+            "413",
+            "RequestTooLargeException",
+        ),
+        (
+            "rest-json API Gateway",
+            signed("POST /restapis", "apigateway", ""),
+            "BadRequestException",
+            "413",
+            "RequestEntityTooLargeException",
+        ),
+        (
+            "awsJson ECR",
+            signed("POST /", "ecr", "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.CreateRepository\r\n"),
+            "\"__type\":\"SerializationException\"",
+            "413",
+            "\"__type\":\"RequestEntityTooLargeException\"",
+        ),
+        (
+            "awsQuery IAM",
+            signed("POST /", "iam", ""),
+            "<Code>MalformedInput</Code>",
+            "413",
+            "<Code>RequestEntityTooLarge</Code>",
+        ),
+        (
+            "awsQuery STS",
+            signed("POST /", "sts", ""),
+            "<Code>MalformedInput</Code>",
+            "413",
+            "<Code>RequestEntityTooLarge</Code>",
+        ),
+        (
+            "restXml S3",
+            signed("PUT /bucket/key", "s3", ""),
             "<Code>IncompleteBody</Code>",
+            "400",
+            "<Code>EntityTooLarge</Code>",
+        ),
+        (
+            "OCI registry",
+            format!("PUT /v2/crts/blobs/uploads/x HTTP/1.1\r\nHost: {address}\r\n"),
+            "BLOB_UPLOAD_INVALID",
+            "413",
+            "SIZE_INVALID",
+        ),
+        (
+            "execute-api",
+            format!("POST /restapis/abc/default/_user_request_/crts HTTP/1.1\r\nHost: {address}\r\n"),
+            "BadRequestException",
+            "413",
+            "Request Too Long",
         ),
     ];
-    for (what, request, close_write, status, needle) in cases {
-        let answer = raw_exchange(&address, request.as_bytes(), close_write).await;
-        assert!(answer.starts_with(status), "{what}: {answer}");
-        assert!(answer.contains(needle), "{what}: {answer}");
+    for (protocol, head, malformed, large_status, too_large) in protocols {
+        let cases = [
+            ("cut off", format!("{head}Content-Length: 100\r\n\r\n{{}}"), true, "400", malformed),
+            (
+                "bad chunk size",
+                format!("{head}Transfer-Encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n"),
+                false,
+                "400",
+                malformed,
+            ),
+            ("declared too large", format!("{head}Content-Length: 209715200\r\n\r\n"), false, large_status, too_large),
+        ];
+        for (what, request, close_write, status, needle) in cases {
+            let answer = raw_exchange(&address, request.as_bytes(), close_write).await;
+            assert!(answer.starts_with(&format!("HTTP/1.1 {status} ")), "{protocol}, {what}: {answer}");
+            assert!(answer.contains(needle), "{protocol}, {what}: expected {needle} in {answer}");
+        }
     }
     let health = reqwest::get(format!("{}/_crts/health", emulator.endpoint())).await.expect("alive");
     assert_eq!(health.status(), 200);
+}
+
+/// A request with both Content-Length and Transfer-Encoding is read by Transfer-Encoding (Content-Length is
+/// dropped) and its connection is closed after the answer: a request smuggled behind it on the same connection
+/// is never read.
+#[tokio::test]
+async fn a_request_with_both_framings_is_read_by_its_chunks_and_closes_its_connection() {
+    let emulator = emulator().await;
+    let address = emulator.endpoint().trim_start_matches("http://").to_owned();
+    let smuggling = format!(
+        "POST /v1/describejobqueues HTTP/1.1\r\nHost: {address}\r\nAuthorization: {}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{{}}\r\n0\r\n\r\nGET /_crts/health HTTP/1.1\r\nHost: {address}\r\n\r\n",
+        auth("batch")
+    );
+    let answer = raw_exchange(&address, smuggling.as_bytes(), false).await;
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.contains("\"jobQueues\":[]"), "read by its chunks: {answer}");
+    assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "the request behind it was not read: {answer}");
+    assert!(answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
 }

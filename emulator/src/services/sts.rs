@@ -8,7 +8,7 @@ use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
 use crate::services::iam::{self, Iam};
 use crate::services::{Call, Service};
 
-const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub(crate) const XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 /// STS for one request: IAM decides whether a role may be assumed, `sessions` issues its credentials.
 struct Sts<'a> {
