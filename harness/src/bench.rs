@@ -355,6 +355,12 @@ async fn warm_posts(options: &BenchOptions) -> Result<(), String> {
         options.concurrency
     );
     print_stats("warm POST latency", &mut latencies, "");
+    if let Some((rss, workers)) = crate::load::tree_rss(std::process::id()) {
+        println!(
+            "memory after the POSTs               : {:.1} MiB RSS: this process (the emulator runs in it) with its {workers} Lambda workers",
+            rss as f64 / 1048576.0
+        );
+    }
     target.stop().await;
     emulator.shutdown().await;
     if failures > 0 { Err(format!("{failures} POSTs did not answer 200")) } else { Ok(()) }

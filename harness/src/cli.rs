@@ -89,6 +89,29 @@ pub enum Command {
         #[arg(long, env = "LOCALSTACK_IMAGE")]
         localstack_image: Option<String>,
     },
+    /// Put the deployed stack under load and prove nothing was lost: N authorised POSTs through API Gateway →
+    /// Lambda → Batch reconciled with ListJobs, S3 PUT/GET round trips compared byte for byte, req/s, p50/p99,
+    /// and the emulator's memory with its Lambda workers. Exit 0 nothing lost, 1 something lost or failed.
+    Load {
+        #[arg(default_value = "scenarios/crts.yaml")]
+        scenario: PathBuf,
+        /// An emulator already running (endpoint=URL; its memory is not measured); by default this command starts
+        /// `crts-harness serve` on a free port and stops it afterwards.
+        #[arg(long, value_parser = parse_target)]
+        target: Option<TargetSpec>,
+        /// POSTs to send.
+        #[arg(long, default_value_t = 5000)]
+        requests: usize,
+        /// POSTs (and S3 round trips) in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// S3 objects to PUT and GET back (1 KiB to 1 MiB each).
+        #[arg(long, default_value_t = 2000)]
+        objects: usize,
+        /// Seconds without traffic before the idle memory is read.
+        #[arg(long, default_value_t = 5)]
+        idle_seconds: u64,
+    },
     /// Read a stack that exists (set up by hand, or by `run`), compare each step with the scenario, and run the
     /// checks that change nothing. Never creates, changes or deletes anything. Exit 0 in sync, 1 drift or a failed
     /// check, 2 invalid input, unreachable target or the wrong account.
@@ -223,6 +246,40 @@ pub fn main() -> ExitCode {
                     account_id,
                 };
                 run_scenario(options, format, report_dir).await
+            }
+            Command::Load { scenario, target, requests, concurrency, objects, idle_seconds } => {
+                if let Some(spec) = target.as_ref().filter(|spec| spec.kind() != "endpoint") {
+                    eprintln!(
+                        "error: load runs against an emulator: --target endpoint=URL, or none to start one (not {spec})"
+                    );
+                    return ExitCode::from(2);
+                }
+                let serve_binary = match std::env::current_exe() {
+                    Ok(path) => path,
+                    Err(e) => {
+                        eprintln!("error: cannot find this program to start `serve`: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+                let options = crate::load::LoadOptions {
+                    scenario,
+                    target,
+                    serve_binary,
+                    requests: requests.max(1),
+                    concurrency: concurrency.max(1),
+                    objects,
+                    idle: Duration::from_secs(idle_seconds),
+                };
+                match crate::load::load(&options).await {
+                    Ok(report) => {
+                        print!("{}", report.to_text());
+                        if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
+                    }
+                    Err(e) => {
+                        eprintln!("error: load failed: {e}");
+                        ExitCode::from(2)
+                    }
+                }
             }
             Command::Bench { scenario, starts, runs, requests, concurrency, localstack_image } => {
                 let options = crate::bench::BenchOptions {

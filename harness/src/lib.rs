@@ -12,6 +12,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod context;
 pub mod image;
+pub mod load;
 pub mod package;
 mod poll;
 pub mod progress;

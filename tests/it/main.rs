@@ -6,6 +6,7 @@ mod endpoint;
 mod faults;
 mod image;
 mod lambda_workers;
+mod load;
 mod localstack;
 mod malformed_requests;
 mod own_crts;
