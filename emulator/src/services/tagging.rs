@@ -314,4 +314,40 @@ mod tests {
         assert_eq!(get_resources(paged, all.clone()).expect_err("exclusive").code, "InvalidParameterException");
         assert_eq!(arns(&run(json!({"ResourceARNList": ["arn:aws:s3:::b"]}))), ["arn:aws:s3:::b"]);
     }
+
+    /// One service's resources, whatever the account and region asked.
+    struct Fixed(Vec<Tagged>);
+
+    impl TaggedResources for Fixed {
+        fn tagged(&self, _account: &str, _region: &str) -> Vec<Tagged> {
+            self.0.clone()
+        }
+    }
+
+    async fn call(operation: &str, body: Value, caller: crate::identity::Caller) -> (u16, Value) {
+        let buckets = Fixed(vec![tagged("arn:aws:s3:::b", &[("run", "1")])]);
+        let mut req = crate::protocol::test_request(http::Method::POST, "/", body.to_string().as_bytes(), caller);
+        let target = format!("{TARGET_PREFIX}.{operation}");
+        req.headers.insert("x-amz-target", http::HeaderValue::from_str(&target).expect("a header value"));
+        let response = handle(&[&buckets], &crate::services::test_support::DenyRoles, req).await;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("a body");
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Through the entry point: the services' resources by tag, and the refusals (a role session IAM refuses, an
+    /// operation the API does not have).
+    #[tokio::test]
+    async fn the_entry_point_lists_by_tag_and_refuses_as_the_api_does() {
+        use crate::services::test_support::{account, role_session};
+        let (status, out) = call("GetResources", json!({"TagFilters": [{"Key": "run"}]}), account()).await;
+        assert_eq!((status, arns(&out)), (200, vec!["arn:aws:s3:::b".to_owned()]), "{out}");
+        let (status, out) = call("GetTagKeys", json!({}), account()).await;
+        assert_eq!((status, out["TagKeys"].clone()), (200, json!(["run"])), "{out}");
+        let (status, refused) = call("GetResources", json!({}), role_session()).await;
+        assert_eq!((status, refused["__type"].as_str()), (400, Some("AccessDeniedException")), "{refused}");
+        assert!(refused["message"].as_str().is_some_and(|m| m.contains("tag:GetResources")), "{refused}");
+        let (status, unknown) = call("MakeCoffee", json!({}), account()).await;
+        assert_eq!((status, unknown["__type"].as_str()), (400, Some("UnknownOperationException")), "{unknown}");
+    }
 }
