@@ -376,7 +376,12 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
             return refuse(if too_large { BodyProblem::TooLarge } else { BodyProblem::Malformed(e.to_string()) });
         }
     };
-    let region = scope.as_ref().map_or_else(|| state.config.default_region.clone(), |s| s.region.clone());
+    // A SigV2 presigned URL names no region.
+    let region = scope
+        .as_ref()
+        .map(|s| s.region.clone())
+        .filter(|region| !region.is_empty())
+        .unwrap_or_else(|| state.config.default_region.clone());
     let caller = match &scope {
         Some(scope) => state.sessions.caller_for(&scope.access_key_id),
         None => Caller::Anonymous,

@@ -53,6 +53,17 @@ grep -q swagger "$work/body" || fail "website index body: $(cat "$work/body")"
 [ "$(site /missing.json | cut -d' ' -f1)" = 404 ] || fail "missing key: $(site /missing.json)"
 grep -q 'NoSuchKey' "$work/body" || fail "404 page: $(cat "$work/body")"
 
+# `aws s3 presign` (SigV2, the CLI's default for S3 here): the link alone reads the object; an expired one is S3's
+# "Request has expired".
+link=$(command aws s3 presign "s3://$bucket/css/app.css" --expires-in 300)
+case "$link" in *AWSAccessKeyId=*Signature=*Expires=*) ;; *) fail "not a presigned URL: $link" ;; esac
+[ "$(curl -s -o "$work/presigned" -w '%{http_code}' "$link")" = 200 ] || fail "presigned GET: $(cat "$work/presigned")"
+cmp -s "$work/presigned" "$work/site/css/app.css" || fail "presigned GET body differs"
+short=$(command aws s3 presign "s3://$bucket/css/app.css" --expires-in 1)
+sleep 2.2
+[ "$(curl -s -o "$work/presigned" -w '%{http_code}' "$short")" = 403 ] || fail "expired presigned GET: $(cat "$work/presigned")"
+grep -q '<Message>Request has expired</Message>' "$work/presigned" || fail "expired: $(cat "$work/presigned")"
+
 aws s3 rm "s3://$bucket" --recursive >/dev/null
 aws s3 rb "s3://$bucket" >/dev/null
-echo "aws cli s3 website: ok"
+echo "aws cli s3 website and presigned URLs: ok"

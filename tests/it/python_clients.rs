@@ -40,6 +40,7 @@ fn run_client(program: &str, script: &Path, endpoint: &str) {
 #[case::boto3_lambda("boto3/lambda_smoke.py")]
 #[case::boto3_apigateway("boto3/apigateway_smoke.py")]
 #[case::boto3_s3("boto3/s3_smoke.py")]
+#[case::boto3_s3_presigned("boto3/s3_presigned.py")]
 #[case::boto3_ecr("boto3/ecr_smoke.py")]
 #[case::boto3_tagging("boto3/tagging_smoke.py")]
 #[case::boto3_crts_setup_and_trigger("boto3/crts_setup.py")]
