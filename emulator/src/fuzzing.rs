@@ -27,7 +27,8 @@ pub fn s3_website_xml(website: &Website) -> String {
 
 /// The `(part number, ETag)`s a CompleteMultipartUpload body names.
 pub fn s3_complete_multipart(body: &[u8]) -> AwsResult<Vec<(u32, String)>> {
-    crate::services::s3::multipart::named_parts(body).map(|parts| parts.into_iter().map(|p| (p.number, p.etag)).collect())
+    crate::services::s3::multipart::named_parts(body)
+        .map(|parts| parts.into_iter().map(|p| (p.number, p.etag)).collect())
 }
 
 /// UploadPart's `partNumber` query parameter.
@@ -43,6 +44,7 @@ pub fn apigateway_patch(req: &AwsRequest) -> AwsResult<Vec<(String, String, Opti
 
 /// A patch path's key under `prefix` (`~1` is `/`, `~0` is `~`).
 pub fn apigateway_patch_key(path: &str, prefix: &str) -> Option<String> {
-    let op = crate::services::apigateway::patch::PatchOp { op: "replace".to_owned(), path: path.to_owned(), value: None };
+    let op =
+        crate::services::apigateway::patch::PatchOp { op: "replace".to_owned(), path: path.to_owned(), value: None };
     op.key_under(prefix)
 }

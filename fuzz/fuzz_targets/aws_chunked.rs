@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
     if mode % 2 == 1 {
         let req = crts_fuzz::request(rest);
-        let streaming = req.headers.contains_key("x-amz-content-sha256") || req.headers.contains_key("content-encoding");
+        let streaming =
+            req.headers.contains_key("x-amz-content-sha256") || req.headers.contains_key("content-encoding");
         if let Ok(payload) = decode(&req.headers, req.body.clone()) {
             if !streaming {
                 assert_eq!(payload.body, req.body, "a plain body is the object");

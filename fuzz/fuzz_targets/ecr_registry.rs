@@ -58,9 +58,8 @@ fuzz_target!(|data: &[u8]| {
         let status = response.status();
         assert!(status != http::StatusCode::INTERNAL_SERVER_ERROR, "a registry request is never a 500");
         if status.is_client_error() && raw.method != http::Method::HEAD {
-            let body = runtime()
-                .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
-                .expect("a body in memory");
+            let body =
+                runtime().block_on(axum::body::to_bytes(response.into_body(), usize::MAX)).expect("a body in memory");
             let value: serde_json::Value = serde_json::from_slice(&body).expect("an error is JSON");
             assert!(value["errors"][0]["code"].is_string(), "an error is the spec's error list: {value}");
         }

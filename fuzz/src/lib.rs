@@ -98,5 +98,6 @@ pub fn account() -> Caller {
 
 /// Whether `text` can be carried by an XML 1.0 document at all (its characters are all XML `Char`s).
 pub fn xml_chars(text: &str) -> bool {
-    text.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
+    text.chars()
+        .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..))
 }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use crts_harness::scenario::{Variables, VarOverride, load};
+use crts_harness::scenario::{VarOverride, Variables, load};
 use libfuzzer_sys::fuzz_target;
 
 const NEXT: &[u8] = b"\n--next--\n";
@@ -20,7 +20,8 @@ fn repository() -> &'static PathBuf {
         let dir = std::env::temp_dir().join(format!("crts-fuzz-scenario-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("scenarios/faults")).expect("a temporary folder");
         std::fs::copy(repo.join("scenarios/crts.yaml"), dir.join("scenarios/crts.yaml")).expect("the runbook scenario");
-        let _ = std::os::unix::fs::symlink(repo.join("fixtures").canonicalize().expect("fixtures"), dir.join("fixtures"));
+        let _ =
+            std::os::unix::fs::symlink(repo.join("fixtures").canonicalize().expect("fixtures"), dir.join("fixtures"));
         dir
     })
 }
@@ -35,7 +36,11 @@ fuzz_target!(|data: &[u8]| {
     let overrides: Vec<VarOverride> =
         String::from_utf8_lossy(vars).lines().filter_map(|line| line.parse().ok()).collect();
     let mut runtime = Variables::default();
-    for (name, value) in [("region", "us-east-1"), ("account_id", "000000000000"), ("ecr_registry", "000000000000.dkr.ecr.us-east-1.amazonaws.com")] {
+    for (name, value) in [
+        ("region", "us-east-1"),
+        ("account_id", "000000000000"),
+        ("ecr_registry", "000000000000.dkr.ecr.us-east-1.amazonaws.com"),
+    ] {
         runtime.insert(name, value);
     }
     match load(&path, &runtime, &overrides) {
