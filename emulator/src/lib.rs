@@ -5,6 +5,8 @@
 
 pub mod config;
 pub mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod journal;
 pub mod protocol;

@@ -67,3 +67,20 @@ fn bytes_response(status: StatusCode, bytes: Vec<u8>) -> Response {
     response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `json` fuzz target: without serde_json's `float_roundtrip`, a long number was read one unit
+    /// in the last place off, so what the emulator wrote back was not what the client sent.
+    #[test]
+    fn numbers_are_read_exactly() {
+        let value: serde_json::Value = decode_body(b"996666666666666666666666666669999").expect("a number");
+        assert_eq!(value.as_f64(), Some(996666666666666666666666666669999.0));
+        let again: serde_json::Value =
+            decode_body(&serde_json::to_vec(&value).expect("serializes")).expect("and reads back");
+        assert_eq!(again, value);
+        assert_eq!(decode_body::<f64>(b"9.966666666666665e32").expect("a number"), 9.966666666666665e32);
+    }
+}

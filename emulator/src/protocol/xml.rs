@@ -53,11 +53,13 @@ impl XmlWriter {
     }
 }
 
-/// Escapes the five XML special characters.
+/// Escapes the five XML special characters, and carriage returns (a parser reads a literal `\r` as `\n`, so a
+/// value a client sent with one would come back changed; `&#13;` is how AWS writes it too).
 pub fn escape_into(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
+            '\r' => out.push_str("&#13;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
@@ -140,6 +142,17 @@ mod tests {
         let mut w = XmlWriter::new();
         w.open("A", Some("urn:x")).text("B", "<&\"'>").close("A");
         assert!(w.finish().ends_with("<A xmlns=\"urn:x\"><B>&lt;&amp;&quot;&apos;&gt;</B></A>"));
+    }
+
+    /// Found by the `query` fuzz target: a value with `\r\n` (sent form-encoded) came back as `\n`.
+    #[test]
+    fn carriage_returns_survive_a_round_trip() {
+        let mut w = XmlWriter::new();
+        w.text("Message", "AssumeRole HTTP/1.1\r\nline\r");
+        let written = w.finish();
+        assert!(written.ends_with("<Message>AssumeRole HTTP/1.1&#13;\nline&#13;</Message>"), "{written}");
+        let doc = parse(written.as_bytes()).expect("well-formed");
+        assert_eq!(doc.text.as_deref(), Some("AssumeRole HTTP/1.1\r\nline\r"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod execute;
 mod gateway_responses;
 mod methods;
 mod model;
-mod patch;
+pub(crate) mod patch;
 mod proxy;
 mod rest_apis;
 mod tags;

@@ -426,7 +426,17 @@ fn put_policy(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
 }
 
 fn put_cors(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
-    let root = parse_xml(&call.req.body)?;
+    let rules = parse_cors(&call.req.body)?;
+    call.service.with_bucket(bucket, |b| {
+        b.cors = Some(rules);
+        Ok(())
+    })?;
+    Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+}
+
+/// The rules of a PutBucketCors body (`<CORSConfiguration><CORSRule>...`), each validated as S3 does.
+pub(crate) fn parse_cors(body: &[u8]) -> AwsResult<Vec<CorsRule>> {
+    let root = parse_xml(body)?;
     if !root.is("CORSConfiguration") {
         return Err(error::malformed_xml());
     }
@@ -450,11 +460,7 @@ fn put_cors(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     if rules.is_empty() || rules.len() > 100 {
         return Err(error::malformed_xml());
     }
-    call.service.with_bucket(bucket, |b| {
-        b.cors = Some(rules);
-        Ok(())
-    })?;
-    Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+    Ok(rules)
 }
 
 fn get_cors(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
@@ -464,9 +470,14 @@ fn get_cors(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
                 .with("BucketName", bucket)
         })
     })?;
+    Ok(rest_xml::ok(cors_xml(&rules)))
+}
+
+/// GetBucketCors's document for `rules`.
+pub(crate) fn cors_xml(rules: &[CorsRule]) -> String {
     let mut xml = XmlWriter::new();
     xml.open("CORSConfiguration", Some(XMLNS));
-    for rule in &rules {
+    for rule in rules {
         xml.open("CORSRule", None);
         xml.opt_text("ID", rule.id.as_deref());
         for h in &rule.allowed_headers {
@@ -485,11 +496,21 @@ fn get_cors(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
         xml.close("CORSRule");
     }
     xml.close("CORSConfiguration");
-    Ok(rest_xml::ok(xml.finish()))
+    xml.finish()
 }
 
 fn put_website(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
-    let root = parse_xml(&call.req.body)?;
+    let website = parse_website(&call.req.body)?;
+    call.service.with_bucket(bucket, |b| {
+        b.website = Some(website);
+        Ok(())
+    })?;
+    Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+}
+
+/// The configuration of a PutBucketWebsite body (`<WebsiteConfiguration>...`), checked as S3 does.
+pub(crate) fn parse_website(body: &[u8]) -> AwsResult<Website> {
+    let root = parse_xml(body)?;
     if !root.is("WebsiteConfiguration") {
         return Err(error::malformed_xml());
     }
@@ -517,15 +538,11 @@ fn put_website(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
         let error_key = node("ErrorDocument").and_then(|e| e.child_text("Key")).map(|k| k.trim().to_owned());
         let routing_rules = node("RoutingRules").map(|r| {
             let range = r.range.clone();
-            req_text(&call.req.body)[range].to_owned()
+            req_text(body)[range].to_owned()
         });
         Website::Site { index_suffix: suffix.to_owned(), error_key, routing_rules }
     };
-    call.service.with_bucket(bucket, |b| {
-        b.website = Some(website);
-        Ok(())
-    })?;
-    Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+    Ok(website)
 }
 
 /// PutBucketTagging: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html>. The tag set
@@ -582,10 +599,15 @@ fn req_text(body: &[u8]) -> &str {
 fn get_website(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     let website =
         call.service.with_bucket(bucket, |b| b.website.clone().ok_or_else(|| no_such_website_configuration(bucket)))?;
+    Ok(rest_xml::ok(website_xml(&website)))
+}
+
+/// GetBucketWebsite's document for `website` (RoutingRules as they were sent).
+pub(crate) fn website_xml(website: &Website) -> String {
     let mut out = XmlWriter::new();
     out.open("WebsiteConfiguration", Some(XMLNS));
     let mut tail = String::new();
-    match &website {
+    match website {
         Website::RedirectAll { host, protocol } => {
             out.open("RedirectAllRequestsTo", None).text("HostName", host).opt_text("Protocol", protocol.as_deref());
             out.close("RedirectAllRequestsTo");
@@ -603,7 +625,7 @@ fn get_website(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     let mut xml = out.finish();
     xml.push_str(&tail);
     xml.push_str("</WebsiteConfiguration>");
-    Ok(rest_xml::ok(xml))
+    xml
 }
 
 pub fn no_such_website_configuration(bucket: &str) -> AwsError {

@@ -12,11 +12,11 @@
 //! [`multipart`] (multipart uploads), [`payload`] (aws-chunked bodies, checksums), [`cors`], [`bucket_policy`], [`error`], [`website`].
 
 pub mod bucket_policy;
-mod buckets;
+pub(crate) mod buckets;
 pub mod cors;
 pub mod error;
 pub mod model;
-mod multipart;
+pub(crate) mod multipart;
 mod objects;
 pub mod payload;
 #[cfg(test)]

@@ -124,7 +124,7 @@ pub fn upload_part(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str
     Ok(response)
 }
 
-fn part_number(value: Option<&str>) -> AwsResult<u32> {
+pub(crate) fn part_number(value: Option<&str>) -> AwsResult<u32> {
     value.and_then(|v| v.parse().ok()).filter(|n| (1..=MAX_PARTS).contains(n)).ok_or_else(|| {
         error::invalid_argument("Part number must be an integer between 1 and 10000, inclusive")
             .with("ArgumentName", "partNumber")
@@ -133,9 +133,9 @@ fn part_number(value: Option<&str>) -> AwsResult<u32> {
 }
 
 /// A part named in CompleteMultipartUpload.
-struct Named {
-    number: u32,
-    etag: String,
+pub(crate) struct Named {
+    pub(crate) number: u32,
+    pub(crate) etag: String,
 }
 
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html>: the parts named, in
@@ -203,7 +203,7 @@ pub fn complete(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -
 }
 
 /// The parts a CompleteMultipartUpload body names: `<Part><PartNumber/><ETag/></Part>...`.
-fn named_parts(body: &[u8]) -> AwsResult<Vec<Named>> {
+pub(crate) fn named_parts(body: &[u8]) -> AwsResult<Vec<Named>> {
     let root = parse_xml(body)?;
     if !root.is("CompleteMultipartUpload") {
         return Err(error::malformed_xml());
