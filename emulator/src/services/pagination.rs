@@ -66,32 +66,49 @@ pub fn page<T>(
     limit: Option<i64>,
     token: Option<&str>,
 ) -> Result<Page<T>, PageError> {
-    let limit = match limit {
-        None => size.default,
-        Some(n) => usize::try_from(n)
-            .ok()
-            .filter(|n| (1..=size.max).contains(n))
-            .ok_or_else(|| PageError::Limit { requested: n.to_string(), max: size.max })?,
-    };
+    let limit = checked_limit(limit, size)?;
     let after = match token {
         None | Some("") => None,
         Some(token) => Some(decode(token).ok_or(PageError::Token)?),
     };
-    let mut items = items;
-    items.sort_by(|(a, _), (b, _)| a.cmp(b));
-    let mut rest = items.into_iter().filter(|(key, _)| after.as_ref().is_none_or(|after| key > after)).peekable();
-    let mut served = Vec::with_capacity(limit.min(64));
-    let mut last = None;
-    while served.len() < limit {
-        let Some((key, item)) = rest.next() else { break };
-        served.push(item);
-        last = Some(key);
-    }
-    let next = match (rest.peek(), last) {
-        (Some(_), Some(last)) => Some(encode(&last)),
+    let window = window(items, limit, after.as_deref());
+    let next = match (window.truncated, window.items.last()) {
+        (true, Some((last, _))) => Some(encode(last)),
         _ => None,
     };
-    Ok(Page { items: served, next })
+    Ok(Page { items: window.items.into_iter().map(|(_, item)| item).collect(), next })
+}
+
+/// The items of one page with their sort keys, and whether more follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window<T> {
+    pub items: Vec<(String, T)>,
+    pub truncated: bool,
+}
+
+/// For the services whose markers are not opaque (S3 names the last key, upload id or part number itself): at most
+/// `limit` of `items` in key order, strictly after the sort key `after`.
+pub fn window<T>(items: Vec<(String, T)>, limit: usize, after: Option<&str>) -> Window<T> {
+    let mut items = items;
+    items.sort_by(|(a, _), (b, _)| a.cmp(b));
+    let mut rest = items.into_iter().filter(|(key, _)| after.is_none_or(|after| key.as_str() > after)).peekable();
+    let mut served = Vec::with_capacity(limit.min(64));
+    while served.len() < limit {
+        let Some(item) = rest.next() else { break };
+        served.push(item);
+    }
+    Window { items: served, truncated: rest.peek().is_some() }
+}
+
+/// `limit` checked against `size` (none: the default).
+fn checked_limit(limit: Option<i64>, size: PageSize) -> Result<usize, PageError> {
+    match limit {
+        None => Ok(size.default),
+        Some(n) => usize::try_from(n)
+            .ok()
+            .filter(|n| (1..=size.max).contains(n))
+            .ok_or_else(|| PageError::Limit { requested: n.to_string(), max: size.max }),
+    }
 }
 
 /// A page size sent as text (a query parameter): a number, or [`PageError::Limit`] naming what was sent.
