@@ -3,7 +3,7 @@ that pages on AWS serves each item exactly once in ceil(n/2) pages (Lambda ListF
 ListPolicies, ListAttachedRolePolicies, ListRolePolicies, ListRoleTags, ListPolicyTags; API Gateway GetRestApis,
 GetResources, GetDeployments, GetApiKeys, GetUsagePlans, GetUsagePlanKeys; ECR DescribeRepositories,
 DescribeImages, ListImages; Batch DescribeComputeEnvironments, DescribeJobQueues, DescribeJobDefinitions,
-ListJobs), an item created between two pages neither repeats nor shifts the rest, and a token the emulator did not
+ListJobs; S3 ListMultipartUploads, ListParts), an item created between two pages neither repeats nor shifts the rest, and a token the emulator did not
 issue gets each service's own error. Rerunnable against a long-lived emulator (names carry a suffix)."""
 import base64
 import io
@@ -178,6 +178,21 @@ assert len(walk(batch, "list_jobs", "jobSummaryList", lambda j: j["jobId"], jobs
 refused("ClientException", batch.describe_job_queues, nextToken="not-a-token")
 refused("ClientException", batch.describe_job_queues, maxResults=1001)
 
+# S3: a bucket's multipart uploads (two of them for one key), one upload's parts (S3's own markers).
+s3 = boto3.client("s3")
+bucket = "pages-" + suffix
+s3.create_bucket(Bucket=bucket)
+uploads = [s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+           for key in ["k0", "k1", "k1", "k2", "k3", "k4", "k5"]]
+walk(s3, "list_multipart_uploads", "Uploads", lambda u: u["UploadId"], uploads, Bucket=bucket)
+for number in range(1, N + 1):
+    s3.upload_part(Bucket=bucket, Key="k0", UploadId=uploads[0], PartNumber=number, Body=b"part")
+assert walk(s3, "list_parts", "Parts", lambda p: p["PartNumber"], list(range(1, N + 1)), Bucket=bucket, Key="k0",
+            UploadId=uploads[0]) == list(range(1, N + 1))
+for key, upload in zip(["k0", "k1", "k1", "k2", "k3", "k4", "k5"], uploads):
+    s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+s3.delete_bucket(Bucket=bucket)
+
 # Clean up what costs something to keep (Lambda's workers), and the rest that is cheap to remove.
 for name in functions + [late_function]:
     lam.delete_function(FunctionName=name)
@@ -186,5 +201,5 @@ for api_id in apis:
 for name in repositories:
     ecr.delete_repository(repositoryName=name, force=True)
 
-assert len(walked) == 20, walked
+assert len(walked) == 22, walked
 print("boto3 pagination (%d operations, %d items each, two a page): ok" % (len(walked), N))
