@@ -1,11 +1,11 @@
 """boto3's paginators against the emulator (AWS_ENDPOINT_URL), two items a page: every list and describe operation
 that pages on AWS serves each item exactly once in ceil(n/2) pages (Lambda ListFunctions; IAM ListRoles,
 ListPolicies, ListAttachedRolePolicies, ListRolePolicies, ListRoleTags, ListPolicyTags; API Gateway GetRestApis,
-GetResources, GetDeployments, GetApiKeys, GetUsagePlans, GetUsagePlanKeys; ECR DescribeRepositories,
-DescribeImages, ListImages; Batch DescribeComputeEnvironments, DescribeJobQueues, DescribeJobDefinitions,
-ListJobs; S3 ListMultipartUploads, ListParts), an item created between two pages neither repeats nor shifts the rest, and a token the emulator did not
-issue gets each service's own error. Rerunnable against a long-lived emulator (names carry a suffix)."""
-import base64
+GetResources, GetDeployments, GetGatewayResponses, GetApiKeys, GetUsagePlans, GetUsagePlanKeys; ECR
+DescribeRepositories, DescribeImages, ListImages; Batch DescribeComputeEnvironments, DescribeJobQueues,
+DescribeJobDefinitions, ListJobs; S3 ListMultipartUploads, ListParts), an item created between two pages neither
+repeats nor shifts the rest, and a token the emulator did not issue (or a page size out of range) gets each
+service's own error. Rerunnable against a long-lived emulator (names carry a suffix)."""
 import io
 import json
 import uuid
@@ -121,6 +121,9 @@ apigw.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MO
                       requestTemplates={"application/json": '{"statusCode": 200}'})
 deployments = [apigw.create_deployment(restApiId=api, description=str(i))["id"] for i in range(N)]
 assert len(walk(apigw, "get_deployments", "items", lambda d: d["id"], deployments, restApiId=api)) == N
+responses = walk(apigw, "get_gateway_responses", "items", lambda r: r["responseType"], ["DEFAULT_4XX", "WAF_FILTERED"],
+                 restApiId=api)
+assert responses == sorted(responses) and len(responses) == 21, responses
 api_keys = [apigw.create_api_key(name=n, enabled=True)["id"] for n in names("apikey")]
 walk(apigw, "get_api_keys", "items", lambda k: k["id"], api_keys)
 plans = [apigw.create_usage_plan(name=n)["id"] for n in names("plan")]
@@ -201,5 +204,5 @@ for api_id in apis:
 for name in repositories:
     ecr.delete_repository(repositoryName=name, force=True)
 
-assert len(walked) == 22, walked
+assert len(walked) == 23, walked
 print("boto3 pagination (%d operations, %d items each, two a page): ok" % (len(walked), N))
