@@ -43,6 +43,7 @@ fn run_client(program: &str, script: &Path, endpoint: &str) {
 #[case::boto3_s3_presigned("boto3/s3_presigned.py")]
 #[case::boto3_ecr("boto3/ecr_smoke.py")]
 #[case::boto3_tagging("boto3/tagging_smoke.py")]
+#[case::boto3_pagination("boto3/pagination.py")]
 #[case::boto3_crts_setup_and_trigger("boto3/crts_setup.py")]
 fn boto3_scripts_pass_against_serve(#[case] script: &str) {
     require(&[Prerequisite::Boto3]);
@@ -69,4 +70,11 @@ fn the_aws_cli_creates_the_ecr_repository_and_logs_in_against_serve() {
     require(&[Prerequisite::AwsCli, Prerequisite::Curl]);
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/ecr.sh"), &served.endpoint);
+}
+
+#[test]
+fn the_aws_cli_auto_paginates_every_listing_against_serve() {
+    require(&[Prerequisite::AwsCli]);
+    let served = serve();
+    run_client("bash", &repo_root().join("tests/cli/pagination.sh"), &served.endpoint);
 }

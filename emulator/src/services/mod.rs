@@ -13,6 +13,7 @@ pub mod batch;
 pub mod ecr;
 pub mod iam;
 pub mod lambda;
+pub mod pagination;
 pub mod s3;
 pub mod sts;
 pub mod tagging;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::protocol::json::{self as json_protocol, parse};
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
 use crate::services::iam::Protocol;
-use crate::services::{Authorize, Call, Service, TaggedResources};
+use crate::services::{Authorize, Call, Service, TaggedResources, pagination};
 
 /// A resource's tags, by key.
 pub type Tags = BTreeMap<String, String>;
@@ -139,7 +139,7 @@ struct GetResourcesInput {
     pagination_token: Option<String>,
     #[serde(default)]
     tag_filters: Vec<TagFilter>,
-    resources_per_page: Option<usize>,
+    resources_per_page: Option<i64>,
     #[serde(default)]
     resource_type_filters: Vec<String>,
     #[serde(default, rename = "ResourceARNList")]
@@ -165,7 +165,7 @@ struct TagFilter {
 
 /// GetResources: filters (tag keys with any of their values; resource types `service` or `service:type`; an ARN
 /// list, which excludes the other two, as on AWS), pages of `ResourcesPerPage` (1-100, default 50) with an
-/// opaque token (the last ARN of the page, so a page is stable while resources are added).
+/// opaque token ([`pagination`]: by ARN, so a page is stable while resources are added).
 fn get_resources(input: GetResourcesInput, resources: Vec<Tagged>) -> AwsResult<Value> {
     let paged = input.resources_per_page.is_some() || input.tags_per_page.is_some() || input.pagination_token.is_some();
     if !input.resource_arn_list.is_empty()
@@ -179,14 +179,6 @@ fn get_resources(input: GetResourcesInput, resources: Vec<Tagged>) -> AwsResult<
     if input.tag_filters.len() > 50 {
         return Err(invalid("TagFilters can hold at most 50 filters"));
     }
-    let per_page = input.resources_per_page.unwrap_or(50);
-    if !(1..=100).contains(&per_page) {
-        return Err(invalid(format!("ResourcesPerPage must be between 1 and 100, not {per_page}")));
-    }
-    let after = match input.pagination_token.as_deref().filter(|t| !t.is_empty()) {
-        Some(token) => Some(decode_token(token)?),
-        None => None,
-    };
     let mut filters = Vec::new();
     for filter in &input.tag_filters {
         let key = filter.key.clone().filter(|k| !k.is_empty()).ok_or_else(|| invalid("A TagFilter needs a Key"))?;
@@ -201,21 +193,25 @@ fn get_resources(input: GetResourcesInput, resources: Vec<Tagged>) -> AwsResult<
         let arn_ok = input.resource_arn_list.is_empty() || input.resource_arn_list.contains(&r.arn);
         tags_ok && type_ok && arn_ok
     };
-    let selected: Vec<&Tagged> = resources
+    let selected: Vec<(String, Value)> = resources
         .iter()
         .filter(|r| matches(r))
-        .filter(|r| after.as_ref().is_none_or(|after| r.arn.as_str() > after.as_str()))
-        .collect();
-    let page: Vec<Value> = selected
-        .iter()
-        .take(per_page)
         .map(|r| {
             let tags: Vec<Value> = r.tags.iter().map(|(k, v)| json!({ "Key": k, "Value": v })).collect();
-            json!({ "ResourceARN": r.arn, "Tags": tags })
+            (r.arn.clone(), json!({ "ResourceARN": r.arn, "Tags": tags }))
         })
         .collect();
-    let token = if selected.len() > per_page { encode_token(&selected[per_page - 1].arn) } else { String::new() };
-    Ok(json!({ "PaginationToken": token, "ResourceTagMappingList": page }))
+    let size = pagination::PageSize { default: 50, max: 100 };
+    let per_page = input.resources_per_page;
+    let page = pagination::page(selected, size, per_page, input.pagination_token.as_deref()).map_err(|e| match e {
+        pagination::PageError::Token => {
+            AwsError::bad_request("PaginationTokenExpiredException", "The PaginationToken is invalid or has expired")
+        }
+        pagination::PageError::Limit { requested, .. } => {
+            invalid(format!("ResourcesPerPage must be between 1 and 100, not {requested}"))
+        }
+    })?;
+    Ok(json!({ "PaginationToken": page.next.unwrap_or_default(), "ResourceTagMappingList": page.items }))
 }
 
 /// `service` (e.g. `s3`) or `service:type` (e.g. `apigateway:restapis`, `batch:job-queue`, `s3:bucket`): the
@@ -233,23 +229,6 @@ fn type_matches(filter: &str, arn: &str) -> bool {
         None => filter == service,
         Some((s, t)) => s == service && t == kind,
     }
-}
-
-fn encode_token(arn: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(format!("crts:{arn}"))
-}
-
-fn decode_token(token: &str) -> AwsResult<String> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("crts:").map(str::to_owned))
-        .ok_or_else(|| {
-            AwsError::bad_request("PaginationTokenExpiredException", "The PaginationToken is invalid or has expired")
-        })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::model::{ApiKey, UsagePlan};
 use super::{ApiGateway, bad_request, conflict, created, input, new_id, not_found, now, patch};
-use crate::protocol::{AwsResult, Response, rest_json};
+use crate::protocol::{AwsError, AwsResult, Response, rest_json};
 use crate::services::Call;
 
 fn invalid_key() -> crate::protocol::AwsError {
@@ -67,19 +67,20 @@ fn flag(call: &Call<'_, ApiGateway>, name: &str) -> bool {
     call.req.query_param(name) == Some("true")
 }
 
-/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetApiKeys.html> (values only with includeValues=true)
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetApiKeys.html> (values only with includeValues=true;
+/// by id, paged: [`super::paged`])
 pub(super) fn get_keys(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     let include = flag(call, "includeValues");
     let name_query = call.req.query_param("name").map(str::to_owned);
-    let items: Vec<Value> = call.store(|store| {
+    let items: Vec<(String, Value)> = call.store(|store| {
         store
             .api_keys
             .values()
             .filter(|k| name_query.as_deref().is_none_or(|q| k.name.starts_with(q)))
-            .map(|k| k.to_json(include))
+            .map(|k| (k.id.clone(), k.to_json(include)))
             .collect()
     });
-    Ok(rest_json::ok(&json!({ "item": items })))
+    super::paged(call, items)
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetApiKey.html> (value only with includeValue=true)
@@ -175,18 +176,18 @@ fn check_stage(store: &super::model::Store, api_id: &str, stage: &str) -> AwsRes
     }
 }
 
-/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlans.html>
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlans.html> (by id, paged: [`super::paged`])
 pub(super) fn get_plans(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     let key_id = call.req.query_param("keyId").map(str::to_owned);
-    let items: Vec<Value> = call.store(|store| {
+    let items: Vec<(String, Value)> = call.store(|store| {
         store
             .usage_plans
             .values()
             .filter(|p| key_id.as_ref().is_none_or(|k| p.keys.contains(k)))
-            .map(UsagePlan::to_json)
+            .map(|p| (p.id.clone(), p.to_json()))
             .collect()
     });
-    Ok(rest_json::ok(&json!({ "item": items })))
+    super::paged(call, items)
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlan.html>
@@ -262,13 +263,19 @@ pub(super) fn create_plan_key(call: &Call<'_, ApiGateway>, plan_id: &str) -> Aws
     })
 }
 
-/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlanKeys.html>
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlanKeys.html> (by key id, paged: [`super::paged`])
 pub(super) fn get_plan_keys(call: &Call<'_, ApiGateway>, plan_id: &str) -> AwsResult<Response> {
-    call.store(|store| {
+    let items = call.store(|store| {
         let plan = store.usage_plans.get(plan_id).ok_or_else(invalid_plan)?;
-        let items: Vec<Value> = plan.keys.iter().filter_map(|id| store.api_keys.get(id)).map(plan_key_json).collect();
-        Ok(rest_json::ok(&json!({ "item": items })))
-    })
+        Ok::<_, AwsError>(
+            plan.keys
+                .iter()
+                .filter_map(|id| store.api_keys.get(id))
+                .map(|k| (k.id.clone(), plan_key_json(k)))
+                .collect::<Vec<_>>(),
+        )
+    })?;
+    super::paged(call, items)
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsagePlanKey.html>

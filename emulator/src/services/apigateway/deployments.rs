@@ -76,11 +76,11 @@ fn validate_stage_name(name: &str) -> AwsResult<()> {
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetDeployments.html>
+/// By id, paged ([`super::paged`]).
 pub(super) fn get_deployments(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
-    call.api(api_id, |api| {
-        let items: Vec<_> = api.deployments.values().map(Deployment::to_json).collect();
-        Ok(rest_json::ok(&json!({ "item": items })))
-    })
+    let items =
+        call.api(api_id, |api| Ok(api.deployments.iter().map(|(id, d)| (id.clone(), d.to_json())).collect()))?;
+    super::paged(call, items)
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetDeployment.html>; `embed=apisummary` adds what the

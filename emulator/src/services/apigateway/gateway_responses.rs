@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use http::{Method, StatusCode};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::model::GatewayResponse;
 use super::{ApiGateway, bad_request, created, input, not_found};
@@ -82,18 +81,19 @@ struct PutInput {
     response_templates: BTreeMap<String, String>,
 }
 
-/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetGatewayResponses.html>
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetGatewayResponses.html> (by type, paged:
+/// [`super::paged`]; the 21 types fit the default page of 25)
 pub(super) fn get_all(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
-    call.api(api_id, |api| {
-        let items: Vec<Value> = DEFAULTS
+    let items = call.api(api_id, |api| {
+        Ok(DEFAULTS
             .iter()
             .map(|(kind, status)| {
                 let (response, default) = effective(&api.gateway_responses, kind, status);
-                response.to_json(default)
+                ((*kind).to_owned(), response.to_json(default))
             })
-            .collect();
-        Ok(rest_json::ok(&json!({ "item": items })))
-    })
+            .collect())
+    })?;
+    super::paged(call, items)
 }
 
 /// Put/Get/DeleteGatewayResponse: <https://docs.aws.amazon.com/apigateway/latest/api/API_PutGatewayResponse.html>

@@ -25,7 +25,7 @@ use http::{Method, StatusCode};
 
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::services::iam::Protocol;
-use crate::services::{Authorize, Call, Service};
+use crate::services::{Authorize, Call, Service, pagination};
 
 use model::{RestApi, Store};
 
@@ -143,6 +143,23 @@ impl Call<'_, ApiGateway> {
             None => Err(not_found(format!("Invalid API identifier specified {account}:{api_id}"))),
         })
     }
+}
+
+/// API Gateway's paging ([`pagination`]): `limit` 1-500 (default 25) and `position`, refused as
+/// BadRequestException; the answer is `{"item": [...], "position": ...}`, with `position` only when there is more.
+pub(crate) fn paged(call: &Call<'_, ApiGateway>, items: Vec<(String, serde_json::Value)>) -> AwsResult<Response> {
+    let size = pagination::PageSize { default: 25, max: 500 };
+    let refused = |e: pagination::PageError| match e {
+        pagination::PageError::Token => bad_request("Invalid position parameter"),
+        limit => bad_request(limit.validation_message("limit")),
+    };
+    let limit = pagination::limit_param(call.req.query_param("limit"), size).map_err(refused)?;
+    let page = pagination::page(items, size, limit, call.req.query_param("position")).map_err(refused)?;
+    let mut out = serde_json::json!({ "item": page.items });
+    if let Some(next) = page.next {
+        out["position"] = serde_json::json!(next);
+    }
+    Ok(rest_json::ok(&out))
 }
 
 pub(crate) fn not_found(message: impl Into<String>) -> AwsError {

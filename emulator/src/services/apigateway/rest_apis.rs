@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::model::{Resource, RestApi, Tags};
 use super::{ApiGateway, bad_request, conflict, created, input, new_id, not_found, now, patch};
@@ -67,10 +66,10 @@ pub(super) fn create_api(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     Ok(created(&body))
 }
 
-/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetRestApis.html> (no pagination)
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetRestApis.html> (by id, paged: [`super::paged`])
 pub(super) fn get_apis(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
-    let items: Vec<_> = call.store(|store| store.apis.values().map(RestApi::to_json).collect());
-    Ok(rest_json::ok(&json!({ "item": items })))
+    let items: Vec<_> = call.store(|store| store.apis.iter().map(|(id, api)| (id.clone(), api.to_json())).collect());
+    super::paged(call, items)
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetRestApi.html>
@@ -102,15 +101,14 @@ pub(super) fn delete_api(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult
     Ok(rest_json::empty(StatusCode::ACCEPTED))
 }
 
-/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetResources.html> (`embed=methods`; no pagination)
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetResources.html> (`embed=methods`; by path, paged:
+/// [`super::paged`])
 pub(super) fn get_resources(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResult<Response> {
     let embed = call.req.query.iter().any(|(k, v)| k == "embed" && v.split(',').any(|e| e == "methods"));
-    call.api(api_id, |api| {
-        let mut resources: Vec<&Resource> = api.resources.values().collect();
-        resources.sort_by(|a, b| a.path.cmp(&b.path));
-        let items: Vec<_> = resources.into_iter().map(|r| r.to_json(embed)).collect();
-        Ok(rest_json::ok(&json!({ "item": items })))
-    })
+    let items = call.api(api_id, |api| {
+        Ok(api.resources.values().map(|r: &Resource| (r.path.clone(), r.to_json(embed))).collect())
+    })?;
+    super::paged(call, items)
 }
 
 #[derive(Debug, Deserialize)]

@@ -43,3 +43,43 @@ async fn a_rest_api_keeps_its_tags_and_refusals_are_api_gateways() {
     assert_eq!((status, refused["__code"].as_str()), (403, Some("AccessDeniedException")), "{refused}");
     assert_eq!(refused["message"], "User: x is not authorized to perform: apigateway:POST");
 }
+
+#[tokio::test]
+async fn get_rest_apis_pages_by_position_and_refusals_are_bad_requests() {
+    use crate::services::pagination::test_support::assert_each_once;
+    let gateway = ApiGateway::new();
+    let mut names = Vec::new();
+    for i in 0..5 {
+        let (status, api) =
+            call(&gateway, &Allow, Method::POST, "/restapis", &format!(r#"{{"name": "api-{i}"}}"#)).await;
+        assert_eq!(status, 201, "{api}");
+        names.push(format!("api-{i}"));
+    }
+    let mut pages = Vec::new();
+    let mut position: Option<String> = None;
+    loop {
+        let path = match &position {
+            None => "/restapis?limit=2".to_owned(),
+            Some(p) => format!("/restapis?limit=2&position={p}"),
+        };
+        let (status, page) = call(&gateway, &Allow, Method::GET, &path, "").await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["item"].as_array().expect("item").iter();
+        pages.push(items.map(|a| a["name"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>());
+        if pages.len() == 1 {
+            // Ids are random: the new API lands before or after the position, and nothing repeats either way.
+            call(&gateway, &Allow, Method::POST, "/restapis", r#"{"name": "late"}"#).await;
+        }
+        match page["position"].as_str() {
+            Some(next) => position = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let expected: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_each_once(&pages, &expected, 2);
+
+    for path in ["/restapis?position=garbage", "/restapis?limit=0", "/restapis?limit=501", "/apikeys?limit=x"] {
+        let (status, refused) = call(&gateway, &Allow, Method::GET, path, "").await;
+        assert_eq!((status, refused["__code"].as_str()), (400, Some("BadRequestException")), "{path}: {refused}");
+    }
+}

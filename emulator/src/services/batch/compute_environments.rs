@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::validation::is_resource_name;
-use super::{Batch, Scope, Store, client_error, designates, paginate, put, required};
+use super::{Batch, Scope, Store, client_error, designates, paginate, put, requested_order, required};
 use crate::protocol::AwsResult;
 use crate::services::Call;
 
@@ -215,11 +215,14 @@ pub(crate) fn describe(call: &Call<'_, Batch>) -> AwsResult<Value> {
     if input.compute_environments.as_ref().is_some_and(|l| l.len() > 100) {
         return Err(client_error("computeEnvironments can list at most 100 compute environments"));
     }
-    let details: Vec<Value> = call.with_store(|store| match &input.compute_environments {
-        Some(wanted) if !wanted.is_empty() => {
-            wanted.iter().filter_map(|id| store.compute_environment(id)).map(ComputeEnvironment::detail).collect()
-        }
-        _ => store.compute_environments.values().map(ComputeEnvironment::detail).collect(),
+    let details: Vec<(String, Value)> = call.with_store(|store| match &input.compute_environments {
+        Some(wanted) if !wanted.is_empty() => wanted
+            .iter()
+            .filter_map(|id| store.compute_environment(id))
+            .enumerate()
+            .map(|(i, found)| (requested_order(i), found.detail()))
+            .collect(),
+        _ => store.compute_environments.iter().map(|(name, found)| (name.clone(), found.detail())).collect(),
     });
     let (page, token) = paginate(details, input.max_results, input.next_token.as_deref())?;
     let mut out = serde_json::Map::new();

@@ -10,6 +10,7 @@ use super::validation::{Platform, ResourceRequirement, check_resources, is_resou
 use super::{Batch, Scope, Store, client_error, paginate, put, required};
 use crate::protocol::{AwsError, AwsResult};
 use crate::services::Call;
+use crate::services::pagination;
 
 /// One revision of a job definition.
 #[derive(Debug, Clone)]
@@ -370,7 +371,7 @@ pub(crate) fn describe(call: &Call<'_, Batch>) -> AwsResult<Value> {
     if input.job_definitions.as_ref().is_some_and(|l| l.len() > 100) {
         return Err(client_error("jobDefinitions can list at most 100 job definitions"));
     }
-    let details: Vec<Value> = call.with_store(|store| {
+    let details: Vec<(String, Value)> = call.with_store(|store| {
         let mut found: Vec<&JobDefinition> = match &input.job_definitions {
             Some(wanted) if !wanted.is_empty() => wanted
                 .iter()
@@ -390,7 +391,7 @@ pub(crate) fn describe(call: &Call<'_, Batch>) -> AwsResult<Value> {
         }
         found.sort_by(|a, b| (&a.name, a.revision).cmp(&(&b.name, b.revision)));
         found.dedup_by(|a, b| a.arn == b.arn);
-        found.into_iter().map(JobDefinition::detail).collect()
+        found.into_iter().map(|d| (pagination::key(&[&d.name, &pagination::number(d.revision)]), d.detail())).collect()
     });
     let (page, token) = paginate(details, input.max_results, input.next_token.as_deref())?;
     let mut out = serde_json::Map::new();

@@ -19,6 +19,7 @@ use super::job_queues;
 use super::validation::{Platform, ResourceRequirement, check_resources, is_job_name};
 use super::{Batch, Store, client_error, paginate, put, required};
 use crate::protocol::{AwsError, AwsResult};
+use crate::services::pagination;
 use crate::services::{Call, Images};
 
 /// Job statuses in lifecycle order, before the final one.
@@ -586,7 +587,11 @@ pub(crate) fn list(call: &Call<'_, Batch>) -> AwsResult<Value> {
             .filter(|j| filters.iter().all(|f| f.matches(j)))
             .collect();
         jobs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok::<_, AwsError>(jobs.into_iter().map(|j| j.summary(now, state_ms)).collect::<Vec<_>>())
+        Ok::<_, AwsError>(
+            jobs.into_iter()
+                .map(|j| (pagination::key(&[&pagination::number(j.created_at), &j.id]), j.summary(now, state_ms)))
+                .collect::<Vec<_>>(),
+        )
     })?;
     let (page, token) = paginate(summaries, input.max_results, input.next_token.as_deref())?;
     let mut out = serde_json::Map::new();

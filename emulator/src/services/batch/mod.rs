@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::config::BatchConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::services::iam::Protocol;
-use crate::services::{Authorize, Call, Images, Service};
+use crate::services::{Authorize, Call, Images, Service, pagination};
 
 /// Serves one Batch request: finds the operation and runs its handler, which asks IAM whether the caller may
 /// perform it; `images` says whether a job's image can be pulled.
@@ -205,28 +205,28 @@ fn designates(identifier: &str, name: &str, arn: &str) -> bool {
     if identifier.starts_with("arn:") { identifier == arn } else { identifier == name }
 }
 
-/// `maxResults`/`nextToken` pagination over an already ordered list. The token is the offset of the next item.
+/// `maxResults`/`nextToken` pagination ([`crate::services::pagination`]): `items` with their sort keys, up to 100
+/// per page by default and 1000 at most, in Batch's words when refused.
 fn paginate<T>(
-    items: Vec<T>,
+    items: Vec<(String, T)>,
     max_results: Option<i32>,
     next_token: Option<&str>,
 ) -> AwsResult<(Vec<T>, Option<String>)> {
-    let start = match next_token {
-        None | Some("") => 0,
-        Some(token) => token
-            .parse::<usize>()
-            .ok()
-            .filter(|offset| *offset <= items.len())
-            .ok_or_else(|| client_error(format!("Invalid nextToken: {token}")))?,
-    };
-    let page = match max_results {
-        None => 100,
-        Some(n) if (1..=1000).contains(&n) => usize::try_from(n).unwrap_or(100),
-        Some(n) => return Err(client_error(format!("maxResults must be between 1 and 1000, got {n}"))),
-    };
-    let end = start.saturating_add(page).min(items.len());
-    let token = (end < items.len()).then(|| end.to_string());
-    Ok((items.into_iter().skip(start).take(end - start).collect(), token))
+    let size = pagination::PageSize { default: 100, max: 1000 };
+    match pagination::page(items, size, max_results.map(i64::from), next_token) {
+        Ok(page) => Ok((page.items, page.next)),
+        Err(pagination::PageError::Token) => {
+            Err(client_error(format!("Invalid nextToken: {}", next_token.unwrap_or_default())))
+        }
+        Err(pagination::PageError::Limit { requested, .. }) => {
+            Err(client_error(format!("maxResults must be between 1 and 1000, got {requested}")))
+        }
+    }
+}
+
+/// The sort key of the `index`th entry of a list the request names, which is served in the request's order.
+fn requested_order(index: usize) -> String {
+    pagination::number(i64::try_from(index).unwrap_or(i64::MAX))
 }
 
 /// Inserts `value` under `key` unless it is null (AWS omits absent members rather than sending null).

@@ -774,3 +774,45 @@ fn resources_are_per_region() {
         "JobQueue crts-aws-jq not found.",
     );
 }
+
+#[test]
+fn describe_job_queues_pages_after_its_token_through_inserts() {
+    use crate::services::pagination::test_support::assert_each_once;
+    let f = Fixture::new();
+    f.ok("createcomputeenvironment", fargate_ce("ce"));
+    let create = |name: &str| {
+        f.ok(
+            "createjobqueue",
+            json!({"jobQueueName": name, "priority": 1,
+                   "computeEnvironmentOrder": [{"order": 1, "computeEnvironment": "ce"}]}),
+        );
+    };
+    for name in ["q1", "q2", "q3", "q4", "q5"] {
+        create(name);
+    }
+    let mut pages = Vec::new();
+    let mut token = Value::Null;
+    loop {
+        let page = f.ok("describejobqueues", json!({"maxResults": 2, "nextToken": token}));
+        let names = page["jobQueues"].as_array().expect("jobQueues").iter();
+        pages.push(names.map(|q| q["jobQueueName"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>());
+        if pages.len() == 1 {
+            create("q0"); // before the token: not served, and nothing repeats or shifts
+            create("q9"); // after it: served once
+        }
+        match page.get("nextToken") {
+            Some(next) => token = next.clone(),
+            None => break,
+        }
+    }
+    assert_each_once(&pages, &["q1", "q2", "q3", "q4", "q5", "q9"], 2);
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert_client_error(f.call("describejobqueues", json!({"nextToken": "2"})), "Invalid nextToken: 2");
+    assert_client_error(f.call("describejobqueues", json!({"maxResults": 0})), "between 1 and 1000, got 0");
+    assert_client_error(f.call("describecomputeenvironments", json!({"maxResults": 1001})), "got 1001");
+    // A list the request names keeps the request's order.
+    let named = f.ok("describejobqueues", json!({"jobQueues": ["q5", "q1"], "maxResults": 1}));
+    assert_eq!(named["jobQueues"][0]["jobQueueName"], "q5");
+    let rest = f.ok("describejobqueues", json!({"jobQueues": ["q5", "q1"], "nextToken": named["nextToken"]}));
+    assert_eq!(rest["jobQueues"][0]["jobQueueName"], "q1");
+}

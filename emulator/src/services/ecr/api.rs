@@ -12,7 +12,7 @@ use super::{Ecr, now};
 use crate::protocol::json::{self as json_protocol, parse};
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
 use crate::services::tagging::{self, Tags};
-use crate::services::{Authorize, Call};
+use crate::services::{Authorize, Call, pagination};
 
 pub const TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921";
 
@@ -65,10 +65,8 @@ struct RepositoryInput {
     #[serde(default)]
     tags: Option<Vec<TagInput>>,
     #[serde(default)]
-    #[allow(dead_code, reason = "accepted; pagination is not implemented (all results in one page)")]
-    max_results: Option<u32>,
+    max_results: Option<i64>,
     #[serde(default)]
-    #[allow(dead_code, reason = "accepted; pagination is not implemented")]
     next_token: Option<String>,
     #[serde(default)]
     #[allow(dead_code, reason = "accepted; every repository is encrypted with AES256")]
@@ -96,10 +94,8 @@ struct ImagesInput {
     #[allow(dead_code, reason = "accepted; manifests are returned as stored")]
     accepted_media_types: Option<Vec<String>>,
     #[serde(default)]
-    #[allow(dead_code, reason = "accepted; pagination is not implemented")]
-    max_results: Option<u32>,
+    max_results: Option<i64>,
     #[serde(default)]
-    #[allow(dead_code, reason = "accepted; pagination is not implemented")]
     next_token: Option<String>,
 }
 
@@ -130,6 +126,36 @@ impl Call<'_, Ecr> {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// ECR's paging ([`pagination`]): `maxResults` 1-1000 (default 100) and `nextToken`, refused as
+    /// InvalidParameterException. Neither may come with an explicit list (`repositoryNames`, `imageIds`), which is
+    /// answered whole.
+    fn page<T>(
+        &self,
+        items: Vec<(String, T)>,
+        max_results: Option<i64>,
+        next_token: Option<&String>,
+        explicit_list: Option<&str>,
+    ) -> AwsResult<pagination::Page<T>> {
+        let invalid = |message: String| AwsError::bad_request("InvalidParameterException", message);
+        if let Some(list) = explicit_list {
+            let member = if max_results.is_some() { "maxResults" } else { "nextToken" };
+            if max_results.is_some() || next_token.is_some() {
+                return Err(invalid(format!(
+                    "Invalid parameter at '{member}' failed to satisfy constraint: '{member} cannot be used with {list}'"
+                )));
+            }
+            let everything = pagination::PageSize { default: usize::MAX, max: usize::MAX };
+            return pagination::page(items, everything, None, None).map_err(|e| invalid(e.validation_message(list)));
+        }
+        let size = pagination::PageSize { default: 100, max: 1000 };
+        pagination::page(items, size, max_results, next_token.map(String::as_str)).map_err(|e| match e {
+            pagination::PageError::Token => {
+                invalid("Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'".to_owned())
+            }
+            limit => invalid(limit.validation_message("maxResults")),
+        })
     }
 
     fn with_registry<T>(&self, f: impl FnOnce(&mut Registry) -> AwsResult<T>) -> AwsResult<T> {
@@ -275,11 +301,21 @@ fn describe_repositories(call: &Call<'_, Ecr>, input: RepositoryInput) -> AwsRes
     let repositories = call.with_registry(|registry| match &input.repository_names {
         Some(names) => names
             .iter()
-            .map(|name| registry.repositories.get(name).map(repository_view).ok_or_else(|| call.not_found(name)))
+            .enumerate()
+            .map(|(i, name)| match registry.repositories.get(name) {
+                Some(found) => Ok((pagination::number(i64::try_from(i).unwrap_or(i64::MAX)), repository_view(found))),
+                None => Err(call.not_found(name)),
+            })
             .collect::<AwsResult<Vec<_>>>(),
-        None => Ok(registry.repositories.values().map(repository_view).collect()),
+        None => Ok(registry.repositories.iter().map(|(name, r)| (name.clone(), repository_view(r))).collect()),
     })?;
-    Ok(json!({ "repositories": repositories }))
+    let explicit = input.repository_names.as_ref().map(|_| "repositoryNames");
+    let page = call.page(repositories, input.max_results, input.next_token.as_ref(), explicit)?;
+    let mut out = json!({ "repositories": page.items });
+    if let Some(next) = page.next {
+        out["nextToken"] = json!(next);
+    }
+    Ok(out)
 }
 
 fn delete_repository(call: &Call<'_, Ecr>, input: RepositoryInput) -> AwsResult<Value> {
@@ -373,7 +409,8 @@ fn describe_images(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value>
                 .collect::<AwsResult<_>>()?,
             None => repository.images.keys().cloned().collect(),
         };
-        let details: Vec<Value> = digests
+        let explicit = input.image_ids.is_some();
+        let details: Vec<(String, Value)> = digests
             .iter()
             .filter_map(|d| repository.images.get(d))
             .filter(|image| tag_filter(&tag_status, !repository.tags_of(&image.digest).is_empty()))
@@ -395,8 +432,23 @@ fn describe_images(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value>
                 }
                 detail
             })
+            .enumerate()
+            // An explicit list is served in the request's order, everything else by digest.
+            .map(|(i, detail)| {
+                let key = match (explicit, detail["imageDigest"].as_str()) {
+                    (false, Some(digest)) => digest.to_owned(),
+                    _ => pagination::number(i64::try_from(i).unwrap_or(i64::MAX)),
+                };
+                (key, detail)
+            })
             .collect();
-        Ok(json!({ "imageDetails": details }))
+        let explicit = explicit.then_some("imageIds");
+        let page = call.page(details, input.max_results, input.next_token.as_ref(), explicit)?;
+        let mut out = json!({ "imageDetails": page.items });
+        if let Some(next) = page.next {
+            out["nextToken"] = json!(next);
+        }
+        Ok(out)
     })
 }
 
@@ -413,13 +465,18 @@ fn list_images(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value> {
                 continue;
             }
             if tags.is_empty() {
-                ids.push(json!({ "imageDigest": digest }));
+                ids.push((pagination::key(&[digest]), json!({ "imageDigest": digest })));
             }
             for tag in tags {
-                ids.push(json!({ "imageDigest": digest, "imageTag": tag }));
+                ids.push((pagination::key(&[digest, &tag]), json!({ "imageDigest": digest, "imageTag": tag })));
             }
         }
-        Ok(json!({ "imageIds": ids }))
+        let page = call.page(ids, input.max_results, input.next_token.as_ref(), None)?;
+        let mut out = json!({ "imageIds": page.items });
+        if let Some(next) = page.next {
+            out["nextToken"] = json!(next);
+        }
+        Ok(out)
     })
 }
 

@@ -40,3 +40,56 @@ async fn a_repository_keeps_its_tags_and_refusals_are_ecrs() {
     let (status, refused) = call(&ecr, "DescribeRepositories", serde_json::json!({}), role_session()).await;
     assert_eq!((status, refused["__type"].as_str()), (400, Some("AccessDeniedException")), "{refused}");
 }
+
+#[tokio::test]
+async fn describe_repositories_pages_by_token_and_refusals_are_ecrs() {
+    use crate::services::pagination::test_support::assert_each_once;
+    use serde_json::json;
+    let ecr = Ecr::new();
+    let create = |name: &'static str| {
+        let ecr = &ecr;
+        async move {
+            let (status, created) = call(ecr, "CreateRepository", json!({"repositoryName": name}), account()).await;
+            assert_eq!(status, 200, "{created}");
+        }
+    };
+    for name in ["r1", "r2", "r3", "r4", "r5"] {
+        create(name).await;
+    }
+    let mut pages = Vec::new();
+    let mut token = Value::Null;
+    loop {
+        let (status, page) =
+            call(&ecr, "DescribeRepositories", json!({"maxResults": 2, "nextToken": token}), account()).await;
+        assert_eq!(status, 200, "{page}");
+        let names = page["repositories"].as_array().expect("repositories").iter();
+        pages.push(names.map(|r| r["repositoryName"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>());
+        if pages.len() == 1 {
+            create("r0").await;
+            create("r9").await;
+        }
+        match page.get("nextToken") {
+            Some(next) => token = next.clone(),
+            None => break,
+        }
+    }
+    assert_each_once(&pages, &["r1", "r2", "r3", "r4", "r5", "r9"], 2);
+    assert_eq!(pages.len(), 3, "{pages:?}");
+
+    for input in [
+        json!({"nextToken": "garbage"}),
+        json!({"maxResults": 1001}),
+        json!({"maxResults": 0}),
+        json!({"repositoryNames": ["r1"], "maxResults": 1}),
+    ] {
+        let (status, refused) = call(&ecr, "DescribeRepositories", input.clone(), account()).await;
+        assert_eq!(
+            (status, refused["__type"].as_str()),
+            (400, Some("InvalidParameterException")),
+            "{input}: {refused}"
+        );
+    }
+    let (status, refused) =
+        call(&ecr, "ListImages", json!({"repositoryName": "r1", "nextToken": "garbage"}), account()).await;
+    assert_eq!((status, refused["__type"].as_str()), (400, Some("InvalidParameterException")), "{refused}");
+}

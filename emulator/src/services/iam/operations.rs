@@ -8,7 +8,7 @@ use crate::identity::random_upper_alnum;
 use crate::protocol::query::{self, QueryInput};
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response};
-use crate::services::Call;
+use crate::services::{Call, pagination};
 
 /// IAM returns policy documents URL-encoded (RFC 3986 unreserved characters stay as they are).
 const DOCUMENT_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -119,6 +119,29 @@ fn name_param<'a>(input: &'a QueryInput, member: &str, max: usize) -> AwsResult<
 fn lower_first(s: &str) -> String {
     let mut chars = s.chars();
     chars.next().map(|c| c.to_ascii_lowercase().to_string() + chars.as_str()).unwrap_or_default()
+}
+
+/// IAM's paging ([`pagination`]): `MaxItems` 1-1000 (default 100) and `Marker`, refused as ValidationError.
+pub(super) fn page<T>(input: &QueryInput, items: Vec<(String, T)>) -> AwsResult<pagination::Page<T>> {
+    let size = pagination::PageSize { default: 100, max: 1000 };
+    let refused = |e: pagination::PageError| match e {
+        pagination::PageError::Token => AwsError::bad_request("ValidationError", "Invalid Marker."),
+        limit => AwsError::bad_request("ValidationError", limit.validation_message("maxItems")),
+    };
+    let limit = pagination::limit_param(input.get("MaxItems"), size).map_err(refused)?;
+    pagination::page(items, size, limit, input.get("Marker")).map_err(refused)
+}
+
+/// `<IsTruncated>`, and the `<Marker>` to go on with when it is true.
+pub(super) fn write_truncation(w: &mut XmlWriter, next: Option<&str>) {
+    match next {
+        Some(marker) => {
+            w.text("IsTruncated", "true").text("Marker", marker);
+        }
+        None => {
+            w.text("IsTruncated", "false");
+        }
+    }
 }
 
 /// A role as GetRole and CreateRole return it; ListRoles leaves out its tags (`element` = `member`), as AWS does.
@@ -243,19 +266,21 @@ fn delete_role(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> 
     Ok(call.respond_empty())
 }
 
-/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html>
-/// Deviation: no pagination (IsTruncated is always false).
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html> (by name, paged: [`page`])
 fn list_roles(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
     call.authorize(&["*".to_owned()])?;
     let prefix = input.get("PathPrefix").unwrap_or("/");
-    let roles: Vec<Role> =
-        call.with_account(|account| account.roles.values().filter(|r| r.path.starts_with(prefix)).cloned().collect());
+    let roles: Vec<(String, Role)> = call.with_account(|account| {
+        account.roles.values().filter(|r| r.path.starts_with(prefix)).map(|r| (r.name.clone(), r.clone())).collect()
+    });
+    let page = page(input, roles)?;
     Ok(call.respond(|w| {
         w.open("Roles", None);
-        for role in &roles {
+        for role in &page.items {
             write_role(w, "member", role);
         }
-        w.close("Roles").text("IsTruncated", "false");
+        w.close("Roles");
+        write_truncation(w, page.next.as_deref());
     }))
 }
 
@@ -349,7 +374,8 @@ fn delete_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListPolicies.html>
-/// Deviation: `Scope=AWS` lists the AWS-managed policies the emulator knows; no pagination.
+/// By ARN (the account's own, then AWS-managed ones), paged ([`page`]). Deviation: `Scope=AWS` lists the
+/// AWS-managed policies the emulator knows.
 fn list_policies(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
     call.authorize(&["*".to_owned()])?;
     let scope = input.get("Scope").unwrap_or("All");
@@ -364,12 +390,19 @@ fn list_policies(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response
         policies.extend(managed::AWS_MANAGED.iter().filter_map(|(arn, _)| aws_managed(arn)).map(|p| (p, 0)));
     }
     let only_attached = input.get("OnlyAttached") == Some("true");
+    let listed = policies
+        .into_iter()
+        .filter(|(_, n)| !only_attached || *n > 0)
+        .map(|(policy, attachments)| (policy.arn.clone(), (policy, attachments)))
+        .collect();
+    let page = page(input, listed)?;
     Ok(call.respond(|w| {
         w.open("Policies", None);
-        for (policy, attachments) in policies.iter().filter(|(_, n)| !only_attached || *n > 0) {
+        for (policy, attachments) in &page.items {
             write_policy(w, "member", policy, *attachments);
         }
-        w.close("Policies").text("IsTruncated", "false");
+        w.close("Policies");
+        write_truncation(w, page.next.as_deref());
     }))
 }
 
@@ -408,20 +441,22 @@ fn detach_role_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Res
     Ok(call.respond_empty())
 }
 
-/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html>
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedRolePolicies.html> (by ARN, paged: [`page`])
 fn list_attached_role_policies(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
     let name = input.required("RoleName")?;
     call.authorize(&[call.role_arn(name)])?;
     let attached = call
         .with_account(|account| account.roles.get(name).map(|r| r.attached.clone()))
         .ok_or_else(|| no_such_role(name))?;
+    let page = page(input, attached.into_iter().map(|arn| (arn.clone(), arn)).collect())?;
     Ok(call.respond(|w| {
         w.open("AttachedPolicies", None);
-        for arn in &attached {
+        for arn in &page.items {
             let policy_name = arn.rsplit('/').next().unwrap_or(arn);
             w.open("member", None).text("PolicyName", policy_name).text("PolicyArn", arn).close("member");
         }
-        w.close("AttachedPolicies").text("IsTruncated", "false");
+        w.close("AttachedPolicies");
+        write_truncation(w, page.next.as_deref());
     }))
 }
 
@@ -470,18 +505,20 @@ fn delete_role_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Res
     Ok(call.respond_empty())
 }
 
-/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRolePolicies.html>
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRolePolicies.html> (by name, paged: [`page`])
 fn list_role_policies(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
     let name = input.required("RoleName")?;
     call.authorize(&[call.role_arn(name)])?;
     let names: Vec<String> = call
         .with_account(|account| account.roles.get(name).map(|r| r.inline.keys().cloned().collect()))
         .ok_or_else(|| no_such_role(name))?;
+    let page = page(input, names.into_iter().map(|n| (n.clone(), n)).collect())?;
     Ok(call.respond(|w| {
         w.open("PolicyNames", None);
-        for policy_name in &names {
+        for policy_name in &page.items {
             w.text("member", policy_name);
         }
-        w.close("PolicyNames").text("IsTruncated", "false");
+        w.close("PolicyNames");
+        write_truncation(w, page.next.as_deref());
     }))
 }

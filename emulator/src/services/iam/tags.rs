@@ -86,11 +86,14 @@ fn with_policy_tags<T>(
     })
 }
 
-fn list_response(call: &Call<'_, Iam>, tags: &Tags) -> Response {
-    call.respond(|w| {
-        write(w, tags);
-        w.text("IsTruncated", "false");
-    })
+/// ListRoleTags and ListPolicyTags: by key, paged like every IAM list ([`super::operations::page`]).
+fn list_response(call: &Call<'_, Iam>, input: &QueryInput, tags: Tags) -> AwsResult<Response> {
+    let page = super::operations::page(input, tags.into_iter().map(|(k, v)| (k.clone(), (k, v))).collect())?;
+    let tags: Tags = page.items.into_iter().collect();
+    Ok(call.respond(|w| {
+        write(w, &tags);
+        super::operations::write_truncation(w, page.next.as_deref());
+    }))
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_TagRole.html>
@@ -113,10 +116,10 @@ pub(super) fn untag_role(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<
     Ok(call.respond_empty())
 }
 
-/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoleTags.html> (one page: at most 50 tags)
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoleTags.html> (paged)
 pub(super) fn list_role_tags(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
     let tags = with_role_tags(call, input, |tags| Ok(tags.clone()))?;
-    Ok(list_response(call, &tags))
+    list_response(call, input, tags)
 }
 
 /// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_TagPolicy.html>
@@ -139,8 +142,8 @@ pub(super) fn untag_policy(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResul
     Ok(call.respond_empty())
 }
 
-/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListPolicyTags.html> (one page: at most 50 tags)
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListPolicyTags.html> (paged)
 pub(super) fn list_policy_tags(call: &Call<'_, Iam>, input: &QueryInput) -> AwsResult<Response> {
     let tags = with_policy_tags(call, input, |tags| Ok(tags.clone()))?;
-    Ok(list_response(call, &tags))
+    list_response(call, input, tags)
 }

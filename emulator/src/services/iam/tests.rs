@@ -70,3 +70,65 @@ async fn assume_role_follows_the_trust_policy() {
     let anonymous = crate::services::sts::handle(&service, &sessions, assume("trusting", Caller::Anonymous)).await;
     assert_eq!(anonymous.status(), 403);
 }
+
+/// The text of every `<element>` in `xml`, in order.
+fn elements(xml: &str, element: &str) -> Vec<String> {
+    let (open, close) = (format!("<{element}>"), format!("</{element}>"));
+    xml.split(&open).skip(1).filter_map(|s| s.split_once(&close).map(|(text, _)| text.to_owned())).collect()
+}
+
+#[tokio::test]
+async fn list_roles_pages_by_marker_and_refuses_a_foreign_one() {
+    use crate::services::pagination::test_support::assert_each_once;
+    let service = Iam::new();
+    let create = |name: &str| format!("Action=CreateRole&RoleName={name}&AssumeRolePolicyDocument={TRUST_ACCOUNT}");
+    for name in ["r1", "r2", "r3", "r4", "r5"] {
+        assert_eq!(iam(&service, &create(name), account()).await.0, 200);
+    }
+    let mut pages = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let form = match &marker {
+            None => "Action=ListRoles&MaxItems=2".to_owned(),
+            Some(m) => format!("Action=ListRoles&MaxItems=2&Marker={m}"),
+        };
+        let (status, body) = iam(&service, &form, account()).await;
+        assert_eq!(status, 200, "{body}");
+        pages.push(elements(&body, "RoleName"));
+        if pages.len() == 1 {
+            assert_eq!(iam(&service, &create("r0"), account()).await.0, 200);
+            assert_eq!(iam(&service, &create("r9"), account()).await.0, 200);
+        }
+        let truncated = elements(&body, "IsTruncated");
+        match elements(&body, "Marker").pop() {
+            Some(next) => {
+                assert_eq!(truncated, ["true"]);
+                marker = Some(next);
+            }
+            None => {
+                assert_eq!(truncated, ["false"]);
+                break;
+            }
+        }
+    }
+    assert_each_once(&pages, &["r1", "r2", "r3", "r4", "r5", "r9"], 2);
+    assert_eq!(pages.len(), 3, "{pages:?}");
+
+    for form in ["Action=ListRoles&Marker=garbage", "Action=ListRoles&MaxItems=0", "Action=ListRoles&MaxItems=1001"] {
+        let (status, body) = iam(&service, form, account()).await;
+        assert_eq!(status, 400, "{form}: {body}");
+        assert!(body.contains("<Code>ValidationError</Code>"), "{form}: {body}");
+    }
+    let policy = "Action=PutRolePolicy&RoleName=r1&PolicyDocument=".to_owned() + ALLOW_GET_ROLE;
+    for name in ["a", "b", "c"] {
+        assert_eq!(iam(&service, &format!("{policy}&PolicyName={name}"), account()).await.0, 200);
+    }
+    let (_, first) = iam(&service, "Action=ListRolePolicies&RoleName=r1&MaxItems=2", account()).await;
+    assert_eq!(elements(&first, "member"), ["a", "b"]);
+    let marker = elements(&first, "Marker").pop().expect("a marker");
+    let (_, rest) = iam(&service, &format!("Action=ListRolePolicies&RoleName=r1&Marker={marker}"), account()).await;
+    assert_eq!(
+        (elements(&rest, "member"), elements(&rest, "IsTruncated")),
+        (vec!["c".to_owned()], vec!["false".to_owned()])
+    );
+}

@@ -14,7 +14,7 @@ use super::Env;
 use super::runtime::{self, Pool, WorkerSpec};
 use super::{Function, function_arn, function_name, not_found};
 use crate::protocol::{AwsError, AwsResult, Response, rest_json};
-use crate::services::Call;
+use crate::services::{Call, pagination};
 
 /// Runtimes the emulator runs (Python only: the runbook's function is Python 3.8).
 const RUNTIMES: &[&str] =
@@ -151,14 +151,28 @@ pub(super) fn get_configuration(call: &Call<'_, Arc<dyn Env>>, reference: &str) 
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_ListFunctions.html>
-/// Deviation: no pagination; every function is returned at once.
+///
+/// In name order, `MaxItems` (1-50, default 50) per page; `NextMarker` when there is more, `Marker` to go on
+/// ([`pagination`]). A size out of range is a ValidationException, a marker this emulator did not issue an
+/// InvalidParameterValueException. `FunctionVersion` and `MasterRegion` are ignored (no versions, no replicas).
 pub(super) fn list(call: &Call<'_, Arc<dyn Env>>) -> AwsResult<Response> {
     call.authorize(&["*".to_owned()])?;
-    let functions: Vec<Value> = call
-        .service
-        .lambda()
-        .with_functions(call.account_id(), call.region(), |fs| fs.values().map(configuration).collect());
-    Ok(rest_json::ok(&json!({ "Functions": functions })))
+    let size = pagination::PageSize { default: 50, max: 50 };
+    let refused = |e: pagination::PageError| match e {
+        pagination::PageError::Token => invalid("Invalid marker"),
+        limit => AwsError::validation(limit.validation_message("maxItems")),
+    };
+    let limit = pagination::limit_param(call.req.query_param("MaxItems"), size).map_err(refused)?;
+    let functions: Vec<(String, Value)> =
+        call.service.lambda().with_functions(call.account_id(), call.region(), |fs| {
+            fs.iter().map(|(name, f)| (name.clone(), configuration(f))).collect()
+        });
+    let page = pagination::page(functions, size, limit, call.req.query_param("Marker")).map_err(refused)?;
+    let mut out = json!({ "Functions": page.items });
+    if let Some(next) = page.next {
+        out["NextMarker"] = json!(next);
+    }
+    Ok(rest_json::ok(&out))
 }
 
 #[derive(Debug, Deserialize)]

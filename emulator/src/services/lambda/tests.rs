@@ -126,3 +126,54 @@ async fn a_function_is_created_read_back_and_refused_as_lambda_refuses() {
     let (status, unknown) = call(&env, Method::PATCH, functions, Value::Null, account()).await;
     assert_eq!((status, unknown["x-amzn-ErrorType"].as_str()), (404, Some("UnknownOperationException")), "{unknown}");
 }
+
+#[tokio::test]
+async fn list_functions_pages_by_marker_and_refuses_a_foreign_one() {
+    use crate::services::pagination::test_support::assert_each_once;
+    let env = env();
+    let create = |name: String| {
+        let env = env.clone();
+        async move {
+            let mut input = create_input(ROLE);
+            input["FunctionName"] = json!(name);
+            let (status, created) = call(&env, Method::POST, "/2015-03-31/functions", input, account()).await;
+            assert_eq!(status, 201, "{created}");
+        }
+    };
+    for i in 0..5 {
+        create(format!("fn-{i}")).await;
+    }
+    let mut pages = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let path = match &marker {
+            None => "/2015-03-31/functions?MaxItems=2".to_owned(),
+            Some(m) => format!("/2015-03-31/functions?MaxItems=2&Marker={m}"),
+        };
+        let (status, page) = call(&env, Method::GET, &path, Value::Null, account()).await;
+        assert_eq!(status, 200, "{page}");
+        let names = page["Functions"].as_array().expect("Functions").iter();
+        pages.push(names.map(|f| f["FunctionName"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>());
+        if pages.len() == 1 {
+            create("fn-9".to_owned()).await; // after the marker: served once, on a later page
+            create("fn-00".to_owned()).await; // before it: not served, and nothing repeats
+        }
+        match page["NextMarker"].as_str() {
+            Some(next) => marker = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_each_once(&pages, &["fn-0", "fn-1", "fn-2", "fn-3", "fn-4", "fn-9"], 2);
+    assert_eq!(pages.len(), 3, "{pages:?}");
+
+    let (status, all) = call(&env, Method::GET, "/2015-03-31/functions", Value::Null, account()).await;
+    assert_eq!((status, all["Functions"].as_array().map(Vec::len), all.get("NextMarker")), (200, Some(7), None));
+    let (status, refused) =
+        call(&env, Method::GET, "/2015-03-31/functions?Marker=garbage", Value::Null, account()).await;
+    assert_eq!((status, refused["x-amzn-ErrorType"].as_str()), (400, Some("InvalidParameterValueException")));
+    for size in ["0", "51", "many"] {
+        let path = format!("/2015-03-31/functions?MaxItems={size}");
+        let (status, refused) = call(&env, Method::GET, &path, Value::Null, account()).await;
+        assert_eq!((status, refused["x-amzn-ErrorType"].as_str()), (400, Some("ValidationException")), "{refused}");
+    }
+}

@@ -4,8 +4,8 @@
 //!
 //! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>
 //!
-//! Deliberate deviations: UploadPartCopy is not implemented; ListMultipartUploads and ListParts return everything
-//! in one page (no markers, no prefix or delimiter); parts stay in memory until the upload is completed or
+//! Deliberate deviations: UploadPartCopy is not implemented; ListMultipartUploads and ListParts page by S3's
+//! markers but ListMultipartUploads has no prefix or delimiter; parts stay in memory until the upload is completed or
 //! aborted (no lifecycle expiry); the completed object's checksum is the composite one (`<checksum of the part
 //! checksums>-N`, S3's default for CRC32, CRC32C, SHA-1 and SHA-256), and FULL_OBJECT is not offered.
 
@@ -22,7 +22,7 @@ use super::model::{MultipartUpload, Part};
 use super::{XMLNS, arn, empty_with, parse_xml, payload, xml_time};
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsError, AwsResult, Response, rest_xml};
-use crate::services::Call;
+use crate::services::{Call, pagination};
 
 /// Every part but the last must be at least this big.
 const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -265,21 +265,51 @@ pub fn abort(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> A
     Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
 }
 
+/// A page size S3 reads from the query (`max-parts`, `max-uploads`): a non-negative integer, at most 1000 served
+/// (larger values are served as 1000, as S3 does); anything else is InvalidArgument. Deviation: 0 is served as 1.
+fn page_size(call: &Call<'_, S3>, name: &'static str) -> AwsResult<usize> {
+    match call.req.query_param(name) {
+        None => Ok(1000),
+        Some(text) => {
+            text.parse::<u32>().map(|n| usize::try_from(n).map_or(1000, |n| n.clamp(1, 1000))).map_err(|_| {
+                error::invalid_argument(format!("Argument {name} must be an integer between 0 and 2147483647"))
+                    .with("ArgumentName", name)
+                    .with("ArgumentValue", text)
+            })
+        }
+    }
+}
+
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html>
+///
+/// By part number, `max-parts` (default and at most 1000) a page after `part-number-marker`
+/// ([`pagination::window`]); `NextPartNumberMarker` is the last part served.
 pub fn list_parts(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str) -> AwsResult<Response> {
     call.authorize_on(bucket, "s3:ListMultipartUploadParts", &arn(bucket, Some(key)))?;
+    let max_parts = page_size(call, "max-parts")?;
+    let marker = match call.req.query_param("part-number-marker") {
+        None => 0,
+        Some(text) => text.parse::<u32>().map_err(|_| {
+            error::invalid_argument("Argument part-number-marker must be an integer between 0 and 2147483647")
+                .with("ArgumentName", "part-number-marker")
+                .with("ArgumentValue", text)
+        })?,
+    };
     let upload = with_upload(call, bucket, key, upload_id, |upload| Ok(upload.clone()))?;
+    let parts = upload.parts.iter().map(|(number, part)| (pagination::number(i64::from(*number)), (*number, part)));
+    let window = pagination::window(parts.collect(), max_parts, Some(&pagination::number(i64::from(marker))));
+    let next = window.items.last().map_or(0, |(_, (number, _))| *number);
     let mut xml = XmlWriter::new();
     xml.open("ListPartsResult", Some(XMLNS))
         .text("Bucket", bucket)
         .text("Key", key)
         .text("UploadId", upload_id)
-        .text("PartNumberMarker", "0")
-        .text("NextPartNumberMarker", &upload.parts.keys().last().copied().unwrap_or(0).to_string())
-        .text("MaxParts", &MAX_PARTS.to_string())
-        .text("IsTruncated", "false")
+        .text("PartNumberMarker", &marker.to_string())
+        .text("NextPartNumberMarker", &next.to_string())
+        .text("MaxParts", &max_parts.to_string())
+        .text("IsTruncated", if window.truncated { "true" } else { "false" })
         .text("StorageClass", "STANDARD");
-    for (number, part) in &upload.parts {
+    for (_, (number, part)) in &window.items {
         xml.open("Part", None)
             .text("PartNumber", &number.to_string())
             .text("LastModified", &xml_time(&part.last_modified))
@@ -294,20 +324,44 @@ pub fn list_parts(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str)
     Ok(rest_xml::ok(xml.finish()))
 }
 
+/// An upload's place in ListMultipartUploads: by key, then initiation time, then id.
+fn upload_order(upload: &MultipartUpload, id: &str) -> String {
+    let initiated = upload.initiated.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    pagination::key(&[&upload.key, &pagination::number(initiated), id])
+}
+
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html>
+///
+/// By key, then initiation time, `max-uploads` (default and at most 1000) a page ([`pagination::window`]): after
+/// `key-marker` alone, the keys after it; with `upload-id-marker`, the uploads of that key after that upload too
+/// (an upload id the key no longer has: the keys after it). `NextKeyMarker`/`NextUploadIdMarker` name the last
+/// upload served. Deviation: no `prefix` or `delimiter`.
 pub fn list_uploads(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
-    let uploads: Vec<(String, MultipartUpload)> =
-        call.service.with_bucket(bucket, |b| Ok(b.uploads.iter().map(|(id, u)| (id.clone(), u.clone())).collect()))?;
-    let mut sorted: Vec<&(String, MultipartUpload)> = uploads.iter().collect();
-    sorted.sort_by(|a, b| (&a.1.key, a.1.initiated).cmp(&(&b.1.key, b.1.initiated)));
+    let max_uploads = page_size(call, "max-uploads")?;
+    let key_marker = call.req.query_param("key-marker").unwrap_or("");
+    // S3 ignores upload-id-marker without key-marker.
+    let id_marker = call.req.query_param("upload-id-marker").filter(|_| !key_marker.is_empty()).unwrap_or("");
+    let uploads: Vec<(String, (String, MultipartUpload))> = call.service.with_bucket(bucket, |b| {
+        Ok(b.uploads.iter().map(|(id, u)| (upload_order(u, id), (id.clone(), u.clone()))).collect())
+    })?;
+    let after = match uploads.iter().find(|(_, (id, u))| id == id_marker && u.key == key_marker) {
+        Some((order, _)) => Some(order.clone()),
+        // Past every upload of the key: its parts are followed by NUL, and nothing sorts after U+10FFFF.
+        None if !key_marker.is_empty() => Some(pagination::key(&[key_marker, "\u{10FFFF}"])),
+        None => None,
+    };
+    let window = pagination::window(uploads, max_uploads, after.as_deref());
     let mut xml = XmlWriter::new();
     xml.open("ListMultipartUploadsResult", Some(XMLNS))
         .text("Bucket", bucket)
-        .text("KeyMarker", "")
-        .text("UploadIdMarker", "")
-        .text("MaxUploads", "1000")
-        .text("IsTruncated", "false");
-    for (id, upload) in sorted {
+        .text("KeyMarker", key_marker)
+        .text("UploadIdMarker", id_marker);
+    if let Some((_, (id, upload))) = window.items.last() {
+        xml.text("NextKeyMarker", &upload.key).text("NextUploadIdMarker", id);
+    }
+    xml.text("MaxUploads", &max_uploads.to_string())
+        .text("IsTruncated", if window.truncated { "true" } else { "false" });
+    for (_, (id, upload)) in &window.items {
         xml.open("Upload", None)
             .text("Key", &upload.key)
             .text("UploadId", id)
