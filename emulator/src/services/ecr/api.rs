@@ -131,6 +131,23 @@ impl Call<'_, Ecr> {
     /// ECR's paging ([`pagination`]): `maxResults` 1-1000 (default 100) and `nextToken`, refused as
     /// InvalidParameterException. Neither may come with an explicit list (`repositoryNames`, `imageIds`), which is
     /// answered whole.
+    /// One page of `items` as ECR answers it: the page under `member`, `nextToken` when there is more.
+    fn page_of<T: serde::Serialize>(
+        &self,
+        member: &str,
+        items: Vec<(String, T)>,
+        max_results: Option<i64>,
+        next_token: Option<&String>,
+        explicit_list: Option<&str>,
+    ) -> AwsResult<Value> {
+        let page = self.page(items, max_results, next_token, explicit_list)?;
+        let mut out = json!({ member: page.items });
+        if let Some(next) = page.next {
+            out["nextToken"] = json!(next);
+        }
+        Ok(out)
+    }
+
     fn page<T>(
         &self,
         items: Vec<(String, T)>,
@@ -310,12 +327,7 @@ fn describe_repositories(call: &Call<'_, Ecr>, input: RepositoryInput) -> AwsRes
         None => Ok(registry.repositories.iter().map(|(name, r)| (name.clone(), repository_view(r))).collect()),
     })?;
     let explicit = input.repository_names.as_ref().map(|_| "repositoryNames");
-    let page = call.page(repositories, input.max_results, input.next_token.as_ref(), explicit)?;
-    let mut out = json!({ "repositories": page.items });
-    if let Some(next) = page.next {
-        out["nextToken"] = json!(next);
-    }
-    Ok(out)
+    call.page_of("repositories", repositories, input.max_results, input.next_token.as_ref(), explicit)
 }
 
 fn delete_repository(call: &Call<'_, Ecr>, input: RepositoryInput) -> AwsResult<Value> {
@@ -443,12 +455,7 @@ fn describe_images(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value>
             })
             .collect();
         let explicit = explicit.then_some("imageIds");
-        let page = call.page(details, input.max_results, input.next_token.as_ref(), explicit)?;
-        let mut out = json!({ "imageDetails": page.items });
-        if let Some(next) = page.next {
-            out["nextToken"] = json!(next);
-        }
-        Ok(out)
+        call.page_of("imageDetails", details, input.max_results, input.next_token.as_ref(), explicit)
     })
 }
 
@@ -471,12 +478,7 @@ fn list_images(call: &Call<'_, Ecr>, input: ImagesInput) -> AwsResult<Value> {
                 ids.push((pagination::key(&[digest, &tag]), json!({ "imageDigest": digest, "imageTag": tag })));
             }
         }
-        let page = call.page(ids, input.max_results, input.next_token.as_ref(), None)?;
-        let mut out = json!({ "imageIds": page.items });
-        if let Some(next) = page.next {
-            out["nextToken"] = json!(next);
-        }
-        Ok(out)
+        call.page_of("imageIds", ids, input.max_results, input.next_token.as_ref(), None)
     })
 }
 
