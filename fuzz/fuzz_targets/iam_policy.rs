@@ -3,6 +3,7 @@
 //! is also a case-insensitive one; an explicit Deny wins over any Allow; an Allow-all document allows what any
 //! document does not explicitly deny.
 #![no_main]
+use crts_emulator::services::iam::Context;
 use crts_emulator::services::iam::policy::{Decision, PolicyDocument, evaluate, trust_decision, wildcard_match};
 use libfuzzer_sys::fuzz_target;
 
@@ -25,16 +26,23 @@ fuzz_target!(|data: &[u8]| {
             assert!(wildcard_match(&action, resource, true));
         }
     }
-    let _ = trust_decision(&text, &["arn:aws:iam::000000000000:root".to_owned(), action.clone()]);
+    // The request's keys: the lines after the resources, `key=value`.
+    let mut context = Context::now();
+    for line in request.lines().skip(5) {
+        if let Some((key, value)) = line.split_once('=') {
+            context.insert(key, value);
+        }
+    }
+    let _ = trust_decision(&text, &["arn:aws:iam::000000000000:root".to_owned(), action.clone()], &context);
 
     let Ok(document) = PolicyDocument::parse(&text) else { return };
     let (Ok(allow_all), Ok(deny_all)) = (PolicyDocument::parse(ALLOW_ALL), PolicyDocument::parse(DENY_ALL)) else {
         panic!("the fixed documents parse");
     };
-    let alone = evaluate([&document], &action, &resources);
-    let denied = evaluate([&document, &deny_all], &action, &resources);
+    let alone = evaluate([&document], &action, &resources, &context);
+    let denied = evaluate([&document, &deny_all], &action, &resources, &context);
     assert!(matches!(denied, Err((Decision::ExplicitDeny, _))), "an explicit Deny wins: {denied:?}");
-    let with_allow = evaluate([&allow_all, &document], &action, &resources);
+    let with_allow = evaluate([&allow_all, &document], &action, &resources, &context);
     match &alone {
         Ok(()) => assert_eq!(with_allow, Ok(())),
         Err((Decision::ExplicitDeny, _)) => assert!(matches!(with_allow, Err((Decision::ExplicitDeny, _)))),

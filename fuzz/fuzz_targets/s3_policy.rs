@@ -1,6 +1,7 @@
 //! S3 bucket policies: parsing, Block Public Access's "is it public?", and the anonymous decision for an
 //! action and resource (the lines after `--next--`). An anonymous Allow only comes from a public policy.
 #![no_main]
+use crts_emulator::services::iam::Context;
 use crts_emulator::services::s3::bucket_policy::{BucketPolicy, Verdict};
 use libfuzzer_sys::fuzz_target;
 
@@ -15,7 +16,17 @@ fuzz_target!(|data: &[u8]| {
     let action = lines.next().unwrap_or("s3:GetObject");
     let resource = lines.next().unwrap_or("arn:aws:s3:::cris-swagger-bucket/index.html");
     for (action, resource) in [(action, resource), ("s3:GetObject", "arn:aws:s3:::cris-swagger-bucket/swagger.json")] {
-        if policy.decide_anonymous(action, resource) == Verdict::Allow {
+        // An anonymous request's keys, as S3 builds them (with a listing's own when there are more lines).
+        let mut context = Context::now()
+            .with("aws:SecureTransport", "false")
+            .with("aws:RequestedRegion", "us-east-1")
+            .with("aws:PrincipalType", "Anonymous");
+        for line in request.lines().skip(2) {
+            if let Some((key @ ("s3:prefix" | "s3:delimiter" | "s3:max-keys"), value)) = line.split_once('=') {
+                context.insert(key, value);
+            }
+        }
+        if policy.decide_anonymous(action, resource, &context) == Verdict::Allow {
             assert!(public, "an anonymous Allow comes from a public statement");
         }
     }

@@ -66,7 +66,30 @@ impl<S: Service + ?Sized> Call<'_, S> {
     /// `GET`): `<prefix>:<operation>`.
     pub fn authorize_action(&self, operation: &str, resources: &[String]) -> AwsResult<()> {
         let action = format!("{}:{operation}", S::IAM_PREFIX);
-        self.iam.authorize(self.caller(), &action, resources).map_err(|denial| self.refused(denial))
+        self.authorize_in(&action, resources, &self.context())
+    }
+
+    /// May the caller perform `action` (a full IAM action, `s3:ListBucket`) on every one of `resources` in
+    /// `context`: [`Call::context`] plus the service's own keys (`s3:prefix`, `sts:ExternalId`).
+    pub fn authorize_in(&self, action: &str, resources: &[String], context: &iam::Context) -> AwsResult<()> {
+        self.iam.authorize(self.caller(), action, resources, context).map_err(|denial| self.refused(denial))
+    }
+
+    /// The request's condition keys, built here for every service: `aws:RequestedRegion` (the request's region),
+    /// `aws:SecureTransport`, `aws:CurrentTime`, `aws:EpochTime`, and what IAM knows about the caller
+    /// ([`Authorize::principal_keys`]: `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalTag/*`, ...).
+    /// A service adds its own keys to it before [`Call::authorize_in`].
+    ///
+    /// `aws:SecureTransport` is `false`: the emulator listens on plain HTTP, so a request reached it over TLS only
+    /// through a TLS-terminating proxy in front of it, which says so with `X-Forwarded-Proto: https` (or
+    /// `Forwarded: proto=https`); that header makes it `true`. Clients could send the header themselves; the
+    /// emulator has no other way to know, and a proxy is how anyone serves it over HTTPS.
+    pub fn context(&self) -> iam::Context {
+        let mut context = iam::Context::now()
+            .with("aws:RequestedRegion", self.region())
+            .with("aws:SecureTransport", secure_transport(self.req).to_string());
+        self.iam.principal_keys(self.caller(), &mut context);
+        context
     }
 
     /// An IAM refusal as this service's protocol writes it.
@@ -75,15 +98,46 @@ impl<S: Service + ?Sized> Call<'_, S> {
     }
 }
 
-/// Whether `caller` may perform `action` (e.g. `batch:SubmitJob`) on every one of `resources` (ARNs or `*`):
-/// IAM's verdict, or its refusal in AWS's words.
+/// Whether the request reached a TLS endpoint: a proxy in front of the emulator said so (see [`Call::context`]).
+fn secure_transport(req: &AwsRequest) -> bool {
+    let forwarded_proto = req.header("x-forwarded-proto").and_then(|v| v.split(',').next());
+    let forwarded = req.header("forwarded").and_then(|v| {
+        v.split(',').next()?.split(';').find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            name.eq_ignore_ascii_case("proto").then(|| value.trim_matches('"'))
+        })
+    });
+    forwarded_proto.or(forwarded).is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+/// Whether `caller` may perform `action` (e.g. `batch:SubmitJob`) on every one of `resources` (ARNs or `*`) in the
+/// request's `context` (its condition keys): IAM's verdict, or its refusal in AWS's words.
 pub trait Authorize: Send + Sync {
-    fn authorize(&self, caller: &Caller, action: &str, resources: &[String]) -> Result<(), iam::Denial>;
+    fn authorize(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resources: &[String],
+        context: &iam::Context,
+    ) -> Result<(), iam::Denial>;
+
+    /// Adds the condition keys IAM knows about `caller` (its ARN, account, tags) to `context`.
+    fn principal_keys(&self, _caller: &Caller, _context: &mut iam::Context) {}
 }
 
 impl Authorize for iam::Iam {
-    fn authorize(&self, caller: &Caller, action: &str, resources: &[String]) -> Result<(), iam::Denial> {
-        iam::Iam::authorize(self, caller, action, resources)
+    fn authorize(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resources: &[String],
+        context: &iam::Context,
+    ) -> Result<(), iam::Denial> {
+        iam::Iam::authorize(self, caller, action, resources, context)
+    }
+
+    fn principal_keys(&self, caller: &Caller, context: &mut iam::Context) {
+        iam::Iam::principal_keys(self, caller, context);
     }
 }
 
@@ -120,7 +174,7 @@ tagged_resources!(lambda::Lambda, batch::Batch, apigateway::ApiGateway, ecr::Ecr
 pub(crate) mod test_support {
     use super::Authorize;
     use crate::identity::Caller;
-    use crate::services::iam::Denial;
+    use crate::services::iam::{Context, Denial};
 
     /// Allows everything.
     pub struct AllowAll;
@@ -136,19 +190,19 @@ pub(crate) mod test_support {
     }
 
     impl Authorize for AllowAll {
-        fn authorize(&self, _: &Caller, _: &str, _: &[String]) -> Result<(), Denial> {
+        fn authorize(&self, _: &Caller, _: &str, _: &[String], _: &Context) -> Result<(), Denial> {
             Ok(())
         }
     }
 
     impl Authorize for DenyAll {
-        fn authorize(&self, _: &Caller, action: &str, _: &[String]) -> Result<(), Denial> {
+        fn authorize(&self, _: &Caller, action: &str, _: &[String], _: &Context) -> Result<(), Denial> {
             Err(denied(action))
         }
     }
 
     impl Authorize for DenyRoles {
-        fn authorize(&self, caller: &Caller, action: &str, _: &[String]) -> Result<(), Denial> {
+        fn authorize(&self, caller: &Caller, action: &str, _: &[String], _: &Context) -> Result<(), Denial> {
             match caller {
                 Caller::Role(_) => Err(denied(action)),
                 _ => Ok(()),

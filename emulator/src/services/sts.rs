@@ -86,7 +86,13 @@ fn assume_role(call: &Call<'_, Sts<'_>>, input: &QueryInput) -> AwsResult<Respon
             format!("{} is not supported by this emulator", name.split('.').next().unwrap_or(name)),
         ));
     }
-    let (role_id, max_duration) = call.service.iam.trusts(call.caller(), role_arn).map_err(|d| call.refused(d))?;
+    // The trust policy's conditions read the request's keys and the caller's `ExternalId` (`sts:ExternalId`).
+    let mut context = call.context();
+    if let Some(external_id) = input.get("ExternalId") {
+        context.insert("sts:ExternalId", external_id);
+    }
+    let (role_id, max_duration) =
+        call.service.iam.trusts(call.caller(), role_arn, &context).map_err(|d| call.refused(d))?;
     let duration = match input.get("DurationSeconds") {
         None => 3600,
         Some(text) => text.parse::<u32>().map_err(|_| {

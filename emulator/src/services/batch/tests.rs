@@ -11,7 +11,7 @@ use serde_json::json;
 use super::*;
 use crate::identity::Caller;
 use crate::protocol::RequestContext;
-use crate::services::iam::Denial;
+use crate::services::iam::{Context, Denial};
 use crate::services::test_support::AllowAll;
 
 const ACCOUNT: &str = "123456789012";
@@ -66,7 +66,7 @@ struct DenyAndRecord {
 }
 
 impl Authorize for DenyAndRecord {
-    fn authorize(&self, _: &Caller, action: &str, resources: &[String]) -> Result<(), Denial> {
+    fn authorize(&self, _: &Caller, action: &str, resources: &[String], _: &Context) -> Result<(), Denial> {
         self.seen.lock().expect("not poisoned").push((action.to_owned(), resources.to_vec()));
         Err(Denial { message: format!("User: x is not authorized to perform: {action}") })
     }

@@ -4,8 +4,10 @@
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/welcome.html>
 //!
 //! Codemap: [`operations`] (one function per API action), [`tags`] (role and policy tags), [`policy`] (parsing
-//! and evaluation), [`managed`] (the AWS-managed policies the runbook attaches). Resources live per account.
+//! and evaluation), [`condition`] (`Condition` blocks and the request context they read, for every policy kind),
+//! [`managed`] (the AWS-managed policies the runbook attaches). Resources live per account.
 
+pub mod condition;
 mod managed;
 mod operations;
 pub mod policy;
@@ -19,6 +21,7 @@ use crate::identity::Caller;
 use crate::protocol::query::{self, QueryInput};
 use crate::protocol::{AwsError, AwsRequest, Response};
 
+pub use condition::Context;
 use policy::{Decision, PolicyDocument};
 
 pub(crate) const XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -98,12 +101,19 @@ impl Iam {
         self.accounts.with(account_id.to_owned(), f)
     }
 
-    /// May `caller` perform `action` (e.g. `batch:SubmitJob`) on every one of `resources` (ARNs)?
+    /// May `caller` perform `action` (e.g. `batch:SubmitJob`) on every one of `resources` (ARNs), in the request's
+    /// `context` (its condition keys, see [`crate::services::Call::context`])?
     /// The account's own keys (and unsigned requests) may do anything; role sessions are evaluated against the
     /// role's attached and inline policies: explicit Deny > Allow > implicit deny.
     ///
     /// Deliberate deviation: unsigned control-plane calls act as the account (AWS would refuse them).
-    pub fn authorize(&self, caller: &Caller, action: &str, resources: &[String]) -> Result<(), Denial> {
+    pub fn authorize(
+        &self,
+        caller: &Caller,
+        action: &str,
+        resources: &[String],
+        context: &Context,
+    ) -> Result<(), Denial> {
         let Caller::Role(session) = caller else { return Ok(()) };
         let denied = |decision: Decision, resource: &str| {
             let because = match decision {
@@ -130,18 +140,46 @@ impl Iam {
                 })
                 .collect();
             let documents = managed.into_iter().chain(role.inline.values().map(|(_, parsed)| parsed));
-            policy::evaluate(documents, action, resources).map_err(|(decision, resource)| denied(decision, &resource))
+            policy::evaluate(documents, action, resources, context)
+                .map_err(|(decision, resource)| denied(decision, &resource))
         })
+    }
+
+    /// The condition keys IAM knows about `caller`: `aws:PrincipalArn` (a session's role ARN, as AWS reports it),
+    /// `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:userid` (`<role id>:<session>` for a role session, the
+    /// account id for its root) and `aws:PrincipalTag/<key>` (the role's tags). Anonymous requests have none but
+    /// `aws:PrincipalType`. `aws:username` belongs to IAM users, which the emulator does not have.
+    pub fn principal_keys(&self, caller: &Caller, context: &mut Context) {
+        match caller {
+            Caller::Account { account_id, .. } => {
+                context.insert("aws:PrincipalArn", format!("arn:aws:iam::{account_id}:root"));
+                context.insert("aws:PrincipalAccount", account_id.clone());
+                context.insert("aws:PrincipalType", "Account");
+                context.insert("aws:userid", account_id.clone());
+            }
+            Caller::Role(session) => {
+                context.insert("aws:PrincipalArn", session.role_arn.clone());
+                context.insert("aws:PrincipalAccount", session.account_id.clone());
+                context.insert("aws:PrincipalType", "AssumedRole");
+                self.with_account(&session.account_id, |account| {
+                    if let Some(role) = account.roles.get(&session.role_name) {
+                        context.insert("aws:userid", format!("{}:{}", role.id, session.session_name));
+                        for (key, value) in &role.tags {
+                            context.insert(&format!("aws:PrincipalTag/{key}"), value.clone());
+                        }
+                    }
+                });
+            }
+            Caller::Anonymous => context.insert("aws:PrincipalType", "Anonymous"),
+        }
     }
 
     /// STS AssumeRole's check: may `caller` assume `role_arn`? The role must exist, its trust policy must allow
     /// `sts:AssumeRole` for the caller's account (`"AWS": "<account>"`, `"arn:aws:iam::<account>:root"`, `"*"`) or
     /// the caller itself, and a role session's own policies must allow `sts:AssumeRole` on the role (chaining).
     /// A missing role is refused in the same words as an untrusting one, as AWS does. Returns the role's id and
-    /// its maximum session duration.
-    ///
-    /// Deliberate deviation: trust statements with a `Condition` neither allow nor deny (as for identity policies).
-    pub fn trusts(&self, caller: &Caller, role_arn: &str) -> Result<(String, u32), Denial> {
+    /// its maximum session duration. Trust statements' conditions read `context` (STS adds `sts:ExternalId`).
+    pub fn trusts(&self, caller: &Caller, role_arn: &str, context: &Context) -> Result<(String, u32), Denial> {
         let denied = || Denial {
             message: format!(
                 "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
@@ -151,12 +189,12 @@ impl Iam {
         if matches!(caller, Caller::Anonymous) {
             return Err(denied());
         }
-        self.authorize(caller, "sts:AssumeRole", &[role_arn.to_owned()])?;
+        self.authorize(caller, "sts:AssumeRole", &[role_arn.to_owned()], context)?;
         let account_id = role_arn.split(':').nth(4).ok_or_else(denied)?;
         self.with_account(account_id, |account| {
             let role = account.roles.values().find(|r| r.arn == role_arn).ok_or_else(denied)?;
             let principals = caller_principals(caller);
-            match policy::trust_decision(&role.trust_policy, &principals) {
+            match policy::trust_decision(&role.trust_policy, &principals, context) {
                 Decision::Allow => Ok((role.id.clone(), role.max_session_duration)),
                 Decision::ImplicitDeny | Decision::ExplicitDeny => Err(denied()),
             }
@@ -170,8 +208,8 @@ impl Iam {
     }
 }
 
-/// The `"AWS"` principals a trust policy may name to mean this caller.
-fn caller_principals(caller: &Caller) -> Vec<String> {
+/// The `"AWS"` principals a trust or resource policy may name to mean this caller.
+pub(crate) fn caller_principals(caller: &Caller) -> Vec<String> {
     match caller {
         Caller::Account { account_id, .. } => vec![account_id.clone(), format!("arn:aws:iam::{account_id}:root")],
         Caller::Role(session) => vec![

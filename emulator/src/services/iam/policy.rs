@@ -4,10 +4,12 @@
 //! wins; otherwise an `Allow` that matches allows; otherwise the request is implicitly denied.
 //! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>
 //!
-//! Deliberate deviation: statements with a `Condition` are not evaluated (they neither allow nor deny), since
-//! condition keys need request context the emulator does not model. Nothing in the CRTS runbook uses them.
+//! A statement's `Condition` is evaluated against the request's context ([`super::condition`]): a statement applies
+//! only when its condition holds.
 
 use serde_json::Value;
+
+use super::condition::{Condition, ConditionError, Context, Piece, pieces_match};
 
 /// A parsed policy document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +22,7 @@ struct Statement {
     allow: bool,
     actions: Patterns,
     resources: Patterns,
-    has_condition: bool,
+    condition: Option<Condition>,
 }
 
 /// `Action`/`Resource` (a list that must match) or `NotAction`/`NotResource` (a list that must not).
@@ -62,11 +64,14 @@ impl PolicyDocument {
         Ok(Self { statements })
     }
 
-    /// Whether this document explicitly denies, allows, or says nothing about `action` on `resource`.
-    fn decide(&self, action: &str, resource: &str) -> Decision {
+    /// Whether this document explicitly denies, allows, or says nothing about `action` on `resource` in `context`.
+    fn decide(&self, action: &str, resource: &str, context: &Context) -> Decision {
         let mut decision = Decision::ImplicitDeny;
-        for statement in self.statements.iter().filter(|s| !s.has_condition) {
-            if statement.actions.matches(action, true) && statement.resources.matches(resource, false) {
+        for statement in &self.statements {
+            if statement.actions.matches(action, true)
+                && statement.resources.matches(resource, false)
+                && statement.condition.as_ref().is_none_or(|c| c.holds(context))
+            {
                 if !statement.allow {
                     return Decision::ExplicitDeny;
                 }
@@ -99,7 +104,11 @@ impl Statement {
             (None, None) => Patterns::Only(vec!["*".to_owned()]),
             (Some(_), Some(_)) => return Err("Syntax errors in policy.".to_owned()),
         };
-        Ok(Self { allow, actions, resources, has_condition: statement.contains_key("Condition") })
+        let condition = statement.get("Condition").map(Condition::parse).transpose().map_err(|e| match e {
+            ConditionError::Syntax => "Syntax errors in policy.".to_owned(),
+            ConditionError::Date => "The policy failed legacy parsing".to_owned(),
+        })?;
+        Ok(Self { allow, actions, resources, condition })
     }
 }
 
@@ -125,8 +134,9 @@ fn strings(value: &Value) -> Result<Vec<String>, String> {
 }
 
 /// Whether a role's trust policy lets one of `principals` (the caller's `"AWS"` principal forms) call
-/// `sts:AssumeRole`: an explicit Deny naming it wins, then an Allow. Statements with a `Condition` are skipped.
-pub fn trust_decision(trust_policy: &str, principals: &[String]) -> Decision {
+/// `sts:AssumeRole` in `context` (which carries `sts:ExternalId` when the caller sent one): an explicit Deny naming
+/// it wins, then an Allow. A statement applies only when its `Condition` holds; an unreadable one never does.
+pub fn trust_decision(trust_policy: &str, principals: &[String], context: &Context) -> Decision {
     let Ok(Value::Object(document)) = serde_json::from_str::<Value>(trust_policy) else {
         return Decision::ImplicitDeny;
     };
@@ -138,7 +148,9 @@ pub fn trust_decision(trust_policy: &str, principals: &[String]) -> Decision {
     let mut decision = Decision::ImplicitDeny;
     for statement in statements {
         let Value::Object(statement) = statement else { continue };
-        if statement.contains_key("Condition") {
+        if let Some(condition) = statement.get("Condition")
+            && !Condition::parse(condition).is_ok_and(|c| c.holds(context))
+        {
             continue;
         }
         let actions = statement.get("Action").map(|a| strings(a).unwrap_or_default()).unwrap_or_default();
@@ -164,18 +176,20 @@ pub fn trust_decision(trust_policy: &str, principals: &[String]) -> Decision {
     decision
 }
 
-/// Evaluates `action` on every resource against all `documents`: the first resource not allowed decides.
+/// Evaluates `action` on every resource in `context` against all `documents`: the first resource not allowed
+/// decides.
 pub fn evaluate<'a>(
     documents: impl IntoIterator<Item = &'a PolicyDocument> + Clone,
     action: &str,
     resources: &[String],
+    context: &Context,
 ) -> Result<(), (Decision, String)> {
     let all = ["*".to_owned()];
     let resources = if resources.is_empty() { &all[..] } else { resources };
     for resource in resources {
         let mut decision = Decision::ImplicitDeny;
         for document in documents.clone() {
-            match document.decide(action, resource) {
+            match document.decide(action, resource, context) {
                 Decision::ExplicitDeny => {
                     decision = Decision::ExplicitDeny;
                     break;
@@ -193,32 +207,15 @@ pub fn evaluate<'a>(
 
 /// IAM's wildcard match: `*` any run of characters, `?` any one character.
 pub fn wildcard_match(pattern: &str, value: &str, case_insensitive: bool) -> bool {
-    let fold = |c: char| if case_insensitive { c.to_ascii_lowercase() } else { c };
-    let pattern: Vec<char> = pattern.chars().map(fold).collect();
-    let value: Vec<char> = value.chars().map(fold).collect();
-    let (mut p, mut v) = (0, 0);
-    let mut backtrack: Option<(usize, usize)> = None;
-    while v < value.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                backtrack = Some((p, v));
-                p += 1;
-            }
-            Some(&c) if c == '?' || c == value[v] => {
-                p += 1;
-                v += 1;
-            }
-            _ => match backtrack {
-                Some((star, matched)) => {
-                    p = star + 1;
-                    v = matched + 1;
-                    backtrack = Some((star, matched + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
+    let pattern: Vec<Piece> = pattern
+        .chars()
+        .map(|c| match c {
+            '*' => Piece::Any,
+            '?' => Piece::One,
+            c => Piece::Char(c),
+        })
+        .collect();
+    pieces_match(&pattern, value, case_insensitive)
 }
 
 #[cfg(test)]
@@ -232,8 +229,12 @@ mod tests {
     const QUEUE: &str = "arn:aws:batch:us-east-1:000000000000:job-queue/crts-aws-jq";
 
     fn decide(documents: &[&str], action: &str, resource: &str) -> Result<(), Decision> {
+        decide_in(documents, action, resource, &Context::new())
+    }
+
+    fn decide_in(documents: &[&str], action: &str, resource: &str, context: &Context) -> Result<(), Decision> {
         let parsed: Vec<PolicyDocument> = documents.iter().map(|d| PolicyDocument::parse(d).expect("valid")).collect();
-        evaluate(&parsed, action, &[resource.to_owned()]).map_err(|(d, _)| d)
+        evaluate(&parsed, action, &[resource.to_owned()], context).map_err(|(d, _)| d)
     }
 
     #[test]
@@ -282,13 +283,53 @@ mod tests {
     }
 
     #[test]
+    fn conditions_decide_whether_a_statement_applies() {
+        let region_guard = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"*","Resource":"*"},
+            {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["us-east-1"]}}}]}"#;
+        let tagged = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"batch:SubmitJob","Resource":"*",
+            "Condition":{"StringEquals":{"aws:PrincipalTag/team":"crts"},"Bool":{"aws:SecureTransport":"false"}}}]}"#;
+        let in_region = |region: &str| Context::new().with("aws:RequestedRegion", region);
+        let team = |team: &str| Context::new().with("aws:PrincipalTag/team", team).with("aws:SecureTransport", "false");
+        for (document, context, expected) in [
+            (region_guard, in_region("us-east-1"), Ok(())),
+            (region_guard, in_region("eu-west-1"), Err(Decision::ExplicitDeny)),
+            // The key is absent: a negated operator holds, so the Deny applies.
+            (region_guard, Context::new(), Err(Decision::ExplicitDeny)),
+            (tagged, team("crts"), Ok(())),
+            (tagged, team("other"), Err(Decision::ImplicitDeny)),
+            (tagged, Context::new(), Err(Decision::ImplicitDeny)),
+        ] {
+            assert_eq!(
+                decide_in(&[document], "batch:SubmitJob", QUEUE, &context),
+                expected,
+                "{document} in {context:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn trust_conditions_need_their_keys() {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},
+            "Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"s3cret"}}}]}"#;
+        let principals = ["123456789012".to_owned()];
+        for (context, expected) in [
+            (Context::new().with("sts:ExternalId", "s3cret"), Decision::Allow),
+            (Context::new().with("sts:ExternalId", "guess"), Decision::ImplicitDeny),
+            (Context::new(), Decision::ImplicitDeny),
+        ] {
+            assert_eq!(trust_decision(trust, &principals, &context), expected, "{context:?}");
+        }
+    }
+
+    #[test]
     fn every_resource_must_be_allowed() {
         let scoped = PolicyDocument::parse(
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"batch:SubmitJob","Resource":"arn:aws:batch:*:*:job-queue/*"}]}"#,
         )
         .expect("valid");
         let definition = "arn:aws:batch:us-east-1:000000000000:job-definition/CrtsAwsJD:2".to_owned();
-        let result = evaluate([&scoped], "batch:SubmitJob", &[QUEUE.to_owned(), definition.clone()]);
+        let result = evaluate([&scoped], "batch:SubmitJob", &[QUEUE.to_owned(), definition.clone()], &Context::new());
         assert_eq!(result, Err((Decision::ImplicitDeny, definition)));
     }
 
@@ -303,6 +344,9 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*"}]}"#,
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[1],"Resource":"*"}]}"#,
             r#"{"Version":"2020-01-01","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":"x"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqualz":{"a:b":"c"}}}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"soon"}}}]}"#,
         ] {
             assert!(PolicyDocument::parse(bad).is_err(), "{bad}");
         }

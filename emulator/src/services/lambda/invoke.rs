@@ -51,7 +51,11 @@ pub async fn invoke_for_service(
         .lambda()
         .with_functions(invocation.account_id, invocation.region, |fs| fs.get(name).map(|f| f.policy.clone()))
         .ok_or_else(|| not_found(&arn))?;
-    if !permissions::allows_service(&policy, invocation.principal, invocation.source_arn, invocation.account_id) {
+    // What the invoking service tells Lambda about the request, as the policy's condition keys.
+    let context = crate::services::iam::Context::now()
+        .with("aws:SourceArn", invocation.source_arn)
+        .with("aws:SourceAccount", invocation.account_id);
+    if !permissions::allows_service(&policy, invocation.principal, &context) {
         return Err(AwsError::new(
             StatusCode::FORBIDDEN,
             "AccessDeniedException",

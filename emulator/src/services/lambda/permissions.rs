@@ -11,6 +11,7 @@ use super::Env;
 use super::{Function, function_arn, function_name, not_found};
 use crate::protocol::{AwsError, AwsResult, Response, rest_json};
 use crate::services::Call;
+use crate::services::iam::condition::{Condition, Context};
 use crate::services::iam::policy::wildcard_match;
 
 #[derive(Debug, Deserialize)]
@@ -127,22 +128,35 @@ fn check_revision(function: &Function, expected: Option<&str>) -> AwsResult<()> 
     }
 }
 
-/// Whether the resource policy lets `principal` (an AWS service) invoke the function from `source_arn`.
-pub(super) fn allows_service(policy: &[Value], principal: &str, source_arn: &str, account: &str) -> bool {
-    policy.iter().any(|statement| {
+/// Whether the resource policy lets `principal` (an AWS service) invoke the function in `context` (which carries
+/// `aws:SourceArn` and `aws:SourceAccount`, what AddPermission's `SourceArn` / `SourceAccount` became): a
+/// statement applies when its action, principal and `Condition` match; a matching Deny wins.
+pub(super) fn allows_service(policy: &[Value], principal: &str, context: &Context) -> bool {
+    let mut allowed = false;
+    for statement in policy {
         let action_ok = match &statement["Action"] {
             Value::String(a) => wildcard_match(a, "lambda:InvokeFunction", true),
+            Value::Array(actions) => {
+                actions.iter().filter_map(Value::as_str).any(|a| wildcard_match(a, "lambda:InvokeFunction", true))
+            }
             _ => false,
         };
         let principal_ok = statement["Principal"]["Service"].as_str() == Some(principal)
             || statement["Principal"] == json!("*")
             || statement["Principal"]["AWS"] == json!("*");
-        let condition = &statement["Condition"];
-        let arn_ok =
-            condition["ArnLike"]["AWS:SourceArn"].as_str().is_none_or(|p| wildcard_match(p, source_arn, false));
-        let account_ok = condition["StringEquals"]["AWS:SourceAccount"].as_str().is_none_or(|a| a == account);
-        statement["Effect"] == "Allow" && action_ok && principal_ok && arn_ok && account_ok
-    })
+        let condition_ok = match statement.get("Condition") {
+            None => true,
+            Some(condition) => Condition::parse(condition).is_ok_and(|c| c.holds(context)),
+        };
+        if action_ok && principal_ok && condition_ok {
+            match statement["Effect"].as_str() {
+                Some("Deny") => return false,
+                Some("Allow") => allowed = true,
+                _ => {}
+            }
+        }
+    }
+    allowed
 }
 
 #[cfg(test)]
@@ -156,17 +170,29 @@ mod tests {
             "Action": "lambda:InvokeFunction", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:crts",
             "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:us-east-1:000000000000:abc123/*/POST/crts"}}
         })];
-        let source = |s: &str| format!("arn:aws:execute-api:us-east-1:000000000000:abc123/{s}");
+        let from = |source: &str, account: &str| {
+            Context::new()
+                .with("aws:SourceArn", format!("arn:aws:execute-api:us-east-1:000000000000:{source}"))
+                .with("aws:SourceAccount", account)
+        };
         let apigw = "apigateway.amazonaws.com";
-        assert!(allows_service(&policy, apigw, &source("default/POST/crts"), "000000000000"));
-        assert!(!allows_service(&policy, apigw, &source("default/GET/crts"), "000000000000"));
-        assert!(!allows_service(
-            &policy,
-            apigw,
-            "arn:aws:execute-api:us-east-1:000000000000:other/default/POST/crts",
-            "000000000000"
-        ));
-        assert!(!allows_service(&policy, "events.amazonaws.com", &source("default/POST/crts"), "000000000000"));
-        assert!(!allows_service(&[], apigw, &source("default/POST/crts"), "000000000000"));
+        let with_account = {
+            let mut statement = policy[0].clone();
+            statement["Condition"]["StringEquals"] = json!({"AWS:SourceAccount": "000000000000"});
+            vec![statement]
+        };
+        let own = "000000000000";
+        for (policy, principal, context, expected) in [
+            (&policy, apigw, from("abc123/default/POST/crts", own), true),
+            (&policy, apigw, from("abc123/default/GET/crts", own), false),
+            (&policy, apigw, from("other/default/POST/crts", own), false),
+            (&policy, "events.amazonaws.com", from("abc123/default/POST/crts", own), false),
+            (&policy, apigw, Context::new(), false),
+            (&vec![], apigw, from("abc123/default/POST/crts", own), false),
+            (&with_account, apigw, from("abc123/default/POST/crts", own), true),
+            (&with_account, apigw, from("abc123/default/POST/crts", "111111111111"), false),
+        ] {
+            assert_eq!(allows_service(policy, principal, &context), expected, "{principal} {context:?}");
+        }
     }
 }

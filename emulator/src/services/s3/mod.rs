@@ -212,28 +212,75 @@ fn with_cors(call: &Call<'_, S3>, target: &Target, mut response: Response) -> Re
 
 /// S3's side of every call: who may do what, by S3's rules.
 impl Call<'_, S3> {
-    /// May the caller do `action` (`s3:GetObject`) on `resource` (a bucket or object ARN) of `bucket`? The
-    /// account's own keys may; role sessions as IAM decides; anonymous requests as the bucket policy allows.
+    /// May the caller do `action` (`s3:GetObject`) on `resource` (a bucket or object ARN) of `bucket`? A Deny in
+    /// the bucket policy that names the caller and whose condition holds refuses anyone (but the owner's own keys
+    /// may still read, change and delete the bucket policy, as on S3, so a policy cannot lock its owner out).
+    /// Otherwise the account's own keys may; role sessions as IAM decides; anonymous requests as the bucket policy
+    /// allows.
     pub fn authorize_on(&self, bucket: &str, action: &str, resource: &str) -> AwsResult<()> {
-        match self.caller() {
+        let context = self.s3_context(action);
+        let caller = self.caller();
+        let principals = match caller {
+            Caller::Anonymous => None,
+            known => Some(crate::services::iam::caller_principals(known)),
+        };
+        let verdict = self.service.with_bucket(bucket, |b| {
+            Ok(match &b.policy {
+                Some(policy) => match policy.decide(principals.as_deref(), action, resource, &context) {
+                    // RestrictPublicBuckets ignores what a public policy grants; its denials still count.
+                    Verdict::Allow if b.block().restrict_public_buckets && policy.is_public() => Verdict::Silent,
+                    verdict => verdict,
+                },
+                None => Verdict::Silent,
+            })
+        })?;
+        let owner_keeps_the_policy = matches!(caller, Caller::Account { .. })
+            && matches!(action, "s3:GetBucketPolicy" | "s3:PutBucketPolicy" | "s3:DeleteBucketPolicy");
+        if verdict == Verdict::Deny && !owner_keeps_the_policy {
+            return Err(match caller {
+                Caller::Anonymous => error::access_denied(),
+                known => self.refused(crate::services::iam::Denial {
+                    message: format!(
+                        "User: {} is not authorized to perform: {action} on resource: \"{resource}\" with an explicit \
+                         deny in a resource-based policy",
+                        known.arn()
+                    ),
+                }),
+            });
+        }
+        match caller {
             Caller::Account { .. } => Ok(()),
-            Caller::Role(_) => self.role_may(action, resource),
-            Caller::Anonymous => {
-                let verdict = self.service.with_bucket(bucket, |b| {
-                    Ok(match &b.policy {
-                        Some(policy) if b.block().restrict_public_buckets && policy.is_public() => Verdict::Silent,
-                        Some(policy) => policy.decide_anonymous(action, resource),
-                        None => Verdict::Silent,
-                    })
-                })?;
-                if verdict == Verdict::Allow { Ok(()) } else { Err(error::access_denied()) }
-            }
+            Caller::Role(_) => self.authorize_in(action, &[resource.to_owned()], &context),
+            Caller::Anonymous if verdict == Verdict::Allow => Ok(()),
+            Caller::Anonymous => Err(error::access_denied()),
         }
     }
 
     /// IAM's verdict on a role session's request, refused as S3's 403 AccessDenied with IAM's message.
     pub(crate) fn role_may(&self, action: &str, resource: &str) -> AwsResult<()> {
-        self.iam.authorize(self.caller(), action, &[resource.to_owned()]).map_err(|denial| self.refused(denial))
+        self.authorize_in(action, &[resource.to_owned()], &self.s3_context(action))
+    }
+
+    /// The request's condition keys ([`Call::context`]) with S3's own: `s3:prefix`, `s3:delimiter` and
+    /// `s3:max-keys` for `s3:ListBucket` (the listing's query parameters, present when sent), and the request
+    /// headers `s3:x-amz-acl`, `s3:x-amz-server-side-encryption`, `s3:x-amz-storage-class` when sent.
+    ///
+    /// <https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html#amazons3-policy-keys>
+    fn s3_context(&self, action: &str) -> crate::services::iam::Context {
+        let mut context = self.context();
+        if action == "s3:ListBucket" {
+            for parameter in ["prefix", "delimiter", "max-keys"] {
+                if let Some(value) = self.req.query_param(parameter) {
+                    context.insert(&format!("s3:{parameter}"), value);
+                }
+            }
+        }
+        for header in ["x-amz-acl", "x-amz-server-side-encryption", "x-amz-storage-class"] {
+            if let Some(value) = self.req.header(header) {
+                context.insert(&format!("s3:{header}"), value);
+            }
+        }
+        context
     }
 }
 
