@@ -109,6 +109,35 @@ async fn execute_api_refusals_look_like_api_gateway() {
     let configuration_error =
         (500, Some("InternalServerErrorException".to_owned()), r#"{"message": "Internal server error"}"#.to_owned());
     assert_eq!(http(reqwest::Method::POST, &format!("{base}/crts"), Some(&key)).await, configuration_error);
+
+    // A permission whose SourceArn or SourceAccount does not match the invoking API is no permission: 500 again.
+    // With a matching one the function runs (and answers the string the proxy cannot map: 502).
+    let api_arn = |api: &str| format!("arn:aws:execute-api:us-east-1:000000000000:{api}/*/POST/crts");
+    for (sid, source_arn, source_account, expected) in [
+        ("other-api", api_arn("otherapi12"), None, &configuration_error),
+        (
+            "other-method",
+            format!("arn:aws:execute-api:us-east-1:000000000000:{api_id}/*/GET/crts"),
+            None,
+            &configuration_error,
+        ),
+        ("other-account", api_arn(&api_id), Some("111111111111"), &configuration_error),
+        ("this-api", api_arn(&api_id), Some("000000000000"), &bad_gateway),
+    ] {
+        lambda
+            .add_permission()
+            .function_name("crts")
+            .statement_id(sid)
+            .action("lambda:InvokeFunction")
+            .principal("apigateway.amazonaws.com")
+            .source_arn(source_arn)
+            .set_source_account(source_account.map(str::to_owned))
+            .send()
+            .await
+            .expect("AddPermission");
+        assert_eq!(&http(reqwest::Method::POST, &format!("{base}/crts"), Some(&key)).await, expected, "{sid}");
+        lambda.remove_permission().function_name("crts").statement_id(sid).send().await.expect("RemovePermission");
+    }
     emulator.shutdown().await;
 }
 
@@ -339,5 +368,146 @@ async fn batch_refuses_with_client_exceptions() {
         .await
         .expect_err("unknown queue");
     assert_eq!(err.message(), Some("JobQueue nope not found."));
+    emulator.shutdown().await;
+}
+
+/// Refusals a `Condition` decides, through the SDK: an identity-policy Deny on `aws:RequestedRegion`, an Allow on
+/// `s3:ListBucket` whose `s3:prefix` condition fails, a bucket policy denying insecure transport (the emulator
+/// speaks plain HTTP, so it denies even the owner; the owner may still remove the policy), and a trust policy
+/// that requires `sts:ExternalId`. Each case: the call, whether AWS allows it, and the refusal's message ending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditions_refuse_as_aws_does() {
+    use aws_config::Region;
+
+    let emulator = emulator().await;
+    let endpoint = emulator.endpoint().to_owned();
+    let admin = sdk_config(&endpoint).await;
+    let iam = aws_sdk_iam::Client::new(&admin);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"000000000000"},
+        "Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"crts-external"}}}]}"#;
+    let role = iam.create_role().role_name("conditional").assume_role_policy_document(trust).send().await;
+    let role_arn = role.expect("CreateRole").role().expect("role").arn().to_owned();
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["batch:Describe*","s3:GetObject"],"Resource":"*"},
+        {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::conditions",
+         "Condition":{"StringLike":{"s3:prefix":["home/${aws:PrincipalTag/team}/*"]}}},
+        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"us-east-1"}}}]}"#;
+    iam.put_role_policy().role_name("conditional").policy_name("p").policy_document(policy).send().await.expect("put");
+    iam.tag_role()
+        .role_name("conditional")
+        .tags(aws_sdk_iam::types::Tag::builder().key("team").value("crts").build().expect("tag"))
+        .send()
+        .await
+        .expect("TagRole");
+
+    // sts:ExternalId: refused without it and with another value, allowed with the trusted one.
+    let sts = aws_sdk_sts::Client::new(&admin);
+    let assume = |external_id: Option<&'static str>| {
+        sts.assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("cond")
+            .set_external_id(external_id.map(str::to_owned))
+            .send()
+    };
+    for external_id in [None, Some("guessed")] {
+        let err = assume(external_id).await.expect_err("the trust policy's condition fails");
+        assert_eq!(err.code(), Some("AccessDenied"), "{external_id:?}");
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+        assert_eq!(
+            err.message(),
+            Some(
+                format!("User: arn:aws:iam::000000000000:root is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
+                    .as_str()
+            )
+        );
+    }
+    let credentials = assume(Some("crts-external")).await.expect("trusted with the ExternalId");
+    let credentials = credentials.credentials().expect("credentials");
+    let as_role = sdk_config_with_keys(
+        &endpoint,
+        credentials.access_key_id(),
+        credentials.secret_access_key(),
+        Some(credentials.session_token().to_owned()),
+    )
+    .await;
+
+    // aws:RequestedRegion: the same call is allowed in us-east-1 and explicitly denied elsewhere.
+    let batch_in = |region: &'static str| {
+        aws_sdk_batch::Client::from_conf(
+            aws_sdk_batch::config::Builder::from(&as_role).region(Region::new(region)).build(),
+        )
+    };
+    batch_in("us-east-1").describe_job_queues().send().await.expect("allowed in us-east-1");
+    let err = batch_in("eu-west-1").describe_job_queues().send().await.expect_err("denied in eu-west-1");
+    assert_eq!(err.code(), Some("AccessDeniedException"));
+    assert!(
+        err.message().unwrap_or_default().ends_with("with an explicit deny in an identity-based policy"),
+        "{err:?}"
+    );
+
+    // s3:prefix: the session lists only under home/<its team tag>/.
+    let s3_with = |config: &aws_config::SdkConfig| {
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
+    };
+    let (owner, role_s3) = (s3_with(&admin), s3_with(&as_role));
+    owner.create_bucket().bucket("conditions").send().await.expect("CreateBucket");
+    owner.put_object().bucket("conditions").key("home/crts/a.txt").send().await.expect("PutObject");
+    let listed = role_s3.list_objects_v2().bucket("conditions").prefix("home/crts/").send().await;
+    assert_eq!(listed.expect("allowed under home/crts/").key_count(), Some(1));
+    for prefix in [Some("home/other/"), Some("etc/"), None] {
+        let err = role_s3
+            .list_objects_v2()
+            .bucket("conditions")
+            .set_prefix(prefix.map(str::to_owned))
+            .send()
+            .await
+            .expect_err("the Allow's condition fails");
+        assert_eq!(err.code(), Some("AccessDenied"), "{prefix:?}");
+        assert!(
+            err.message()
+                .unwrap_or_default()
+                .ends_with("because no identity-based policy allows the s3:ListBucket action"),
+            "{err:?}"
+        );
+    }
+
+    // The classic "deny insecure transport" bucket policy: over plain HTTP it denies the owner and the session,
+    // anonymous readers too; a TLS-terminating proxy's X-Forwarded-Proto: https makes the transport secure.
+    let deny_insecure = r#"{"Version":"2012-10-17","Statement":[
+        {"Sid":"PublicRead","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::conditions/*"},
+        {"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*",
+         "Resource":["arn:aws:s3:::conditions","arn:aws:s3:::conditions/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#;
+    owner
+        .put_public_access_block()
+        .bucket("conditions")
+        .public_access_block_configuration(aws_sdk_s3::types::PublicAccessBlockConfiguration::builder().build())
+        .send()
+        .await
+        .expect("PutPublicAccessBlock");
+    owner.put_bucket_policy().bucket("conditions").policy(deny_insecure).send().await.expect("PutBucketPolicy");
+    for (who, client) in [("owner", &owner), ("session", &role_s3)] {
+        let err = client.get_object().bucket("conditions").key("home/crts/a.txt").send().await.expect_err(who);
+        assert_eq!(err.code(), Some("AccessDenied"), "{who}");
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
+        assert!(
+            err.message().unwrap_or_default().ends_with(
+                r#"s3:GetObject on resource: "arn:aws:s3:::conditions/home/crts/a.txt" with an explicit deny in a resource-based policy"#
+            ),
+            "{who}: {err:?}"
+        );
+    }
+    let object_url = format!("{endpoint}/conditions/home/crts/a.txt");
+    let anonymous = |proto: Option<&str>| {
+        let mut request = reqwest::Client::new().get(&object_url);
+        if let Some(proto) = proto {
+            request = request.header("X-Forwarded-Proto", proto);
+        }
+        async move { request.send().await.expect("the emulator answers").status().as_u16() }
+    };
+    assert_eq!(anonymous(None).await, 403);
+    assert_eq!(anonymous(Some("http")).await, 403);
+    assert_eq!(anonymous(Some("https")).await, 200);
+    owner.delete_bucket_policy().bucket("conditions").send().await.expect("the owner keeps the policy");
+    owner.get_object().bucket("conditions").key("home/crts/a.txt").send().await.expect("allowed without the policy");
     emulator.shutdown().await;
 }
