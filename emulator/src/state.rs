@@ -66,4 +66,8 @@ impl lambda::Env for AppState {
     fn endpoint(&self) -> &str {
         &self.endpoint
     }
+
+    fn logs(&self) -> &dyn logs::LogSink {
+        &self.logs
+    }
 }

@@ -44,6 +44,7 @@ fn run_client(program: &str, script: &Path, endpoint: &str) {
 #[case::boto3_ecr("boto3/ecr_smoke.py")]
 #[case::boto3_tagging("boto3/tagging_smoke.py")]
 #[case::boto3_pagination("boto3/pagination.py")]
+#[case::boto3_logs("boto3/logs.py")]
 #[case::boto3_crts_setup_and_trigger("boto3/crts_setup.py")]
 fn boto3_scripts_pass_against_serve(#[case] script: &str) {
     require(&[Prerequisite::Boto3]);
@@ -77,4 +78,11 @@ fn the_aws_cli_auto_paginates_every_listing_against_serve() {
     require(&[Prerequisite::AwsCli]);
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/pagination.sh"), &served.endpoint);
+}
+
+#[test]
+fn the_aws_cli_reads_cloudwatch_logs_and_tails_a_functions_log_against_serve() {
+    require(&[Prerequisite::AwsCli, Prerequisite::AwsCliV2]);
+    let served = serve();
+    run_client("bash", &repo_root().join("tests/cli/logs.sh"), &served.endpoint);
 }
