@@ -20,6 +20,7 @@ mod rest_apis;
 mod tags;
 #[cfg(test)]
 mod tests;
+mod usage;
 
 use http::{Method, StatusCode};
 
@@ -87,6 +88,8 @@ fn route(gateway: &ApiGateway, iam: &dyn Authorize, req: &AwsRequest) -> AwsResu
         ["usageplans", id, "keys"] if m == Method::GET => api_keys::get_plan_keys(&call, id),
         ["usageplans", id, "keys", key] if m == Method::GET => api_keys::get_plan_key(&call, id, key),
         ["usageplans", id, "keys", key] if m == Method::DELETE => api_keys::delete_plan_key(&call, id, key),
+        ["usageplans", id, "keys", key, "usage"] if m == Method::PATCH => usage::update_usage(&call, id, key),
+        ["usageplans", id, "usage"] if m == Method::GET => usage::get_usage(&call, id),
         ["tags", arn] if m == Method::GET => tags::get(&call, arn),
         ["tags", arn] if m == Method::PUT => tags::tag(&call, arn),
         ["tags", arn] if m == Method::DELETE => tags::untag(&call, arn),
@@ -148,18 +151,23 @@ impl Call<'_, ApiGateway> {
 /// API Gateway's paging ([`pagination`]): `limit` 1-500 (default 25) and `position`, refused as
 /// BadRequestException; the answer is `{"item": [...], "position": ...}`, with `position` only when there is more.
 pub(crate) fn paged(call: &Call<'_, ApiGateway>, items: Vec<(String, serde_json::Value)>) -> AwsResult<Response> {
+    let page = page(call, items)?;
+    let mut out = serde_json::json!({ "item": page.items });
+    if let Some(next) = page.next {
+        out["position"] = serde_json::json!(next);
+    }
+    Ok(rest_json::ok(&out))
+}
+
+/// The page of `items` (each with its sort key) the request's `limit` and `position` ask for.
+pub(crate) fn page<T>(call: &Call<'_, ApiGateway>, items: Vec<(String, T)>) -> AwsResult<pagination::Page<T>> {
     let size = pagination::PageSize { default: 25, max: 500 };
     let refused = |e: pagination::PageError| match e {
         pagination::PageError::Token => bad_request("Invalid position parameter"),
         limit => bad_request(limit.validation_message("limit")),
     };
     let limit = pagination::limit_param(call.req.query_param("limit"), size).map_err(refused)?;
-    let page = pagination::page(items, size, limit, call.req.query_param("position")).map_err(refused)?;
-    let mut out = serde_json::json!({ "item": page.items });
-    if let Some(next) = page.next {
-        out["position"] = serde_json::json!(next);
-    }
-    Ok(rest_json::ok(&out))
+    pagination::page(items, size, limit, call.req.query_param("position")).map_err(refused)
 }
 
 pub(crate) fn not_found(message: impl Into<String>) -> AwsError {
