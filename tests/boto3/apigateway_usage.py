@@ -142,4 +142,59 @@ plan3 = apigw.create_usage_plan(name="stage-" + SUFFIX, apiStages=[{"apiId": api
 apigw.create_usage_plan_key(usagePlanId=plan3["id"], keyId=key3["id"], keyType="API_KEY")
 assert request(url(api_id, "prod", "items"), key3["value"])[0] == 429
 
+# --- 3. GetExport: the stage's deployment (not later edits), Swagger and OpenAPI, JSON and YAML.
+export_api, export_rid = mock_api("export-" + SUFFIX, path_part="{id}")
+apigw.put_method(restApiId=export_api, resourceId=export_rid, httpMethod="DELETE", authorizationType="NONE")
+apigw.put_integration(restApiId=export_api, resourceId=export_rid, httpMethod="DELETE", type="MOCK",
+                      requestTemplates={"application/json": '{"statusCode": 200}'})  # not deployed yet
+deployed_at = apigw.get_stage(restApiId=export_api, stageName="prod")["deploymentId"]
+created = apigw.get_deployment(restApiId=export_api, deploymentId=deployed_at)["createdDate"]
+
+
+def export(kind, accepts="application/json", extensions=None):
+    kwargs = {"parameters": {"extensions": extensions}} if extensions else {}
+    out = apigw.get_export(restApiId=export_api, stageName="prod", exportType=kind, accepts=accepts, **kwargs)
+    assert out["contentType"] == accepts, out
+    text = out["body"].read().decode()
+    return json.loads(text) if accepts == "application/json" else yaml.safe_load(text)
+
+
+swagger = export("swagger")
+assert swagger["swagger"] == "2.0" and swagger["info"]["title"] == "export-" + SUFFIX, swagger
+assert swagger["info"]["version"] == created.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), swagger
+assert swagger["host"] == f"{export_api}.execute-api.us-east-1.amazonaws.com", swagger
+assert swagger["basePath"] == "/prod" and swagger["schemes"] == ["https"], swagger
+assert list(swagger["paths"]) == ["/{id}"], swagger  # DELETE came after the deployment
+get = swagger["paths"]["/{id}"]["get"]
+assert {"name": "id", "in": "path", "required": True, "type": "string"} in get["parameters"], get
+assert {"name": "page", "in": "query", "required": False, "type": "string"} in get["parameters"], get
+assert get["responses"]["200"] == {"description": "200 response", "schema": {"$ref": "#/definitions/Empty"}}, get
+assert get["security"] == [{"api_key": []}], get
+assert "x-amazon-apigateway-integration" not in get, get
+assert swagger["securityDefinitions"]["api_key"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
+assert swagger["definitions"]["Empty"]["type"] == "object", swagger
+
+with_integrations = export("swagger", "application/yaml", "integrations")
+integration = with_integrations["paths"]["/{id}"]["get"]["x-amazon-apigateway-integration"]
+assert integration["type"] == "mock" and integration["passthroughBehavior"] == "when_no_match", integration
+assert integration["responses"]["default"]["statusCode"] == "200", integration
+assert "x-amazon-apigateway-api-key-source" not in with_integrations, with_integrations
+
+oas = export("oas30", "application/yaml")
+assert oas["openapi"].startswith("3.0") and oas["info"]["title"] == "export-" + SUFFIX, oas
+server = oas["servers"][0]
+assert server["url"] == f"https://{export_api}.execute-api.us-east-1.amazonaws.com/{{basePath}}", server
+assert server["variables"]["basePath"]["default"] == "prod", server
+get = oas["paths"]["/{id}"]["get"]
+assert {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}} in get["parameters"], get
+assert get["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Empty"}
+assert oas["components"]["securitySchemes"]["api_key"]["in"] == "header", oas
+full = export("oas30", "application/json", "apigateway")
+assert full["x-amazon-apigateway-api-key-source"] == "HEADER", full
+assert full["paths"]["/{id}"]["get"]["x-amazon-apigateway-integration"]["type"] == "mock", full
+expect_error("NotFoundException", apigw.get_export, restApiId=export_api, stageName="nope", exportType="swagger")
+expect_error("BadRequestException", apigw.get_export, restApiId=export_api, stageName="prod", exportType="raml")
+expect_error("BadRequestException", apigw.get_export, restApiId=export_api, stageName="prod", exportType="swagger",
+             accepts="text/html")
+
 print("apigateway_usage: ok")

@@ -5,12 +5,14 @@
 //!
 //! Codemap: [`model`] (stored resources and their JSON), [`rest_apis`] (APIs and resources), [`methods`]
 //! (methods, integrations and their responses), [`deployments`] (deployments and stages), [`api_keys`]
-//! (keys, usage plans), [`gateway_responses`], [`tags`], [`patch`] (patch operations), [`execute`] and [`proxy`]
-//! (the data plane). Resources live per account and region.
+//! (keys, usage plans), [`usage`] (usage plans enforced: throttles, quotas, GetUsage), [`export`] (GetExport),
+//! [`gateway_responses`], [`tags`], [`patch`] (patch operations), [`execute`] and [`proxy`] (the data plane, also
+//! behind TestInvokeMethod). Resources live per account and region.
 
 mod api_keys;
 mod deployments;
 pub mod execute;
+mod export;
 mod gateway_responses;
 mod methods;
 mod model;
@@ -72,6 +74,9 @@ fn route(gateway: &ApiGateway, iam: &dyn Authorize, req: &AwsRequest) -> AwsResu
         ["restapis", api, "stages", name] if m == Method::GET => deployments::get_stage(&call, api, name),
         ["restapis", api, "stages", name] if m == Method::DELETE => deployments::delete_stage(&call, api, name),
         ["restapis", api, "stages", name] if m == Method::PATCH => deployments::update_stage(&call, api, name),
+        ["restapis", api, "stages", name, "exports", kind] if m == Method::GET => {
+            export::get_export(&call, api, name, kind)
+        }
         ["restapis", api, "gatewayresponses"] if m == Method::GET => gateway_responses::get_all(&call, api),
         ["restapis", api, "gatewayresponses", kind] => gateway_responses::one(&call, api, kind),
         ["apikeys"] if m == Method::POST => api_keys::create_key(&call),
