@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::model::{ApiKey, ApiStage, Quota, Throttle, UsagePlan};
-use super::{ApiGateway, usage, bad_request, conflict, created, input, new_id, not_found, now, patch};
+use super::{ApiGateway, bad_request, conflict, created, input, new_id, not_found, now, patch, usage};
 use crate::protocol::{AwsError, AwsResult, Response, rest_json};
 use crate::services::Call;
 
@@ -182,7 +182,8 @@ pub(super) fn create_plan(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
 
 /// A method throttle's key: `/path/METHOD`, or `/*/*` for every method.
 fn check_method_key(key: &str) -> AwsResult<()> {
-    let valid = key.starts_with('/') && key.rsplit_once('/').is_some_and(|(path, verb)| !path.is_empty() && !verb.is_empty());
+    let valid =
+        key.starts_with('/') && key.rsplit_once('/').is_some_and(|(path, verb)| !path.is_empty() && !verb.is_empty());
     if valid { Ok(()) } else { Err(bad_request(format!("Invalid method throttle key specified: {key}"))) }
 }
 

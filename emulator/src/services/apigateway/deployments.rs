@@ -221,11 +221,13 @@ pub(super) fn update_stage(call: &Call<'_, ApiGateway>, api_id: &str, name: &str
                     stage.variables.remove(&key);
                 }
                 ("replace", "/*/*/throttling/rateLimit" | "/*/*/throttling/burstLimit", _) => {
-                    let number: f64 = op.value()?.parse().ok().filter(|n: &f64| *n >= 0.0).ok_or_else(|| {
-                        bad_request(format!("Invalid value for {}: a non-negative number", op.path))
-                    })?;
+                    let number: f64 =
+                        op.value()?.parse().ok().filter(|n: &f64| *n >= 0.0).ok_or_else(|| {
+                            bad_request(format!("Invalid value for {}: a non-negative number", op.path))
+                        })?;
                     // AWS's defaults (10000 requests a second, bursts of 5000) for the member not set.
-                    let throttle = stage.throttle.get_or_insert(Throttle { burst_limit: Some(5000), rate_limit: Some(10000.0) });
+                    let throttle =
+                        stage.throttle.get_or_insert(Throttle { burst_limit: Some(5000), rate_limit: Some(10000.0) });
                     if op.path.ends_with("rateLimit") {
                         throttle.rate_limit = Some(number);
                     } else {

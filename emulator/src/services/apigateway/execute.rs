@@ -84,13 +84,9 @@ impl GatewayError {
                 "Too Many Requests",
                 r#"{"message":"Too Many Requests"}"#,
             ),
-            Self::QuotaExceeded => (
-                "QUOTA_EXCEEDED",
-                429,
-                "LimitExceededException",
-                "Limit Exceeded",
-                r#"{"message":"Limit Exceeded"}"#,
-            ),
+            Self::QuotaExceeded => {
+                ("QUOTA_EXCEEDED", 429, "LimitExceededException", "Limit Exceeded", r#"{"message":"Limit Exceeded"}"#)
+            }
             Self::BadGateway => (
                 "DEFAULT_5XX",
                 502,
@@ -208,7 +204,8 @@ async fn serve(
     let admitted = admit(gateway, &target, resource, method, verb, req.header("x-api-key"));
     let outcome = match admitted {
         Ok(api_key) => {
-            let run = Run { target: &target, resource, path_parameters: &path_parameters, method, request_id, apigw_id };
+            let run =
+                Run { target: &target, resource, path_parameters: &path_parameters, method, request_id, apigw_id };
             integrate(lambda, &run, req, api_key.as_ref(), &mut log).await
         }
         Err(error) => Err(error),
@@ -290,12 +287,22 @@ pub(crate) async fn integrate(
     let (api_id, stage, verb) = (target.api_id.as_str(), target.stage.as_str(), req.method.as_str());
     log.line(format!("Starting execution for request: {}", run.request_id));
     log.line(format!("HTTP Method: {verb}, Resource Path: {}", req.raw_path));
-    log.line(format!("Method request path: {}", log_map(run.path_parameters.iter().map(|(k, v)| (k.as_str(), v.clone())))));
-    log.line(format!("Method request query string: {}", log_map(req.query.iter().map(|(k, v)| (k.as_str(), v.clone())))));
+    log.line(format!(
+        "Method request path: {}",
+        log_map(run.path_parameters.iter().map(|(k, v)| (k.as_str(), v.clone())))
+    ));
+    log.line(format!(
+        "Method request query string: {}",
+        log_map(req.query.iter().map(|(k, v)| (k.as_str(), v.clone())))
+    ));
     log.line(format!("Method request headers: {}", header_log(req)));
     log.line(format!("Method request body before transformations: {}", String::from_utf8_lossy(&req.body)));
     if let Some((value, _)) = api_key {
-        log.line(format!("API Key {} authorized because method '{verb} {}' requires API Key and API Key is valid", masked(value), resource.path));
+        log.line(format!(
+            "API Key {} authorized because method '{verb} {}' requires API Key and API Key is valid",
+            masked(value),
+            resource.path
+        ));
     }
     let Some(integration) = &method.integration else {
         log.line("Execution failed due to configuration error: No integration defined for method");
@@ -350,7 +357,10 @@ pub(crate) async fn integrate(
                 target.region
             ));
             log.line(format!("Endpoint request body after transformations: {payload}"));
-            log.line(format!("Sending request to https://lambda.{}.amazonaws.com/2015-03-31/functions/{function}/invocations", target.region));
+            log.line(format!(
+                "Sending request to https://lambda.{}.amazonaws.com/2015-03-31/functions/{function}/invocations",
+                target.region
+            ));
             let invocation = ServiceInvocation {
                 function: &function,
                 account_id: &target.account_id,
@@ -396,7 +406,9 @@ pub(crate) async fn integrate(
             return Err(GatewayError::Configuration);
         }
     };
-    let headers = log_map(response.headers().iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()).into_owned())));
+    let headers = log_map(
+        response.headers().iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v.as_bytes()).into_owned())),
+    );
     log.line(format!("Method response headers: {headers}"));
     log.line("Successfully completed execution");
     log.line(format!("Method completed with status: {}", response.status().as_u16()));
@@ -419,6 +431,12 @@ fn find_stage(gateway: &ApiGateway, api_id: &str, stage: &str) -> Option<Target>
             throttle: stage.throttle,
         })
     })
+}
+
+/// The path parameters of `segments` for `resource`, or `None` when its path does not match them.
+pub(crate) fn path_parameters(resource: &Resource, segments: &[String]) -> Option<BTreeMap<String, String>> {
+    let template: Vec<&str> = resource.path.split('/').filter(|s| !s.is_empty()).collect();
+    match_template(&template, segments).map(|(_, parameters)| parameters)
 }
 
 /// The most specific resource whose path matches: literal segments beat `{param}`, which beats `{proxy+}`.

@@ -46,7 +46,11 @@ pub(super) fn get_export(call: &Call<'_, ApiGateway>, api_id: &str, stage: &str,
     let kind = match kind {
         "swagger" => Kind::Swagger,
         "oas30" => Kind::OpenApi,
-        other => return Err(bad_request(format!("Invalid export type specified: {other}. Valid values are swagger or oas30"))),
+        other => {
+            return Err(bad_request(format!(
+                "Invalid export type specified: {other}. Valid values are swagger or oas30"
+            )));
+        }
     };
     let accept = call.req.header("accept").unwrap_or("application/json");
     let yaml = if accept.contains("application/yaml") {
@@ -126,7 +130,8 @@ fn document(api: &Exported, kind: Kind, integrations: bool, apigateway: bool) ->
         let mut item = Map::new();
         for (verb, method) in &resource.methods {
             uses_key |= method.api_key_required;
-            let name = if verb == "ANY" { "x-amazon-apigateway-any-method".to_owned() } else { verb.to_ascii_lowercase() };
+            let name =
+                if verb == "ANY" { "x-amazon-apigateway-any-method".to_owned() } else { verb.to_ascii_lowercase() };
             item.insert(name, operation(resource, method, kind, integrations, &mut models));
         }
         paths.insert(resource.path.clone(), Value::Object(item));

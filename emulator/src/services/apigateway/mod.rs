@@ -20,21 +20,41 @@ pub(crate) mod patch;
 mod proxy;
 mod rest_apis;
 mod tags;
+mod test_invoke;
 #[cfg(test)]
 mod tests;
 mod usage;
+
+use std::sync::Arc;
 
 use http::{Method, StatusCode};
 
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::services::iam::Protocol;
+use crate::services::lambda::Env as LambdaEnv;
 use crate::services::{Authorize, Call, Service, pagination};
 
 use model::{RestApi, Store};
 
-/// Serves one control-plane request.
-pub async fn handle(gateway: &ApiGateway, iam: &dyn Authorize, req: AwsRequest) -> Response {
-    rest_json::finish(route(gateway, iam, &req), rest_json::ErrorStyle::Message)
+/// Serves one control-plane request. TestInvokeMethod runs a method's integration, which may invoke a Lambda
+/// function through `lambda`; every other operation is answered by [`route`].
+pub async fn handle(
+    gateway: &ApiGateway,
+    iam: &dyn Authorize,
+    lambda: &Arc<dyn LambdaEnv>,
+    req: AwsRequest,
+) -> Response {
+    let result = match req.path().as_slice() {
+        ["restapis", api, "resources", id, "methods", verb] if req.method == Method::POST => {
+            let call = Call { service: gateway, req: &req, iam, operation: req.method.as_str() };
+            match call.authorize(&[format!("arn:aws:apigateway:{}::{}", call.region(), req.raw_path)]) {
+                Ok(()) => test_invoke::test_invoke_method(&call, lambda, api, id, verb).await,
+                Err(refused) => Err(refused),
+            }
+        }
+        _ => route(gateway, iam, &req),
+    };
+    rest_json::finish(result, rest_json::ErrorStyle::Message)
 }
 
 /// One `match` from the route (method and path) to its handler. API Gateway's IAM actions are the HTTP methods

@@ -109,7 +109,8 @@ pub(crate) fn admit(store: &mut Store, request: &Admission<'_>) -> Result<(), Re
     let quota = plan.quota.clone();
     let created = plan.created;
     if let Some(throttle) = throttle {
-        let bucket = format!("plan/{}/{}/{}/{}/{scope}", request.plan_id, request.key_id, request.api_id, request.stage);
+        let bucket =
+            format!("plan/{}/{}/{}/{}/{scope}", request.plan_id, request.key_id, request.api_id, request.stage);
         if !take_token(&mut store.buckets, bucket, throttle, request.now) {
             return Err(Refusal::Throttled);
         }
