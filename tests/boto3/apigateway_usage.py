@@ -197,4 +197,60 @@ expect_error("BadRequestException", apigw.get_export, restApiId=export_api, stag
 expect_error("BadRequestException", apigw.get_export, restApiId=export_api, stageName="prod", exportType="swagger",
              accepts="text/html")
 
+# --- 4. TestInvokeMethod: the live method (never deployed), no API key, a Lambda proxy and a malformed answer.
+iam = boto3.client("iam")
+lam = boto3.client("lambda")
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                 "Action": "sts:AssumeRole"}]}
+role = iam.create_role(RoleName="usage-" + SUFFIX, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+HANDLER = """
+import json
+def handler(event, context):
+    if event["path"].endswith("/malformed"):
+        return {"status": 200}
+    return {"statusCode": 201, "headers": {"x-echo": event["queryStringParameters"]["q"]},
+            "body": json.dumps({"stage": event["requestContext"]["stage"], "vars": event["stageVariables"],
+                                "id": event["pathParameters"]["id"], "body": event["body"]})}
+"""
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w") as z:
+    z.writestr("app.py", HANDLER)
+function = lam.create_function(FunctionName="usage-" + SUFFIX, Runtime="python3.8", Role=role, Handler="app.handler",
+                               Code={"ZipFile": buffer.getvalue()})["FunctionArn"]
+lam.get_waiter("function_active_v2").wait(FunctionName=function)
+lam.add_permission(FunctionName=function, StatementId="apigw", Action="lambda:InvokeFunction",
+                   Principal="apigateway.amazonaws.com")
+test_api = apigw.create_rest_api(name="test-invoke-" + SUFFIX)
+parent = apigw.create_resource(restApiId=test_api["id"], parentId=test_api["rootResourceId"], pathPart="things")
+proxy = apigw.create_resource(restApiId=test_api["id"], parentId=parent["id"], pathPart="{id}")
+apigw.put_method(restApiId=test_api["id"], resourceId=proxy["id"], httpMethod="POST", authorizationType="NONE",
+                 apiKeyRequired=True)
+apigw.put_integration(restApiId=test_api["id"], resourceId=proxy["id"], httpMethod="POST", type="AWS_PROXY",
+                      integrationHttpMethod="POST",
+                      uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function}/invocations")
+tested = apigw.test_invoke_method(restApiId=test_api["id"], resourceId=proxy["id"], httpMethod="POST",
+                                  pathWithQueryString="/things/42?q=hello", body='{"n": 1}',
+                                  headers={"Content-Type": "application/json"}, stageVariables={"env": "test"})
+assert tested["status"] == 201, tested
+assert json.loads(tested["body"]) == {"stage": "test-invoke-stage", "vars": {"env": "test"}, "id": "42",
+                                      "body": '{"n": 1}'}, tested
+assert tested["headers"]["x-echo"] == "hello" and tested["multiValueHeaders"]["x-echo"] == ["hello"], tested
+assert tested["log"].startswith("Execution log for request "), tested["log"]
+for line in ("Method request path: {id=42}", "Endpoint request body after transformations: {",
+             "Method completed with status: 201"):
+    assert line in tested["log"], (line, tested["log"])
+assert tested["latency"] >= 0, tested
+malformed = apigw.test_invoke_method(restApiId=test_api["id"], resourceId=proxy["id"], httpMethod="POST",
+                                     pathWithQueryString="/things/malformed")
+assert (malformed["status"], json.loads(malformed["body"])) == (502, {"message": "Internal server error"}), malformed
+assert "Malformed Lambda proxy response" in malformed["log"], malformed["log"]
+# The 502 is the DEFAULT_5XX gateway response: customised, the deployed stage answers with it too.
+apigw.put_gateway_response(restApiId=test_api["id"], responseType="DEFAULT_5XX",
+                           responseTemplates={"application/json": '{"oops": "$context.error.message"}'})
+malformed = apigw.test_invoke_method(restApiId=test_api["id"], resourceId=proxy["id"], httpMethod="POST",
+                                     pathWithQueryString="/things/malformed")
+assert (malformed["status"], json.loads(malformed["body"])) == (502, {"oops": "Internal server error"}), malformed
+expect_error("NotFoundException", apigw.test_invoke_method, restApiId=test_api["id"], resourceId=proxy["id"],
+             httpMethod="GET")
+
 print("apigateway_usage: ok")
