@@ -268,7 +268,9 @@ fn operation(resource: &Resource, method: &Method, kind: Kind, integrations: boo
             Kind::Swagger => {
                 // A body parameter, as Swagger 2.0 describes request bodies.
                 let body = json!({ "in": "body", "name": model, "required": true, "schema": schema_ref(kind, model) });
-                op.entry("parameters").or_insert_with(|| json!([])).as_array_mut().map(|p| p.push(body));
+                if let Some(parameters) = op.entry("parameters").or_insert_with(|| json!([])).as_array_mut() {
+                    parameters.push(body);
+                }
             }
             Kind::OpenApi => {
                 let content: Map<String, Value> = method
@@ -325,10 +327,8 @@ fn operation(resource: &Resource, method: &Method, kind: Kind, integrations: boo
     if method.api_key_required {
         op.insert("security".into(), json!([{ "api_key": [] }]));
     }
-    if integrations {
-        if let Some(integration) = &method.integration {
-            op.insert("x-amazon-apigateway-integration".into(), integration_extension(integration));
-        }
+    if integrations && let Some(integration) = &method.integration {
+        op.insert("x-amazon-apigateway-integration".into(), integration_extension(integration));
     }
     Value::Object(op)
 }

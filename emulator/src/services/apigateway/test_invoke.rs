@@ -72,7 +72,7 @@ pub(super) async fn test_invoke_method(
     let path_parameters = execute::path_parameters(&resource, &segments)
         .ok_or_else(|| bad_request(format!("The path {path} does not match the resource's path {}", resource.path)))?;
     let mut headers = HeaderMap::new();
-    let single = input.headers.iter().map(|(k, v)| (k, v));
+    let single = input.headers.iter();
     let multi = input.multi_value_headers.iter().flat_map(|(k, vs)| vs.iter().map(move |v| (k, v)));
     for (name, value) in single.chain(multi) {
         let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::from_str(value)) else {

@@ -221,8 +221,11 @@ async fn refusing_api(gateway: &ApiGateway) -> String {
     id
 }
 
+/// (gateway response type, verb, path, API key, default status, x-amzn-ErrorType, default body).
+type Refusal = (&'static str, &'static str, &'static str, Option<&'static str>, u16, &'static str, &'static str);
+
 /// Each refusal the data plane produces: its gateway response type, its request, and AWS's default answer.
-const REFUSALS: &[(&str, &str, &str, Option<&str>, u16, &str, &str)] = &[
+const REFUSALS: &[Refusal] = &[
     (
         "MISSING_AUTHENTICATION_TOKEN",
         "GET",

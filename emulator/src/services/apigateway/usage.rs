@@ -116,10 +116,10 @@ pub(crate) fn admit(store: &mut Store, request: &Admission<'_>) -> Result<(), Re
         }
     }
     let usage = store.usage.entry((request.plan_id.to_owned(), request.key_id.to_owned())).or_default();
-    if let Some(quota) = &quota {
-        if remaining(quota, created, usage, request.today) <= 0 {
-            return Err(Refusal::QuotaExceeded);
-        }
+    if let Some(quota) = &quota
+        && remaining(quota, created, usage, request.today) <= 0
+    {
+        return Err(Refusal::QuotaExceeded);
     }
     *usage.days.entry(request.today).or_default() += 1;
     Ok(())
@@ -132,7 +132,7 @@ pub(crate) fn admit_stage(store: &mut Store, bucket: String, throttle: Throttle,
 
 /// A plan's throttle, checked as CreateUsagePlan and UpdateUsagePlan check it.
 pub(crate) fn check_throttle(throttle: &Throttle) -> AwsResult<()> {
-    if throttle.burst_limit.is_some_and(|b| b < 0) || throttle.rate_limit.is_some_and(|r| !(r >= 0.0)) {
+    if throttle.burst_limit.is_some_and(|b| b < 0) || throttle.rate_limit.is_some_and(|r| r.is_nan() || r < 0.0) {
         return Err(bad_request("Invalid throttle settings: burstLimit and rateLimit must not be negative"));
     }
     Ok(())
@@ -199,10 +199,10 @@ pub(super) fn get_usage(call: &Call<'_, ApiGateway>, plan_id: &str) -> AwsResult
     let key_filter = call.req.query_param("keyId").map(str::to_owned);
     let items = call.store(|store| {
         let plan = store.usage_plans.get(plan_id).ok_or_else(invalid_plan)?;
-        if let Some(key) = &key_filter {
-            if !plan.keys.contains(key) {
-                return Err(invalid_key());
-            }
+        if let Some(key) = &key_filter
+            && !plan.keys.contains(key)
+        {
+            return Err(invalid_key());
         }
         Ok(plan
             .keys
