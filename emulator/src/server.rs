@@ -460,7 +460,10 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                         lambda::handle(&env, req).await
                     }
                     Service::Batch => batch::handle(&state.batch, &state.iam, &state.ecr, req).await,
-                    Service::ApiGateway => apigateway::handle(&state.apigateway, &state.iam, req).await,
+                    Service::ApiGateway => {
+                        let env: Arc<dyn lambda::Env> = state.clone();
+                        apigateway::handle(&state.apigateway, &state.iam, &env, req).await
+                    }
                     Service::S3 => s3::handle(&state.s3, &state.iam, req).await,
                     Service::Ecr => ecr::api::handle(&state.ecr, &state.iam, req).await,
                     Service::Logs => logs::handle(&state.logs, &state.iam, req).await,

@@ -39,6 +39,7 @@ fn run_client(program: &str, script: &Path, endpoint: &str) {
 #[case::boto3_batch("boto3/batch_smoke.py")]
 #[case::boto3_lambda("boto3/lambda_smoke.py")]
 #[case::boto3_apigateway("boto3/apigateway_smoke.py")]
+#[case::boto3_apigateway_usage_export_test_invoke("boto3/apigateway_usage.py")]
 #[case::boto3_s3("boto3/s3_smoke.py")]
 #[case::boto3_s3_presigned("boto3/s3_presigned.py")]
 #[case::boto3_ecr("boto3/ecr_smoke.py")]
@@ -85,4 +86,11 @@ fn the_aws_cli_reads_cloudwatch_logs_and_tails_a_functions_log_against_serve() {
     require(&[Prerequisite::AwsCli, Prerequisite::AwsCliV2]);
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/logs.sh"), &served.endpoint);
+}
+
+#[test]
+fn the_aws_cli_meets_api_gateway_quotas_exports_a_stage_and_test_invokes_a_method_against_serve() {
+    require(&[Prerequisite::AwsCli, Prerequisite::Curl]);
+    let served = serve();
+    run_client("bash", &repo_root().join("tests/cli/apigateway.sh"), &served.endpoint);
 }
