@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 pub enum Prerequisite {
     /// Chromium and chromedriver, for the swagger_browser check (whose snapshots record a real browser's view).
     Browser,
-    /// boto3 for `python3`, for the boto3 client tests.
+    /// boto3 and PyYAML for `python3`, for the boto3 client tests (PyYAML reads API Gateway's YAML exports).
     Boto3,
     /// The AWS CLI (`aws`), for the CLI client tests.
     AwsCli,
@@ -39,7 +39,7 @@ impl Prerequisite {
                  CRTS_CHROMEDRIVER)",
             ),
             Prerequisite::Boto3 => {
-                (succeeds("python3", &["-c", "import boto3"]), "boto3 for python3 (pip install boto3)")
+                (succeeds("python3", &["-c", "import boto3, yaml"]), "boto3 and PyYAML for python3 (pip install boto3 pyyaml)")
             }
             Prerequisite::AwsCli => (succeeds("aws", &["--version"]), "the AWS CLI `aws` (pip install awscli)"),
             Prerequisite::AwsCliV2 => (
