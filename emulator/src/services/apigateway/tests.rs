@@ -21,6 +21,7 @@ use crate::services::test_support::{AllowAll as Allow, DenyAll as Deny, account}
 struct NoFunctions {
     lambda: Lambda,
     sessions: Sessions,
+    logs: crate::services::logs::Logs,
 }
 
 impl Env for NoFunctions {
@@ -43,12 +44,16 @@ impl Env for NoFunctions {
     fn endpoint(&self) -> &str {
         "http://127.0.0.1:1"
     }
+
+    fn logs(&self) -> &dyn crate::services::logs::LogSink {
+        &self.logs
+    }
 }
 
 fn env() -> Arc<dyn Env> {
     let config =
         LambdaConfig { python: Some("/nonexistent/python3.8".into()), offline: true, ..LambdaConfig::default() };
-    Arc::new(NoFunctions { lambda: Lambda::new(config), sessions: Sessions::default() })
+    Arc::new(NoFunctions { lambda: Lambda::new(config), sessions: Sessions::default(), logs: Default::default() })
 }
 
 async fn call(gateway: &ApiGateway, iam: &dyn Authorize, method: Method, path: &str, body: &str) -> (u16, Value) {
