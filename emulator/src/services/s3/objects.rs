@@ -337,31 +337,150 @@ pub fn delete_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> 
     Ok(rest_xml::ok(xml.finish()))
 }
 
-/// ListObjectsV2 (`list-type=2`) and ListObjects: prefix, delimiter (common prefixes), max-keys, pagination by
-/// continuation token / marker, and `encoding-type=url`.
+/// The parameters ListObjects, ListObjectsV2 and ListObjectVersions share: `prefix`, `delimiter` (empty = none),
+/// `max-keys` (0 to 1000; larger values are served as 1000, as S3 does) and `encoding-type=url`.
+pub(super) struct ListParams<'a> {
+    pub prefix: &'a str,
+    pub delimiter: Option<&'a str>,
+    pub max_keys: usize,
+    pub url_encode: bool,
+}
+
+impl<'a> ListParams<'a> {
+    pub fn of(call: &'a Call<'_, S3>) -> AwsResult<Self> {
+        let q = |name: &str| call.req.query_param(name);
+        let max_keys = match q("max-keys") {
+            Some(text) => text.parse::<usize>().map_err(|_| {
+                error::invalid_argument("Provided max-keys not an integer or within integer range")
+                    .with("ArgumentName", "max-keys")
+                    .with("ArgumentValue", text)
+            })?,
+            None => 1000,
+        }
+        .min(1000);
+        let url_encode = match q("encoding-type") {
+            None => false,
+            Some("url") => true,
+            Some(other) => {
+                return Err(error::invalid_argument("Invalid Encoding Method specified in Request")
+                    .with("ArgumentName", "encoding-type")
+                    .with("ArgumentValue", other));
+            }
+        };
+        Ok(Self {
+            prefix: q("prefix").unwrap_or(""),
+            delimiter: q("delimiter").filter(|d| !d.is_empty()),
+            max_keys,
+            url_encode,
+        })
+    }
+
+    /// A key or prefix as the answer writes it: percent-encoded under `encoding-type=url`.
+    pub fn encode(&self, s: &str) -> String {
+        if self.url_encode { percent_encoding::utf8_percent_encode(s, KEY_ENCODE).to_string() } else { s.to_owned() }
+    }
+
+    /// The common prefix `key` rolls into: the prefix, then everything up to and including the first delimiter
+    /// after it. `None` when there is no delimiter or the rest of the key has none.
+    pub fn common_prefix(&self, key: &str) -> Option<String> {
+        let delimiter = self.delimiter?;
+        let rest = key.get(self.prefix.len()..)?;
+        rest.find(delimiter).map(|at| key[..self.prefix.len() + at + delimiter.len()].to_owned())
+    }
+
+    /// Rolls `entries` (in listing order, each a key with what is listed for it, already past the marker) into
+    /// one page of at most `max_keys` entries, each content or common prefix counting as one. A common prefix at
+    /// or before `after` (the marker) has been served on an earlier page and is skipped, with all its keys: this is
+    /// how S3 resumes after a `NextMarker` that names a common prefix.
+    pub fn roll<'k, T>(&self, entries: impl Iterator<Item = (&'k str, T)>, after: Option<&str>) -> Rolled<T> {
+        let mut rolled = Rolled { contents: Vec::new(), common: Vec::new(), truncated: false, last: None };
+        for (key, item) in entries {
+            if !key.starts_with(self.prefix) {
+                continue;
+            }
+            let common = self.common_prefix(key);
+            if let Some(common) = &common
+                && (rolled.common.last() == Some(common) || after.is_some_and(|after| common.as_str() <= after))
+            {
+                continue;
+            }
+            if rolled.contents.len() + rolled.common.len() >= self.max_keys {
+                // S3 answers MaxKeys=0 with an empty, untruncated page.
+                rolled.truncated = self.max_keys > 0;
+                break;
+            }
+            match common {
+                Some(common) => {
+                    rolled.last = Some(Entry::Prefix(common.clone()));
+                    rolled.common.push(common);
+                }
+                None => {
+                    rolled.last = Some(Entry::Key(key.to_owned()));
+                    rolled.contents.push((key.to_owned(), item));
+                }
+            }
+        }
+        rolled
+    }
+
+    /// Where a listing of keys starts: at the prefix, or strictly after the marker when that is further on.
+    pub fn lower_bound<'b>(&'b self, after: Option<&'b str>) -> std::ops::Bound<&'b str> {
+        match after {
+            Some(after) if after >= self.prefix => std::ops::Bound::Excluded(after),
+            _ => std::ops::Bound::Included(self.prefix),
+        }
+    }
+}
+
+/// One page of a listing: the keys listed (with what is listed for each), the common prefixes, whether more
+/// follow, and the last entry served (where the next page starts).
+pub(super) struct Rolled<T> {
+    pub contents: Vec<(String, T)>,
+    pub common: Vec<String>,
+    pub truncated: bool,
+    pub last: Option<Entry>,
+}
+
+impl<T> Rolled<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Rolled<U> {
+        let mut f = f;
+        Rolled {
+            contents: self.contents.into_iter().map(|(key, item)| (key, f(item))).collect(),
+            common: self.common,
+            truncated: self.truncated,
+            last: self.last,
+        }
+    }
+}
+
+/// The last entry of a page: a key or a common prefix.
+pub(super) enum Entry {
+    Key(String),
+    Prefix(String),
+}
+
+impl Entry {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Key(name) | Self::Prefix(name) => name,
+        }
+    }
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html> (`list-type=2`) and
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html>: the current objects whose keys start
+/// with `prefix`, in key order, keys holding the `delimiter` after the prefix rolled into CommonPrefixes (each
+/// counts toward `max-keys`, as S3 counts them).
+///
+/// V1 resumes after `marker` and writes `NextMarker` (the last key or common prefix served) only when a delimiter
+/// was given, as S3 does; V2 resumes after `continuation-token` (opaque: base64 of the last entry served) or
+/// `start-after`. V1 always lists each object's Owner; V2 only with `fetch-owner=true`. Owner carries the
+/// canonical ID only: S3 stopped returning DisplayName in November 2025. `max-keys=0` answers an empty,
+/// untruncated page.
 pub fn list_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     let q = |name: &str| call.req.query_param(name);
     let v2 = q("list-type") == Some("2");
-    let prefix = q("prefix").unwrap_or("");
-    let delimiter = q("delimiter").filter(|d| !d.is_empty());
-    let max_keys = match q("max-keys") {
-        Some(text) => text.parse::<usize>().map_err(|_| {
-            error::invalid_argument("Provided max-keys not an integer or within integer range")
-                .with("ArgumentName", "max-keys")
-                .with("ArgumentValue", text)
-        })?,
-        None => 1000,
-    }
-    .min(1000);
-    let url_encode = match q("encoding-type") {
-        None => false,
-        Some("url") => true,
-        Some(other) => {
-            return Err(error::invalid_argument("Invalid Encoding Method specified in Request")
-                .with("ArgumentName", "encoding-type")
-                .with("ArgumentValue", other));
-        }
-    };
+    let params = ListParams::of(call)?;
     let token = if v2 { q("continuation-token") } else { None };
     let after = match token {
         Some(token) => Some(
@@ -376,74 +495,51 @@ pub fn list_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
         ),
         None => if v2 { q("start-after") } else { q("marker") }.map(str::to_owned),
     };
+    let with_owner = !v2 || q("fetch-owner") == Some("true");
 
-    let entries: Vec<(String, Object)> = call.service.with_bucket(bucket, |b| {
-        let start = after.clone().unwrap_or_default();
-        Ok(b.objects
-            .range::<str, _>((std::ops::Bound::Excluded(start.as_str()), std::ops::Bound::Unbounded))
-            .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, o)| (k.clone(), o.clone()))
-            .collect())
+    let (owner, page) = call.service.with_bucket(bucket, |b| {
+        let entries = b.objects.range::<str, _>((params.lower_bound(after.as_deref()), std::ops::Bound::Unbounded));
+        let entries = entries.map(|(key, object)| (key.as_str(), object)).take_while(|(key, _)| key.starts_with(params.prefix));
+        let page = params.roll(entries, after.as_deref());
+        Ok((b.owner.clone(), page.map(Object::clone)))
     })?;
-    let mut contents = Vec::new();
-    let mut common: Vec<String> = Vec::new();
-    let mut truncated = false;
-    let mut last_key = None;
-    for (key, object) in entries {
-        let rolled =
-            delimiter.and_then(|d| key[prefix.len()..].find(d).map(|i| key[..prefix.len() + i + d.len()].to_owned()));
-        if let Some(common_prefix) = &rolled
-            && common.last() == Some(common_prefix)
-        {
-            last_key = Some(key);
-            continue;
-        }
-        if contents.len() + common.len() == max_keys {
-            truncated = true;
-            break;
-        }
-        match rolled {
-            Some(common_prefix) => common.push(common_prefix),
-            None => contents.push((key.clone(), object)),
-        }
-        last_key = Some(key);
-    }
-    let encode = |s: &str| -> String {
-        if url_encode { percent_encoding::utf8_percent_encode(s, KEY_ENCODE).to_string() } else { s.to_owned() }
-    };
+    let encode = |s: &str| params.encode(s);
     let mut xml = XmlWriter::new();
-    xml.open("ListBucketResult", Some(XMLNS)).text("Name", bucket).text("Prefix", &encode(prefix));
+    xml.open("ListBucketResult", Some(XMLNS)).text("Name", bucket).text("Prefix", &encode(params.prefix));
     if v2 {
-        xml.text("KeyCount", &(contents.len() + common.len()).to_string());
+        xml.text("KeyCount", &(page.contents.len() + page.common.len()).to_string());
         xml.opt_text("ContinuationToken", token);
         xml.opt_text("StartAfter", q("start-after").map(encode).as_deref());
     } else {
         xml.text("Marker", &encode(q("marker").unwrap_or("")));
     }
-    xml.text("MaxKeys", &max_keys.to_string());
-    xml.opt_text("Delimiter", delimiter.map(encode).as_deref());
-    xml.opt_text("EncodingType", url_encode.then_some("url"));
-    xml.text("IsTruncated", &truncated.to_string());
-    if truncated && let Some(last) = &last_key {
+    xml.text("MaxKeys", &params.max_keys.to_string());
+    xml.opt_text("Delimiter", params.delimiter.map(encode).as_deref());
+    xml.opt_text("EncodingType", params.url_encode.then_some("url"));
+    xml.text("IsTruncated", &page.truncated.to_string());
+    if page.truncated
+        && let Some(last) = &page.last
+    {
         if v2 {
-            xml.text("NextContinuationToken", &base64::engine::general_purpose::STANDARD.encode(last));
-        } else if delimiter.is_some() {
-            xml.text("NextMarker", &encode(last));
+            xml.text("NextContinuationToken", &base64::engine::general_purpose::STANDARD.encode(last.name()));
+        } else if params.delimiter.is_some() {
+            xml.text("NextMarker", &encode(last.name()));
         }
     }
-    for (key, object) in &contents {
+    let owner = super::buckets::owner_id(&owner);
+    for (key, object) in &page.contents {
         xml.open("Contents", None)
             .text("Key", &encode(key))
             .text("LastModified", &xml_time(&object.last_modified))
             .text("ETag", &object.etag)
-            .text("Size", &object.body.len().to_string())
-            .text("StorageClass", "STANDARD");
-        if !v2 {
-            xml.open("Owner", None).text("ID", "crts").close("Owner");
+            .text("Size", &object.body.len().to_string());
+        if with_owner {
+            xml.open("Owner", None).text("ID", &owner).close("Owner");
         }
+        xml.text("StorageClass", "STANDARD");
         xml.close("Contents");
     }
-    for prefix in &common {
+    for prefix in &page.common {
         xml.open("CommonPrefixes", None).text("Prefix", &encode(prefix)).close("CommonPrefixes");
     }
     xml.close("ListBucketResult");
