@@ -120,5 +120,168 @@ def listing():
     expect_error(404, "NoSuchBucket", s3.list_objects_v2, Bucket=bucket)
 
 
+def multipart():
+    bucket = new_bucket("mpu")
+    part1, part2 = b"a" * (5 * 1024 * 1024), b"tail"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
+    e1 = s3.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=1, Body=part1)["ETag"]
+    e2 = s3.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=2, Body=part2)["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]}
+    first = s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=upload, MultipartUpload=parts)
+    # An SDK retry of the same completion gets the same answer; other parts do not.
+    again = s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=upload, MultipartUpload=parts)
+    assert again["ETag"] == first["ETag"] and first["ETag"].endswith('-2"'), (first, again)
+    expect_error(400, "InvalidPart", s3.complete_multipart_upload, Bucket=bucket, Key="big", UploadId=upload,
+                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e2}]})
+    expect_error(404, "NoSuchUpload", s3.complete_multipart_upload, Bucket=bucket, Key="other", UploadId=upload,
+                 MultipartUpload=parts)
+    # Declared part checksums are verified.
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="sums", ChecksumAlgorithm="SHA256")["UploadId"]
+    wrong = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    err = expect_error(400, "BadDigest", s3.upload_part, Bucket=bucket, Key="sums", UploadId=upload, PartNumber=1,
+                       Body=b"part", ChecksumSHA256=wrong)
+    assert err["Error"]["Message"] == "The SHA256 you specified did not match the calculated checksum.", err
+    good = base64.b64encode(hashlib.sha256(b"part").digest()).decode()
+    r = s3.upload_part(Bucket=bucket, Key="sums", UploadId=upload, PartNumber=1, Body=b"part", ChecksumSHA256=good)
+    assert r["ChecksumSHA256"] == good, r
+    named = {"Parts": [{"PartNumber": 1, "ETag": r["ETag"], "ChecksumSHA256": good}]}
+    expect_error(400, "BadDigest", s3.complete_multipart_upload, Bucket=bucket, Key="sums", UploadId=upload,
+                 MultipartUpload=named, ChecksumSHA256=wrong)
+    composite = base64.b64encode(hashlib.sha256(hashlib.sha256(b"part").digest()).digest()).decode()
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="sums", UploadId=upload, MultipartUpload=named,
+                                        ChecksumSHA256=composite)
+    assert done["ChecksumSHA256"] == composite + "-1", done
+    # UploadPartCopy: whole objects and byte ranges, from this bucket and another one.
+    source = new_bucket("mpu-src")
+    s3.put_object(Bucket=source, Key="src", Body=part1)
+    s3.put_object(Bucket=bucket, Key="small", Body=b"0123456789")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="copied")["UploadId"]
+    c1 = s3.upload_part_copy(Bucket=bucket, Key="copied", UploadId=upload, PartNumber=1,
+                             CopySource={"Bucket": source, "Key": "src"})["CopyPartResult"]
+    c2 = s3.upload_part_copy(Bucket=bucket, Key="copied", UploadId=upload, PartNumber=2,
+                             CopySource=f"{bucket}/small", CopySourceRange="bytes=2-5")["CopyPartResult"]
+    assert c2["ETag"] == '"%s"' % hashlib.md5(b"2345").hexdigest() and c2["LastModified"], c2
+    for bad in ["0-2", "bytes=0", "bytes=hello-world", "bytes=0-bar", "bytes=hello-", "bytes=0-2,3-5", "bytes=5-2"]:
+        expect_error(400, "InvalidArgument", s3.upload_part_copy, Bucket=bucket, Key="copied", UploadId=upload,
+                     PartNumber=3, CopySource=f"{bucket}/small", CopySourceRange=bad)
+    expect_error(416, "InvalidRange", s3.upload_part_copy, Bucket=bucket, Key="copied", UploadId=upload,
+                 PartNumber=3, CopySource=f"{bucket}/small", CopySourceRange="bytes=10-12")
+    expect_error(400, "InvalidArgument", s3.upload_part_copy, Bucket=bucket, Key="copied", UploadId=upload,
+                 PartNumber=3, CopySource=f"{bucket}/small", CopySourceRange="bytes=0-21")
+    expect_error(404, "NoSuchKey", s3.upload_part_copy, Bucket=bucket, Key="copied", UploadId=upload,
+                 PartNumber=3, CopySource=f"{bucket}/missing")
+    s3.complete_multipart_upload(Bucket=bucket, Key="copied", UploadId=upload, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": c1["ETag"]}, {"PartNumber": 2, "ETag": c2["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key="copied")["Body"].read() == part1 + b"2345"
+
+
+def versioning():
+    bucket = new_bucket("ver")
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+    # A never-versioned bucket lists each object once, as version "null".
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v0")
+    r = s3.list_object_versions(Bucket=bucket)
+    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in r["Versions"]] == [("k", "null", True)], r
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"v1")["VersionId"]
+    v2 = s3.put_object(Bucket=bucket, Key="k", Body=b"v2")["VersionId"]
+    assert len({v1, v2, "null"}) == 3
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v2"
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId=v1)["Body"].read() == b"v1"
+    assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"v0"
+    assert s3.head_object(Bucket=bucket, Key="k", VersionId=v1)["VersionId"] == v1
+    expect_error(404, "NoSuchVersion", s3.get_object, Bucket=bucket, Key="k", VersionId="0" * 32)
+    expect_error(400, "InvalidArgument", s3.get_object, Bucket=bucket, Key="k", VersionId="bogus")
+    # A delete puts a delete marker on top; the versions stay.
+    d = s3.delete_object(Bucket=bucket, Key="k")
+    assert d["DeleteMarker"] is True and d["VersionId"], d
+    err = expect_error(404, "NoSuchKey", s3.get_object, Bucket=bucket, Key="k")
+    assert err["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true", err
+    expect_error(405, "MethodNotAllowed", s3.get_object, Bucket=bucket, Key="k", VersionId=d["VersionId"])
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    r = s3.list_object_versions(Bucket=bucket)
+    assert [(v["VersionId"], v["IsLatest"]) for v in r["Versions"]] == [(v2, False), (v1, False), ("null", False)]
+    assert [(m["VersionId"], m["IsLatest"]) for m in r["DeleteMarkers"]] == [(d["VersionId"], True)], r
+    expect_error(409, "BucketNotEmpty", s3.delete_bucket, Bucket=bucket)
+    # Removing the marker brings v2 back; deleting a version removes it for good.
+    s3.delete_object(Bucket=bucket, Key="k", VersionId=d["VersionId"])
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v2"
+    s3.delete_object(Bucket=bucket, Key="k", VersionId=v2)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v1"
+    # Paging by KeyMarker / VersionIdMarker, with a delimiter, through boto3's paginator.
+    for i in range(3):
+        s3.put_object(Bucket=bucket, Key=f"dir/{i}", Body=b"x")
+        s3.put_object(Bucket=bucket, Key="k", Body=b"again")
+    pages = list(s3.get_paginator("list_object_versions").paginate(Bucket=bucket, PaginationConfig={"PageSize": 2}))
+    seen = [(v["Key"], v["VersionId"]) for p in pages for v in p.get("Versions", [])]
+    assert len(pages) == 4 and len(seen) == len(set(seen)) == 8, pages
+    r = s3.list_object_versions(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["dir/"] and {v["Key"] for v in r["Versions"]} == {"k"}
+    # Suspended: new writes are the "null" version.
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    assert s3.put_object(Bucket=bucket, Key="s", Body=b"1").get("VersionId") == "null"
+    s3.put_object(Bucket=bucket, Key="s", Body=b"2")
+    assert [v["VersionId"] for v in s3.list_object_versions(Bucket=bucket, Prefix="s")["Versions"]] == ["null"]
+    # DeleteObjects with version ids, then emptying the bucket the way boto3 / Terraform force_destroy do.
+    r = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": v1}, {"Key": "dir/0"}]})
+    assert {(d["Key"], d.get("VersionId"), d.get("DeleteMarker")) for d in r["Deleted"]} == {
+        ("k", v1, None), ("dir/0", None, True)}, r
+    resource.Bucket(bucket).object_versions.all().delete()
+    r = s3.list_object_versions(Bucket=bucket)
+    assert "Versions" not in r and "DeleteMarkers" not in r, r
+    s3.delete_bucket(Bucket=bucket)
+
+
+def conditional_writes():
+    bucket = new_bucket("cond")
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"1", IfNoneMatch="*")["ETag"]
+    err = expect_error(412, "PreconditionFailed", s3.put_object, Bucket=bucket, Key="k", Body=b"2", IfNoneMatch="*")
+    assert err["Error"]["Message"] == "At least one of the pre-conditions you specified did not hold", err
+    expect_error(412, "PreconditionFailed", s3.put_object, Bucket=bucket, Key="k", Body=b"2", IfMatch='"nope"')
+    etag2 = s3.put_object(Bucket=bucket, Key="k", Body=b"2", IfMatch=etag)["ETag"]
+    expect_error(404, "NoSuchKey", s3.put_object, Bucket=bucket, Key="missing", Body=b"2", IfMatch=etag2)
+    # CompleteMultipartUpload: the same conditions, and 409 when the key was deleted during the upload.
+    def upload(key):
+        uid = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+        e = s3.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=1, Body=b"p")["ETag"]
+        return uid, {"Parts": [{"PartNumber": 1, "ETag": e}]}
+    uid, parts = upload("k")
+    expect_error(412, "PreconditionFailed", s3.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid,
+                 MultipartUpload=parts, IfNoneMatch="*")
+    s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid, MultipartUpload=parts, IfMatch=etag2)
+    uid, parts = upload("k")
+    s3.delete_object(Bucket=bucket, Key="k")
+    expect_error(409, "ConditionalRequestConflict", s3.complete_multipart_upload, Bucket=bucket, Key="k",
+                 UploadId=uid, MultipartUpload=parts, IfNoneMatch="*")
+
+
+def ownership_controls():
+    bucket = new_bucket("own")
+    rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}], rules
+    expect_error(400, "AccessControlListNotSupported", s3.put_bucket_acl, Bucket=bucket, ACL="public-read")
+    expect_error(400, "AccessControlListNotSupported", s3.put_object, Bucket=bucket, Key="k", Body=b"", ACL="public-read")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"", ACL="bucket-owner-full-control")
+    grants = s3.get_bucket_acl(Bucket=bucket)["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"], grants
+    assert s3.get_object_acl(Bucket=bucket, Key="k")["Grants"][0]["Permission"] == "FULL_CONTROL"
+    s3.put_bucket_ownership_controls(Bucket=bucket,
+                                     OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == \
+        "ObjectWriter"
+    # ACLs enabled, but Block Public Access (on by default) still refuses a public one.
+    expect_error(403, "AccessDenied", s3.put_object, Bucket=bucket, Key="p", Body=b"", ACL="public-read")
+    s3.put_object(Bucket=bucket, Key="p", Body=b"", ACL="bucket-owner-read")
+    s3.delete_bucket_ownership_controls(Bucket=bucket)
+    expect_error(404, "OwnershipControlsNotFoundError", s3.get_bucket_ownership_controls, Bucket=bucket)
+    expect_error(400, "MalformedXML", s3.put_bucket_ownership_controls, Bucket=bucket,
+                 OwnershipControls={"Rules": [{"ObjectOwnership": "Everyone"}]})
+
+
 listing()
+multipart()
+versioning()
+conditional_writes()
+ownership_controls()
 print("s3_conformance: ok")
