@@ -408,8 +408,9 @@ pub(super) fn acl(call: &Call<'_, S3>, bucket: &str, key: Option<&str>) -> AwsRe
         _ => return Err(error::method_not_allowed(m, if key.is_some() { "OBJECT" } else { "BUCKET" })),
     };
     call.authorize_on(bucket, action, &resource)?;
-    let (owner, disabled, exists) =
-        call.service.with_bucket(bucket, |b| Ok((b.owner.clone(), b.acls_disabled(), key.is_none_or(|k| b.objects.contains_key(k)))))?;
+    let (owner, disabled, exists) = call.service.with_bucket(bucket, |b| {
+        Ok((b.owner.clone(), b.acls_disabled(), key.is_none_or(|k| b.objects.contains_key(k))))
+    })?;
     if let (false, Some(key)) = (exists, key) {
         return Err(error::no_such_key(key));
     }
@@ -425,7 +426,10 @@ pub(super) fn acl(call: &Call<'_, S3>, bucket: &str, key: Option<&str>) -> AwsRe
             ));
         }
         let owner_only = canned.is_none_or(|c| c == "private" || c == "bucket-owner-full-control");
-        if header_grants || !owner_only || (body_grants && canned.is_none() && !owner_only_policy(&call.req.body, &owner)) {
+        if header_grants
+            || !owner_only
+            || (body_grants && canned.is_none() && !owner_only_policy(&call.req.body, &owner))
+        {
             return Err(super::objects::acl_not_supported());
         }
         return Ok(empty_with(StatusCode::OK, HeaderMap::new()));

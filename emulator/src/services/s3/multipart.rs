@@ -117,7 +117,9 @@ pub fn upload_part(call: &Call<'_, S3>, bucket: &str, key: &str, upload_id: &str
             return Err(AwsError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidRequest",
-                format!("Checksum Type mismatch occurred, expected checksum Type: {expected}, actual checksum Type: {actual}"),
+                format!(
+                    "Checksum Type mismatch occurred, expected checksum Type: {expected}, actual checksum Type: {actual}"
+                ),
             ));
         }
         upload.parts.insert(number, part);

@@ -41,10 +41,7 @@ pub fn object_level(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<R
         };
     }
     if let Some((name, _)) = call.req.query.iter().find(|(k, _)| {
-        matches!(
-            k.as_str(),
-            "tagging" | "retention" | "legal-hold" | "attributes" | "restore" | "select" | "torrent"
-        )
+        matches!(k.as_str(), "tagging" | "retention" | "legal-hold" | "attributes" | "restore" | "select" | "torrent")
     }) {
         return Err(AwsError::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -144,17 +141,17 @@ pub(super) fn read_object(
             call.authorize_on(bucket, "s3:ListBucket", &arn(bucket, None))?;
             let mut err = error::no_such_key(key);
             if let Some(marker) = marker {
-                err = err.with_header(http::HeaderName::from_static("x-amz-delete-marker"), "true").with_header(http::HeaderName::from_static("x-amz-version-id"), &marker);
+                err = err
+                    .with_header(http::HeaderName::from_static("x-amz-delete-marker"), "true")
+                    .with_header(http::HeaderName::from_static("x-amz-version-id"), &marker);
             }
             Err(err)
         }
-        Found::NoVersion => Err(AwsError::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchVersion",
-            "The specified version does not exist.",
-        )
-        .with("Key", key)
-        .with("VersionId", version_id.unwrap_or(""))),
+        Found::NoVersion => {
+            Err(AwsError::new(StatusCode::NOT_FOUND, "NoSuchVersion", "The specified version does not exist.")
+                .with("Key", key)
+                .with("VersionId", version_id.unwrap_or("")))
+        }
         Found::Marker(id) => Err(error::method_not_allowed(&call.req.method, "DeleteMarker")
             .with_header(http::HeaderName::from_static("x-amz-delete-marker"), "true")
             .with_header(http::HeaderName::from_static("x-amz-version-id"), &id)),
@@ -523,15 +520,16 @@ pub fn delete_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> 
     xml.open("DeleteResult", Some(XMLNS));
     for (key, version_id) in &objects {
         let action = if version_id.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" };
-        let outcome = call.authorize_on(bucket, action, &arn(bucket, Some(key))).and_then(|()| {
-            match version_id.as_deref() {
-                Some(id) if !super::model::is_version_id(id) => {
-                    Err(AwsError::new(StatusCode::BAD_REQUEST, "NoSuchVersion", "The specified version does not exist."))
-                }
+        let outcome =
+            call.authorize_on(bucket, action, &arn(bucket, Some(key))).and_then(|()| match version_id.as_deref() {
+                Some(id) if !super::model::is_version_id(id) => Err(AwsError::new(
+                    StatusCode::BAD_REQUEST,
+                    "NoSuchVersion",
+                    "The specified version does not exist.",
+                )),
                 Some(id) => call.service.with_bucket(bucket, |b| Ok(b.delete_version(key, id))),
                 None => call.service.with_bucket(bucket, |b| Ok(Some(b.delete_current(key)))),
-            }
-        });
+            });
         match outcome {
             Ok(deleted) => {
                 if quiet {
@@ -718,7 +716,8 @@ pub fn list_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
 
     let (owner, page) = call.service.with_bucket(bucket, |b| {
         let entries = b.objects.range::<str, _>((params.lower_bound(after.as_deref()), std::ops::Bound::Unbounded));
-        let entries = entries.map(|(key, object)| (key.as_str(), object)).take_while(|(key, _)| key.starts_with(params.prefix));
+        let entries =
+            entries.map(|(key, object)| (key.as_str(), object)).take_while(|(key, _)| key.starts_with(params.prefix));
         let page = params.roll(entries, after.as_deref());
         Ok((b.owner.clone(), page.map(Object::clone)))
     })?;
