@@ -1,5 +1,6 @@
-//! Object operations: PutObject, CopyObject, GetObject (Range, conditional), HeadObject, DeleteObject,
-//! DeleteObjects, ListObjects and ListObjectsV2; multipart uploads are routed to [`super::multipart`].
+//! Object operations: PutObject and CopyObject (with conditional writes), GetObject (Range, conditional),
+//! HeadObject, DeleteObject, DeleteObjects (each by version id too), ListObjects and ListObjectsV2 (and the
+//! prefix/delimiter rolling ListObjectVersions shares); multipart uploads are routed to [`super::multipart`].
 
 use std::collections::BTreeMap;
 
