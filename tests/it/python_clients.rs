@@ -42,6 +42,7 @@ fn run_client(program: &str, script: &Path, endpoint: &str) {
 #[case::boto3_apigateway_usage_export_test_invoke("boto3/apigateway_usage.py")]
 #[case::boto3_s3("boto3/s3_smoke.py")]
 #[case::boto3_s3_presigned("boto3/s3_presigned.py")]
+#[case::boto3_s3_conformance("boto3/s3_conformance.py")]
 #[case::boto3_ecr("boto3/ecr_smoke.py")]
 #[case::boto3_tagging("boto3/tagging_smoke.py")]
 #[case::boto3_pagination("boto3/pagination.py")]
@@ -65,6 +66,13 @@ fn the_aws_cli_sets_up_the_swagger_bucket_website_against_serve() {
     require(&[Prerequisite::AwsCli, Prerequisite::Curl]);
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/s3_website.sh"), &served.endpoint);
+}
+
+#[test]
+fn the_aws_cli_lists_versions_copies_parts_and_empties_buckets_as_s3_does_against_serve() {
+    require(&[Prerequisite::AwsCli]);
+    let served = serve();
+    run_client("bash", &repo_root().join("tests/cli/s3_conformance.sh"), &served.endpoint);
 }
 
 #[test]
