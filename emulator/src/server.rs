@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::identity::Caller;
 use crate::protocol::{self, AwsError, AwsRequest, RequestContext, Response, rest_json, sigv4};
-use crate::services::{apigateway, batch, ecr, iam, lambda, s3, sts, tagging};
+use crate::services::{apigateway, batch, ecr, iam, lambda, logs, s3, sts, tagging};
 use crate::state::AppState;
 
 /// Largest request body accepted (Lambda zips travel base64-encoded inside JSON).
@@ -157,6 +157,8 @@ pub enum Service {
     ApiGateway,
     S3,
     Ecr,
+    /// CloudWatch Logs.
+    Logs,
     /// The Resource Groups Tagging API.
     Tagging,
 }
@@ -177,6 +179,7 @@ impl Route {
                 Service::ApiGateway => "apigateway",
                 Service::S3 => "s3",
                 Service::Ecr => "ecr",
+                Service::Logs => "logs",
                 Service::Tagging => "tagging",
             },
         }
@@ -193,6 +196,7 @@ impl Service {
             "apigateway" => Service::ApiGateway,
             "s3" => Service::S3,
             "ecr" => Service::Ecr,
+            "logs" => Service::Logs,
             "tagging" => Service::Tagging,
             _ => return None,
         })
@@ -318,7 +322,7 @@ fn body_refusal(problem: BodyProblem, route: Option<&Route>, method: &http::Meth
             let error = pick((S::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"), (S::BAD_REQUEST, "MalformedInput"));
             protocol::query::error(&error, xmlns, request_id)
         }
-        Some(Route::Service(Service::Ecr | Service::Tagging)) => {
+        Some(Route::Service(Service::Ecr | Service::Logs | Service::Tagging)) => {
             protocol::json::error(&pick(entity_too_large, (S::BAD_REQUEST, "SerializationException")))
         }
         Some(Route::Service(Service::Lambda)) => rest_json::error(
@@ -434,7 +438,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                 ecr::registry::handle(&state.ecr, req).await
             }
             Some(Route::Health) => rest_json::ok(&serde_json::json!({
-                "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running", "ecr": "running", "tagging": "running" },
+                "services": { "iam": "running", "sts": "running", "lambda": "running", "batch": "running", "apigateway": "running", "s3": "running", "ecr": "running", "logs": "running", "tagging": "running" },
                 "edition": "crts-emulator",
                 "version": env!("CARGO_PKG_VERSION"),
             })),
@@ -456,12 +460,16 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                         lambda::handle(&env, req).await
                     }
                     Service::Batch => batch::handle(&state.batch, &state.iam, &state.ecr, req).await,
-                    Service::ApiGateway => apigateway::handle(&state.apigateway, &state.iam, req).await,
+                    Service::ApiGateway => {
+                        let env: Arc<dyn lambda::Env> = state.clone();
+                        apigateway::handle(&state.apigateway, &state.iam, &env, req).await
+                    }
                     Service::S3 => s3::handle(&state.s3, &state.iam, req).await,
                     Service::Ecr => ecr::api::handle(&state.ecr, &state.iam, req).await,
+                    Service::Logs => logs::handle(&state.logs, &state.iam, req).await,
                     Service::Tagging => {
-                        let services: [&dyn crate::services::TaggedResources; 5] =
-                            [&state.lambda, &state.batch, &state.apigateway, &state.ecr, &state.s3];
+                        let services: [&dyn crate::services::TaggedResources; 6] =
+                            [&state.lambda, &state.batch, &state.apigateway, &state.ecr, &state.s3, &state.logs];
                         tagging::handle(&services, &state.iam, req).await
                     }
                 };
@@ -472,7 +480,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                 let err = AwsError::bad_request(
                     "UnrecognizedServiceException",
                     format!(
-                        "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway, s3 (+ website), ecr (+ registry), tagging and execute-api"
+                        "crts-emulator does not emulate the service for this request (signing name {service}, path {raw_path}); it serves iam, sts, lambda, batch, apigateway, s3 (+ website), ecr (+ registry), logs, tagging and execute-api"
                     ),
                 );
                 protocol::with_request_id(rest_json::error(&err, rest_json::ErrorStyle::Message), &request_id)

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::identity::Sessions;
-use crate::services::{apigateway, batch, ecr, iam, lambda, s3};
+use crate::services::{apigateway, batch, ecr, iam, lambda, logs, s3};
 
 /// The state of one emulator instance: configuration, issued credentials, and each service's resources.
 pub struct AppState {
@@ -18,6 +18,7 @@ pub struct AppState {
     pub apigateway: apigateway::ApiGateway,
     pub s3: s3::S3,
     pub ecr: ecr::Ecr,
+    pub logs: logs::Logs,
     /// Every request, in order (see [`Emulator::requests`]).
     pub journal: crate::journal::Journal,
     /// Failures tests inject (see [`Emulator::faults`]).
@@ -33,6 +34,7 @@ impl AppState {
             apigateway: apigateway::ApiGateway::new(),
             s3: s3::S3::new(),
             ecr: ecr::Ecr::new(),
+            logs: logs::Logs::new(),
             sessions: Sessions::default(),
             journal: crate::journal::Journal::default(),
             faults: crate::faults::Faults::default(),
@@ -63,5 +65,9 @@ impl lambda::Env for AppState {
 
     fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    fn logs(&self) -> &dyn logs::LogSink {
+        &self.logs
     }
 }

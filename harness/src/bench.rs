@@ -4,7 +4,8 @@
 //! - full `run` wall time of scenarios/crts.yaml on the embedded target (first run, then warm runs);
 //! - the swagger_browser check's wall time (headless Chromium; skipped figures when there is no browser);
 //! - warm POST latency and throughput through API Gateway → Lambda (Python) → Batch SubmitJob;
-//! - S3 PUT and GET throughput for small objects through the AWS SDK;
+//! - S3 PUT and GET throughput for small objects through the AWS SDK, and a 1,000-key listing paged by 100;
+//! - CloudWatch Logs events written (PutLogEvents) and read (GetLogEvents, FilterLogEvents) per second;
 //! - ECR registry push throughput for a 50 MB image (five 10 MB layers) and the memory that holds it;
 //! - with `--localstack-image`: LocalStack's start time and a full run on it.
 
@@ -286,9 +287,111 @@ async fn s3_small_objects(options: &BenchOptions) -> Result<(), String> {
         }
     }
     list_objects_paged(&s3).await?;
+    log_events(&aws_sdk_cloudwatchlogs::Client::new(&target.session.sdk_config)).await?;
     target.stop().await;
     emulator.shutdown().await;
     Ok(())
+}
+
+/// CloudWatch Logs through the SDK: 100,000 events written in batches of 1,000 (and 1,000 written one a call, as
+/// a chatty writer would), then read back a stream at a time with GetLogEvents and across the group with
+/// FilterLogEvents (a filter pattern matching a tenth of them), 10,000 a page.
+async fn log_events(logs: &aws_sdk_cloudwatchlogs::Client) -> Result<(), String> {
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    const STREAMS: usize = 10;
+    const PER_STREAM: usize = 10_000;
+    const BATCH: usize = 1_000;
+    let group = "/crts/bench";
+    logs.create_log_group().log_group_name(group).send().await.map_err(|e| format!("CreateLogGroup: {e}"))?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let started = Instant::now();
+    for stream in 0..STREAMS {
+        let name = format!("stream-{stream}");
+        logs.create_log_stream()
+            .log_group_name(group)
+            .log_stream_name(&name)
+            .send()
+            .await
+            .map_err(|e| format!("CreateLogStream: {e}"))?;
+        for batch in 0..PER_STREAM / BATCH {
+            let events = (0..BATCH).map(|i| {
+                let n = batch * BATCH + i;
+                let level = if n % 10 == 0 { "ERROR" } else { "INFO" };
+                InputLogEvent::builder()
+                    .timestamp(now - 60_000 + (n / 200) as i64)
+                    .message(format!("{level} request {n} of stream {stream}: a line of an ordinary length"))
+                    .build()
+            });
+            logs.put_log_events()
+                .log_group_name(group)
+                .log_stream_name(&name)
+                .set_log_events(Some(events.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?))
+                .send()
+                .await
+                .map_err(|e| format!("PutLogEvents: {e}"))?;
+        }
+    }
+    let total = STREAMS * PER_STREAM;
+    print_rate("log events written, 1,000 a call", total, started.elapsed());
+
+    let started = Instant::now();
+    for n in 0..BATCH {
+        let event = InputLogEvent::builder().timestamp(now).message(format!("one at a time {n}")).build();
+        logs.put_log_events()
+            .log_group_name(group)
+            .log_stream_name("stream-0")
+            .log_events(event.map_err(|e| e.to_string())?)
+            .send()
+            .await
+            .map_err(|e| format!("PutLogEvents: {e}"))?;
+    }
+    print_rate("log events written, 1 a call", BATCH, started.elapsed());
+
+    let started = Instant::now();
+    let mut read = 0;
+    for stream in 0..STREAMS {
+        let mut token: Option<String> = None;
+        loop {
+            let out = logs
+                .get_log_events()
+                .log_group_name(group)
+                .log_stream_name(format!("stream-{stream}"))
+                .start_from_head(true)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| format!("GetLogEvents: {e}"))?;
+            read += out.events().len();
+            if out.next_forward_token() == token.as_deref() {
+                break;
+            }
+            token = out.next_forward_token().map(str::to_owned);
+        }
+    }
+    if read != total + BATCH {
+        return Err(format!("GetLogEvents read {read} events, not {}", total + BATCH));
+    }
+    print_rate("log events read, GetLogEvents", read, started.elapsed());
+
+    let started = Instant::now();
+    let mut pages = logs.filter_log_events().log_group_name(group).filter_pattern("ERROR").into_paginator().send();
+    let mut matched = 0;
+    while let Some(page) = pages.next().await {
+        matched += page.map_err(|e| format!("FilterLogEvents: {e}"))?.events().len();
+    }
+    if matched != total / 10 {
+        return Err(format!("FilterLogEvents matched {matched} events, not {}", total / 10));
+    }
+    print_rate("log events scanned, FilterLogEvents", total + BATCH, started.elapsed());
+    Ok(())
+}
+
+fn print_rate(label: &str, events: usize, took: Duration) {
+    println!(
+        "{label:<36}: {:>10.0} events/s ({events} in {:.1} ms)",
+        events as f64 / took.as_secs_f64(),
+        took.as_secs_f64() * 1e3
+    );
 }
 
 /// A 1,000-key listing read with ListObjectsV2 a hundred keys a page (the SDK's paginator), timed over a few walks.

@@ -26,6 +26,8 @@ pub struct RunContext {
     /// Set by `run --provision` and `cleanup`: what the run tags, and the only resources teardown may remove.
     pub owner: Option<Owner>,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// CloudWatch Logs: where the Lambda and the Batch jobs write what they print.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 /// The provisioned run whose resources these are: every resource it creates carries
@@ -96,6 +98,7 @@ impl RunContext {
             verify: None,
             owner: None,
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
             ecr: aws_sdk_ecr::Client::new(config),
             target,
         }

@@ -10,10 +10,13 @@ use std::sync::OnceLock;
 pub enum Prerequisite {
     /// Chromium and chromedriver, for the swagger_browser check (whose snapshots record a real browser's view).
     Browser,
-    /// boto3 for `python3`, for the boto3 client tests.
+    /// boto3 and PyYAML for `python3`, for the boto3 client tests (PyYAML reads API Gateway's YAML exports).
     Boto3,
     /// The AWS CLI (`aws`), for the CLI client tests.
     AwsCli,
+    /// The AWS CLI v2 (Debian's package awscli at /usr/bin/aws, or `CRTS_AWS_CLI_V2`), for `aws logs tail`, a
+    /// command the CLI v1 lacks.
+    AwsCliV2,
     /// curl, which the CLI tests' scripts use for plain HTTP.
     Curl,
     /// `docker compose` or Debian's `docker-compose`, for the compose file's test.
@@ -23,8 +26,8 @@ pub enum Prerequisite {
 impl Prerequisite {
     /// `None` when present, else the line that says what is missing and where it comes from.
     fn missing(self) -> Option<String> {
-        static FOUND: [OnceLock<Option<String>>; 5] =
-            [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        static FOUND: [OnceLock<Option<String>>; 6] =
+            [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
         FOUND[self as usize].get_or_init(|| self.check()).clone()
     }
 
@@ -35,10 +38,18 @@ impl Prerequisite {
                 "chromium and chromedriver (Debian packages chromium, chromium-driver; or set CRTS_CHROMIUM and \
                  CRTS_CHROMEDRIVER)",
             ),
-            Prerequisite::Boto3 => {
-                (succeeds("python3", &["-c", "import boto3"]), "boto3 for python3 (pip install boto3)")
-            }
+            Prerequisite::Boto3 => (
+                succeeds("python3", &["-c", "import boto3, yaml"]),
+                "boto3 and PyYAML for python3 (pip install boto3 pyyaml)",
+            ),
             Prerequisite::AwsCli => (succeeds("aws", &["--version"]), "the AWS CLI `aws` (pip install awscli)"),
+            Prerequisite::AwsCliV2 => (
+                Command::new(aws_cli_v2())
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).starts_with("aws-cli/2")),
+                "the AWS CLI v2 (Debian package awscli, /usr/bin/aws; or set CRTS_AWS_CLI_V2)",
+            ),
             Prerequisite::Curl => (succeeds("curl", &["--version"]), "curl (Debian package curl)"),
             Prerequisite::Compose => (
                 succeeds("docker", &["compose", "version"]) || succeeds("docker-compose", &["version"]),
@@ -47,6 +58,11 @@ impl Prerequisite {
         };
         (!present).then(|| format!("missing prerequisite: {what}; scripts/test installs it and runs the tests"))
     }
+}
+
+/// Where the AWS CLI v2 is: `CRTS_AWS_CLI_V2`, else Debian's /usr/bin/aws.
+pub fn aws_cli_v2() -> std::path::PathBuf {
+    std::env::var_os("CRTS_AWS_CLI_V2").map_or_else(|| "/usr/bin/aws".into(), Into::into)
 }
 
 fn succeeds(program: &str, args: &[&str]) -> bool {

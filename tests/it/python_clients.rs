@@ -39,11 +39,14 @@ fn run_client(program: &str, script: &Path, endpoint: &str) {
 #[case::boto3_batch("boto3/batch_smoke.py")]
 #[case::boto3_lambda("boto3/lambda_smoke.py")]
 #[case::boto3_apigateway("boto3/apigateway_smoke.py")]
+#[case::boto3_apigateway_usage_export_test_invoke("boto3/apigateway_usage.py")]
 #[case::boto3_s3("boto3/s3_smoke.py")]
 #[case::boto3_s3_presigned("boto3/s3_presigned.py")]
+#[case::boto3_s3_conformance("boto3/s3_conformance.py")]
 #[case::boto3_ecr("boto3/ecr_smoke.py")]
 #[case::boto3_tagging("boto3/tagging_smoke.py")]
 #[case::boto3_pagination("boto3/pagination.py")]
+#[case::boto3_logs("boto3/logs.py")]
 #[case::boto3_iam_conditions("boto3/iam_conditions.py")]
 #[case::boto3_crts_setup_and_trigger("boto3/crts_setup.py")]
 fn boto3_scripts_pass_against_serve(#[case] script: &str) {
@@ -67,6 +70,13 @@ fn the_aws_cli_sets_up_the_swagger_bucket_website_against_serve() {
 }
 
 #[test]
+fn the_aws_cli_lists_versions_copies_parts_and_empties_buckets_as_s3_does_against_serve() {
+    require(&[Prerequisite::AwsCli]);
+    let served = serve();
+    run_client("bash", &repo_root().join("tests/cli/s3_conformance.sh"), &served.endpoint);
+}
+
+#[test]
 fn the_aws_cli_creates_the_ecr_repository_and_logs_in_against_serve() {
     require(&[Prerequisite::AwsCli, Prerequisite::Curl]);
     let served = serve();
@@ -78,6 +88,20 @@ fn the_aws_cli_auto_paginates_every_listing_against_serve() {
     require(&[Prerequisite::AwsCli]);
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/pagination.sh"), &served.endpoint);
+}
+
+#[test]
+fn the_aws_cli_reads_cloudwatch_logs_and_tails_a_functions_log_against_serve() {
+    require(&[Prerequisite::AwsCli, Prerequisite::AwsCliV2]);
+    let served = serve();
+    run_client("bash", &repo_root().join("tests/cli/logs.sh"), &served.endpoint);
+}
+
+#[test]
+fn the_aws_cli_meets_api_gateway_quotas_exports_a_stage_and_test_invokes_a_method_against_serve() {
+    require(&[Prerequisite::AwsCli, Prerequisite::Curl]);
+    let served = serve();
+    run_client("bash", &repo_root().join("tests/cli/apigateway.sh"), &served.endpoint);
 }
 
 #[test]

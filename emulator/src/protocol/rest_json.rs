@@ -56,6 +56,21 @@ pub fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
     response
 }
 
+/// A blob output (the whole body is the member, as API Gateway's GetExport answers) with its content type and
+/// further headers.
+pub fn blob(content_type: &str, headers: &[(&str, String)], bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(http::header::CONTENT_TYPE, value);
+    }
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(*name), HeaderValue::from_str(value)) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
 /// Writes an error as rest-json: `x-amzn-ErrorType: <code>` and a JSON body with the message.
 pub fn error(err: &AwsError, style: ErrorStyle) -> Response {
     let body = match style {

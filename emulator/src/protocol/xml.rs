@@ -25,6 +25,21 @@ impl XmlWriter {
         self
     }
 
+    /// Opens `<name a="v" ...>` with attributes (escaped), e.g. the `xsi:type` of an ACL grantee.
+    pub fn open_with_attrs(&mut self, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+        self.out.push('<');
+        self.out.push_str(name);
+        for (attr, value) in attrs {
+            self.out.push(' ');
+            self.out.push_str(attr);
+            self.out.push_str("=\"");
+            escape_into(&mut self.out, value);
+            self.out.push('"');
+        }
+        self.out.push('>');
+        self
+    }
+
     /// Closes `</name>`.
     pub fn close(&mut self, name: &str) -> &mut Self {
         self.out.push_str("</");

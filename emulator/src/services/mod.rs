@@ -13,6 +13,7 @@ pub mod batch;
 pub mod ecr;
 pub mod iam;
 pub mod lambda;
+pub mod logs;
 pub mod pagination;
 pub mod s3;
 pub mod sts;
@@ -167,7 +168,7 @@ macro_rules! tagged_resources {
     )*};
 }
 
-tagged_resources!(lambda::Lambda, batch::Batch, apigateway::ApiGateway, ecr::Ecr, s3::S3);
+tagged_resources!(lambda::Lambda, batch::Batch, apigateway::ApiGateway, ecr::Ecr, s3::S3, logs::Logs);
 
 /// What the services' unit tests drive them with: IAM stand-ins and the account's own caller.
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! API keys and usage plans: what lets a key through an `apiKeyRequired` method on a stage.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::model::{ApiKey, UsagePlan};
-use super::{ApiGateway, bad_request, conflict, created, input, new_id, not_found, now, patch};
+use super::model::{ApiKey, ApiStage, Quota, Throttle, UsagePlan};
+use super::{ApiGateway, bad_request, conflict, created, input, new_id, not_found, now, patch, usage};
 use crate::protocol::{AwsError, AwsResult, Response, rest_json};
 use crate::services::Call;
 
@@ -126,8 +126,8 @@ struct CreatePlanInput {
     description: Option<String>,
     #[serde(default)]
     api_stages: Vec<ApiStageInput>,
-    throttle: Option<Value>,
-    quota: Option<Value>,
+    throttle: Option<Throttle>,
+    quota: Option<Quota>,
     #[serde(default)]
     tags: super::model::Tags,
 }
@@ -137,18 +137,31 @@ struct CreatePlanInput {
 struct ApiStageInput {
     api_id: String,
     stage: String,
+    #[serde(default)]
+    throttle: BTreeMap<String, Throttle>,
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_CreateUsagePlan.html>
-/// Deviation: throttle and quota are stored and returned but not enforced.
+/// The throttle, the quota and the stages' method throttles (`/path/METHOD`) are enforced on execute-api
+/// ([`super::usage`]).
 pub(super) fn create_plan(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
     let input: CreatePlanInput = input(call.req)?;
     super::tags::check_new(&input.tags)?;
+    if let Some(throttle) = &input.throttle {
+        usage::check_throttle(throttle)?;
+    }
+    if let Some(quota) = &input.quota {
+        usage::check_quota(quota)?;
+    }
     call.store(|store| {
         let mut api_stages = Vec::new();
         for s in input.api_stages {
             check_stage(store, &s.api_id, &s.stage)?;
-            api_stages.push((s.api_id, s.stage));
+            for (method, throttle) in &s.throttle {
+                check_method_key(method)?;
+                usage::check_throttle(throttle)?;
+            }
+            api_stages.push(ApiStage { api_id: s.api_id, stage: s.stage, throttle: s.throttle });
         }
         let plan = UsagePlan {
             id: new_id(),
@@ -159,11 +172,19 @@ pub(super) fn create_plan(call: &Call<'_, ApiGateway>) -> AwsResult<Response> {
             quota: input.quota,
             keys: BTreeSet::new(),
             tags: input.tags,
+            created: chrono::Utc::now().date_naive(),
         };
         let body = plan.to_json();
         store.usage_plans.insert(plan.id.clone(), plan);
         Ok(created(&body))
     })
+}
+
+/// A method throttle's key: `/path/METHOD`, or `/*/*` for every method.
+fn check_method_key(key: &str) -> AwsResult<()> {
+    let valid =
+        key.starts_with('/') && key.rsplit_once('/').is_some_and(|(path, verb)| !path.is_empty() && !verb.is_empty());
+    if valid { Ok(()) } else { Err(bad_request(format!("Invalid method throttle key specified: {key}"))) }
 }
 
 /// The API and stage a usage plan names must exist.
@@ -197,7 +218,8 @@ pub(super) fn get_plan(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Respo
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateUsagePlan.html>
-/// (`/name`, `/description`, add/remove `/apiStages` with value `apiId:stage`)
+/// (`/name`, `/description`, add/remove `/apiStages` with value `apiId:stage`, replace `/throttle/rateLimit`,
+/// `/throttle/burstLimit`, `/quota/limit`, `/quota/period`, `/quota/offset`, remove `/throttle` and `/quota`)
 pub(super) fn update_plan(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Response> {
     let operations = patch::operations(call.req)?;
     call.store(|store| {
@@ -207,32 +229,65 @@ pub(super) fn update_plan(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Re
                 check_stage(store, api, stage)?;
             }
         }
-        let plan = store.usage_plans.get_mut(id).ok_or_else(invalid_plan)?;
+        let mut plan = store.usage_plans.get(id).cloned().ok_or_else(invalid_plan)?;
+        let number = |op: &patch::PatchOp| -> AwsResult<f64> {
+            op.value()?.parse::<f64>().map_err(|_| bad_request(format!("Invalid number for {}", op.path)))
+        };
         for op in &operations {
             match (op.op.as_str(), op.path.as_str()) {
                 ("replace", "/name") => plan.name = op.value()?.to_owned(),
                 ("replace", "/description") => plan.description = op.value.clone(),
                 ("add", "/apiStages") => {
                     let (api, stage) = op.value()?.split_once(':').ok_or_else(|| op.unsupported())?;
-                    let entry = (api.to_owned(), stage.to_owned());
-                    if !plan.api_stages.contains(&entry) {
-                        plan.api_stages.push(entry);
+                    if !plan.api_stages.iter().any(|s| s.api_id == api && s.stage == stage) {
+                        let throttle = Default::default();
+                        plan.api_stages.push(ApiStage { api_id: api.to_owned(), stage: stage.to_owned(), throttle });
                     }
                 }
                 ("remove", "/apiStages") => {
                     let (api, stage) = op.value()?.split_once(':').ok_or_else(|| op.unsupported())?;
-                    plan.api_stages.retain(|(a, s)| !(a == api && s == stage));
+                    plan.api_stages.retain(|s| !(s.api_id == api && s.stage == stage));
                 }
+                ("replace", "/throttle/rateLimit") => {
+                    plan.throttle.get_or_insert(Throttle { burst_limit: None, rate_limit: None }).rate_limit =
+                        Some(number(op)?);
+                }
+                ("replace", "/throttle/burstLimit") => {
+                    plan.throttle.get_or_insert(Throttle { burst_limit: None, rate_limit: None }).burst_limit =
+                        Some(number(op)? as i64);
+                }
+                ("remove", "/throttle") => plan.throttle = None,
+                ("replace", "/quota/limit" | "/quota/period" | "/quota/offset") => {
+                    let quota = plan.quota.get_or_insert(Quota { limit: 0, offset: 0, period: "DAY".into() });
+                    match op.path.as_str() {
+                        "/quota/limit" => quota.limit = number(op)? as i64,
+                        "/quota/offset" => quota.offset = number(op)? as i64,
+                        _ => quota.period = op.value()?.to_owned(),
+                    }
+                }
+                ("remove", "/quota") => plan.quota = None,
                 _ => return Err(op.unsupported()),
             }
         }
-        Ok(rest_json::ok(&plan.to_json()))
+        if let Some(throttle) = &plan.throttle {
+            usage::check_throttle(throttle)?;
+        }
+        if let Some(quota) = &plan.quota {
+            usage::check_quota(quota)?;
+        }
+        let body = plan.to_json();
+        store.usage_plans.insert(id.to_owned(), plan);
+        Ok(rest_json::ok(&body))
     })
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_DeleteUsagePlan.html>
 pub(super) fn delete_plan(call: &Call<'_, ApiGateway>, id: &str) -> AwsResult<Response> {
-    call.store(|store| store.usage_plans.remove(id)).ok_or_else(invalid_plan)?;
+    call.store(|store| {
+        store.usage_plans.remove(id).ok_or_else(invalid_plan)?;
+        store.usage.retain(|(plan, _), _| plan != id);
+        Ok::<_, AwsError>(())
+    })?;
     Ok(rest_json::empty(StatusCode::ACCEPTED))
 }
 

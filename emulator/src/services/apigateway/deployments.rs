@@ -7,7 +7,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::model::{Deployment, RestApi, Snapshot, Stage};
+use super::model::{Deployment, RestApi, Snapshot, Stage, Throttle};
 use super::{ApiGateway, bad_request, conflict, created, input, new_id, not_found, now, patch};
 use crate::protocol::{AwsResult, Response, rest_json};
 use crate::services::Call;
@@ -55,6 +55,7 @@ pub(super) fn create_deployment(call: &Call<'_, ApiGateway>, api_id: &str) -> Aw
                 created: time,
                 updated: time,
                 tags: Default::default(),
+                throttle: None,
             });
             stage.deployment_id = deployment_id;
             stage.updated = time;
@@ -64,7 +65,7 @@ pub(super) fn create_deployment(call: &Call<'_, ApiGateway>, api_id: &str) -> Aw
     })
 }
 
-fn snapshot(api: &RestApi) -> Snapshot {
+pub(super) fn snapshot(api: &RestApi) -> Snapshot {
     Snapshot { resources: api.resources.values().cloned().collect(), gateway_responses: api.gateway_responses.clone() }
 }
 
@@ -161,6 +162,7 @@ pub(super) fn create_stage(call: &Call<'_, ApiGateway>, api_id: &str) -> AwsResu
             created: time,
             updated: time,
             tags: input.tags,
+            throttle: None,
         };
         let body = stage.to_json();
         api.stages.insert(stage.name.clone(), stage);
@@ -194,7 +196,9 @@ pub(super) fn delete_stage(call: &Call<'_, ApiGateway>, api_id: &str, name: &str
 }
 
 /// <https://docs.aws.amazon.com/apigateway/latest/api/API_UpdateStage.html>
-/// (`/deploymentId`, `/description`, `/variables/<name>`; method settings are not emulated)
+/// (`/deploymentId`, `/description`, `/variables/<name>`, and of the method settings the stage-wide throttle,
+/// `/*/*/throttling/rateLimit` and `/*/*/throttling/burstLimit`, enforced on execute-api; other method settings
+/// and per-method settings are refused as unsupported paths)
 pub(super) fn update_stage(call: &Call<'_, ApiGateway>, api_id: &str, name: &str) -> AwsResult<Response> {
     let operations = patch::operations(call.req)?;
     call.api(api_id, |api| {
@@ -215,6 +219,20 @@ pub(super) fn update_stage(call: &Call<'_, ApiGateway>, api_id: &str, name: &str
                 }
                 ("remove", _, Some(key)) => {
                     stage.variables.remove(&key);
+                }
+                ("replace", "/*/*/throttling/rateLimit" | "/*/*/throttling/burstLimit", _) => {
+                    let number: f64 =
+                        op.value()?.parse().ok().filter(|n: &f64| *n >= 0.0).ok_or_else(|| {
+                            bad_request(format!("Invalid value for {}: a non-negative number", op.path))
+                        })?;
+                    // AWS's defaults (10000 requests a second, bursts of 5000) for the member not set.
+                    let throttle =
+                        stage.throttle.get_or_insert(Throttle { burst_limit: Some(5000), rate_limit: Some(10000.0) });
+                    if op.path.ends_with("rateLimit") {
+                        throttle.rate_limit = Some(number);
+                    } else {
+                        throttle.burst_limit = Some(number as i64);
+                    }
                 }
                 _ => return Err(op.unsupported()),
             }

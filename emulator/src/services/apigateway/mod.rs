@@ -5,12 +5,14 @@
 //!
 //! Codemap: [`model`] (stored resources and their JSON), [`rest_apis`] (APIs and resources), [`methods`]
 //! (methods, integrations and their responses), [`deployments`] (deployments and stages), [`api_keys`]
-//! (keys, usage plans), [`gateway_responses`], [`tags`], [`patch`] (patch operations), [`execute`] and [`proxy`]
-//! (the data plane). Resources live per account and region.
+//! (keys, usage plans), [`usage`] (usage plans enforced: throttles, quotas, GetUsage), [`export`] (GetExport),
+//! [`gateway_responses`], [`tags`], [`patch`] (patch operations), [`execute`] and [`proxy`] (the data plane, also
+//! behind TestInvokeMethod). Resources live per account and region.
 
 mod api_keys;
 mod deployments;
 pub mod execute;
+mod export;
 mod gateway_responses;
 mod methods;
 mod model;
@@ -18,20 +20,41 @@ pub(crate) mod patch;
 mod proxy;
 mod rest_apis;
 mod tags;
+mod test_invoke;
 #[cfg(test)]
 mod tests;
+mod usage;
+
+use std::sync::Arc;
 
 use http::{Method, StatusCode};
 
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::services::iam::Protocol;
+use crate::services::lambda::Env as LambdaEnv;
 use crate::services::{Authorize, Call, Service, pagination};
 
 use model::{RestApi, Store};
 
-/// Serves one control-plane request.
-pub async fn handle(gateway: &ApiGateway, iam: &dyn Authorize, req: AwsRequest) -> Response {
-    rest_json::finish(route(gateway, iam, &req), rest_json::ErrorStyle::Message)
+/// Serves one control-plane request. TestInvokeMethod runs a method's integration, which may invoke a Lambda
+/// function through `lambda`; every other operation is answered by [`route`].
+pub async fn handle(
+    gateway: &ApiGateway,
+    iam: &dyn Authorize,
+    lambda: &Arc<dyn LambdaEnv>,
+    req: AwsRequest,
+) -> Response {
+    let result = match req.path().as_slice() {
+        ["restapis", api, "resources", id, "methods", verb] if req.method == Method::POST => {
+            let call = Call { service: gateway, req: &req, iam, operation: req.method.as_str() };
+            match call.authorize(&[format!("arn:aws:apigateway:{}::{}", call.region(), req.raw_path)]) {
+                Ok(()) => test_invoke::test_invoke_method(&call, lambda, api, id, verb).await,
+                Err(refused) => Err(refused),
+            }
+        }
+        _ => route(gateway, iam, &req),
+    };
+    rest_json::finish(result, rest_json::ErrorStyle::Message)
 }
 
 /// One `match` from the route (method and path) to its handler. API Gateway's IAM actions are the HTTP methods
@@ -71,6 +94,9 @@ fn route(gateway: &ApiGateway, iam: &dyn Authorize, req: &AwsRequest) -> AwsResu
         ["restapis", api, "stages", name] if m == Method::GET => deployments::get_stage(&call, api, name),
         ["restapis", api, "stages", name] if m == Method::DELETE => deployments::delete_stage(&call, api, name),
         ["restapis", api, "stages", name] if m == Method::PATCH => deployments::update_stage(&call, api, name),
+        ["restapis", api, "stages", name, "exports", kind] if m == Method::GET => {
+            export::get_export(&call, api, name, kind)
+        }
         ["restapis", api, "gatewayresponses"] if m == Method::GET => gateway_responses::get_all(&call, api),
         ["restapis", api, "gatewayresponses", kind] => gateway_responses::one(&call, api, kind),
         ["apikeys"] if m == Method::POST => api_keys::create_key(&call),
@@ -87,6 +113,8 @@ fn route(gateway: &ApiGateway, iam: &dyn Authorize, req: &AwsRequest) -> AwsResu
         ["usageplans", id, "keys"] if m == Method::GET => api_keys::get_plan_keys(&call, id),
         ["usageplans", id, "keys", key] if m == Method::GET => api_keys::get_plan_key(&call, id, key),
         ["usageplans", id, "keys", key] if m == Method::DELETE => api_keys::delete_plan_key(&call, id, key),
+        ["usageplans", id, "keys", key, "usage"] if m == Method::PATCH => usage::update_usage(&call, id, key),
+        ["usageplans", id, "usage"] if m == Method::GET => usage::get_usage(&call, id),
         ["tags", arn] if m == Method::GET => tags::get(&call, arn),
         ["tags", arn] if m == Method::PUT => tags::tag(&call, arn),
         ["tags", arn] if m == Method::DELETE => tags::untag(&call, arn),
@@ -148,18 +176,23 @@ impl Call<'_, ApiGateway> {
 /// API Gateway's paging ([`pagination`]): `limit` 1-500 (default 25) and `position`, refused as
 /// BadRequestException; the answer is `{"item": [...], "position": ...}`, with `position` only when there is more.
 pub(crate) fn paged(call: &Call<'_, ApiGateway>, items: Vec<(String, serde_json::Value)>) -> AwsResult<Response> {
+    let page = page(call, items)?;
+    let mut out = serde_json::json!({ "item": page.items });
+    if let Some(next) = page.next {
+        out["position"] = serde_json::json!(next);
+    }
+    Ok(rest_json::ok(&out))
+}
+
+/// The page of `items` (each with its sort key) the request's `limit` and `position` ask for.
+pub(crate) fn page<T>(call: &Call<'_, ApiGateway>, items: Vec<(String, T)>) -> AwsResult<pagination::Page<T>> {
     let size = pagination::PageSize { default: 25, max: 500 };
     let refused = |e: pagination::PageError| match e {
         pagination::PageError::Token => bad_request("Invalid position parameter"),
         limit => bad_request(limit.validation_message("limit")),
     };
     let limit = pagination::limit_param(call.req.query_param("limit"), size).map_err(refused)?;
-    let page = pagination::page(items, size, limit, call.req.query_param("position")).map_err(refused)?;
-    let mut out = serde_json::json!({ "item": page.items });
-    if let Some(next) = page.next {
-        out["position"] = serde_json::json!(next);
-    }
-    Ok(rest_json::ok(&out))
+    pagination::page(items, size, limit, call.req.query_param("position")).map_err(refused)
 }
 
 pub(crate) fn not_found(message: impl Into<String>) -> AwsError {

@@ -13,6 +13,10 @@ pub(crate) struct Store {
     pub apis: BTreeMap<String, RestApi>,
     pub api_keys: BTreeMap<String, ApiKey>,
     pub usage_plans: BTreeMap<String, UsagePlan>,
+    /// Requests counted against each (usage plan, API key) pair's quota ([`super::usage`]).
+    pub usage: BTreeMap<(String, String), super::usage::KeyUsage>,
+    /// Token buckets of the throttles in force, by what they throttle ([`super::usage`]).
+    pub buckets: BTreeMap<String, super::usage::Bucket>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +110,8 @@ pub(crate) struct Stage {
     pub created: i64,
     pub updated: i64,
     pub tags: Tags,
+    /// The throttle of the stage's `*/*` method settings, enforced on every request it serves.
+    pub throttle: Option<Throttle>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,12 +139,43 @@ pub(crate) struct UsagePlan {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
-    /// (API id, stage name).
-    pub api_stages: Vec<(String, String)>,
-    pub throttle: Option<Value>,
-    pub quota: Option<Value>,
+    pub api_stages: Vec<ApiStage>,
+    pub throttle: Option<Throttle>,
+    pub quota: Option<Quota>,
     pub keys: BTreeSet<String>,
     pub tags: Tags,
+    /// The day the plan was made: its quota's first period is the one `quota.offset` applies to.
+    pub created: chrono::NaiveDate,
+}
+
+/// A stage a usage plan covers, with its per-method throttles keyed `/path/METHOD` (`/*/*` for every method).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ApiStage {
+    pub api_id: String,
+    pub stage: String,
+    pub throttle: BTreeMap<String, Throttle>,
+}
+
+/// A usage plan's (or a method's) request rate: a token bucket of `burst_limit` tokens refilled at `rate_limit`
+/// per second.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Throttle {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<f64>,
+}
+
+/// A usage plan's quota: `limit` requests per `period` (DAY, WEEK or MONTH), `offset` of them already taken in the
+/// plan's first period.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Quota {
+    pub limit: i64,
+    #[serde(default)]
+    pub offset: i64,
+    pub period: String,
 }
 
 fn insert_opt(map: &mut Map<String, Value>, key: &str, value: Option<&String>) {
@@ -284,7 +321,26 @@ impl Stage {
         insert_map(&mut map, "variables", &self.variables);
         map.insert("cacheClusterEnabled".into(), json!(false));
         map.insert("cacheClusterStatus".into(), json!("NOT_AVAILABLE"));
-        map.insert("methodSettings".into(), json!({}));
+        let mut settings = Map::new();
+        if let Some(throttle) = &self.throttle {
+            // The other members of a method setting, at AWS's defaults (they are not emulated).
+            settings.insert(
+                "*/*".into(),
+                json!({
+                    "metricsEnabled": false,
+                    "loggingLevel": "OFF",
+                    "dataTraceEnabled": false,
+                    "throttlingBurstLimit": throttle.burst_limit.unwrap_or(5000),
+                    "throttlingRateLimit": throttle.rate_limit.unwrap_or(10000.0),
+                    "cachingEnabled": false,
+                    "cacheTtlInSeconds": 300,
+                    "cacheDataEncrypted": false,
+                    "requireAuthorizationForCacheControl": true,
+                    "unauthorizedCacheControlHeaderStrategy": "SUCCEED_WITH_RESPONSE_HEADER",
+                }),
+            );
+        }
+        map.insert("methodSettings".into(), Value::Object(settings));
         map.insert("tracingEnabled".into(), json!(false));
         map.insert("createdDate".into(), json!(self.created));
         map.insert("lastUpdatedDate".into(), json!(self.updated));
@@ -329,14 +385,23 @@ impl UsagePlan {
         map.insert("id".into(), json!(self.id));
         map.insert("name".into(), json!(self.name));
         insert_opt(&mut map, "description", self.description.as_ref());
-        let stages: Vec<Value> =
-            self.api_stages.iter().map(|(api, stage)| json!({ "apiId": api, "stage": stage })).collect();
+        let stages: Vec<Value> = self
+            .api_stages
+            .iter()
+            .map(|s| {
+                let mut stage = json!({ "apiId": s.api_id, "stage": s.stage });
+                if !s.throttle.is_empty() {
+                    stage["throttle"] = json!(s.throttle);
+                }
+                stage
+            })
+            .collect();
         map.insert("apiStages".into(), json!(stages));
         if let Some(throttle) = &self.throttle {
-            map.insert("throttle".into(), throttle.clone());
+            map.insert("throttle".into(), json!(throttle));
         }
         if let Some(quota) = &self.quota {
-            map.insert("quota".into(), quota.clone());
+            map.insert("quota".into(), json!(quota));
         }
         insert_map(&mut map, "tags", &self.tags);
         Value::Object(map)

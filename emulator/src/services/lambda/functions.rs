@@ -478,6 +478,7 @@ pub(super) async fn ensure_pool(
         function_arn: function.arn.clone(),
         timeout: std::time::Duration::from_secs(u64::from(function.timeout)),
         env: worker_env(&function, region, state.endpoint(), &session),
+        session,
     };
     let lambda = state.lambda();
     let pool = Pool::new(interpreter, spec, lambda.config.max_workers_per_function, &lambda.capacity);
@@ -515,14 +516,11 @@ fn worker_env(
         .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
         .collect();
     env.extend(f.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let stream =
-        format!("{}/[$LATEST]{}", chrono::Utc::now().format("%Y/%m/%d"), crate::identity::random_lower_alnum(32));
     let reserved = [
         ("AWS_LAMBDA_FUNCTION_NAME", f.name.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory.to_string()),
         ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", f.name)),
-        ("AWS_LAMBDA_LOG_STREAM_NAME", stream),
         ("AWS_REGION", region.to_owned()),
         ("AWS_DEFAULT_REGION", region.to_owned()),
         ("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", f.runtime)),

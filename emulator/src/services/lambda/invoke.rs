@@ -8,8 +8,9 @@ use http::{HeaderValue, StatusCode};
 
 use super::Env;
 use super::functions::ensure_pool;
-use super::runtime::Outcome;
+use super::runtime::{self, Invocation, Outcome, WorkerSpec};
 use super::{function_arn, function_name, json_payload, not_found, permissions};
+use crate::identity::Caller;
 use crate::protocol::{AwsError, AwsResult, Response, rest_json};
 use crate::services::Call;
 
@@ -86,7 +87,9 @@ async fn run(
             AwsError::new(StatusCode::BAD_GATEWAY, "ServiceException", message)
         }
     })?;
+    let started = chrono::Utc::now().timestamp_millis();
     let invocation = pool.invoke(&request_id, &json_payload(payload)).await;
+    write_log(state, pool.spec(), account, region, name, &invocation, started);
     Ok(match invocation.outcome {
         Outcome::Returned(json) => {
             InvokeOutcome { payload: Bytes::from(json), function_error: None, log: invocation.log }
@@ -103,6 +106,48 @@ async fn run(
             }
         }
     })
+}
+
+/// Writes the invocation's log to CloudWatch Logs, as Lambda does: one event per line in the worker's stream of
+/// `/aws/lambda/<function>` (START at the start, the rest at the end), if the function's role may
+/// `logs:CreateLogStream` and `logs:PutLogEvents` there, creating the group if it may `logs:CreateLogGroup`
+/// (AWSLambdaBasicExecutionRole grants the three). Otherwise the output is lost, as on AWS.
+fn write_log(
+    state: &Arc<dyn Env>,
+    spec: &WorkerSpec,
+    account: &str,
+    region: &str,
+    name: &str,
+    invocation: &Invocation,
+    started: i64,
+) {
+    let stream = invocation.log_stream.clone().unwrap_or_else(runtime::log_stream_name);
+    let group = format!("/aws/lambda/{name}");
+    let group_arn = format!("arn:aws:logs:{region}:{account}:log-group:{group}");
+    let stream_arn = format!("{group_arn}:log-stream:{stream}");
+    let caller = Caller::Role(spec.session.clone());
+    // The Lambda service writes as the role, over TLS on AWS, with no client request behind it.
+    let mut context =
+        crate::services::iam::Context::now().with("aws:RequestedRegion", region).with("aws:SecureTransport", "true");
+    state.iam().principal_keys(&caller, &mut context);
+    let may =
+        |action: &str, resource: &str| state.iam().authorize(&caller, action, &[resource.to_owned()], &context).is_ok();
+    if !(may("logs:CreateLogStream", &stream_arn) && may("logs:PutLogEvents", &stream_arn)) {
+        tracing::debug!(function = name, "the role may not write logs: the invocation's output is not kept");
+        return;
+    }
+    let create_group = may("logs:CreateLogGroup", &format!("{group_arn}:*"));
+    let ended = chrono::Utc::now().timestamp_millis().max(started);
+    let events: Vec<(i64, String)> = invocation
+        .log
+        .lines()
+        .enumerate()
+        .map(|(at, line)| (if at == 0 { started } else { ended }, line.to_owned()))
+        .filter(|(_, line)| !line.is_empty())
+        .collect();
+    if !events.is_empty() && !state.logs().append(account, region, &group, &stream, events, create_group) {
+        tracing::debug!(function = name, "{group} does not exist and the role may not create it");
+    }
 }
 
 /// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>

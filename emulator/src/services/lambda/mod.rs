@@ -92,6 +92,8 @@ pub trait Env: Send + Sync + 'static {
     fn role_exists(&self, role_arn: &str) -> bool;
     fn issue_session(&self, role_arn: &str, session_name: &str) -> crate::identity::RoleSession;
     fn endpoint(&self) -> &str;
+    /// Where invocations' output goes (CloudWatch Logs).
+    fn logs(&self) -> &dyn crate::services::logs::LogSink;
 }
 
 /// The Lambda service of one emulator instance.

@@ -22,6 +22,7 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/crts-lambda";
 struct TestEnv {
     lambda: Lambda,
     sessions: Sessions,
+    logs: crate::services::logs::Logs,
 }
 
 impl Env for TestEnv {
@@ -44,13 +45,17 @@ impl Env for TestEnv {
     fn endpoint(&self) -> &str {
         "http://127.0.0.1:1"
     }
+
+    fn logs(&self) -> &dyn crate::services::logs::LogSink {
+        &self.logs
+    }
 }
 
 fn env() -> Arc<dyn Env> {
     // No interpreter and no pip: the worker a create prewarms cannot start, and nothing here invokes.
     let config =
         LambdaConfig { python: Some("/nonexistent/python3.8".into()), offline: true, ..LambdaConfig::default() };
-    Arc::new(TestEnv { lambda: Lambda::new(config), sessions: Sessions::default() })
+    Arc::new(TestEnv { lambda: Lambda::new(config), sessions: Sessions::default(), logs: Default::default() })
 }
 
 fn package() -> String {

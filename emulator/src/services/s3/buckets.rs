@@ -7,7 +7,7 @@ use super::S3;
 use super::bucket_policy::BucketPolicy;
 use super::cors::CorsRule;
 use super::error;
-use super::model::{Bucket, PublicAccessBlock, Website};
+use super::model::{Bucket, PublicAccessBlock, Versioning, Website};
 use super::{XMLNS, arn, empty_with, parse_xml, xml_time};
 use crate::protocol::xml::XmlWriter;
 use crate::protocol::{AwsError, AwsResult, Response, rest_xml};
@@ -35,7 +35,7 @@ pub fn service_level(call: &Call<'_, S3>) -> AwsResult<Response> {
     });
     let mut xml = XmlWriter::new();
     xml.open("ListAllMyBucketsResult", Some(XMLNS));
-    xml.open("Owner", None).text("ID", &owner_id(&account)).text("DisplayName", "crts").close("Owner");
+    xml.open("Owner", None).text("ID", &owner_id(&account)).close("Owner");
     xml.open("Buckets", None);
     for (name, created, region) in &buckets {
         xml.open("Bucket", None)
@@ -49,7 +49,7 @@ pub fn service_level(call: &Call<'_, S3>) -> AwsResult<Response> {
 }
 
 /// The canonical user id S3 shows for an account (64 hex characters, stable per account).
-fn owner_id(account: &str) -> String {
+pub(super) fn owner_id(account: &str) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(account.as_bytes()))
 }
@@ -177,6 +177,47 @@ pub fn bucket_level(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
             _ => Err(error::method_not_allowed(m, "BUCKET")),
         };
     }
+    if has("versioning") {
+        return match *m {
+            Method::PUT => {
+                auth("s3:PutBucketVersioning")?;
+                put_versioning(call, bucket)
+            }
+            Method::GET => {
+                auth("s3:GetBucketVersioning")?;
+                get_versioning(call, bucket)
+            }
+            _ => Err(error::method_not_allowed(m, "BUCKET")),
+        };
+    }
+    if has("versions") && *m == Method::GET {
+        auth("s3:ListBucketVersions")?;
+        return super::versions::list_object_versions(call, bucket);
+    }
+    if has("ownershipControls") {
+        return match *m {
+            Method::PUT => {
+                auth("s3:PutBucketOwnershipControls")?;
+                put_ownership_controls(call, bucket)
+            }
+            Method::GET => {
+                auth("s3:GetBucketOwnershipControls")?;
+                get_ownership_controls(call, bucket)
+            }
+            Method::DELETE => {
+                auth("s3:PutBucketOwnershipControls")?;
+                call.service.with_bucket(bucket, |b| {
+                    b.ownership = None;
+                    Ok(())
+                })?;
+                Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+            }
+            _ => Err(error::method_not_allowed(m, "BUCKET")),
+        };
+    }
+    if has("acl") {
+        return acl(call, bucket, None);
+    }
     if has("location") && *m == Method::GET {
         auth("s3:GetBucketLocation")?;
         let region = call.service.with_bucket(bucket, |b| Ok(b.region.clone()))?;
@@ -217,7 +258,8 @@ pub fn bucket_level(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
             auth("s3:DeleteBucket")?;
             call.service.with_buckets(|buckets| {
                 let b = buckets.get(bucket).ok_or_else(|| error::no_such_bucket(bucket))?;
-                if !b.objects.is_empty() {
+                // Noncurrent versions and delete markers keep a bucket from being deleted, as on S3.
+                if !b.is_empty() {
                     return Err(AwsError::new(
                         StatusCode::CONFLICT,
                         "BucketNotEmpty",
@@ -240,7 +282,6 @@ pub fn bucket_level(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
 
 /// Subresources S3 has that this emulator does not: refused clearly rather than mistaken for ListObjects.
 const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
-    "acl",
     "accelerate",
     "analytics",
     "encryption",
@@ -251,12 +292,172 @@ const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "metrics",
     "notification",
     "object-lock",
-    "ownershipControls",
     "replication",
     "requestPayment",
-    "versioning",
-    "versions",
 ];
+
+/// PutBucketVersioning: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketVersioning.html>.
+/// `<VersioningConfiguration><Status>Enabled|Suspended</Status></VersioningConfiguration>`; any other status is
+/// MalformedXML. A bucket once versioned cannot return to never-versioned, as on S3. Deviation: MFA delete is
+/// not offered (`<MfaDelete>Enabled</MfaDelete>` is 501 NotImplemented; S3 needs the root user's MFA device).
+fn put_versioning(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let root = parse_xml(&call.req.body)?;
+    if !root.is("VersioningConfiguration") {
+        return Err(error::malformed_xml());
+    }
+    let status = match root.child_text("Status").map(str::trim) {
+        Some("Enabled") => Some(Versioning::Enabled),
+        Some("Suspended") => Some(Versioning::Suspended),
+        None => None,
+        Some(_) => return Err(error::malformed_xml()),
+    };
+    match root.child_text("MfaDelete").map(str::trim) {
+        None | Some("Disabled") => {}
+        Some("Enabled") => {
+            return Err(AwsError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                "MFA delete is not implemented by crts-emulator",
+            ));
+        }
+        Some(_) => return Err(error::malformed_xml()),
+    }
+    call.service.with_bucket(bucket, |b| {
+        if let Some(status) = status {
+            b.versioning = Some(status);
+        }
+        Ok(())
+    })?;
+    Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+}
+
+/// GetBucketVersioning: <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html>; a bucket
+/// never versioned answers an empty `VersioningConfiguration`, as S3 does.
+fn get_versioning(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let status = call.service.with_bucket(bucket, |b| Ok(b.versioning))?;
+    let mut xml = XmlWriter::new();
+    xml.open("VersioningConfiguration", Some(XMLNS));
+    xml.opt_text("Status", status.map(Versioning::as_str));
+    xml.close("VersioningConfiguration");
+    Ok(rest_xml::ok(xml.finish()))
+}
+
+/// The rules Object Ownership takes.
+const OWNERSHIP_RULES: &[&str] = &["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"];
+
+/// PutBucketOwnershipControls:
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketOwnershipControls.html>. One rule,
+/// `ObjectOwnership` one of BucketOwnerEnforced, BucketOwnerPreferred, ObjectWriter; anything else is
+/// MalformedXML. Deviation: under BucketOwnerPreferred or ObjectWriter, ACLs are accepted but not stored
+/// ([`super::objects::check_acl`]).
+fn put_ownership_controls(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let payload = super::payload::decode(&call.req.headers, call.req.body.clone())?;
+    let root = parse_xml(&payload.body)?;
+    let rules: Vec<_> = root.children_named("Rule").collect();
+    let rule = match rules.as_slice() {
+        [rule] if root.is("OwnershipControls") => rule.child_text("ObjectOwnership").map(str::trim),
+        _ => None,
+    };
+    let Some(rule) = rule.filter(|r| OWNERSHIP_RULES.contains(r)) else {
+        return Err(error::malformed_xml());
+    };
+    call.service.with_bucket(bucket, |b| {
+        b.ownership = Some(rule.to_owned());
+        Ok(())
+    })?;
+    Ok(empty_with(StatusCode::OK, HeaderMap::new()))
+}
+
+/// GetBucketOwnershipControls:
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketOwnershipControls.html>. New buckets answer
+/// BucketOwnerEnforced (S3's default since April 2023); after DeleteBucketOwnershipControls, 404
+/// OwnershipControlsNotFoundError, as S3 answers (ACLs are then enabled: the bucket behaves as ObjectWriter).
+fn get_ownership_controls(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
+    let rule = call.service.with_bucket(bucket, |b| Ok(b.ownership.clone()))?;
+    let Some(rule) = rule else {
+        return Err(AwsError::new(
+            StatusCode::NOT_FOUND,
+            "OwnershipControlsNotFoundError",
+            "The bucket ownership controls were not found",
+        )
+        .with("BucketName", bucket));
+    };
+    let mut xml = XmlWriter::new();
+    xml.open("OwnershipControls", Some(XMLNS))
+        .open("Rule", None)
+        .text("ObjectOwnership", &rule)
+        .close("Rule")
+        .close("OwnershipControls");
+    Ok(rest_xml::ok(xml.finish()))
+}
+
+/// The ACL subresource of a bucket or object (GetBucketAcl, PutBucketAcl, GetObjectAcl, PutObjectAcl):
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html>. Get answers the owner's
+/// FULL_CONTROL grant (all a bucket with ACLs disabled has). Put with ACLs disabled (BucketOwnerEnforced)
+/// accepts only `private` / `bucket-owner-full-control` without grants and otherwise answers 400
+/// AccessControlListNotSupported, as S3 does. Deviation: with ACLs enabled (ObjectWriter,
+/// BucketOwnerPreferred), PutBucketAcl/PutObjectAcl is 501 NotImplemented: ACLs are not stored or evaluated.
+pub(super) fn acl(call: &Call<'_, S3>, bucket: &str, key: Option<&str>) -> AwsResult<Response> {
+    let m = &call.req.method;
+    let resource = arn(bucket, key);
+    let (action, resource_type) = match (m, key) {
+        (&Method::GET, None) => ("s3:GetBucketAcl", "BUCKET"),
+        (&Method::PUT, None) => ("s3:PutBucketAcl", "BUCKET"),
+        (&Method::GET, Some(_)) => ("s3:GetObjectAcl", "OBJECT"),
+        (&Method::PUT, Some(_)) => ("s3:PutObjectAcl", "OBJECT"),
+        _ => return Err(error::method_not_allowed(m, if key.is_some() { "OBJECT" } else { "BUCKET" })),
+    };
+    call.authorize_on(bucket, action, &resource)?;
+    let (owner, disabled, exists) = call.service.with_bucket(bucket, |b| {
+        Ok((b.owner.clone(), b.acls_disabled(), key.is_none_or(|k| b.objects.contains_key(k))))
+    })?;
+    if let (false, Some(key)) = (exists, key) {
+        return Err(error::no_such_key(key));
+    }
+    if *m == Method::PUT {
+        let body_grants = !call.req.body.iter().all(u8::is_ascii_whitespace);
+        let canned = call.req.header("x-amz-acl");
+        let header_grants = call.req.headers.keys().any(|n| n.as_str().starts_with("x-amz-grant-"));
+        if !disabled {
+            return Err(AwsError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                format!("{resource_type} ACLs are not stored by crts-emulator; use a bucket policy"),
+            ));
+        }
+        let owner_only = canned.is_none_or(|c| c == "private" || c == "bucket-owner-full-control");
+        if header_grants
+            || !owner_only
+            || (body_grants && canned.is_none() && !owner_only_policy(&call.req.body, &owner))
+        {
+            return Err(super::objects::acl_not_supported());
+        }
+        return Ok(empty_with(StatusCode::OK, HeaderMap::new()));
+    }
+    let id = owner_id(&owner);
+    let mut xml = XmlWriter::new();
+    xml.open("AccessControlPolicy", Some(XMLNS)).open("Owner", None).text("ID", &id).close("Owner");
+    xml.open("AccessControlList", None).open("Grant", None);
+    xml.open_with_attrs(
+        "Grantee",
+        &[("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"), ("xsi:type", "CanonicalUser")],
+    );
+    xml.text("ID", &id).close("Grantee").text("Permission", "FULL_CONTROL").close("Grant");
+    xml.close("AccessControlList").close("AccessControlPolicy");
+    Ok(rest_xml::ok(xml.finish()))
+}
+
+/// Whether an AccessControlPolicy body grants only FULL_CONTROL to the bucket owner (what S3 accepts while ACLs
+/// are disabled).
+fn owner_only_policy(body: &[u8], owner: &str) -> bool {
+    let Some(root) = crate::protocol::xml::parse(body) else { return false };
+    let Some(list) = root.child("AccessControlList") else { return false };
+    let id = owner_id(owner);
+    list.children_named("Grant").all(|grant| {
+        grant.child_text("Permission").map(str::trim) == Some("FULL_CONTROL")
+            && grant.child("Grantee").and_then(|g| g.child_text("ID")).map(str::trim) == Some(id.as_str())
+    })
+}
 
 /// CreateBucket: name rules, LocationConstraint against the endpoint's region, and AWS's answer for a bucket
 /// that exists (yours: BucketAlreadyOwnedByYou, except the us-east-1 legacy 200; someone else's: BucketAlreadyExists).

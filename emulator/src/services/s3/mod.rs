@@ -8,8 +8,9 @@
 //! - anonymous requests: the bucket policy's statements for `Principal: "*"`, unless Block Public Access's
 //!   RestrictPublicBuckets is on for a bucket whose policy is public.
 //!
-//! Modules: [`model`] (what is stored), [`buckets`] (bucket operations and configuration), [`objects`],
-//! [`multipart`] (multipart uploads), [`payload`] (aws-chunked bodies, checksums), [`cors`], [`bucket_policy`], [`error`], [`website`].
+//! Modules: [`model`] (what is stored, versions included), [`buckets`] (bucket operations and configuration:
+//! versioning, Object Ownership, ACLs), [`objects`] (object operations, listings, conditional writes), [`versions`]
+//! (ListObjectVersions), [`multipart`] (multipart uploads, UploadPartCopy), [`payload`] (aws-chunked bodies, checksums), [`cors`], [`bucket_policy`], [`error`], [`website`].
 
 pub mod bucket_policy;
 pub(crate) mod buckets;
@@ -21,6 +22,7 @@ mod objects;
 pub mod payload;
 #[cfg(test)]
 mod service_tests;
+mod versions;
 pub mod website;
 
 use std::collections::BTreeMap;

@@ -1,5 +1,6 @@
-//! Object operations: PutObject, CopyObject, GetObject (Range, conditional), HeadObject, DeleteObject,
-//! DeleteObjects, ListObjects and ListObjectsV2; multipart uploads are routed to [`super::multipart`].
+//! Object operations: PutObject and CopyObject (with conditional writes), GetObject (Range, conditional),
+//! HeadObject, DeleteObject, DeleteObjects (each by version id too), ListObjects and ListObjectsV2 (and the
+//! prefix/delimiter rolling ListObjectVersions shares); multipart uploads are routed to [`super::multipart`].
 
 use std::collections::BTreeMap;
 
@@ -21,8 +22,8 @@ use crate::services::Call;
 const STANDARD_HEADERS: &[&str] =
     &["cache-control", "content-disposition", "content-encoding", "content-language", "expires"];
 
-/// Canned ACLs that would make an object public: refused, since new buckets have ACLs disabled
-/// (Object Ownership "bucket owner enforced", AWS's default since April 2023).
+/// The canned ACLs a bucket with ACLs disabled (Object Ownership BucketOwnerEnforced, AWS's default since April
+/// 2023) still accepts: they grant nothing beyond the owner.
 const ACLS_ALLOWED: &[&str] = &["private", "bucket-owner-full-control"];
 
 /// Everything addressed to `/bucket/key`.
@@ -41,10 +42,7 @@ pub fn object_level(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<R
         };
     }
     if let Some((name, _)) = call.req.query.iter().find(|(k, _)| {
-        matches!(
-            k.as_str(),
-            "tagging" | "acl" | "retention" | "legal-hold" | "attributes" | "restore" | "select" | "torrent"
-        )
+        matches!(k.as_str(), "tagging" | "retention" | "legal-hold" | "attributes" | "restore" | "select" | "torrent")
     }) {
         return Err(AwsError::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -52,7 +50,18 @@ pub fn object_level(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<R
             format!("The object subresource ?{name} is not implemented by crts-emulator"),
         ));
     }
+    if has("acl") {
+        return super::buckets::acl(call, bucket, Some(key));
+    }
     let object_arn = arn(bucket, Some(key));
+    let version_id = call.req.query_param("versionId");
+    if let Some(id) = version_id
+        && !super::model::is_version_id(id)
+    {
+        return Err(error::invalid_argument("Invalid version id specified")
+            .with("ArgumentName", "versionId")
+            .with("ArgumentValue", id));
+    }
     match call.req.method {
         Method::PUT if call.req.headers.contains_key("x-amz-copy-source") => copy_object(call, bucket, key),
         Method::PUT => {
@@ -60,42 +69,158 @@ pub fn object_level(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<R
             put_object(call, bucket, key)
         }
         Method::GET | Method::HEAD => {
-            call.authorize_on(bucket, "s3:GetObject", &object_arn)?;
-            let object = call.service.with_bucket(bucket, |b| Ok(b.objects.get(key).cloned()))?;
-            let Some(object) = object else {
-                // Without s3:ListBucket a caller may not learn that a key does not exist: 403, as on AWS.
-                call.authorize_on(bucket, "s3:ListBucket", &arn(bucket, None))?;
-                return Err(error::no_such_key(key));
-            };
-            serve_object(&object, &call.req.headers, &call.req.method, has("partNumber"))
+            let action = if version_id.is_some() { "s3:GetObjectVersion" } else { "s3:GetObject" };
+            call.authorize_on(bucket, action, &object_arn)?;
+            let (object, versioned) = read_object(call, bucket, key, version_id)?;
+            let mut response = serve_object(&object, &call.req.headers, &call.req.method, has("partNumber"))?;
+            if versioned || version_id.is_some() {
+                insert_header(response.headers_mut(), "x-amz-version-id", &object.version_id);
+            }
+            Ok(response)
         }
         Method::DELETE => {
-            call.authorize_on(bucket, "s3:DeleteObject", &object_arn)?;
-            call.service.with_bucket(bucket, |b| {
-                b.objects.remove(key);
-                Ok(())
+            let action = if version_id.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" };
+            call.authorize_on(bucket, action, &object_arn)?;
+            let deleted = call.service.with_bucket(bucket, |b| {
+                Ok(match version_id {
+                    Some(id) => b.delete_version(key, id),
+                    None => Some(b.delete_current(key)),
+                })
             })?;
-            Ok(empty_with(StatusCode::NO_CONTENT, HeaderMap::new()))
+            let mut response = empty_with(StatusCode::NO_CONTENT, HeaderMap::new());
+            // Deleting a version that does not exist succeeds without saying anything, as on S3.
+            if let Some(deleted) = deleted {
+                if let Some(id) = &deleted.version_id {
+                    insert_header(response.headers_mut(), "x-amz-version-id", id);
+                }
+                if deleted.delete_marker {
+                    insert_header(response.headers_mut(), "x-amz-delete-marker", "true");
+                }
+            }
+            Ok(response)
         }
         _ => Err(error::method_not_allowed(&call.req.method, "OBJECT")),
     }
 }
 
+/// The object GetObject, HeadObject and the copy operations read: the key's current object, or the version
+/// asked for, and whether the bucket has a versioning state (then answers carry `x-amz-version-id`).
+///
+/// A key whose latest version is a delete marker is 404 NoSuchKey with `x-amz-delete-marker: true`; a version
+/// that does not exist is 404 NoSuchVersion; a version that is a delete marker is 405 MethodNotAllowed with
+/// `x-amz-delete-marker: true`, as S3 answers. A missing key is 403 for a caller without `s3:ListBucket`.
+pub(super) fn read_object(
+    call: &Call<'_, S3>,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> AwsResult<(Object, bool)> {
+    enum Found {
+        Object(Object),
+        Missing(Option<String>),
+        NoVersion,
+        Marker(String),
+    }
+    let (found, versioned) = call.service.with_bucket(bucket, |b| {
+        let found = match version_id {
+            None => match b.objects.get(key) {
+                Some(object) => Found::Object(object.clone()),
+                None => Found::Missing(b.latest_delete_marker(key).map(str::to_owned)),
+            },
+            Some(id) => match b.version(key, id) {
+                Some(super::model::Version::Object(object)) => Found::Object(object),
+                Some(super::model::Version::DeleteMarker { version_id, .. }) => Found::Marker(version_id),
+                None => Found::NoVersion,
+            },
+        };
+        Ok((found, b.versioning.is_some()))
+    })?;
+    match found {
+        Found::Object(object) => Ok((object, versioned)),
+        Found::Missing(marker) => {
+            // Without s3:ListBucket a caller may not learn that a key does not exist: 403, as on AWS.
+            call.authorize_on(bucket, "s3:ListBucket", &arn(bucket, None))?;
+            let mut err = error::no_such_key(key);
+            if let Some(marker) = marker {
+                err = err
+                    .with_header(http::HeaderName::from_static("x-amz-delete-marker"), "true")
+                    .with_header(http::HeaderName::from_static("x-amz-version-id"), &marker);
+            }
+            Err(err)
+        }
+        Found::NoVersion => {
+            Err(AwsError::new(StatusCode::NOT_FOUND, "NoSuchVersion", "The specified version does not exist.")
+                .with("Key", key)
+                .with("VersionId", version_id.unwrap_or("")))
+        }
+        Found::Marker(id) => Err(error::method_not_allowed(&call.req.method, "DeleteMarker")
+            .with_header(http::HeaderName::from_static("x-amz-delete-marker"), "true")
+            .with_header(http::HeaderName::from_static("x-amz-version-id"), &id)),
+    }
+}
+
+/// The write conditions of PutObject and CompleteMultipartUpload
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>), checked against the key's
+/// current object (a delete marker counts as no object): `If-None-Match: *` fails with 412 PreconditionFailed
+/// when there is one; `If-Match: <etag>` fails with 404 NoSuchKey when there is none and 412 when its ETag
+/// differs. `If-None-Match` with anything but `*` is 501 NotImplemented, as S3 answers it.
+pub(super) fn check_write_conditions(req: &AwsRequest, key: &str, current: Option<&Object>) -> AwsResult<()> {
+    let failed = |condition: &str| {
+        AwsError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+        )
+        .with("Condition", condition)
+    };
+    if let Some(none_match) = req.header("if-none-match") {
+        if none_match.trim() != "*" {
+            return Err(AwsError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                "A header you provided implies functionality that is not implemented",
+            )
+            .with("Header", "If-None-Match"));
+        }
+        if current.is_some() {
+            return Err(failed("If-None-Match"));
+        }
+    }
+    if let Some(expected) = req.header("if-match") {
+        let Some(current) = current else { return Err(error::no_such_key(key)) };
+        if !etag_list_matches(expected, &current.etag) {
+            return Err(failed("If-Match"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a write carries a condition ([`check_write_conditions`]).
+pub(super) fn is_conditional(req: &AwsRequest) -> bool {
+    req.headers.contains_key("if-none-match") || req.headers.contains_key("if-match")
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html>: the body (plain or aws-chunked, its
+/// declared checksum verified), metadata, and the write conditions ([`check_write_conditions`]); stored as the
+/// bucket's versioning state says, answering `x-amz-version-id` when the bucket has one.
 fn put_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
-    check_acl(call.req)?;
+    check_acl(call, bucket)?;
     let payload = payload::decode(&call.req.headers, call.req.body.clone())?;
     let mut object = new_object(payload.body, &call.req.headers);
     object.checksum = payload.checksum;
     let etag = object.etag.clone();
     let checksum = object.checksum.clone();
-    call.service.with_bucket(bucket, |b| {
-        b.objects.insert(key.to_owned(), object);
-        Ok(())
+    let version_id = call.service.with_bucket(bucket, |b| {
+        check_write_conditions(call.req, key, b.objects.get(key))?;
+        Ok(b.put(key, object))
     })?;
     let mut response = empty_with(StatusCode::OK, HeaderMap::new());
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(http::header::ETAG, value);
+    }
+    if let Some(version_id) = &version_id {
+        insert_header(headers, "x-amz-version-id", version_id);
     }
     if let Some((algorithm, value)) = checksum
         && let Ok(value) = HeaderValue::from_str(&value)
@@ -107,15 +232,46 @@ fn put_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Respons
     Ok(response)
 }
 
-pub(super) fn check_acl(req: &AwsRequest) -> AwsResult<()> {
-    match req.header("x-amz-acl") {
-        Some(acl) if !ACLS_ALLOWED.contains(&acl) => Err(AwsError::new(
-            StatusCode::BAD_REQUEST,
-            "AccessControlListNotSupported",
-            "The bucket does not allow ACLs",
-        )),
-        _ => Ok(()),
+/// Sets a header when the value is a valid header value.
+pub(super) fn insert_header(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
     }
+}
+
+/// A canned ACL sent with a write (`x-amz-acl`, or `x-amz-grant-*` headers). While the bucket's Object
+/// Ownership is BucketOwnerEnforced (the default), ACLs are disabled: only `private` and
+/// `bucket-owner-full-control` are accepted, anything else is 400 AccessControlListNotSupported, as S3 answers.
+/// Under ObjectWriter or BucketOwnerPreferred a canned ACL is accepted, and a public one (`public-read`,
+/// `public-read-write`, `authenticated-read`) is refused with 403 AccessDenied while BlockPublicAcls is on.
+/// Deviation: accepted ACLs are not stored and grant nothing; access is decided by IAM and the bucket policy.
+pub(super) fn check_acl(call: &Call<'_, S3>, bucket: &str) -> AwsResult<()> {
+    let req = call.req;
+    let grants = req.headers.keys().any(|name| name.as_str().starts_with("x-amz-grant-"));
+    let acl = req.header("x-amz-acl");
+    if acl.is_none() && !grants {
+        return Ok(());
+    }
+    let (enforced, block_public_acls) =
+        call.service.with_bucket(bucket, |b| Ok((b.acls_disabled(), b.block().block_public_acls)))?;
+    if enforced {
+        return match acl {
+            Some(acl) if ACLS_ALLOWED.contains(&acl) && !grants => Ok(()),
+            _ => Err(acl_not_supported()),
+        };
+    }
+    if block_public_acls && acl.is_some_and(|acl| PUBLIC_ACLS.contains(&acl)) {
+        return Err(error::access_denied());
+    }
+    Ok(())
+}
+
+/// Canned ACLs that grant access beyond the bucket owner.
+const PUBLIC_ACLS: &[&str] = &["public-read", "public-read-write", "authenticated-read"];
+
+/// S3's answer to an ACL that a bucket with ACLs disabled (BucketOwnerEnforced) cannot take.
+pub(super) fn acl_not_supported() -> AwsError {
+    AwsError::new(StatusCode::BAD_REQUEST, "AccessControlListNotSupported", "The bucket does not allow ACLs")
 }
 
 /// A new object from its bytes and the request's metadata headers.
@@ -139,6 +295,7 @@ pub(super) fn new_object(body: Bytes, headers: &HeaderMap) -> Object {
         standard_headers,
         metadata: user_metadata(headers),
         checksum: None,
+        version_id: super::model::NULL_VERSION.to_owned(),
     }
 }
 
@@ -252,11 +409,15 @@ fn parse_range(header: &str, total: usize) -> AwsResult<Option<(usize, usize)>> 
     Ok(Some(range))
 }
 
-/// CopyObject: `x-amz-copy-source: [/]bucket/key[?versionId=...]`, metadata COPY (default) or REPLACE.
-fn copy_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
-    let source = call.req.header("x-amz-copy-source").unwrap_or("");
-    let source = source.split('?').next().unwrap_or(source);
-    let source = percent_encoding::percent_decode_str(source.trim_start_matches('/')).decode_utf8_lossy().into_owned();
+/// The object `x-amz-copy-source` names (`[/]bucket/key[?versionId=...]`, percent-encoded), read as GetObject
+/// reads it ([`read_object`]) after `s3:GetObject` (or `s3:GetObjectVersion`) on it is authorized: CopyObject and
+/// UploadPartCopy may copy from any bucket the caller may read. A version that is a delete marker is 400
+/// InvalidRequest, as S3 answers. Returns the object and the source version id to echo
+/// (`x-amz-copy-source-version-id`) when the source bucket is versioned or a version was named.
+pub(super) fn copy_source(call: &Call<'_, S3>) -> AwsResult<(Object, Option<String>)> {
+    let header = call.req.header("x-amz-copy-source").unwrap_or("");
+    let (path, query) = header.split_once('?').unwrap_or((header, ""));
+    let source = percent_encoding::percent_decode_str(path.trim_start_matches('/')).decode_utf8_lossy().into_owned();
     let Some((source_bucket, source_key)) = source.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
     else {
         return Err(error::invalid_argument(
@@ -264,14 +425,44 @@ fn copy_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Respon
         )
         .with("ArgumentName", "x-amz-copy-source"));
     };
-    call.authorize_on(source_bucket, "s3:GetObject", &arn(source_bucket, Some(source_key)))?;
+    let query = crate::protocol::parse_query(query);
+    let version_id = query.iter().find(|(k, _)| k == "versionId").map(|(_, v)| v.as_str());
+    if let Some(id) = version_id
+        && !super::model::is_version_id(id)
+    {
+        return Err(error::invalid_argument("Invalid version id specified")
+            .with("ArgumentName", "x-amz-copy-source")
+            .with("ArgumentValue", id));
+    }
+    let action = if version_id.is_some() { "s3:GetObjectVersion" } else { "s3:GetObject" };
+    call.authorize_on(source_bucket, action, &arn(source_bucket, Some(source_key)))?;
+    match read_object(call, source_bucket, source_key, version_id) {
+        Ok((object, versioned)) => {
+            let echoed = (versioned || version_id.is_some()).then(|| object.version_id.clone());
+            Ok((object, echoed))
+        }
+        Err(err) if err.code == "MethodNotAllowed" => Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequest",
+            "The source of a copy request may not specifically refer to a delete marker by version id.",
+        )),
+        Err(err) => Err(err),
+    }
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html>: from [`copy_source`], metadata COPY
+/// (default) or REPLACE, with the destination's write conditions. Deviation: the `x-amz-copy-source-if-*`
+/// conditions are not evaluated.
+fn copy_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Response> {
     call.authorize_on(bucket, "s3:PutObject", &arn(bucket, Some(key)))?;
-    check_acl(call.req)?;
-    let original = call.service.with_bucket(source_bucket, |b| {
-        b.objects.get(source_key).cloned().ok_or_else(|| error::no_such_key(source_key))
-    })?;
+    check_acl(call, bucket)?;
+    let (original, source_version) = copy_source(call)?;
     let replace = call.req.header("x-amz-metadata-directive").is_some_and(|d| d.eq_ignore_ascii_case("REPLACE"));
-    if source_bucket == bucket && source_key == key && !replace {
+    let header = call.req.header("x-amz-copy-source").unwrap_or("");
+    let same = percent_encoding::percent_decode_str(header.split('?').next().unwrap_or("").trim_start_matches('/'))
+        .decode_utf8_lossy()
+        == format!("{bucket}/{key}");
+    if same && !replace && !header.contains("versionId=") {
         return Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             "InvalidRequest",
@@ -285,19 +476,30 @@ fn copy_object(call: &Call<'_, S3>, bucket: &str, key: &str) -> AwsResult<Respon
         Object { last_modified: Utc::now(), ..original }
     };
     let (etag, modified) = (object.etag.clone(), xml_time(&object.last_modified));
-    call.service.with_bucket(bucket, |b| {
-        b.objects.insert(key.to_owned(), object);
-        Ok(())
+    let version_id = call.service.with_bucket(bucket, |b| {
+        check_write_conditions(call.req, key, b.objects.get(key))?;
+        Ok(b.put(key, object))
     })?;
     let mut xml = XmlWriter::new();
     xml.open("CopyObjectResult", Some(XMLNS))
         .text("LastModified", &modified)
         .text("ETag", &etag)
         .close("CopyObjectResult");
-    Ok(rest_xml::ok(xml.finish()))
+    let mut response = rest_xml::ok(xml.finish());
+    if let Some(id) = &version_id {
+        insert_header(response.headers_mut(), "x-amz-version-id", id);
+    }
+    if let Some(id) = &source_version {
+        insert_header(response.headers_mut(), "x-amz-copy-source-version-id", id);
+    }
+    Ok(response)
 }
 
-/// DeleteObjects: `<Delete><Quiet/><Object><Key/></Object>...</Delete>`; each key is authorized on its own.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html>:
+/// `<Delete><Quiet/><Object><Key/><VersionId/></Object>...</Delete>` (1 to 1000 objects); each is authorized on
+/// its own (`s3:DeleteObject`, or `s3:DeleteObjectVersion` with a version id) and deleted as DeleteObject would
+/// ([`super::model::Bucket::delete_current`], [`super::model::Bucket::delete_version`]). `Deleted` names the
+/// version removed or the delete marker made; Quiet mode lists only the errors.
 pub fn delete_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     let payload = payload::decode(&call.req.headers, call.req.body.clone())?;
     let root = parse_xml(&payload.body)?;
@@ -305,31 +507,47 @@ pub fn delete_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> 
         return Err(error::malformed_xml());
     }
     let quiet = root.child_text("Quiet").is_some_and(|q| q.trim() == "true");
-    let keys: Vec<String> =
-        root.children_named("Object").filter_map(|o| o.child_text("Key")).map(str::to_owned).collect();
-    if keys.is_empty() || keys.len() > 1000 {
+    let mut objects = Vec::new();
+    for object in root.children_named("Object") {
+        let Some(key) = object.child_text("Key") else { return Err(error::malformed_xml()) };
+        let version_id = object.child_text("VersionId").map(str::trim).filter(|v| !v.is_empty());
+        objects.push((key.to_owned(), version_id.map(str::to_owned)));
+    }
+    if objects.is_empty() || objects.len() > 1000 {
         return Err(error::malformed_xml());
     }
     call.service.with_bucket(bucket, |_| Ok(()))?;
     let mut xml = XmlWriter::new();
     xml.open("DeleteResult", Some(XMLNS));
-    for key in &keys {
-        match call.authorize_on(bucket, "s3:DeleteObject", &arn(bucket, Some(key))) {
-            Ok(()) => {
-                call.service.with_bucket(bucket, |b| {
-                    b.objects.remove(key);
-                    Ok(())
-                })?;
-                if !quiet {
-                    xml.open("Deleted", None).text("Key", key).close("Deleted");
+    for (key, version_id) in &objects {
+        let action = if version_id.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" };
+        let outcome =
+            call.authorize_on(bucket, action, &arn(bucket, Some(key))).and_then(|()| match version_id.as_deref() {
+                Some(id) if !super::model::is_version_id(id) => Err(AwsError::new(
+                    StatusCode::BAD_REQUEST,
+                    "NoSuchVersion",
+                    "The specified version does not exist.",
+                )),
+                Some(id) => call.service.with_bucket(bucket, |b| Ok(b.delete_version(key, id))),
+                None => call.service.with_bucket(bucket, |b| Ok(Some(b.delete_current(key)))),
+            });
+        match outcome {
+            Ok(deleted) => {
+                if quiet {
+                    continue;
                 }
+                xml.open("Deleted", None).text("Key", key);
+                xml.opt_text("VersionId", version_id.as_deref());
+                if let Some(deleted) = deleted.filter(|d| d.delete_marker) {
+                    xml.text("DeleteMarker", "true");
+                    xml.opt_text("DeleteMarkerVersionId", deleted.version_id.as_deref());
+                }
+                xml.close("Deleted");
             }
             Err(err) => {
-                xml.open("Error", None)
-                    .text("Key", key)
-                    .text("Code", &err.code)
-                    .text("Message", &err.message)
-                    .close("Error");
+                xml.open("Error", None).text("Key", key);
+                xml.opt_text("VersionId", version_id.as_deref());
+                xml.text("Code", &err.code).text("Message", &err.message).close("Error");
             }
         }
     }
@@ -337,31 +555,150 @@ pub fn delete_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> 
     Ok(rest_xml::ok(xml.finish()))
 }
 
-/// ListObjectsV2 (`list-type=2`) and ListObjects: prefix, delimiter (common prefixes), max-keys, pagination by
-/// continuation token / marker, and `encoding-type=url`.
+/// The parameters ListObjects, ListObjectsV2 and ListObjectVersions share: `prefix`, `delimiter` (empty = none),
+/// `max-keys` (0 to 1000; larger values are served as 1000, as S3 does) and `encoding-type=url`.
+pub(super) struct ListParams<'a> {
+    pub prefix: &'a str,
+    pub delimiter: Option<&'a str>,
+    pub max_keys: usize,
+    pub url_encode: bool,
+}
+
+impl<'a> ListParams<'a> {
+    pub fn of(call: &'a Call<'_, S3>) -> AwsResult<Self> {
+        let q = |name: &str| call.req.query_param(name);
+        let max_keys = match q("max-keys") {
+            Some(text) => text.parse::<usize>().map_err(|_| {
+                error::invalid_argument("Provided max-keys not an integer or within integer range")
+                    .with("ArgumentName", "max-keys")
+                    .with("ArgumentValue", text)
+            })?,
+            None => 1000,
+        }
+        .min(1000);
+        let url_encode = match q("encoding-type") {
+            None => false,
+            Some("url") => true,
+            Some(other) => {
+                return Err(error::invalid_argument("Invalid Encoding Method specified in Request")
+                    .with("ArgumentName", "encoding-type")
+                    .with("ArgumentValue", other));
+            }
+        };
+        Ok(Self {
+            prefix: q("prefix").unwrap_or(""),
+            delimiter: q("delimiter").filter(|d| !d.is_empty()),
+            max_keys,
+            url_encode,
+        })
+    }
+
+    /// A key or prefix as the answer writes it: percent-encoded under `encoding-type=url`.
+    pub fn encode(&self, s: &str) -> String {
+        if self.url_encode { percent_encoding::utf8_percent_encode(s, KEY_ENCODE).to_string() } else { s.to_owned() }
+    }
+
+    /// The common prefix `key` rolls into: the prefix, then everything up to and including the first delimiter
+    /// after it. `None` when there is no delimiter or the rest of the key has none.
+    pub fn common_prefix(&self, key: &str) -> Option<String> {
+        let delimiter = self.delimiter?;
+        let rest = key.get(self.prefix.len()..)?;
+        rest.find(delimiter).map(|at| key[..self.prefix.len() + at + delimiter.len()].to_owned())
+    }
+
+    /// Rolls `entries` (in listing order, each a key with what is listed for it, already past the marker) into
+    /// one page of at most `max_keys` entries, each content or common prefix counting as one. A common prefix at
+    /// or before `after` (the marker) has been served on an earlier page and is skipped, with all its keys: this is
+    /// how S3 resumes after a `NextMarker` that names a common prefix.
+    pub fn roll<'k, T>(&self, entries: impl Iterator<Item = (&'k str, T)>, after: Option<&str>) -> Rolled<T> {
+        let mut rolled = Rolled { contents: Vec::new(), common: Vec::new(), truncated: false, last: None };
+        for (key, item) in entries {
+            if !key.starts_with(self.prefix) {
+                continue;
+            }
+            let common = self.common_prefix(key);
+            if let Some(common) = &common
+                && (rolled.common.last() == Some(common) || after.is_some_and(|after| common.as_str() <= after))
+            {
+                continue;
+            }
+            if rolled.contents.len() + rolled.common.len() >= self.max_keys {
+                // S3 answers MaxKeys=0 with an empty, untruncated page.
+                rolled.truncated = self.max_keys > 0;
+                break;
+            }
+            match common {
+                Some(common) => {
+                    rolled.last = Some(Entry::Prefix(common.clone()));
+                    rolled.common.push(common);
+                }
+                None => {
+                    rolled.last = Some(Entry::Key(key.to_owned()));
+                    rolled.contents.push((key.to_owned(), item));
+                }
+            }
+        }
+        rolled
+    }
+
+    /// Where a listing of keys starts: at the prefix, or strictly after the marker when that is further on.
+    pub fn lower_bound<'b>(&'b self, after: Option<&'b str>) -> std::ops::Bound<&'b str> {
+        match after {
+            Some(after) if after >= self.prefix => std::ops::Bound::Excluded(after),
+            _ => std::ops::Bound::Included(self.prefix),
+        }
+    }
+}
+
+/// One page of a listing: the keys listed (with what is listed for each), the common prefixes, whether more
+/// follow, and the last entry served (where the next page starts).
+pub(super) struct Rolled<T> {
+    pub contents: Vec<(String, T)>,
+    pub common: Vec<String>,
+    pub truncated: bool,
+    pub last: Option<Entry>,
+}
+
+impl<T> Rolled<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Rolled<U> {
+        let mut f = f;
+        Rolled {
+            contents: self.contents.into_iter().map(|(key, item)| (key, f(item))).collect(),
+            common: self.common,
+            truncated: self.truncated,
+            last: self.last,
+        }
+    }
+}
+
+/// The last entry of a page: a key or a common prefix.
+pub(super) enum Entry {
+    Key(String),
+    Prefix(String),
+}
+
+impl Entry {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Key(name) | Self::Prefix(name) => name,
+        }
+    }
+}
+
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html> (`list-type=2`) and
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html>: the current objects whose keys start
+/// with `prefix`, in key order, keys holding the `delimiter` after the prefix rolled into CommonPrefixes (each
+/// counts toward `max-keys`, as S3 counts them).
+///
+/// V1 resumes after `marker` and writes `NextMarker` (the last key or common prefix served) only when a delimiter
+/// was given, as S3 does; V2 resumes after `continuation-token` (opaque: base64 of the last entry served) or
+/// `start-after`. V1 always lists each object's Owner; V2 only with `fetch-owner=true`. Owner carries the
+/// canonical ID only: S3 stopped returning DisplayName in November 2025. `max-keys=0` answers an empty,
+/// untruncated page.
 pub fn list_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
     let q = |name: &str| call.req.query_param(name);
     let v2 = q("list-type") == Some("2");
-    let prefix = q("prefix").unwrap_or("");
-    let delimiter = q("delimiter").filter(|d| !d.is_empty());
-    let max_keys = match q("max-keys") {
-        Some(text) => text.parse::<usize>().map_err(|_| {
-            error::invalid_argument("Provided max-keys not an integer or within integer range")
-                .with("ArgumentName", "max-keys")
-                .with("ArgumentValue", text)
-        })?,
-        None => 1000,
-    }
-    .min(1000);
-    let url_encode = match q("encoding-type") {
-        None => false,
-        Some("url") => true,
-        Some(other) => {
-            return Err(error::invalid_argument("Invalid Encoding Method specified in Request")
-                .with("ArgumentName", "encoding-type")
-                .with("ArgumentValue", other));
-        }
-    };
+    let params = ListParams::of(call)?;
     let token = if v2 { q("continuation-token") } else { None };
     let after = match token {
         Some(token) => Some(
@@ -376,74 +713,52 @@ pub fn list_objects(call: &Call<'_, S3>, bucket: &str) -> AwsResult<Response> {
         ),
         None => if v2 { q("start-after") } else { q("marker") }.map(str::to_owned),
     };
+    let with_owner = !v2 || q("fetch-owner") == Some("true");
 
-    let entries: Vec<(String, Object)> = call.service.with_bucket(bucket, |b| {
-        let start = after.clone().unwrap_or_default();
-        Ok(b.objects
-            .range::<str, _>((std::ops::Bound::Excluded(start.as_str()), std::ops::Bound::Unbounded))
-            .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, o)| (k.clone(), o.clone()))
-            .collect())
+    let (owner, page) = call.service.with_bucket(bucket, |b| {
+        let entries = b.objects.range::<str, _>((params.lower_bound(after.as_deref()), std::ops::Bound::Unbounded));
+        let entries =
+            entries.map(|(key, object)| (key.as_str(), object)).take_while(|(key, _)| key.starts_with(params.prefix));
+        let page = params.roll(entries, after.as_deref());
+        Ok((b.owner.clone(), page.map(Object::clone)))
     })?;
-    let mut contents = Vec::new();
-    let mut common: Vec<String> = Vec::new();
-    let mut truncated = false;
-    let mut last_key = None;
-    for (key, object) in entries {
-        let rolled =
-            delimiter.and_then(|d| key[prefix.len()..].find(d).map(|i| key[..prefix.len() + i + d.len()].to_owned()));
-        if let Some(common_prefix) = &rolled
-            && common.last() == Some(common_prefix)
-        {
-            last_key = Some(key);
-            continue;
-        }
-        if contents.len() + common.len() == max_keys {
-            truncated = true;
-            break;
-        }
-        match rolled {
-            Some(common_prefix) => common.push(common_prefix),
-            None => contents.push((key.clone(), object)),
-        }
-        last_key = Some(key);
-    }
-    let encode = |s: &str| -> String {
-        if url_encode { percent_encoding::utf8_percent_encode(s, KEY_ENCODE).to_string() } else { s.to_owned() }
-    };
+    let encode = |s: &str| params.encode(s);
     let mut xml = XmlWriter::new();
-    xml.open("ListBucketResult", Some(XMLNS)).text("Name", bucket).text("Prefix", &encode(prefix));
+    xml.open("ListBucketResult", Some(XMLNS)).text("Name", bucket).text("Prefix", &encode(params.prefix));
     if v2 {
-        xml.text("KeyCount", &(contents.len() + common.len()).to_string());
+        xml.text("KeyCount", &(page.contents.len() + page.common.len()).to_string());
         xml.opt_text("ContinuationToken", token);
         xml.opt_text("StartAfter", q("start-after").map(encode).as_deref());
     } else {
         xml.text("Marker", &encode(q("marker").unwrap_or("")));
     }
-    xml.text("MaxKeys", &max_keys.to_string());
-    xml.opt_text("Delimiter", delimiter.map(encode).as_deref());
-    xml.opt_text("EncodingType", url_encode.then_some("url"));
-    xml.text("IsTruncated", &truncated.to_string());
-    if truncated && let Some(last) = &last_key {
+    xml.text("MaxKeys", &params.max_keys.to_string());
+    xml.opt_text("Delimiter", params.delimiter.map(encode).as_deref());
+    xml.opt_text("EncodingType", params.url_encode.then_some("url"));
+    xml.text("IsTruncated", &page.truncated.to_string());
+    if page.truncated
+        && let Some(last) = &page.last
+    {
         if v2 {
-            xml.text("NextContinuationToken", &base64::engine::general_purpose::STANDARD.encode(last));
-        } else if delimiter.is_some() {
-            xml.text("NextMarker", &encode(last));
+            xml.text("NextContinuationToken", &base64::engine::general_purpose::STANDARD.encode(last.name()));
+        } else if params.delimiter.is_some() {
+            xml.text("NextMarker", &encode(last.name()));
         }
     }
-    for (key, object) in &contents {
+    let owner = super::buckets::owner_id(&owner);
+    for (key, object) in &page.contents {
         xml.open("Contents", None)
             .text("Key", &encode(key))
             .text("LastModified", &xml_time(&object.last_modified))
             .text("ETag", &object.etag)
-            .text("Size", &object.body.len().to_string())
-            .text("StorageClass", "STANDARD");
-        if !v2 {
-            xml.open("Owner", None).text("ID", "crts").close("Owner");
+            .text("Size", &object.body.len().to_string());
+        if with_owner {
+            xml.open("Owner", None).text("ID", &owner).close("Owner");
         }
+        xml.text("StorageClass", "STANDARD");
         xml.close("Contents");
     }
-    for prefix in &common {
+    for prefix in &page.common {
         xml.open("CommonPrefixes", None).text("Prefix", &encode(prefix)).close("CommonPrefixes");
     }
     xml.close("ListBucketResult");

@@ -9,6 +9,7 @@ never to the protocol channel. Keep this file compatible with Python 3.8 (the ru
 import importlib
 import io
 import json
+import math
 import os
 import sys
 import threading
@@ -84,9 +85,46 @@ def exit_with_the_emulator(parent):
     os._exit(1)
 
 
+def max_memory_used_mb():
+    """The worker's peak resident memory, as REPORT's "Max Memory Used" (ru_maxrss is in KiB on Linux)."""
+    try:
+        import resource
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    except Exception:
+        return 0
+
+
+def report_line(request_id, elapsed_ms, init_ms):
+    """Lambda's REPORT line: duration, billed duration (whole milliseconds, rounded up), memory, and the init
+    duration on an execution environment's first invocation."""
+    line = "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %s MB\tMax Memory Used: %d MB" % (
+        request_id, elapsed_ms, int(math.ceil(elapsed_ms)), os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+        max_memory_used_mb())
+    if init_ms is not None:
+        line += "\tInit Duration: %.2f ms" % init_ms
+    return line + "\t\n"
+
+
+def seconds_since_process_start():
+    """How long ago this process started (Linux: /proc), so that "Init Duration" counts the interpreter's start,
+    as Lambda's does; None where that cannot be read."""
+    try:
+        with open("/proc/self/stat") as stat:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as uptime:
+            return float(uptime.read().split()[0]) - started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def main():
+    init_started = time.time()
     sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()))
     handler, init_error = load_handler()
+    init_ms = (time.time() - init_started) * 1000
+    since_start = seconds_since_process_start()
+    if since_start is not None:
+        init_ms = max(init_ms, since_start * 1000)
     PROTOCOL.write(json.dumps({"ready": True}) + "\n")
     PROTOCOL.flush()
     for line in sys.stdin:
@@ -112,8 +150,21 @@ def main():
             sys.stdout = sys.stderr
         elapsed = (time.time() - started) * 1000
         log = tee.buffer_.getvalue()
-        result["log"] = "START RequestId: %s Version: $LATEST\n%sEND RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\n" % (
-            request.get("request_id", ""), log, request.get("request_id", ""), request.get("request_id", ""), elapsed)
+        if log and not log.endswith("\n"):
+            log += "\n"
+        if "error" in result:
+            # The Python runtime logs an unhandled error as one event: "[ERROR] <type>: <message>" and its
+            # traceback, its lines joined by carriage returns.
+            failure = result["error"]
+            lines = ["[ERROR] %s: %s" % (failure.get("errorType", ""), failure.get("errorMessage", ""))]
+            if failure.get("stackTrace"):
+                lines.append("Traceback (most recent call last):")
+                lines.extend(line.rstrip("\n") for line in failure["stackTrace"])
+            log += "\r".join(lines).replace("\n", "\r") + "\n"
+        request_id = request.get("request_id", "")
+        result["log"] = "START RequestId: %s Version: $LATEST\n%sEND RequestId: %s\n%s" % (
+            request_id, log, request_id, report_line(request_id, elapsed, init_ms))
+        init_ms = None
         PROTOCOL.write(json.dumps(result) + "\n")
         PROTOCOL.flush()
 

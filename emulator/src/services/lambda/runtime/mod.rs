@@ -31,8 +31,11 @@ pub struct WorkerSpec {
     pub code_dir: PathBuf,
     pub function_arn: String,
     pub timeout: Duration,
-    /// The complete environment of the process (nothing is inherited).
+    /// The complete environment of the process (nothing is inherited) but `AWS_LAMBDA_LOG_STREAM_NAME`, which each
+    /// worker gets its own of (as each execution environment on AWS writes to its own stream).
     pub env: Vec<(String, String)>,
+    /// The role session the workers act as: its policies decide whether their output reaches CloudWatch Logs.
+    pub session: crate::identity::RoleSession,
 }
 
 /// What one invocation produced.
@@ -49,6 +52,8 @@ pub struct Invocation {
     pub outcome: Outcome,
     /// The invocation's log (START/END/REPORT and what the handler printed).
     pub log: String,
+    /// The log stream of the worker that ran it (`YYYY/MM/DD/[$LATEST]<32 hex>`); none when no worker started.
+    pub log_stream: Option<String>,
 }
 
 /// The cap on live workers across every function of one emulator (busy and idle alike). A new worker takes a
@@ -156,6 +161,8 @@ struct Worker {
     idle_since: Instant,
     /// Its place in the emulator's [`Capacity`], given back when the worker is dropped (and killed).
     _place: OwnedSemaphorePermit,
+    /// Its CloudWatch Logs stream.
+    log_stream: String,
 }
 
 impl Pool {
@@ -188,8 +195,27 @@ impl Pool {
         }
     }
 
+    /// What the workers are started with.
+    pub fn spec(&self) -> &WorkerSpec {
+        &self.spec
+    }
+
     /// Runs one invocation on an idle worker (or a new one, if the pool may grow).
     pub async fn invoke(&self, request_id: &str, payload: &str) -> Invocation {
+        let mut invocation = self.invoke_on_a_worker(request_id, payload).await;
+        if invocation.log.is_empty()
+            && let Outcome::Failed(error) = &invocation.outcome
+        {
+            // No worker ran it (it could not start, or the emulator is stopping): the log says what Lambda says.
+            invocation.log = format!(
+                "START RequestId: {request_id} Version: $LATEST\n{}\nEND RequestId: {request_id}\n",
+                error["errorMessage"].as_str().unwrap_or_default()
+            );
+        }
+        invocation
+    }
+
+    async fn invoke_on_a_worker(&self, request_id: &str, payload: &str) -> Invocation {
         let Ok(_slot) = self.slots.acquire().await else {
             return runtime_error("Runtime.Unavailable", "the function's workers are shutting down".to_owned());
         };
@@ -257,7 +283,8 @@ impl Pool {
         };
         match answered {
             Ok(Ok((read, answer))) if read > 0 => match parse_answer(&answer) {
-                Some(invocation) => {
+                Some(mut invocation) => {
+                    invocation.log_stream = Some(worker.log_stream.clone());
                     worker.idle_since = Instant::now();
                     self.idle.lock().await.push(worker);
                     invocation
@@ -268,10 +295,13 @@ impl Pool {
                 // EOF or a broken pipe: the worker died (os._exit, a crash in native code, ...).
                 let status = exit_status(&mut worker).await;
                 tracing::debug!(function = %self.spec.function_arn, "worker exited: {status}");
-                runtime_error(
-                    "Runtime.ExitError",
-                    format!("RequestId: {request_id} Error: Runtime exited with error: {status}"),
-                )
+                Invocation {
+                    log_stream: Some(worker.log_stream.clone()),
+                    ..runtime_error(
+                        "Runtime.ExitError",
+                        format!("RequestId: {request_id} Error: Runtime exited with error: {status}"),
+                    )
+                }
             }
             Err(_elapsed) => {
                 let _ = worker.child.start_kill();
@@ -288,6 +318,7 @@ impl Pool {
                         "errorType": "Sandbox.Timedout",
                     })),
                     log,
+                    log_stream: Some(worker.log_stream.clone()),
                 }
             }
         }
@@ -323,11 +354,13 @@ impl Pool {
     }
 
     fn spawn(&self, place: OwnedSemaphorePermit) -> Result<Worker, String> {
+        let log_stream = log_stream_name();
         let mut child = Command::new(&self.interpreter.python)
             .arg(&self.spec.bootstrap)
             .current_dir(&self.spec.code_dir)
             .env_clear()
             .envs(self.spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -354,8 +387,15 @@ impl Pool {
             ready_line: String::new(),
             idle_since: Instant::now(),
             _place: place,
+            log_stream,
         })
     }
+}
+
+/// A new execution environment's log stream, named as Lambda names them: `2026/12/04/[$LATEST]` and 32 hex digits.
+pub fn log_stream_name() -> String {
+    let hex: String = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}/[$LATEST]{hex}", chrono::Utc::now().format("%Y/%m/%d"))
 }
 
 /// How long a worker's init phase may take before it counts against the function's timeout (AWS: 10 s).
@@ -383,7 +423,7 @@ fn parse_answer(answer: &str) -> Option<Invocation> {
         (_, Some(error)) => Outcome::Failed(error.clone()),
         _ => return None,
     };
-    Some(Invocation { outcome, log })
+    Some(Invocation { outcome, log, log_stream: None })
 }
 
 /// The answer of an invocation whose worker was killed under it (the emulator stopping): what AWS answers when an
@@ -399,6 +439,7 @@ fn runtime_error(error_type: &str, message: String) -> Invocation {
     Invocation {
         outcome: Outcome::Failed(serde_json::json!({ "errorMessage": message, "errorType": error_type })),
         log: String::new(),
+        log_stream: None,
     }
 }
 
