@@ -34,13 +34,16 @@ impl Default for Config {
 /// Simulated AWS Batch execution.
 #[derive(Debug, Clone)]
 pub struct BatchConfig {
-    /// Time a job spends in each state (SUBMITTED, RUNNABLE, STARTING, RUNNING) before moving on.
+    /// Time a job spends in each state (SUBMITTED, RUNNABLE, STARTING, RUNNING) before moving on; for jobs that
+    /// really run, in SUBMITTED and RUNNABLE.
     pub state_duration: Duration,
+    /// Whether jobs whose image is in this emulator's registry run in Docker (where an engine answers).
+    pub containers: crate::services::batch::JobRunner,
 }
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        Self { state_duration: Duration::from_millis(10) }
+        Self { state_duration: Duration::from_millis(10), containers: crate::services::batch::JobRunner::default() }
     }
 }
 

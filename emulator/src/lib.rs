@@ -17,4 +17,5 @@ pub mod store;
 
 pub use config::{BatchConfig, Config, LambdaConfig};
 pub use server::Emulator;
+pub use services::batch::JobRunner;
 pub use state::AppState;

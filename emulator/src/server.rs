@@ -103,10 +103,12 @@ impl Emulator {
         let grace = self.state.config.shutdown_grace;
         let Some(mut task) = self.task.take() else {
             self.state.lambda.shutdown().await;
+            self.state.batch.shutdown().await;
             return;
         };
         let finished = tokio::time::timeout(grace, &mut task).await.is_ok();
         self.state.lambda.shutdown().await;
+        self.state.batch.shutdown().await;
         if !finished && tokio::time::timeout(ANSWER_AFTER_KILL, &mut task).await.is_err() {
             tracing::warn!(
                 "requests still in flight {grace:?} after stopping, and after their handlers ended: closing their connections"
@@ -466,10 +468,16 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
                     }
                     Service::S3 => s3::handle(&state.s3, &state.iam, req).await,
                     Service::Ecr => ecr::api::handle(&state.ecr, &state.iam, req).await,
-                    Service::Logs => logs::handle(&state.logs, &state.iam, req).await,
+                    Service::Logs => logs::handle(state.logs.as_ref(), &state.iam, req).await,
                     Service::Tagging => {
-                        let services: [&dyn crate::services::TaggedResources; 6] =
-                            [&state.lambda, &state.batch, &state.apigateway, &state.ecr, &state.s3, &state.logs];
+                        let services: [&dyn crate::services::TaggedResources; 6] = [
+                            &state.lambda,
+                            &state.batch,
+                            &state.apigateway,
+                            &state.ecr,
+                            &state.s3,
+                            state.logs.as_ref(),
+                        ];
                         tagging::handle(&services, &state.iam, req).await
                     }
                 };

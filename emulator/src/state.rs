@@ -18,7 +18,7 @@ pub struct AppState {
     pub apigateway: apigateway::ApiGateway,
     pub s3: s3::S3,
     pub ecr: ecr::Ecr,
-    pub logs: logs::Logs,
+    pub logs: std::sync::Arc<logs::Logs>,
     /// Every request, in order (see [`Emulator::requests`]).
     pub journal: crate::journal::Journal,
     /// Failures tests inject (see [`Emulator::faults`]).
@@ -27,14 +27,15 @@ pub struct AppState {
 
 impl AppState {
     pub(crate) fn new(config: Config, endpoint: String) -> Self {
+        let logs = std::sync::Arc::new(logs::Logs::new());
         Self {
             iam: iam::Iam::new(),
             lambda: lambda::Lambda::new(config.lambda.clone()),
-            batch: batch::Batch::new(config.batch.clone()),
+            batch: batch::Batch::new(config.batch.clone(), logs.clone()),
             apigateway: apigateway::ApiGateway::new(),
             s3: s3::S3::new(),
             ecr: ecr::Ecr::new(),
-            logs: logs::Logs::new(),
+            logs,
             sessions: Sessions::default(),
             journal: crate::journal::Journal::default(),
             faults: crate::faults::Faults::default(),
@@ -68,6 +69,6 @@ impl lambda::Env for AppState {
     }
 
     fn logs(&self) -> &dyn logs::LogSink {
-        &self.logs
+        self.logs.as_ref()
     }
 }

@@ -316,7 +316,7 @@ async fn log_events(logs: &aws_sdk_cloudwatchlogs::Client) -> Result<(), String>
         for batch in 0..PER_STREAM / BATCH {
             let events = (0..BATCH).map(|i| {
                 let n = batch * BATCH + i;
-                let level = if n % 10 == 0 { "ERROR" } else { "INFO" };
+                let level = if n.is_multiple_of(10) { "ERROR" } else { "INFO" };
                 InputLogEvent::builder()
                     .timestamp(now - 60_000 + (n / 200) as i64)
                     .message(format!("{level} request {n} of stream {stream}: a line of an ordinary length"))

@@ -594,10 +594,17 @@ fn init_logging() {
 }
 
 async fn serve(bind: SocketAddr, batch_state: Duration, shutdown_grace: Duration) -> ExitCode {
+    let containers = match crts_emulator::JobRunner::from_env() {
+        Ok(containers) => containers,
+        Err(e) => {
+            eprintln!("crts-harness serve: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = crts_emulator::Config {
         bind,
         lambda: crts_emulator::LambdaConfig::from_env(),
-        batch: crts_emulator::BatchConfig { state_duration: batch_state },
+        batch: crts_emulator::BatchConfig { state_duration: batch_state, containers },
         shutdown_grace,
         ..Default::default()
     };

@@ -2,7 +2,8 @@
 //! parameters into the job definition's command `/crts/run Ref::suite Ref::target`).
 //!
 //! It stands in for the real CRTS test run: it names what it runs and exits 0 for a known suite, 2 when an
-//! argument is missing, 3 for an unknown suite.
+//! argument is missing, 3 for an unknown suite. `CRTS_DURATION_SECONDS` makes a suite take that long (a run that
+//! is still going when a test looks at it, stops it, or times it out).
 //!
 //! This file must stay dependency-free: `harness/build.rs` compiles it alone with `rustc`, statically linked, so
 //! that the image needs nothing from the machine it is built on.
@@ -40,10 +41,34 @@ fn run(args: &[String]) -> Outcome {
     }
 }
 
+/// How long the suite takes: `CRTS_DURATION_SECONDS` (whole or fractional seconds), else no time at all.
+fn duration(value: Option<&str>) -> Result<std::time::Duration, String> {
+    match value {
+        None | Some("") => Ok(std::time::Duration::ZERO),
+        Some(text) => text
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 86_400.0)
+            .map(std::time::Duration::from_secs_f64)
+            .ok_or_else(|| format!("crts: CRTS_DURATION_SECONDS={text} is not a number of seconds from 0 to 86400")),
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = run(&args);
-    for line in &outcome.stdout {
+    let takes = match duration(std::env::var("CRTS_DURATION_SECONDS").ok().as_deref()) {
+        Ok(takes) => takes,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(first) = outcome.stdout.first() {
+        println!("{first}");
+    }
+    std::thread::sleep(takes);
+    for line in outcome.stdout.iter().skip(1) {
         println!("{line}");
     }
     for line in &outcome.stderr {
@@ -65,6 +90,15 @@ mod tests {
         let outcome = run(&args(&["smoke", "staging"]));
         assert_eq!(outcome.code, 0);
         assert_eq!(outcome.stdout, ["crts: running the smoke suite against staging", "crts: smoke suite passed"]);
+    }
+
+    #[test]
+    fn the_duration_is_read_in_seconds_and_refused_when_it_is_not_one() {
+        assert_eq!(duration(None), Ok(std::time::Duration::ZERO));
+        assert_eq!(duration(Some("1.5")), Ok(std::time::Duration::from_millis(1500)));
+        for bad in ["x", "-1", "NaN", "100000"] {
+            assert!(duration(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

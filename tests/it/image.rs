@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use crate::prerequisites::docker_engine;
 use crate::support::{emulator, harness_binary, repo_root, sdk_config, write_job_binary};
 
 /// The fixture's context with the job binary added, as the step prepares it.
@@ -70,13 +71,6 @@ async fn the_built_in_builder_pushes_an_image_that_the_rust_oci_client_pulls_bac
     assert_eq!(config["config"]["Cmd"], serde_json::json!(["/crts/run", "smoke", "default"]));
     assert_eq!(config["config"]["WorkingDir"], "/crts");
     emulator.shutdown().await;
-}
-
-fn docker_engine() -> bool {
-    Command::new("docker")
-        .args(["version", "--format", "{{.Server.Version}}"])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// Runs the runbook with a builder forced, in a subprocess (the builder is chosen by environment).

@@ -75,6 +75,14 @@ pub fn require(needs: &[Prerequisite]) {
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
 
+/// Whether a Docker engine answers.
+pub fn docker_engine() -> bool {
+    Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// A test that needs a Docker engine, when none answers: under CI, or with `CRTS_REQUIRE_DOCKER=1` (which
 /// `scripts/test` sets wherever an engine answered when it started), that is a failure; elsewhere the test is
 /// skipped, saying so loudly on standard error (it shows as passed: `cargo test` has no skipped state).

@@ -6,8 +6,8 @@ use std::process::Command;
 
 use rstest::rstest;
 
-use crate::prerequisites::{Prerequisite, require};
-use crate::support::{repo_root, serve};
+use crate::prerequisites::{Prerequisite, docker_engine, docker_missing, require};
+use crate::support::{harness_binary, repo_root, serve};
 
 fn run_client(program: &str, script: &Path, endpoint: &str) {
     let out = Command::new(program)
@@ -109,4 +109,29 @@ fn the_aws_cli_is_held_to_policy_conditions_against_serve() {
     require(&[Prerequisite::AwsCli]);
     let served = serve();
     run_client("bash", &repo_root().join("tests/cli/iam_conditions.sh"), &served.endpoint);
+}
+
+/// Where a Docker engine answers, Batch runs jobs whose image is in the emulator's registry: the runbook deployed
+/// through `run --target endpoint=URL` (which pushes the CRTS image), then jobs submitted with boto3 run for real.
+#[test]
+fn batch_runs_jobs_in_docker_from_the_emulators_registry_against_serve() {
+    require(&[Prerequisite::Boto3, Prerequisite::Browser]);
+    if !docker_engine() {
+        return docker_missing("Batch jobs that really run");
+    }
+    let served = serve();
+    let out = Command::new(harness_binary())
+        .args(["run", "--target"])
+        .arg(format!("endpoint={}", served.endpoint))
+        .current_dir(repo_root())
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("run crts-harness");
+    assert!(
+        out.status.success(),
+        "crts-harness run failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run_client("python3", &repo_root().join("tests/boto3/batch_containers.py"), &served.endpoint);
 }

@@ -142,14 +142,27 @@ impl Authorize for iam::Iam {
     }
 }
 
-/// Why an image cannot be pulled, when it names a repository of this emulator's registry that lacks it.
+/// What Batch asks of the registry: why an image cannot be pulled (when it names a repository of this emulator's
+/// registry that lacks it), and credentials to pull one that is there.
 pub trait Images: Send + Sync {
     fn pull_error(&self, image: &str) -> Option<String>;
+    /// Whether `image` names this emulator's registry (`<account>.dkr.ecr.<region>.amazonaws.com/...`).
+    fn is_local(&self, image: &str) -> bool;
+    /// A `docker login` user and password for the registry of (account, region).
+    fn credentials(&self, account: &str, region: &str) -> (String, String);
 }
 
 impl Images for ecr::Ecr {
     fn pull_error(&self, image: &str) -> Option<String> {
         ecr::Ecr::pull_error(self, image)
+    }
+
+    fn is_local(&self, image: &str) -> bool {
+        image.split_once('/').is_some_and(|(host, _)| ecr::registry::registry_of_host(host).is_some())
+    }
+
+    fn credentials(&self, account: &str, region: &str) -> (String, String) {
+        ("AWS".to_owned(), self.issue_token(account, region).0)
     }
 }
 

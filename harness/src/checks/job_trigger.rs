@@ -1,6 +1,7 @@
 //! Job trigger, end to end: an authorised POST becomes an AWS Batch job on the runbook's queue and job
-//! definition revision, with the request's parameters, and the job succeeds; a body the trigger cannot read
-//! is refused with 400 and a message.
+//! definition revision, with the request's parameters, and the job succeeds; wherever jobs really run (AWS, the
+//! emulator with a Docker engine) its output in CloudWatch Logs shows the request's parameters. A body the trigger
+//! cannot read is refused with 400 and a message.
 
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ impl Check for JobTrigger {
     const SIDE_EFFECT: Option<SideEffect> = Some(SideEffect::SubmitsJob);
 
     fn iam_actions(trigger_job: bool) -> &'static [&'static str] {
-        if trigger_job { &["apigateway:GET", "batch:DescribeJobs"] } else { &[] }
+        if trigger_job { &["apigateway:GET", "batch:DescribeJobs", "logs:GetLogEvents"] } else { &[] }
     }
 
     async fn run(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Observation>, Skip> {
@@ -158,11 +159,71 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
         }
     })
     .await;
-    let (actual, ok) = match final_status {
+    let (mut actual, mut ok) = match final_status {
         Ok(Some(status)) => (status.as_str().to_owned(), status == JobStatus::Succeeded),
         Ok(None) => (format!("not finished after {} s", trigger.job_timeout_seconds), false),
         Err(e) => (e, false),
     };
+    if ok {
+        // Where the job really ran, its output must show the request's parameters. (A simulated job has none: the
+        // observation reads the same either way, so the snapshot is the contract on every target.)
+        let values: Vec<String> = expected_parameters
+            .as_object()
+            .map(|p| p.values().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect())
+            .unwrap_or_default();
+        if let Err(problem) = output_shows(ctx, &job_id, &values).await {
+            actual = format!("SUCCEEDED, but {problem}");
+            ok = false;
+        }
+    }
     observations.push(Observation::new("job final status", "SUCCEEDED", actual, ok));
     observations
+}
+
+/// The job's log group, where AWS Batch writes a container's output by default.
+const JOB_LOG_GROUP: &str = "/aws/batch/job";
+
+/// Whether the finished job's output in CloudWatch Logs shows every one of `values`; a job the emulator
+/// simulated (no Docker engine: no container ran, so there is no output) is said on standard error and passes.
+/// Logs can arrive a little after the job ends on AWS: they are read for up to 30 seconds.
+async fn output_shows(ctx: &RunContext, job_id: &str, values: &[String]) -> Result<(), String> {
+    let described = ctx.batch.describe_jobs().jobs(job_id).send().await;
+    let job = described
+        .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?
+        .jobs()
+        .first()
+        .cloned()
+        .ok_or("DescribeJobs no longer finds it")?;
+    if job.status_reason().is_some_and(|reason| reason.contains("simulated by crts-emulator")) {
+        eprintln!("job_trigger: job {job_id} was simulated (no Docker engine): no container ran, no output to read");
+        return Ok(());
+    }
+    let stream = job
+        .container()
+        .and_then(|c| c.log_stream_name())
+        .ok_or("DescribeJobs names no logStreamName for its container")?
+        .to_owned();
+    let logs = ctx.logs.clone();
+    let read = poll_until(Duration::from_secs(30), || {
+        let (logs, stream) = (logs.clone(), stream.clone());
+        async move {
+            let out = logs
+                .get_log_events()
+                .log_group_name(JOB_LOG_GROUP)
+                .log_stream_name(&stream)
+                .start_from_head(true)
+                .send()
+                .await
+                .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?;
+            let text: Vec<String> = out.events().iter().filter_map(|e| e.message().map(str::to_owned)).collect();
+            let text = text.join("\n");
+            Ok::<_, String>(values.iter().all(|v| text.contains(v.as_str())).then_some(text))
+        }
+    })
+    .await;
+    match read {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!("its output ({JOB_LOG_GROUP}, {stream}) does not show {}", values.join(", "))),
+        Err(e) => Err(format!("its output ({JOB_LOG_GROUP}, {stream}) could not be read: {e}")),
+    }
 }

@@ -16,9 +16,12 @@ impl Target for Embedded {
 
     fn start<'a>(&'a self, region: Option<&'a str>) -> BoxFuture<'a, Result<Up, TargetError>> {
         Box::pin(async move {
+            let containers = crts_emulator::JobRunner::from_env()
+                .map_err(|e| TargetError::EmbeddedStart(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
             let config = crts_emulator::Config {
                 default_region: region.unwrap_or("us-east-1").to_owned(),
                 lambda: crts_emulator::LambdaConfig::from_env(),
+                batch: crts_emulator::BatchConfig { containers, ..Default::default() },
                 ..Default::default()
             };
             let emulator = crts_emulator::Emulator::start(config).await.map_err(TargetError::EmbeddedStart)?;

@@ -1,6 +1,8 @@
 //! Jobs: SubmitJob, the simulated lifecycle, and the operations that read or stop jobs.
 //!
-//! A job's status is derived from its submission time whenever it is read: SUBMITTED, RUNNABLE, STARTING and
+//! A job whose image is in this emulator's registry really runs where a Docker engine answers
+//! ([`super::containers`]): its status is what its container reached. Any other job is simulated: its status is
+//! derived from its submission time whenever it is read: SUBMITTED, RUNNABLE, STARTING and
 //! RUNNING last one `state_duration` each, then SUCCEEDED (exit code 0). `startedAt` is when RUNNING begins,
 //! `stoppedAt` when it ends. CancelJob/TerminateJob record a forced FAILED state. A job whose definition's platform
 //! does not match its queue's compute environments (FARGATE job on an EC2 queue, or the reverse) stays RUNNABLE
@@ -14,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::containers::{self, Execution, JobSpec, Mode};
 use super::job_definitions::{self, ContainerCheck, check_environment, check_timeout_and_retry, not_active};
 use super::job_queues;
 use super::validation::{Platform, ResourceRequirement, check_resources, is_job_name};
@@ -56,6 +59,8 @@ pub(crate) struct Job {
     /// Why its image cannot be pulled (an image of this emulator's ECR that is not there): it fails to start.
     pub pull_error: Option<String>,
     pub forced: Option<Forced>,
+    /// Set when the job may really run (its image is in this emulator's registry): what its runner reached.
+    pub execution: Option<std::sync::Arc<Execution>>,
 }
 
 /// A CancelJob/TerminateJob that stopped the job.
@@ -96,8 +101,51 @@ impl Job {
         self.created_at + 3 * state_ms.max(0)
     }
 
+    /// What its container run reached, when one runs (or ran).
+    fn real_run(&self) -> Option<containers::RunState> {
+        self.execution.as_ref().map(|e| e.state()).filter(|state| state.mode == Mode::Real)
+    }
+
+    /// Whether nothing runs it: no container, the lifecycle derived from time (said in DescribeJobs).
+    fn simulated(&self) -> bool {
+        self.execution.as_ref().is_none_or(|e| e.state().mode == Mode::Simulated)
+    }
+
     /// The job's status and times at `now`.
     pub fn phase(&self, now: i64, state_ms: i64) -> Phase {
+        if let Some(run) = self.real_run() {
+            let has_task = run.started_at.is_some() || matches!(run.status, "STARTING" | "RUNNING" | "FAILED");
+            if let Some(forced) = &self.forced {
+                return Phase {
+                    status: "FAILED",
+                    status_reason: Some(forced.reason.clone()),
+                    started_at: run.started_at,
+                    stopped_at: Some(forced.at),
+                    exit_code: run.exit_code,
+                    has_task: run.started_at.is_some() || run.status == "STARTING",
+                };
+            }
+            return Phase {
+                status: run.status,
+                status_reason: run.status_reason,
+                started_at: run.started_at,
+                stopped_at: run.stopped_at,
+                exit_code: run.exit_code,
+                has_task,
+            };
+        }
+        // Until the runner knows whether an engine answers, the job waits in RUNNABLE at the latest.
+        let deciding = self.execution.as_ref().is_some_and(|e| e.state().mode == Mode::Deciding);
+        if deciding && self.forced.is_none() && self.natural_status(now, state_ms) != "SUBMITTED" {
+            return Phase {
+                status: "RUNNABLE",
+                status_reason: None,
+                started_at: None,
+                stopped_at: None,
+                exit_code: None,
+                has_task: false,
+            };
+        }
         if let Some(forced) = &self.forced {
             let started =
                 (!self.never_starts && forced.at >= self.running_from(state_ms)).then(|| self.running_from(state_ms));
@@ -116,7 +164,11 @@ impl Job {
         match status {
             "SUCCEEDED" => Phase {
                 status,
-                status_reason: Some("Essential container in task exited".to_owned()),
+                status_reason: Some(if self.simulated() {
+                    "Essential container in task exited (simulated by crts-emulator: no container ran)".to_owned()
+                } else {
+                    "Essential container in task exited".to_owned()
+                }),
                 started_at: Some(running_from),
                 stopped_at: Some(running_from + state_ms.max(0)),
                 exit_code: Some(0),
@@ -150,13 +202,22 @@ impl Job {
         }
     }
 
-    fn task_arn(&self) -> String {
+    /// The current attempt's task id: a real run's own, else the one chosen at submission.
+    fn current_task_id(&self) -> String {
+        self.real_run().map(|run| run.task_id).filter(|id| !id.is_empty()).unwrap_or_else(|| self.task_id.clone())
+    }
+
+    fn task_arn_of(&self, task_id: &str) -> String {
         let (prefix, cluster) = self.cluster_arn.split_once(":cluster/").unwrap_or((&self.cluster_arn, ""));
-        format!("{prefix}:task/{cluster}/{}", self.task_id)
+        format!("{prefix}:task/{cluster}/{task_id}")
+    }
+
+    fn task_arn(&self) -> String {
+        self.task_arn_of(&self.current_task_id())
     }
 
     fn log_stream_name(&self) -> String {
-        format!("{}/default/{}", self.definition_name, self.task_id)
+        containers::log_stream(&self.definition_name, &self.current_task_id())
     }
 
     /// The JobDetail shape at `now`.
@@ -175,8 +236,23 @@ impl Job {
             if let (true, Some(reason)) = (phase.status == "FAILED" && self.forced.is_none(), &self.pull_error) {
                 map.insert("reason".into(), json!(reason));
             }
+            if let Some(reason) = self.real_run().and_then(|run| run.reason) {
+                map.insert("reason".into(), json!(reason));
+            }
         }
+        let real_attempts = self.real_run().map(|run| {
+            run.attempts
+                .into_iter()
+                .map(|mut attempt| {
+                    if let Some(task_id) = attempt["container"]["taskArn"].as_str().map(str::to_owned) {
+                        attempt["container"]["taskArn"] = json!(self.task_arn_of(&task_id));
+                    }
+                    attempt
+                })
+                .collect::<Vec<Value>>()
+        });
         let attempts: Vec<Value> = match (phase.status, phase.exit_code) {
+            _ if real_attempts.is_some() => real_attempts.unwrap_or_default(),
             ("SUCCEEDED", Some(code)) => vec![json!({
                 "container": {
                     "taskArn": self.task_arn(),
@@ -294,6 +370,82 @@ fn merge_by(list: &mut Vec<Value>, changes: Vec<Value>, key: &str) {
             Some(entry) => *entry = change,
             None => list.push(change),
         }
+    }
+}
+
+impl Call<'_, Batch> {
+    /// Starts the job's container in the background when it can really run: its image is in this emulator's
+    /// registry (and there), its queue can start it, and Batch may run containers. Otherwise it stays simulated.
+    fn start_container(&self, mut job: Job, images: &dyn Images, queue_name: &str) -> Job {
+        let service = self.service;
+        let image = job.container["image"].as_str().unwrap_or_default().to_owned();
+        if service.config.containers == containers::JobRunner::Simulate
+            || job.never_starts
+            || job.pull_error.is_some()
+            || !images.is_local(&image)
+        {
+            return job;
+        }
+        let scope = self.scope();
+        // The registry is this emulator's: Docker reaches it as localhost:PORT over plain HTTP.
+        let port = self.req.ctx.endpoint.rsplit(':').next().unwrap_or("4566").to_owned();
+        let host = format!("localhost:{port}");
+        let Some((_, path)) = image.split_once('/') else { return job };
+        let (user, password) = images.credentials(&scope.account, &scope.region);
+        let resource = |kind: &str| -> Option<f64> {
+            job.container["resourceRequirements"]
+                .as_array()?
+                .iter()
+                .find(|r| r["type"] == kind)
+                .and_then(|r| r["value"].as_str()?.parse().ok())
+        };
+        let vcpus = resource("VCPU").or_else(|| job.container["vcpus"].as_f64());
+        let memory = resource("MEMORY").or_else(|| job.container["memory"].as_f64());
+        let strings = |value: &Value| -> Vec<String> {
+            value
+                .as_array()
+                .map(|list| list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        };
+        let environment = job.container["environment"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|e| {
+                        Some((e["name"].as_str()?.to_owned(), e["value"].as_str().unwrap_or("").to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let attempt_timeout =
+            job.timeout.as_ref().and_then(|t| t["attemptDurationSeconds"].as_u64()).map(std::time::Duration::from_secs);
+        let attempts = job
+            .retry_strategy
+            .as_ref()
+            .and_then(|r| r["attempts"].as_u64())
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1);
+        let spec = JobSpec {
+            job_id: job.id.clone(),
+            queue_name: queue_name.to_owned(),
+            account: scope.account.clone(),
+            region: scope.region.clone(),
+            image: format!("{host}/{path}"),
+            registry: (host, user, password),
+            command: strings(&job.container["command"]),
+            environment,
+            vcpus,
+            memory_mib: memory.map(|m| m as u64),
+            definition_name: job.definition_name.clone(),
+            first_task_id: job.task_id.clone(),
+            attempts,
+            attempt_timeout,
+            state_duration: service.config.state_duration,
+        };
+        let execution = std::sync::Arc::new(Execution::default());
+        service.runner.start(spec, std::sync::Arc::clone(&execution), std::sync::Arc::clone(&service.logs));
+        job.execution = Some(execution);
+        job
     }
 }
 
@@ -440,7 +592,9 @@ pub(crate) fn submit(call: &Call<'_, Batch>, images: &dyn Images) -> AwsResult<V
             never_starts,
             pull_error,
             forced: None,
+            execution: None,
         };
+        let job = call.start_container(job, images, &queue.name);
         let out = json!({ "jobArn": job.arn, "jobName": job.name, "jobId": job.id });
         store.jobs.insert(id, job);
         Ok(out)
@@ -620,6 +774,9 @@ fn stop(call: &Call<'_, Batch>, stoppable: &[&str], cancelled: bool) -> AwsResul
         let job = store.jobs.get_mut(&key).ok_or_else(|| client_error(format!("Job {id} not found.")))?;
         if job.forced.is_none() && stoppable.contains(&job.phase(now, state_ms).status) {
             job.forced = Some(Forced { at: now, reason, cancelled });
+            if let Some(execution) = &job.execution {
+                execution.stop();
+            }
         }
         Ok(json!({}))
     })

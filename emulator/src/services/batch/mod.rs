@@ -6,11 +6,13 @@
 //! Codemap: [`compute_environments`], [`job_queues`], [`job_definitions`], [`jobs`] (SubmitJob and the simulated
 //! lifecycle), [`tags`], [`validation`] (names, Fargate vCPU/memory pairs). Resources live per account and region.
 //!
-//! Jobs are simulated, not run: a job's status is derived from its submission time each time it is read
-//! (SUBMITTED → RUNNABLE → STARTING → RUNNING → SUCCEEDED, one [`BatchConfig::state_duration`] each), so there
-//! are no background tasks and nothing to lose; CancelJob/TerminateJob record a forced final state.
+//! Jobs whose image is in this emulator's registry really run where a Docker engine answers ([`containers`]);
+//! the others are simulated: their status is derived from the submission time each time it is read (SUBMITTED →
+//! RUNNABLE → STARTING → RUNNING → SUCCEEDED, one [`BatchConfig::state_duration`] each); CancelJob/TerminateJob
+//! record a forced final state (and stop a running container).
 
 mod compute_environments;
+mod containers;
 mod job_definitions;
 mod job_queues;
 mod jobs;
@@ -21,6 +23,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
+
+pub use containers::JobRunner;
 
 use crate::config::BatchConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
@@ -48,6 +52,10 @@ pub(crate) type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 pub struct Batch {
     config: BatchConfig,
     clock: Clock,
+    /// Runs jobs in Docker where it can.
+    runner: Arc<containers::Runner>,
+    /// Where jobs that really run write their output (CloudWatch Logs).
+    logs: Arc<dyn crate::services::logs::LogSink>,
     /// Resources per (account id, region).
     stores: crate::store::Scoped<Scope, Store>,
 }
@@ -60,18 +68,24 @@ impl std::fmt::Debug for Batch {
 
 impl Default for Batch {
     fn default() -> Self {
-        Self::new(BatchConfig::default())
+        Self::new(BatchConfig::default(), Arc::new(crate::services::logs::Logs::new()))
     }
 }
 
 impl Batch {
-    pub fn new(config: BatchConfig) -> Self {
-        Self::with_clock(config, Arc::new(|| chrono::Utc::now().timestamp_millis()))
+    pub fn new(config: BatchConfig, logs: Arc<dyn crate::services::logs::LogSink>) -> Self {
+        Self::with_clock(config, Arc::new(|| chrono::Utc::now().timestamp_millis()), logs)
     }
 
-    /// A Batch whose notion of "now" is `clock` (tests drive job lifecycles with it).
-    pub(crate) fn with_clock(config: BatchConfig, clock: Clock) -> Self {
-        Self { config, clock, stores: crate::store::Scoped::default() }
+    /// A Batch whose notion of "now" is `clock` (tests drive simulated job lifecycles with it).
+    pub(crate) fn with_clock(config: BatchConfig, clock: Clock, logs: Arc<dyn crate::services::logs::LogSink>) -> Self {
+        let runner = Arc::new(containers::Runner::new(config.containers));
+        Self { config, clock, runner, logs, stores: crate::store::Scoped::default() }
+    }
+
+    /// Stops every job container still running (the emulator is stopping).
+    pub async fn shutdown(&self) {
+        self.runner.shutdown().await;
     }
 
     /// Runs one operation and returns its JSON output: one `match` from the route (`POST /v1/<operation>`, the

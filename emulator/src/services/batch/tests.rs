@@ -48,6 +48,14 @@ impl Images for NoRegistry {
     fn pull_error(&self, _: &str) -> Option<String> {
         None
     }
+
+    fn is_local(&self, _: &str) -> bool {
+        false
+    }
+
+    fn credentials(&self, _: &str, _: &str) -> (String, String) {
+        (String::new(), String::new())
+    }
 }
 
 /// Images tagged `latest` were never pushed.
@@ -56,6 +64,14 @@ struct LatestMissing;
 impl Images for LatestMissing {
     fn pull_error(&self, image: &str) -> Option<String> {
         image.ends_with(":latest").then(|| format!("CannotPullContainerError: {image}: not found"))
+    }
+
+    fn is_local(&self, _: &str) -> bool {
+        false
+    }
+
+    fn credentials(&self, _: &str, _: &str) -> (String, String) {
+        (String::new(), String::new())
     }
 }
 
@@ -85,8 +101,11 @@ impl Fixture {
     fn with_step(step: Duration) -> Self {
         let clock = Arc::new(AtomicI64::new(T0));
         let reader = Arc::clone(&clock);
-        let batch =
-            Batch::with_clock(BatchConfig { state_duration: step }, Arc::new(move || reader.load(Ordering::SeqCst)));
+        let batch = Batch::with_clock(
+            BatchConfig { state_duration: step, containers: super::JobRunner::Simulate },
+            Arc::new(move || reader.load(Ordering::SeqCst)),
+            Arc::new(crate::services::logs::Logs::new()),
+        );
         Self { batch, clock }
     }
 

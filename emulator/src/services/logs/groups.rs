@@ -201,7 +201,7 @@ impl Call<'_, Logs> {
 pub(super) fn tag_resource(call: &Call<'_, Logs>, input: ResourceTagsInput) -> AwsResult<Value> {
     let arn = required(input.resource_arn.as_ref(), "resourceArn")?;
     let new = required(input.tags.as_ref(), "tags")?;
-    call.authorize(&[arn.clone()])?;
+    call.authorize(std::slice::from_ref(arn))?;
     call.with_tags_of(arn, |tags| {
         tagging::check(tags, new).map_err(|message| {
             let code = if message.contains("at most") { "TooManyTagsException" } else { "InvalidParameterException" };
@@ -216,7 +216,7 @@ pub(super) fn tag_resource(call: &Call<'_, Logs>, input: ResourceTagsInput) -> A
 pub(super) fn untag_resource(call: &Call<'_, Logs>, input: ResourceTagsInput) -> AwsResult<Value> {
     let arn = required(input.resource_arn.as_ref(), "resourceArn")?;
     let keys = required(input.tag_keys.as_ref(), "tagKeys")?;
-    call.authorize(&[arn.clone()])?;
+    call.authorize(std::slice::from_ref(arn))?;
     call.with_tags_of(arn, |tags| {
         for key in keys {
             tags.remove(key);
@@ -228,7 +228,7 @@ pub(super) fn untag_resource(call: &Call<'_, Logs>, input: ResourceTagsInput) ->
 /// <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_ListTagsForResource.html>
 pub(super) fn list_tags_for_resource(call: &Call<'_, Logs>, input: ResourceTagsInput) -> AwsResult<Value> {
     let arn = required(input.resource_arn.as_ref(), "resourceArn")?;
-    call.authorize(&[arn.clone()])?;
+    call.authorize(std::slice::from_ref(arn))?;
     call.with_tags_of(arn, |tags| Ok(json!({ "tags": tags })))
 }
 
