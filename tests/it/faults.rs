@@ -5,6 +5,7 @@ use crts_harness::checks::Outcome;
 use crts_harness::scenario::CheckName::{self, ApiKey, Cors, Image, JobTrigger, SwaggerBrowser, SwaggerSite};
 use rstest::rstest;
 
+use crate::prerequisites::{docker_engine, docker_missing};
 use crate::support::{run_embedded, scenario, snapshot_settings};
 
 #[rstest]
@@ -22,6 +23,20 @@ use crate::support::{run_embedded, scenario, snapshot_settings};
 #[case::lambda_post_without_cors("lambda-post-without-cors", &[Cors, SwaggerBrowser])]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_step_fails_exactly_its_checks(#[case] fault: &str, #[case] failing: &[CheckName]) {
+    fails_exactly(fault, failing).await;
+}
+
+/// A job command that ignores the parameters shows only in the job's output, which exists where jobs really run:
+/// on the embedded emulator, where a Docker engine answers (CI has one; elsewhere this is skipped, saying so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_command_that_ignores_the_parameters_fails_the_job_trigger_where_jobs_really_run() {
+    if !docker_engine() {
+        return docker_missing("the job's output exists only where jobs really run");
+    }
+    fails_exactly("job-command-ignores-parameters", &[JobTrigger]).await;
+}
+
+async fn fails_exactly(fault: &str, failing: &[CheckName]) {
     let report = run_embedded(&scenario(&format!("faults/{fault}.yaml"))).await;
     let text = crts_harness::report::to_text(&report);
     assert!(report.steps.iter().all(|s| s.outcome == Outcome::Passed), "every step applies:\n{text}");

@@ -185,7 +185,7 @@ const JOB_LOG_GROUP: &str = "/aws/batch/job";
 
 /// Whether the finished job's output in CloudWatch Logs shows every one of `values`; a job the emulator
 /// simulated (no Docker engine: no container ran, so there is no output) is said on standard error and passes.
-/// Logs can arrive a little after the job ends on AWS: they are read for up to 30 seconds.
+/// Logs can arrive a little after the job ends on AWS: they are read for up to 15 seconds.
 async fn output_shows(ctx: &RunContext, job_id: &str, values: &[String]) -> Result<(), String> {
     let described = ctx.batch.describe_jobs().jobs(job_id).send().await;
     let job = described
@@ -204,8 +204,9 @@ async fn output_shows(ctx: &RunContext, job_id: &str, values: &[String]) -> Resu
         .ok_or("DescribeJobs names no logStreamName for its container")?
         .to_owned();
     let logs = ctx.logs.clone();
-    let read = poll_until(Duration::from_secs(30), || {
-        let (logs, stream) = (logs.clone(), stream.clone());
+    let last_read = std::sync::Mutex::new(String::new());
+    let read = poll_until(Duration::from_secs(15), || {
+        let (logs, stream, last_read) = (logs.clone(), stream.clone(), &last_read);
         async move {
             let out = logs
                 .get_log_events()
@@ -217,13 +218,15 @@ async fn output_shows(ctx: &RunContext, job_id: &str, values: &[String]) -> Resu
                 .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?;
             let text: Vec<String> = out.events().iter().filter_map(|e| e.message().map(str::to_owned)).collect();
             let text = text.join("\n");
-            Ok::<_, String>(values.iter().all(|v| text.contains(v.as_str())).then_some(text))
+            *last_read.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = text.clone();
+            Ok::<_, String>(values.iter().all(|v| text.contains(v.as_str())).then_some(()))
         }
     })
     .await;
+    let last = last_read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
     match read {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(format!("its output ({JOB_LOG_GROUP}, {stream}) does not show {}", values.join(", "))),
-        Err(e) => Err(format!("its output ({JOB_LOG_GROUP}, {stream}) could not be read: {e}")),
+        Ok(Some(())) => Ok(()),
+        Ok(None) => Err(format!("its output in {JOB_LOG_GROUP} does not show {}: {:?}", values.join(", "), last)),
+        Err(e) => Err(format!("its output in {JOB_LOG_GROUP} could not be read: {e}")),
     }
 }
