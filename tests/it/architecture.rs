@@ -54,7 +54,8 @@ fn steps_and_checks_do_not_depend_on_scenarios() {
 /// services' state.
 #[test]
 fn the_harness_uses_the_emulator_only_to_start_and_stop_it() {
-    const ALLOWED: &[&str] = &["Emulator", "Config", "LambdaConfig", "BatchConfig", "identity::DEFAULT_ACCOUNT"];
+    const ALLOWED: &[&str] =
+        &["Emulator", "Config", "LambdaConfig", "BatchConfig", "JobRunner", "identity::DEFAULT_ACCOUNT"];
     let root = repo_root();
     let mut used = Vec::new();
     for path in rust_files(&root.join("harness/src")) {

@@ -27,6 +27,14 @@ pub async fn emulator() -> Emulator {
     Emulator::start(Config::default()).await.expect("the emulator binds a random loopback port")
 }
 
+/// An emulator whose Batch jobs are simulated even where a Docker engine answers: for stacks whose image is a
+/// stand-in pushed through the registry API (no runnable layers), which no container engine could run (AWS would
+/// fail such a job too).
+pub async fn emulator_simulating_jobs() -> Emulator {
+    let batch = crts_emulator::BatchConfig { containers: crts_emulator::JobRunner::Simulate, ..Default::default() };
+    Emulator::start(Config { batch, ..Config::default() }).await.expect("the emulator binds a random loopback port")
+}
+
 /// SDK configuration for the emulator, with the account's own (administrator) keys.
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     sdk_config_with_keys(endpoint, "test", "test", None).await
@@ -130,8 +138,18 @@ impl Drop for Served {
 }
 
 pub fn serve() -> Served {
+    serve_with(&[])
+}
+
+/// `serve` with Batch jobs simulated: for scripts that push a stand-in image (see [`emulator_simulating_jobs`]).
+pub fn serve_simulating_jobs() -> Served {
+    serve_with(&[("CRTS_BATCH_CONTAINERS", "simulate")])
+}
+
+fn serve_with(env: &[(&str, &str)]) -> Served {
     let mut child = Command::new(harness_binary())
         .args(["serve", "--port", "0"])
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

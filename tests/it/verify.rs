@@ -27,7 +27,8 @@ impl Stack {
         require(&[Prerequisite::Boto3]);
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let emulator = runtime.block_on(crate::support::emulator());
+        // The stack's image is a stand-in (an empty layer): its jobs are simulated.
+        let emulator = runtime.block_on(crate::support::emulator_simulating_jobs());
         let dir = tempfile::tempdir().expect("temp dir");
         let mut stack = Self { runtime, emulator: Some(emulator), vars: Vec::new(), _dir: dir };
         let definition = stack._dir.path().join("crts-swagger.json");

@@ -1,6 +1,6 @@
 //! Job trigger, end to end: an authorised POST becomes an AWS Batch job on the runbook's queue and job
 //! definition revision, with the request's parameters, and the job succeeds; wherever jobs really run (AWS, the
-//! emulator with a Docker engine) its output in CloudWatch Logs shows the request's parameters. A body the trigger
+//! emulator with a Docker engine) its output in CloudWatch Logs shows that it ran with its parameters. A body the trigger
 //! cannot read is refused with 400 and a message.
 
 use std::time::Duration;
@@ -165,12 +165,11 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
         Err(e) => (e, false),
     };
     if ok {
-        // Where the job really ran, its output must show the request's parameters. (A simulated job has none: the
-        // observation reads the same either way, so the snapshot is the contract on every target.)
-        let values: Vec<String> = expected_parameters
-            .as_object()
-            .map(|p| p.values().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect())
-            .unwrap_or_default();
+        // Where the job really ran, its output must show its parameters: the container ran the command with them
+        // substituted. (A simulated job has no output: the observation reads the same either way, so the snapshot
+        // is the contract on every target.)
+        // The job's own parameters (whether they are the request's is the observation above).
+        let values: Vec<String> = job.parameters().map(|p| p.values().cloned().collect()).unwrap_or_default();
         if let Err(problem) = output_shows(ctx, &job_id, &values).await {
             actual = format!("SUCCEEDED, but {problem}");
             ok = false;

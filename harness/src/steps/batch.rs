@@ -280,6 +280,10 @@ impl RunbookStep for RegisterJobDefinition {
         "batch:RegisterJobDefinition",
         "batch:TagResource",
         "batch:DeregisterJobDefinition",
+        "logs:DescribeLogGroups",
+        "logs:DescribeLogStreams",
+        "logs:DeleteLogStream",
+        "logs:DeleteLogGroup",
     ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
@@ -411,11 +415,15 @@ impl RunbookStep for RegisterJobDefinition {
     }
 }
 
-/// Deregisters one job definition revision (`arn` or `name:revision`).
+/// Deregisters one job definition revision (`arn` or `name:revision`), and removes its jobs' output.
 pub(crate) async fn deregister(ctx: &RunContext, definition: &str) -> Result<Vec<String>, StepError> {
     let deregistered = ctx.batch.deregister_job_definition().job_definition(definition).send().await;
     deregistered.map_err(|e| StepError::sdk("DeregisterJobDefinition", e))?;
-    Ok(vec![format!("Batch job definition {}", definition.rsplit('/').next().unwrap_or(definition))])
+    let revision = definition.rsplit('/').next().unwrap_or(definition);
+    let mut removed = vec![format!("Batch job definition {revision}")];
+    let name = revision.split(':').next().unwrap_or(revision);
+    removed.extend(super::logs::remove_job_logs(ctx, name).await?);
+    Ok(removed)
 }
 
 /// Polls `gone` until it says the resource is gone, at most a minute: Batch deletes asynchronously.

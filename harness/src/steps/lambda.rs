@@ -53,6 +53,7 @@ impl RunbookStep for CreateFunction {
         "lambda:TagResource",
         "lambda:GetFunction",
         "lambda:DeleteFunction",
+        "logs:DeleteLogGroup",
     ];
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
@@ -144,10 +145,12 @@ impl RunbookStep for CreateFunction {
     }
 }
 
-/// Deletes a function (its permissions go with it).
+/// Deletes a function (its permissions go with it) and the log group its invocations wrote.
 pub(crate) async fn remove_function(ctx: &RunContext, name: &str) -> Result<Vec<String>, StepError> {
     let deleted = optional("DeleteFunction", ctx.lambda.delete_function().function_name(name).send().await)?;
-    Ok(deleted.map(|_| format!("Lambda function {name}")).into_iter().collect())
+    let mut removed: Vec<String> = deleted.map(|_| format!("Lambda function {name}")).into_iter().collect();
+    removed.extend(super::logs::remove_function_logs(ctx, name).await?);
+    Ok(removed)
 }
 
 /// "Configuration -> Environment Variables": sets the function's variables (replacing the previous set).

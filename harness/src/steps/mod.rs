@@ -9,6 +9,7 @@ mod batch;
 mod ecr;
 mod iam;
 mod lambda;
+mod logs;
 mod s3;
 mod swagger;
 pub mod tagged;

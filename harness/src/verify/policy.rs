@@ -124,6 +124,18 @@ const PROVISION_SCOPES: &[Scope] = &[
         ],
     ),
     ("CrtsHarnessProvisionEcr", |a| a.starts_with("ecr:"), &["arn:aws:ecr:*:*:repository/*-crts-*"]),
+    (
+        // The run's function's log group, and its jobs' streams in Batch's shared group (whose deletion teardown
+        // attempts only when the run's jobs created it: see steps/logs.rs).
+        "CrtsHarnessProvisionLogs",
+        |a| a.starts_with("logs:"),
+        &[
+            "arn:aws:logs:*:*:log-group:/aws/lambda/*-crts-*",
+            "arn:aws:logs:*:*:log-group:/aws/lambda/*-crts-*:*",
+            "arn:aws:logs:*:*:log-group:/aws/batch/job",
+            "arn:aws:logs:*:*:log-group:/aws/batch/job:*",
+        ],
+    ),
     ("CrtsHarnessProvisionS3", |a| a.starts_with("s3:"), &["arn:aws:s3:::*-crts-*", "arn:aws:s3:::*-crts-*/*"]),
     (
         "CrtsHarnessProvisionApiGateway",

@@ -253,7 +253,10 @@ fn the_crts_setup_and_a_job_that_succeeds() {
     assert_eq!(done["stoppedAt"], T0 + 4 * STEP);
     assert_eq!(done["container"]["exitCode"], 0);
     assert_eq!(done["attempts"].as_array().map(Vec::len), Some(1));
-    assert_eq!(done["statusReason"], "Essential container in task exited");
+    assert_eq!(
+        done["statusReason"],
+        "Essential container in task exited (simulated by crts-emulator: no container ran)"
+    );
     assert_eq!(f.ok("listjobs", json!({"jobQueue": "crts-aws-jq"}))["jobSummaryList"], json!([]));
     let succeeded = f.ok("listjobs", json!({"jobQueue": arn("job-queue/crts-aws-jq"), "jobStatus": "SUCCEEDED"}));
     assert_eq!(succeeded["jobSummaryList"][0]["container"]["exitCode"], 0);
