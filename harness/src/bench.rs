@@ -428,8 +428,10 @@ async fn list_objects_paged(s3: &aws_sdk_s3::Client) -> Result<(), String> {
 
 /// Deploys the scenario on an emulator we own, then POSTs to the job trigger with `concurrency` in flight.
 async fn warm_posts(options: &BenchOptions) -> Result<(), String> {
+    // The POSTs measure API Gateway → Lambda → SubmitJob: the jobs are simulated, not thousands of containers.
     let emulator = crts_emulator::Emulator::start(crts_emulator::Config {
         lambda: crts_emulator::LambdaConfig::from_env(),
+        batch: crts_emulator::BatchConfig { containers: crts_emulator::JobRunner::Simulate, ..Default::default() },
         ..Default::default()
     })
     .await

@@ -7,6 +7,9 @@
 //! - PUTs M objects of varied sizes to a bucket and GETs them back, comparing every byte;
 //! - prints req/s, latency p50/p99, and the emulator's resident memory (its process and its workers) before the
 //!   load, right after it, and once idle.
+//!
+//! The `serve` it starts simulates Batch jobs (`CRTS_BATCH_CONTAINERS=simulate`, unless that is set otherwise):
+//! the load is the emulator's, not thousands of containers' on the machine's Docker engine.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::BufRead as _;
@@ -131,8 +134,10 @@ struct Served {
 
 impl Served {
     fn start(binary: &std::path::Path) -> Result<Self, String> {
+        let jobs = std::env::var("CRTS_BATCH_CONTAINERS").unwrap_or_else(|_| "simulate".to_owned());
         let mut child = std::process::Command::new(binary)
             .args(["serve", "--port", "0"])
+            .env("CRTS_BATCH_CONTAINERS", jobs)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()

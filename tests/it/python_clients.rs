@@ -114,7 +114,8 @@ fn the_aws_cli_is_held_to_policy_conditions_against_serve() {
 }
 
 /// Where a Docker engine answers, Batch runs jobs whose image is in the emulator's registry: the runbook deployed
-/// through `run --target endpoint=URL` (which pushes the CRTS image), then jobs submitted with boto3 run for real.
+/// through `run --target endpoint=URL` (which pushes the CRTS image), then jobs submitted with boto3 and the AWS
+/// CLI run for real.
 #[test]
 fn batch_runs_jobs_in_docker_from_the_emulators_registry_against_serve() {
     require(&[Prerequisite::Boto3, Prerequisite::Browser]);
@@ -136,4 +137,6 @@ fn batch_runs_jobs_in_docker_from_the_emulators_registry_against_serve() {
         String::from_utf8_lossy(&out.stderr)
     );
     run_client("python3", &repo_root().join("tests/boto3/batch_containers.py"), &served.endpoint);
+    require(&[Prerequisite::AwsCli]);
+    run_client("bash", &repo_root().join("tests/cli/batch_containers.sh"), &served.endpoint);
 }
