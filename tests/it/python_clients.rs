@@ -139,4 +139,36 @@ fn batch_runs_jobs_in_docker_from_the_emulators_registry_against_serve() {
     run_client("python3", &repo_root().join("tests/boto3/batch_containers.py"), &served.endpoint);
     require(&[Prerequisite::AwsCli]);
     run_client("bash", &repo_root().join("tests/cli/batch_containers.sh"), &served.endpoint);
+
+    // Stopping serve removes the containers of jobs still running.
+    let mut served = served;
+    let submit = r#"
+import boto3, time
+batch = boto3.client("batch")
+job = batch.submit_job(jobName="left-running", jobQueue="crts-aws-jq", jobDefinition="CrtsAwsJD:2",
+    containerOverrides={"environment": [{"name": "CRTS_DURATION_SECONDS", "value": "300"}]})["jobId"]
+for _ in range(600):
+    if batch.describe_jobs(jobs=[job])["jobs"][0]["status"] == "RUNNING":
+        break
+    time.sleep(0.1)
+print(job)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", submit])
+        .env("AWS_ENDPOINT_URL", &served.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .expect("python3");
+    let job = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let containers = |job: &str| {
+        let filter = format!("label=crts-emulator.batch-job={job}");
+        let out = Command::new("docker").args(["ps", "-aq", "--filter", &filter]).output().expect("docker ps");
+        String::from_utf8_lossy(&out.stdout).split_whitespace().count()
+    };
+    assert_eq!(containers(&job), 1, "the job {job:?} runs in a container: {}", String::from_utf8_lossy(&out.stderr));
+    let status = served.stop_with("TERM", std::time::Duration::from_secs(20));
+    assert!(status.is_some_and(|s| s.success()), "serve exits 0 on SIGTERM: {status:?}");
+    assert_eq!(containers(&job), 0, "the running job's container is gone with serve");
 }

@@ -123,6 +123,9 @@ pub(crate) struct JobSpec {
 /// The runner of one emulator instance: whether an engine answers, the containers it has running.
 #[derive(Debug, Default)]
 pub(crate) struct Runner {
+    /// Labels this emulator's containers (`crts-emulator.runner=<id>`), so that stopping removes them all, those
+    /// still being created included, and no other emulator's.
+    id: String,
     setting: JobRunner,
     engine: tokio::sync::OnceCell<bool>,
     /// One pull at a time (so that naming and un-naming pulled images never races another job's).
@@ -134,7 +137,7 @@ pub(crate) const LOG_GROUP: &str = "/aws/batch/job";
 
 impl Runner {
     pub fn new(setting: JobRunner) -> Self {
-        Self { setting, ..Self::default() }
+        Self { id: crate::identity::random_lower_alnum(16), setting, ..Self::default() }
     }
 
     async fn engine_answers(&self) -> bool {
@@ -167,12 +170,20 @@ impl Runner {
         });
     }
 
-    /// Kills every container still running (the emulator is stopping).
+    /// Removes every container of this emulator, running or being created (the emulator is stopping).
     pub async fn shutdown(&self) {
-        let live: Vec<String> = lock(&self.live).iter().cloned().collect();
-        for name in live {
-            let _ = docker(&["rm", "-f", &name], None).await;
+        if self.engine.get() != Some(&true) {
+            return;
         }
+        let label = format!("label=crts-emulator.runner={}", self.id);
+        let listed = docker(&["ps", "-aq", "--filter", &label], None).await.unwrap_or_default();
+        let mut ids: Vec<&str> = listed.split_whitespace().collect();
+        if ids.is_empty() {
+            return;
+        }
+        ids.splice(0..0, ["rm", "-f"]);
+        let _ = docker(&ids, None).await;
+        lock(&self.live).clear();
     }
 
     async fn run(&self, spec: &JobSpec, execution: &Execution, logs: &dyn LogSink) {
@@ -287,11 +298,18 @@ impl Runner {
         logs: &dyn LogSink,
     ) -> Attempt {
         let name = format!("crts-batch-{task_id}");
-        let mut args: Vec<String> =
-            ["create", "--name", &name, "--label", &format!("crts-emulator.batch-job={}", spec.job_id)]
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect();
+        let mut args: Vec<String> = [
+            "create",
+            "--name",
+            &name,
+            "--label",
+            &format!("crts-emulator.batch-job={}", spec.job_id),
+            "--label",
+            &format!("crts-emulator.runner={}", self.id),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
         if let Some(cpus) = spec.vcpus {
             args.extend(["--cpus".to_owned(), cpus.to_string()]);
         }
