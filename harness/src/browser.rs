@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder};
@@ -108,6 +109,49 @@ impl Browser {
     /// Ends the browser session (the driver goes with `self`).
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// A browser started ahead of the check that uses it, so that Chromium's start (a third of a second or more)
+/// overlaps the run's steps instead of adding to the run. Whoever takes it owns the browser; [`Prestart::finish`]
+/// closes it when no check took it (a step failed, or the check was not run).
+#[derive(Clone, Default)]
+pub struct Prestart(Arc<Mutex<Option<Starting>>>);
+
+/// A browser start in the background.
+type Starting = tokio::task::JoinHandle<Result<Browser, Unavailable>>;
+
+impl std::fmt::Debug for Prestart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Prestart")
+    }
+}
+
+impl Prestart {
+    /// Starts a browser in the background.
+    pub fn begin() -> Self {
+        Self(Arc::new(Mutex::new(Some(tokio::spawn(Browser::start())))))
+    }
+
+    /// The browser started ahead, else one started now.
+    pub async fn take(&self) -> Result<Browser, Unavailable> {
+        let started = self.0.lock().ok().and_then(|mut slot| slot.take());
+        match started {
+            Some(handle) => handle
+                .await
+                .unwrap_or_else(|e| Err(Unavailable::Failed(format!("the browser start did not finish: {e}")))),
+            None => Browser::start().await,
+        }
+    }
+
+    /// Closes the browser started ahead if nobody took it.
+    pub async fn finish(&self) {
+        let started = self.0.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(handle) = started
+            && let Ok(Ok(browser)) = handle.await
+        {
+            browser.close().await;
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use fantoccini::{Client, Locator};
 
 use super::settings::Section;
 use super::{Check, CheckSettings, Observation, Skip};
-use crate::browser::{Browser, Unavailable};
+use crate::browser::Unavailable;
 use crate::context::{RunContext, SideEffect};
 use crate::targets::capabilities::Capability;
 
@@ -43,7 +43,7 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Obser
     let (Some(api), Some(swagger), Some(trigger)) = (&settings.api, &settings.swagger, &settings.trigger) else {
         return Ok(vec![Observation::new("settings", "api, swagger and trigger settings", "missing", false)]);
     };
-    let browser = match Browser::start().await {
+    let browser = match ctx.browser.take().await {
         Ok(browser) => browser,
         Err(Unavailable::NotInstalled(reason)) => return Err(Skip(reason)),
         Err(Unavailable::Failed(reason)) => {
@@ -138,7 +138,7 @@ async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &s
         let title = client.title().await.unwrap_or_default();
         return Err(format!("the website did not serve the Swagger page (page title: {title:?})"));
     }
-    authorize(client, key).await?;
+    authorize(client, key, false).await?;
 
     // The operation: expand, Try it out, body, Execute.
     let operation = format!("//div[contains(@class,'opblock-post')][.//*[@data-path='{path}']]");
@@ -163,7 +163,7 @@ async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &s
 /// On the page `try_it_out` left (the operation open, its body filled, a response shown): authorises with `key`
 /// instead, clears the response and executes again.
 async fn execute_again(client: &Client, key: &str) -> Result<Shown, String> {
-    authorize(client, key).await?;
+    authorize(client, key, true).await?;
     click(client, "button.btn-clear", "Clear").await?;
     // Gone once Swagger UI has dropped the response, so the one waited for next is the new one.
     let started = Instant::now();
@@ -176,28 +176,24 @@ async fn execute_again(client: &Client, key: &str) -> Result<Shown, String> {
     execute(client).await
 }
 
-/// The "Authorize" dialog: logs out what an earlier case authorised, then authorises with `key`.
-async fn authorize(client: &Client, key: &str) -> Result<(), String> {
+/// The "Authorize" dialog: logs out what an earlier case authorised (`logout`), then authorises with `key`.
+async fn authorize(client: &Client, key: &str, logout: bool) -> Result<(), String> {
     click(client, "button.authorize", "Authorize").await?;
-    // The dialog shows either the key field, or (authorised already) "Logout" where "Authorize" was.
-    let field_or_logout =
-        ".modal-ux input[type=text], .modal-ux .auth-btn-wrapper button.auth:not(.authorize):not(.btn-done)";
-    let shown = wait_for(client, Locator::Css(field_or_logout), ELEMENT_WAIT)
+    if logout {
+        // Authorised, the dialog shows "Logout" where "Authorize" was.
+        click(client, ".modal-ux .auth-btn-wrapper button.auth:not(.authorize):not(.btn-done)", "Logout").await?;
+    }
+    let input = wait_for(client, Locator::Css(".modal-ux input[type=text]"), ELEMENT_WAIT)
         .await
         .map_err(|e| format!("the page never showed the API key field: {e}"))?;
-    let input = if shown.tag_name().await.map_err(|e| format!("Authorize: {e}"))? == "button" {
-        shown.click().await.map_err(|e| format!("Logout: {e}"))?;
-        wait_for(client, Locator::Css(".modal-ux input[type=text]"), ELEMENT_WAIT)
-            .await
-            .map_err(|e| format!("the page never showed the API key field after Logout: {e}"))?
-    } else {
-        shown
-    };
     fill(client, &input, key).await.map_err(|e| format!("API key field: {e}"))?;
     click(client, ".modal-ux .auth-btn-wrapper button.authorize", "Authorize").await?;
     click(client, ".modal-ux button.btn-done", "Close").await?;
     Ok(())
 }
+
+/// How WebDriver represents an element in what a script returns.
+const W3C_ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The response table Swagger UI shows after "Execute".
 const RESPONSE_TABLE: &str = ".live-responses-table";
@@ -211,16 +207,17 @@ async fn execute(client: &Client) -> Result<Shown, String> {
             .map_err(|e| format!("no server response shown: {e}"))?;
     let status = status.text().await.map_err(|e| e.to_string())?;
     let status = status.split_whitespace().next().unwrap_or("").to_owned();
-    // Bring the response into view for the screenshot.
-    let _ = client.execute("document.querySelector('.live-responses-table').scrollIntoView()", Vec::new()).await;
-    // The response body block when there is one; otherwise the cell's text (e.g. "Failed to fetch." for CORS).
-    let cell = ".live-responses-table tbody tr.response .response-col_description";
-    let body = match client.find(Locator::Css(&format!("{cell} pre.microlight"))).await {
-        Ok(pre) => pre.text().await.unwrap_or_default(),
-        Err(_) => match client.find(Locator::Css(cell)).await {
-            Ok(cell) => cell.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
+    // Brings the response into view for the screenshot, and finds the response body block when there is one,
+    // otherwise the cell (its text is e.g. "Failed to fetch." for CORS).
+    const SCROLL_AND_FIND: &str = "document.querySelector('.live-responses-table').scrollIntoView();
+        const cell = '.live-responses-table tbody tr.response .response-col_description';
+        return document.querySelector(cell + ' pre.microlight') || document.querySelector(cell);";
+    let body = match client.execute(SCROLL_AND_FIND, Vec::new()).await {
+        Ok(found) => match found.get(W3C_ELEMENT).and_then(|id| id.as_str()) {
+            Some(id) => Element::from_element_id(client.clone(), id.to_owned().into()).text().await.unwrap_or_default(),
+            None => String::new(),
         },
+        Err(_) => String::new(),
     };
     Ok(Shown { status, body })
 }
