@@ -100,7 +100,7 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
         print_stats(
             "swagger_browser check",
             &mut browser,
-            "target <= 1500 ms warm (Chromium start, page load, two Execute round trips)",
+            "target <= 1500 ms warm (page load, two Execute round trips; Chromium starts during the steps)",
         );
     }
 

@@ -141,14 +141,13 @@ async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &s
     authorize(client, key, false).await?;
 
     // The operation: expand, Try it out, body, Execute.
-    let operation = format!("//div[contains(@class,'opblock-post')][.//*[@data-path='{path}']]");
-    let block = wait_for(client, Locator::XPath(&operation), ELEMENT_WAIT)
+    let summary = format!(
+        "//div[contains(@class,'opblock-post')][.//*[@data-path='{path}']]\
+         //div[contains(concat(' ', normalize-space(@class), ' '), ' opblock-summary ')]"
+    );
+    wait_for(client, Locator::XPath(&summary), ELEMENT_WAIT)
         .await
-        .map_err(|e| format!("the page shows no POST {path}: {e}"))?;
-    block
-        .find(Locator::Css(".opblock-summary"))
-        .await
-        .map_err(|e| format!("POST {path}: {e}"))?
+        .map_err(|e| format!("the page shows no POST {path}: {e}"))?
         .click()
         .await
         .map_err(|e| format!("POST {path}: {e}"))?;
