@@ -28,6 +28,8 @@ pub struct RunContext {
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// CloudWatch Logs: where the Lambda and the Batch jobs write what they print.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// The browser the swagger_browser check uses, when `run` started it ahead (else the check starts one).
+    pub browser: crate::browser::Prestart,
 }
 
 /// The provisioned run whose resources these are: every resource it creates carries
@@ -100,6 +102,7 @@ impl RunContext {
             tagging: aws_sdk_resourcegroupstagging::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             ecr: aws_sdk_ecr::Client::new(config),
+            browser: Default::default(),
             target,
         }
     }

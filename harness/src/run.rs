@@ -121,6 +121,14 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let mut ctx = RunContext::new(session.clone());
     ctx.artifacts.clone_from(&options.report_dir);
     ctx.owner = provisioned.as_ref().map(|(run_id, _)| crate::context::Owner::new(run_id));
+    // Chromium starts while the steps run: the browser check would otherwise wait for it.
+    let browser_check = scenario::CheckName::SwaggerBrowser;
+    if scenario.checks.contains(&browser_check)
+        && ctx.target.lacks(browser_check.requires()).is_none()
+        && crate::browser::installed().is_ok()
+    {
+        ctx.browser = crate::browser::Prestart::begin();
+    }
 
     let mut steps = Vec::with_capacity(scenario.steps.len());
     let mut failed_step: Option<String> = None;
@@ -212,6 +220,8 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         tracing::debug!(check = name.as_str(), outcome = ?result.outcome, "check");
         checks.push(result);
     }
+    // The browser started ahead, when the browser check did not run.
+    ctx.browser.finish().await;
 
     let teardown = match (&mut provisioned, &options.provision) {
         (Some((run_id, journal)), Some(provision)) if provision.keep => {
