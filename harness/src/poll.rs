@@ -4,7 +4,8 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// Calls `attempt` until it returns `Ok(Some(_))`, an error, or `limit` passes (then `Ok(None)`).
-/// The delay starts at 5 ms and doubles up to 1 s, so emulators answer in milliseconds and AWS is not flooded.
+/// The delay starts at 5 ms and doubles up to 250 ms, so emulators answer in milliseconds, a wait overshoots what
+/// it waits for by at most a quarter of a second, and AWS is asked at most four times a second.
 pub async fn poll_until<T, E, F, Fut>(limit: Duration, mut attempt: F) -> Result<Option<T>, E>
 where
     F: FnMut() -> Fut,
@@ -20,6 +21,6 @@ where
             return Ok(None);
         }
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(1));
+        delay = (delay * 2).min(Duration::from_millis(250));
     }
 }

@@ -148,6 +148,8 @@ pub trait Images: Send + Sync {
     fn pull_error(&self, image: &str) -> Option<String>;
     /// Whether `image` names this emulator's registry (`<account>.dkr.ecr.<region>.amazonaws.com/...`).
     fn is_local(&self, image: &str) -> bool;
+    /// The manifest digest `image` names in this emulator's registry, when it holds it.
+    fn manifest_digest(&self, image: &str) -> Option<String>;
     /// A `docker login` user and password for the registry of (account, region).
     fn credentials(&self, account: &str, region: &str) -> (String, String);
 }
@@ -159,6 +161,10 @@ impl Images for ecr::Ecr {
 
     fn is_local(&self, image: &str) -> bool {
         image.split_once('/').is_some_and(|(host, _)| ecr::registry::registry_of_host(host).is_some())
+    }
+
+    fn manifest_digest(&self, image: &str) -> Option<String> {
+        ecr::Ecr::manifest_digest(self, image)
     }
 
     fn credentials(&self, account: &str, region: &str) -> (String, String) {

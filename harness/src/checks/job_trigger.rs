@@ -169,7 +169,9 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
         // substituted. (A simulated job has no output: the observation reads the same either way, so the snapshot
         // is the contract on every target.)
         // The job's own parameters (whether they are the request's is the observation above).
-        let values: Vec<String> = job.parameters().map(|p| p.values().cloned().collect()).unwrap_or_default();
+        let by_name: std::collections::BTreeMap<&String, &String> =
+            job.parameters().map(|p| p.iter().collect()).unwrap_or_default();
+        let values: Vec<String> = by_name.into_values().cloned().collect();
         if let Err(problem) = output_shows(ctx, &job_id, &values).await {
             actual = format!("SUCCEEDED, but {problem}");
             ok = false;
@@ -194,7 +196,9 @@ async fn output_shows(ctx: &RunContext, job_id: &str, values: &[String]) -> Resu
         .cloned()
         .ok_or("DescribeJobs no longer finds it")?;
     if job.status_reason().is_some_and(|reason| reason.contains("simulated by crts-emulator")) {
-        eprintln!("job_trigger: job {job_id} was simulated (no Docker engine): no container ran, no output to read");
+        eprintln!(
+            "job_trigger: job {job_id} was simulated by the emulator (no Docker engine, or CRTS_BATCH_CONTAINERS=simulate): no container ran, no output to read"
+        );
         return Ok(());
     }
     let stream = job

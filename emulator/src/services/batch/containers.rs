@@ -7,8 +7,9 @@
 //!
 //! Everything goes through Docker's own CLI (`docker pull`, `create`, `start`, `wait`, `logs`, `rm`), as the
 //! runbook's commands do; `docker pull` gets the registry's credentials in a configuration directory of its own
-//! (the user's `~/.docker` is never touched). A pulled image is tagged `crts-emulator/batch:<image id>` and its
-//! `localhost:PORT/...` name removed, so emulators on other ports leave no names behind.
+//! (the user's `~/.docker` is never touched). A pulled image is tagged `crts-emulator/batch:<manifest digest>` and
+//! its `localhost:PORT/...` name removed, so emulators on other ports leave no names behind, and the same image is
+//! not pulled again.
 //!
 //! Without an engine, with `CRTS_BATCH_CONTAINERS=simulate`, or for an image from another registry (which cannot be
 //! pulled offline), the job is simulated as before ([`super::jobs`]), and DescribeJobs says so in its
@@ -106,6 +107,8 @@ pub(crate) struct JobSpec {
     pub region: String,
     /// `localhost:PORT/<repository>:<tag>` (or `@digest`): the image in this emulator's registry.
     pub image: String,
+    /// Its manifest digest: an image already pulled (by any emulator) is not pulled again.
+    pub digest: Option<String>,
     /// The registry host and a `docker login` user and password for it.
     pub registry: (String, String, String),
     pub command: Vec<String>,
@@ -270,6 +273,16 @@ impl Runner {
     /// names it `crts-emulator/batch:<id>` and removes its `localhost:PORT/...` name; returns the image id.
     async fn pull(&self, spec: &JobSpec) -> Result<String, String> {
         let _one_at_a_time = self.pulls.lock().await;
+        // Named by its manifest digest once pulled: the same image is not pulled again.
+        let local = spec.digest.as_deref().map(|digest| {
+            let hex: String = digest.trim_start_matches("sha256:").chars().take(16).collect();
+            format!("crts-emulator/batch:{hex}")
+        });
+        if let Some(local) = &local
+            && let Ok(id) = docker(&["image", "inspect", "--format", "{{.Id}}", local], None).await
+        {
+            return Ok(id.trim().to_owned());
+        }
         let config = tempfile_dir().map_err(|e| format!("a Docker configuration directory: {e}"))?;
         let (host, user, password) = &spec.registry;
         let auth = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{user}:{password}"));
@@ -280,8 +293,10 @@ impl Runner {
         pulled?;
         let id = docker(&["image", "inspect", "--format", "{{.Id}}", &spec.image], None).await?;
         let id = id.trim().to_owned();
-        let short = id.trim_start_matches("sha256:").chars().take(12).collect::<String>();
-        docker(&["tag", &id, &format!("crts-emulator/batch:{short}")], None).await?;
+        let local = local.unwrap_or_else(|| {
+            format!("crts-emulator/batch:{}", id.trim_start_matches("sha256:").chars().take(16).collect::<String>())
+        });
+        docker(&["tag", &id, &local], None).await?;
         let _ = docker(&["rmi", &spec.image], None).await;
         Ok(id)
     }

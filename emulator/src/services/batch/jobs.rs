@@ -431,6 +431,7 @@ impl Call<'_, Batch> {
             account: scope.account.clone(),
             region: scope.region.clone(),
             image: format!("{host}/{path}"),
+            digest: images.manifest_digest(&image),
             registry: (host, user, password),
             command: strings(&job.container["command"]),
             environment,

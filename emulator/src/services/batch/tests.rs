@@ -53,6 +53,10 @@ impl Images for NoRegistry {
         false
     }
 
+    fn manifest_digest(&self, _: &str) -> Option<String> {
+        None
+    }
+
     fn credentials(&self, _: &str, _: &str) -> (String, String) {
         (String::new(), String::new())
     }
@@ -68,6 +72,10 @@ impl Images for LatestMissing {
 
     fn is_local(&self, _: &str) -> bool {
         false
+    }
+
+    fn manifest_digest(&self, _: &str) -> Option<String> {
+        None
     }
 
     fn credentials(&self, _: &str, _: &str) -> (String, String) {

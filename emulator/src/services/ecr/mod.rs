@@ -60,25 +60,31 @@ impl Ecr {
     /// (`<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]`) without that tag or digest, in the
     /// words AWS's Fargate agent uses; `None` when it is there or lives in another registry.
     pub fn pull_error(&self, image: &str) -> Option<String> {
-        let (host, path) = image.split_once('/')?;
-        let (account, rest) = host.split_once(".dkr.ecr.")?;
-        let region = rest.strip_suffix(".amazonaws.com")?;
-        // `repo`, `repo:tag`, `repo@digest` or `repo:tag@digest` (the digest decides).
-        let (named, digest) = match path.split_once('@') {
-            Some((named, digest)) => (named, Some(digest)),
-            None => (path, None),
-        };
-        let (repository, tag) =
-            named.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')).unwrap_or((named, "latest"));
-        let reference = digest.unwrap_or(tag);
-        let found = self.registries.read((account.to_owned(), region.to_owned()), |registry| {
-            let repository = registry.and_then(|r| r.repositories.get(repository));
-            repository.is_some_and(|r| r.tags.contains_key(reference) || r.images.contains_key(reference))
-        });
+        let host = image.split_once('/')?.0;
+        let (account, region, repository, reference) = parse_image(image)?;
+        let found = self.manifest_digest_of(&account, &region, &repository, &reference).is_some();
         (!found).then(|| {
             format!(
                 "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: {host}/{repository}:{reference}: not found"
             )
+        })
+    }
+
+    /// The manifest digest an image of this emulator's registry names (its tag's, or the digest it gives), if the
+    /// registry holds it.
+    pub fn manifest_digest(&self, image: &str) -> Option<String> {
+        let (account, region, repository, reference) = parse_image(image)?;
+        self.manifest_digest_of(&account, &region, &repository, &reference)
+    }
+
+    fn manifest_digest_of(&self, account: &str, region: &str, repository: &str, reference: &str) -> Option<String> {
+        self.registries.read((account.to_owned(), region.to_owned()), |registry| {
+            let repository = registry?.repositories.get(repository)?;
+            repository
+                .tags
+                .get(reference)
+                .cloned()
+                .or_else(|| repository.images.contains_key(reference).then(|| reference.to_owned()))
         })
     }
 
@@ -101,6 +107,20 @@ impl Ecr {
     fn uploads(&self) -> std::sync::MutexGuard<'_, HashMap<String, registry::Upload>> {
         crate::store::lock(&self.uploads)
     }
+}
+
+/// `<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@digest]` as (account, region, repository,
+/// reference): `repo`, `repo:tag`, `repo@digest` or `repo:tag@digest` (the digest decides; no tag is `latest`).
+fn parse_image(image: &str) -> Option<(String, String, String, String)> {
+    let (host, path) = image.split_once('/')?;
+    let (account, rest) = host.split_once(".dkr.ecr.")?;
+    let region = rest.strip_suffix(".amazonaws.com")?;
+    let (named, digest) = match path.split_once('@') {
+        Some((named, digest)) => (named, Some(digest)),
+        None => (path, None),
+    };
+    let (repository, tag) = named.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')).unwrap_or((named, "latest"));
+    Some((account.to_owned(), region.to_owned(), repository.to_owned(), digest.unwrap_or(tag).to_owned()))
 }
 
 /// Seconds since the Unix epoch, with milliseconds.
