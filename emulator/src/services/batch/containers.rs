@@ -191,13 +191,16 @@ impl Runner {
 
     async fn run(&self, spec: &JobSpec, execution: &Execution, logs: &dyn LogSink) {
         let now = || chrono::Utc::now().timestamp_millis();
+        let began = std::time::Instant::now();
         execution.update(|s| {
             s.mode = Mode::Real;
             s.status = "SUBMITTED";
             s.task_id = spec.first_task_id.clone();
         });
         tokio::time::sleep(spec.state_duration).await;
-        let image = match self.pull(spec).await {
+        let pulled = self.pull(spec).await;
+        tracing::debug!(job = %spec.job_id, "image ready after {:?}", began.elapsed());
+        let image = match pulled {
             Ok(image) => image,
             Err(error) => {
                 let reason = format!("CannotPullContainerError: {error}");
@@ -227,6 +230,7 @@ impl Runner {
             tokio::time::sleep(spec.state_duration).await;
             execution.update(|s| s.status = "STARTING");
             let outcome = self.attempt(spec, &image, &task_id, attempt, execution, logs).await;
+            tracing::debug!(job = %spec.job_id, attempt, "attempt ended after {:?}", began.elapsed());
             let stopped = now();
             let (status_reason, exit_code, reason) = match &outcome {
                 Attempt::Exited(code) => ("Essential container in task exited".to_owned(), Some(*code), None),
@@ -370,6 +374,7 @@ impl Runner {
             return Attempt::DidNotStart(error);
         }
         let started = chrono::Utc::now().timestamp_millis();
+        tracing::debug!(job = %spec.job_id, "container {name} started");
         execution.update(|s| {
             s.status = "RUNNING";
             s.started_at = Some(started);
