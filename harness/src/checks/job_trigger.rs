@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_batch::types::JobStatus;
+use aws_sdk_batch::types::{JobDetail, JobStatus};
 
 use super::settings::Section;
 use super::{Check, CheckSettings, Observation, Skip, invoke_url, send};
@@ -144,7 +144,7 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
     ));
 
     let batch = ctx.batch.clone();
-    let final_status = poll_until(Duration::from_secs(trigger.job_timeout_seconds), || {
+    let finished = poll_until(Duration::from_secs(trigger.job_timeout_seconds), || {
         let batch = batch.clone();
         let job_id = job_id.clone();
         async move {
@@ -154,25 +154,30 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
                 .send()
                 .await
                 .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?;
-            let status = out.jobs().first().and_then(|j| j.status().cloned());
-            Ok::<_, String>(status.filter(|s| matches!(s, JobStatus::Succeeded | JobStatus::Failed)))
+            let finished = out
+                .jobs()
+                .first()
+                .filter(|j| j.status().is_some_and(|s| matches!(s, JobStatus::Succeeded | JobStatus::Failed)));
+            Ok::<_, String>(finished.cloned())
         }
     })
     .await;
-    let (mut actual, mut ok) = match final_status {
-        Ok(Some(status)) => (status.as_str().to_owned(), status == JobStatus::Succeeded),
+    let (mut actual, mut ok) = match &finished {
+        Ok(Some(finished)) => {
+            let status = finished.status().cloned().unwrap_or(JobStatus::Failed);
+            (status.as_str().to_owned(), status == JobStatus::Succeeded)
+        }
         Ok(None) => (format!("not finished after {} s", trigger.job_timeout_seconds), false),
-        Err(e) => (e, false),
+        Err(e) => (e.clone(), false),
     };
-    if ok {
-        // Where the job really ran, its output must show its parameters: the container ran the command with them
-        // substituted. (A simulated job has no output: the observation reads the same either way, so the snapshot
-        // is the contract on every target.)
-        // The job's own parameters (whether they are the request's is the observation above).
+    if let (true, Ok(Some(finished))) = (ok, &finished) {
+        // Where the job really ran, its output must show its own parameters (whether they are the request's is the
+        // observation above): the container ran the command with them substituted. A simulated job has no output:
+        // the observation reads the same either way, so the snapshot is the contract on every target.
         let by_name: std::collections::BTreeMap<&String, &String> =
             job.parameters().map(|p| p.iter().collect()).unwrap_or_default();
         let values: Vec<String> = by_name.into_values().cloned().collect();
-        if let Err(problem) = output_shows(ctx, &job_id, &values).await {
+        if let Err(problem) = output_shows(ctx, finished, &values).await {
             actual = format!("SUCCEEDED, but {problem}");
             ok = false;
         }
@@ -187,14 +192,8 @@ const JOB_LOG_GROUP: &str = "/aws/batch/job";
 /// Whether the finished job's output in CloudWatch Logs shows every one of `values`; a job the emulator
 /// simulated (no Docker engine: no container ran, so there is no output) is said on standard error and passes.
 /// Logs can arrive a little after the job ends on AWS: they are read for up to 15 seconds.
-async fn output_shows(ctx: &RunContext, job_id: &str, values: &[String]) -> Result<(), String> {
-    let described = ctx.batch.describe_jobs().jobs(job_id).send().await;
-    let job = described
-        .map_err(|e| aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())?
-        .jobs()
-        .first()
-        .cloned()
-        .ok_or("DescribeJobs no longer finds it")?;
+async fn output_shows(ctx: &RunContext, job: &JobDetail, values: &[String]) -> Result<(), String> {
+    let job_id = job.job_id().unwrap_or_default();
     if job.status_reason().is_some_and(|reason| reason.contains("simulated by crts-emulator")) {
         eprintln!(
             "job_trigger: job {job_id} was simulated by the emulator (no Docker engine, or CRTS_BATCH_CONTAINERS=simulate): no container ran, no output to read"

@@ -10,50 +10,14 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::ApiGateway;
-use crate::config::LambdaConfig;
-use crate::identity::{RoleSession, Sessions};
 use crate::protocol::test_request;
 use crate::services::Authorize;
-use crate::services::lambda::{Env, Lambda};
+use crate::services::lambda::Env;
 use crate::services::test_support::{AllowAll as Allow, DenyAll as Deny, account};
 
 /// Lambda with no functions (and no interpreter): invoking anything fails as a missing function does.
-struct NoFunctions {
-    lambda: Lambda,
-    sessions: Sessions,
-    logs: crate::services::logs::Logs,
-}
-
-impl Env for NoFunctions {
-    fn lambda(&self) -> &Lambda {
-        &self.lambda
-    }
-
-    fn iam(&self) -> &dyn Authorize {
-        &Allow
-    }
-
-    fn role_exists(&self, _: &str) -> bool {
-        false
-    }
-
-    fn issue_session(&self, role_arn: &str, session_name: &str) -> RoleSession {
-        self.sessions.issue(role_arn, session_name)
-    }
-
-    fn endpoint(&self) -> &str {
-        "http://127.0.0.1:1"
-    }
-
-    fn logs(&self) -> &dyn crate::services::logs::LogSink {
-        &self.logs
-    }
-}
-
 fn env() -> Arc<dyn Env> {
-    let config =
-        LambdaConfig { python: Some("/nonexistent/python3.8".into()), offline: true, ..LambdaConfig::default() };
-    Arc::new(NoFunctions { lambda: Lambda::new(config), sessions: Sessions::default(), logs: Default::default() })
+    crate::services::lambda::test_support::env(&Allow, None)
 }
 
 async fn call(gateway: &ApiGateway, iam: &dyn Authorize, method: Method, path: &str, body: &str) -> (u16, Value) {

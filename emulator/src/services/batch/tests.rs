@@ -41,33 +41,19 @@ fn request(method: Method, path: &str, query: &[(&str, &str)], body: &[u8], regi
     }
 }
 
-/// Every image can be pulled.
-struct NoRegistry;
-
-impl Images for NoRegistry {
-    fn pull_error(&self, _: &str) -> Option<String> {
-        None
-    }
-
-    fn is_local(&self, _: &str) -> bool {
-        false
-    }
-
-    fn manifest_digest(&self, _: &str) -> Option<String> {
-        None
-    }
-
-    fn credentials(&self, _: &str, _: &str) -> (String, String) {
-        (String::new(), String::new())
-    }
+/// Images of other registries (none runs in Docker here): every one can be pulled, or, with `latest_missing`, those
+/// tagged `latest` were never pushed.
+struct ForeignImages {
+    latest_missing: bool,
 }
 
-/// Images tagged `latest` were never pushed.
-struct LatestMissing;
+const NO_REGISTRY: ForeignImages = ForeignImages { latest_missing: false };
+const LATEST_MISSING: ForeignImages = ForeignImages { latest_missing: true };
 
-impl Images for LatestMissing {
+impl Images for ForeignImages {
     fn pull_error(&self, image: &str) -> Option<String> {
-        image.ends_with(":latest").then(|| format!("CannotPullContainerError: {image}: not found"))
+        (self.latest_missing && image.ends_with(":latest"))
+            .then(|| format!("CannotPullContainerError: {image}: not found"))
     }
 
     fn is_local(&self, _: &str) -> bool {
@@ -127,7 +113,7 @@ impl Fixture {
 
     fn call_in(&self, region: &str, op: &str, body: Value) -> AwsResult<Value> {
         let body = serde_json::to_vec(&body).expect("JSON");
-        self.batch.dispatch(&request(Method::POST, &format!("/v1/{op}"), &[], &body, region), &AllowAll, &NoRegistry)
+        self.batch.dispatch(&request(Method::POST, &format!("/v1/{op}"), &[], &body, region), &AllowAll, &NO_REGISTRY)
     }
 
     fn ok(&self, op: &str, body: Value) -> Value {
@@ -695,7 +681,7 @@ fn a_job_whose_image_cannot_be_pulled_fails_to_start() {
         .expect("JSON");
     let submitted = f
         .batch
-        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &AllowAll, &LatestMissing)
+        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &AllowAll, &LATEST_MISSING)
         .expect("SubmitJob answers");
     let id = submitted["jobId"].as_str().expect("jobId").to_owned();
     f.advance(2 * STEP);
@@ -722,7 +708,7 @@ fn authorization_names_the_queue_and_definition_revision() {
         .expect("JSON");
     let err = f
         .batch
-        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &deny, &NoRegistry)
+        .dispatch(&request(Method::POST, "/v1/submitjob", &[], &body, REGION), &deny, &NO_REGISTRY)
         .expect_err("denied");
     assert_eq!((err.status.as_u16(), err.code.as_ref()), (403, "AccessDeniedException"));
     assert_eq!(err.message, "User: x is not authorized to perform: batch:SubmitJob");
@@ -731,7 +717,7 @@ fn authorization_names_the_queue_and_definition_revision() {
         [("batch:SubmitJob".to_owned(), vec![arn("job-queue/crts-aws-jq"), arn("job-definition/CrtsAwsJD:2")])]
     );
     let listed =
-        f.batch.dispatch(&request(Method::POST, "/v1/describejobqueues", &[], b"{}", REGION), &deny, &NoRegistry);
+        f.batch.dispatch(&request(Method::POST, "/v1/describejobqueues", &[], b"{}", REGION), &deny, &NO_REGISTRY);
     assert_eq!(listed.map_err(|e| e.status.as_u16()), Err(403));
     assert_eq!(
         seen().last().map(|(a, r)| (a.as_str(), r.clone())),
@@ -747,7 +733,7 @@ fn authorization_names_the_queue_and_definition_revision() {
 fn malformed_requests_and_unknown_routes() {
     let f = Fixture::new();
     let raw = |method: Method, path: &str, body: &[u8]| {
-        f.batch.dispatch(&request(method, path, &[], body, REGION), &AllowAll, &NoRegistry)
+        f.batch.dispatch(&request(method, path, &[], body, REGION), &AllowAll, &NO_REGISTRY)
     };
     let err = raw(Method::POST, "/v1/submitjob", b"[1,2").expect_err("bad JSON");
     assert_eq!((err.status.as_u16(), err.code.as_ref()), (400, "SerializationException"));
@@ -773,7 +759,7 @@ fn tags_on_resources() {
     let encoded = queue_arn.replace(':', "%3A").replace('/', "%2F");
     let path = format!("/v1/tags/{encoded}");
     let call = |method: Method, query: &[(&str, &str)], body: &[u8]| {
-        f.batch.dispatch(&request(method, &path, query, body, REGION), &AllowAll, &NoRegistry)
+        f.batch.dispatch(&request(method, &path, query, body, REGION), &AllowAll, &NO_REGISTRY)
     };
     call(Method::POST, &[], br#"{"tags": {"a": "1", "b": "2"}}"#).expect("tagged");
     assert_eq!(call(Method::GET, &[], b"").expect("listed"), json!({"tags": {"a": "1", "b": "2"}}));
@@ -784,7 +770,7 @@ fn tags_on_resources() {
     let missing = f.batch.dispatch(
         &request(Method::GET, "/v1/tags/arn%3Aaws%3Abatch%3Ax", &[], b"", REGION),
         &AllowAll,
-        &NoRegistry,
+        &NO_REGISTRY,
     );
     assert_client_error(missing, "not found");
 }

@@ -16,6 +16,60 @@ mod tags;
 #[cfg(test)]
 mod tests;
 
+/// Lambda's environment for other services' unit tests and its own: its functions, a stand-in IAM, one role that
+/// exists (or none), and no interpreter (no function runs: a create's prewarmed worker cannot start).
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::sync::Arc;
+
+    use super::{Env, Lambda};
+    use crate::config::LambdaConfig;
+    use crate::identity::{RoleSession, Sessions};
+    use crate::services::Authorize;
+    use crate::services::logs::{LogSink, Logs};
+
+    struct StandIn {
+        lambda: Lambda,
+        sessions: Sessions,
+        logs: Logs,
+        iam: &'static dyn Authorize,
+        role: Option<&'static str>,
+    }
+
+    impl Env for StandIn {
+        fn lambda(&self) -> &Lambda {
+            &self.lambda
+        }
+
+        fn iam(&self) -> &dyn Authorize {
+            self.iam
+        }
+
+        fn role_exists(&self, role_arn: &str) -> bool {
+            self.role == Some(role_arn)
+        }
+
+        fn issue_session(&self, role_arn: &str, session_name: &str) -> RoleSession {
+            self.sessions.issue(role_arn, session_name)
+        }
+
+        fn endpoint(&self) -> &str {
+            "http://127.0.0.1:1"
+        }
+
+        fn logs(&self) -> &dyn LogSink {
+            &self.logs
+        }
+    }
+
+    /// IAM's verdicts from `iam`; `role` is the one role Lambda may assume.
+    pub(crate) fn env(iam: &'static dyn Authorize, role: Option<&'static str>) -> Arc<dyn Env> {
+        let config =
+            LambdaConfig { python: Some("/nonexistent/python3.8".into()), offline: true, ..LambdaConfig::default() };
+        Arc::new(StandIn { lambda: Lambda::new(config), sessions: Sessions::default(), logs: Logs::new(), iam, role })
+    }
+}
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;

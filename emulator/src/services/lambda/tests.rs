@@ -10,52 +10,15 @@ use base64::Engine as _;
 use http::Method;
 use serde_json::{Value, json};
 
-use super::{Env, Lambda};
-use crate::config::LambdaConfig;
-use crate::identity::{Caller, RoleSession, Sessions};
+use super::Env;
+use crate::identity::Caller;
 use crate::protocol::test_request;
-use crate::services::Authorize;
 use crate::services::test_support::{DenyRoles, account, role_session};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/crts-lambda";
 
-struct TestEnv {
-    lambda: Lambda,
-    sessions: Sessions,
-    logs: crate::services::logs::Logs,
-}
-
-impl Env for TestEnv {
-    fn lambda(&self) -> &Lambda {
-        &self.lambda
-    }
-
-    fn iam(&self) -> &dyn Authorize {
-        &DenyRoles
-    }
-
-    fn role_exists(&self, role_arn: &str) -> bool {
-        role_arn == ROLE
-    }
-
-    fn issue_session(&self, role_arn: &str, session_name: &str) -> RoleSession {
-        self.sessions.issue(role_arn, session_name)
-    }
-
-    fn endpoint(&self) -> &str {
-        "http://127.0.0.1:1"
-    }
-
-    fn logs(&self) -> &dyn crate::services::logs::LogSink {
-        &self.logs
-    }
-}
-
 fn env() -> Arc<dyn Env> {
-    // No interpreter and no pip: the worker a create prewarms cannot start, and nothing here invokes.
-    let config =
-        LambdaConfig { python: Some("/nonexistent/python3.8".into()), offline: true, ..LambdaConfig::default() };
-    Arc::new(TestEnv { lambda: Lambda::new(config), sessions: Sessions::default(), logs: Default::default() })
+    super::test_support::env(&DenyRoles, Some(ROLE))
 }
 
 fn package() -> String {
