@@ -1,8 +1,12 @@
 //! What the emulator was asked, in order: one entry per request (service, operation, method, path, status), so a
 //! test can show what a client did, e.g. that a read-only `verify` only read, or that a refused run made one call.
+//! [`Journal::subscribe`] follows the requests as they are answered (`crts-harness up`'s request log).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::broadcast;
 
 use http::{HeaderMap, Method};
 
@@ -21,20 +25,39 @@ pub struct Entry {
     pub method: String,
     pub path: String,
     pub status: u16,
+    /// From the request's arrival to its answer.
+    pub latency: Duration,
 }
 
-#[derive(Debug, Default)]
+/// Requests a subscriber that falls behind may miss (it is told how many, by `RecvError::Lagged`).
+const FEED_CAPACITY: usize = 1024;
+
+#[derive(Debug)]
 pub struct Journal {
     entries: Mutex<VecDeque<Entry>>,
+    feed: broadcast::Sender<Entry>,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Self { entries: Mutex::default(), feed: broadcast::channel(FEED_CAPACITY).0 }
+    }
 }
 
 impl Journal {
     pub(crate) fn record(&self, entry: Entry) {
+        // Nobody subscribed is not an error.
+        let _ = self.feed.send(entry.clone());
         let mut entries = crate::store::lock(&self.entries);
         if entries.len() == CAPACITY {
             entries.pop_front();
         }
         entries.push_back(entry);
+    }
+
+    /// Every request answered from now on, as it is answered.
+    pub fn subscribe(&self) -> broadcast::Receiver<Entry> {
+        self.feed.subscribe()
     }
 
     /// Every request recorded so far, oldest first.

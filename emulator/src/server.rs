@@ -84,6 +84,16 @@ impl Emulator {
         self.state.journal.entries()
     }
 
+    /// Every request answered from now on, as it is answered (see [`crate::journal::Journal::subscribe`]).
+    pub fn subscribe_requests(&self) -> tokio::sync::broadcast::Receiver<crate::journal::Entry> {
+        self.state.journal.subscribe()
+    }
+
+    /// Every Batch job this instance holds, in every account and region, with its status now.
+    pub fn jobs(&self) -> Vec<crate::services::batch::JobState> {
+        self.state.batch.job_states()
+    }
+
     /// Failures to inject into the next requests, for tests of clients' retries.
     pub fn faults(&self) -> &crate::faults::Faults {
         &self.state.faults
@@ -501,6 +511,7 @@ async fn dispatch(State(state): State<Arc<AppState>>, request: Request) -> Respo
         method: method.to_string(),
         path: raw_path.clone(),
         status: response.status().as_u16(),
+        latency: started.elapsed(),
     });
     tracing::debug!(
         %method, path = %raw_path, route = ?route, status = response.status().as_u16(),

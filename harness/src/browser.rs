@@ -113,13 +113,21 @@ impl Browser {
 }
 
 /// A browser started ahead of the check that uses it, so that Chromium's start (a third of a second or more)
-/// overlaps the run's steps instead of adding to the run. Whoever takes it owns the browser; [`Prestart::finish`]
-/// closes it when no check took it (a step failed, or the check was not run).
+/// overlaps the run's steps instead of adding to the run. Whoever takes it owns the browser until it gives it back
+/// ([`Prestart::give_back`]): a run's check closes it then; `up` keeps it open for the next round of checks.
+/// [`Prestart::finish`] closes a browser nobody took (a step failed, or the check was not run).
 #[derive(Clone, Default)]
-pub struct Prestart(Arc<Mutex<Option<Starting>>>);
+pub struct Prestart {
+    slot: Arc<Mutex<Option<Slot>>>,
+    /// Keep the browser between checks (`up`): the next check takes it ready.
+    keep: bool,
+}
 
-/// A browser start in the background.
-type Starting = tokio::task::JoinHandle<Result<Browser, Unavailable>>;
+/// A browser starting in the background, or one kept open.
+enum Slot {
+    Starting(tokio::task::JoinHandle<Result<Browser, Unavailable>>),
+    Ready(Browser),
+}
 
 impl std::fmt::Debug for Prestart {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -128,28 +136,49 @@ impl std::fmt::Debug for Prestart {
 }
 
 impl Prestart {
-    /// Starts a browser in the background.
+    /// Starts a browser in the background; the check that takes it closes it.
     pub fn begin() -> Self {
-        Self(Arc::new(Mutex::new(Some(tokio::spawn(Browser::start())))))
+        Self { slot: Arc::new(Mutex::new(Some(Slot::Starting(tokio::spawn(Browser::start()))))), keep: false }
     }
 
-    /// The browser started ahead, else one started now.
+    /// Starts a browser in the background and keeps it open between checks, until [`Prestart::finish`].
+    pub fn kept() -> Self {
+        Self { keep: true, ..Self::begin() }
+    }
+
+    /// The browser started ahead (or kept), else one started now.
     pub async fn take(&self) -> Result<Browser, Unavailable> {
-        let started = self.0.lock().ok().and_then(|mut slot| slot.take());
-        match started {
-            Some(handle) => handle
+        let slot = self.slot.lock().ok().and_then(|mut slot| slot.take());
+        match slot {
+            Some(Slot::Ready(browser)) => Ok(browser),
+            Some(Slot::Starting(handle)) => handle
                 .await
                 .unwrap_or_else(|e| Err(Unavailable::Failed(format!("the browser start did not finish: {e}")))),
             None => Browser::start().await,
         }
     }
 
-    /// Closes the browser started ahead if nobody took it.
-    pub async fn finish(&self) {
-        let started = self.0.lock().ok().and_then(|mut slot| slot.take());
-        if let Some(handle) = started
-            && let Ok(Ok(browser)) = handle.await
+    /// A check is done with `browser`: kept for the next one, or closed.
+    pub async fn give_back(&self, browser: Browser) {
+        if self.keep
+            && let Ok(mut slot) = self.slot.lock()
+            && slot.is_none()
         {
+            *slot = Some(Slot::Ready(browser));
+            return;
+        }
+        browser.close().await;
+    }
+
+    /// Closes the browser started ahead or kept, if there is one.
+    pub async fn finish(&self) {
+        let slot = self.slot.lock().ok().and_then(|mut slot| slot.take());
+        let browser = match slot {
+            Some(Slot::Ready(browser)) => Some(browser),
+            Some(Slot::Starting(handle)) => handle.await.ok().and_then(Result::ok),
+            None => None,
+        };
+        if let Some(browser) = browser {
             browser.close().await;
         }
     }

@@ -183,6 +183,31 @@ pub enum Command {
     },
     /// Print the JSON Schema of scenario files (committed as schema/scenario.schema.json, for editors).
     Schema,
+    /// Bring the whole CRTS stack up on this machine and keep it up until Ctrl-C: the emulator on --port, the
+    /// scenario applied and checked once, the Swagger site ready to click (authorised with the local API key), and
+    /// a log of each execute-api request and Batch job state change. With --watch, saving a file the scenario
+    /// uses updates the steps that read it and runs the checks again.
+    Up {
+        #[arg(default_value = "scenarios/crts.yaml")]
+        scenario: PathBuf,
+        /// Port to listen on (0: a free one).
+        #[arg(long, default_value_t = 4566)]
+        port: u16,
+        /// Address to bind.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        bind: IpAddr,
+        /// Set a scenario variable, as for `run` (e.g. `--var lambda_code=./my-lambda/`).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        variables: Vec<VarOverride>,
+        /// Follow the files the scenario uses (and the scenario itself) and apply each saved change.
+        #[arg(long)]
+        watch: bool,
+        #[arg(long, env = "AWS_REGION")]
+        region: Option<String>,
+        /// Where the browser check saves its screenshots (else the temporary directory).
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
+    },
     /// Run the embedded AWS emulator in the foreground until Ctrl-C or SIGTERM.
     Serve {
         /// Port to listen on.
@@ -217,6 +242,16 @@ pub fn main() -> ExitCode {
                 let (batch_state, grace) =
                     (Duration::from_millis(batch_state_ms), Duration::from_millis(shutdown_grace_ms));
                 serve(SocketAddr::new(bind, port), batch_state, grace).await
+            }
+            Command::Up { scenario, port, bind, variables, watch, region, report_dir } => {
+                let options = crate::up::UpOptions {
+                    scenario,
+                    variables,
+                    bind: SocketAddr::new(bind, port),
+                    region,
+                    report_dir,
+                };
+                crate::up::up(options, watch).await
             }
             Command::Run {
                 scenario,
@@ -632,7 +667,7 @@ async fn serve(bind: SocketAddr, batch_state: Duration, shutdown_grace: Duration
     ExitCode::SUCCESS
 }
 
-async fn wait_for_stop_signal() {
+pub(crate) async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

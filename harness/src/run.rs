@@ -173,27 +173,10 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
             journal.record(if result.is_ok() { "applied" } else { "failed" }, &step.id, created);
         }
         progress::end(if result.is_ok() { "passed" } else { "FAILED" });
-        for key in ctx.facts.api_keys.values() {
-            normalizer.add_secret(&key.value);
+        if result.is_err() {
+            failed_step = Some(step.id.clone());
         }
-        let (outcome, mut observed, error) = match result {
-            Ok(observed) => (Outcome::Passed, observed, None),
-            Err(e) => {
-                failed_step = Some(step.id.clone());
-                (Outcome::Failed, Default::default(), Some(normalizer.text(&e.message)))
-            }
-        };
-        observed.values_mut().for_each(|v| normalizer.value(v));
-        tracing::debug!(step = %step.id, ok = error.is_none(), "step");
-        steps.push(StepReport {
-            id: step.id.clone(),
-            runbook: step.runbook.clone(),
-            outcome,
-            observed,
-            error,
-            notes: std::mem::take(&mut ctx.notes).into_iter().map(|n| normalizer.text(&n)).collect(),
-            duration: step_started.elapsed(),
-        });
+        steps.push(step_report(step, result, &mut ctx, &mut normalizer, step_started));
     }
 
     let mut checks = Vec::with_capacity(scenario.checks.len());
@@ -212,12 +195,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
                 result
             }
         };
-        for o in &mut result.observations {
-            o.actual = normalizer.text(&o.actual);
-            o.expected = normalizer.text(&o.expected);
-            o.unsupported = o.unsupported.as_deref().map(|r| normalizer.text(r));
-        }
-        tracing::debug!(check = name.as_str(), outcome = ?result.outcome, "check");
+        normalize_check(&mut result, &normalizer);
         checks.push(result);
     }
     // The browser started ahead, when the browser check did not run.
@@ -272,6 +250,45 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     }
     target.stop().await;
     Ok(report)
+}
+
+/// A step's line in the report from what running it gave: what it read back, or its error, normalized (account,
+/// region, and the API keys' values, which the step may just have learned).
+pub(crate) fn step_report(
+    step: &scenario::Step,
+    result: Result<crate::steps::Observed, crate::steps::StepError>,
+    ctx: &mut RunContext,
+    normalizer: &mut Normalizer,
+    started: Instant,
+) -> StepReport {
+    for key in ctx.facts.api_keys.values() {
+        normalizer.add_secret(&key.value);
+    }
+    let (outcome, mut observed, error) = match result {
+        Ok(observed) => (Outcome::Passed, observed, None),
+        Err(e) => (Outcome::Failed, Default::default(), Some(normalizer.text(&e.message))),
+    };
+    observed.values_mut().for_each(|v| normalizer.value(v));
+    tracing::debug!(step = %step.id, ok = error.is_none(), "step");
+    StepReport {
+        id: step.id.clone(),
+        runbook: step.runbook.clone(),
+        outcome,
+        observed,
+        error,
+        notes: std::mem::take(&mut ctx.notes).into_iter().map(|n| normalizer.text(&n)).collect(),
+        duration: started.elapsed(),
+    }
+}
+
+/// A check's observations with the account, region and secrets replaced.
+pub(crate) fn normalize_check(result: &mut CheckResult, normalizer: &Normalizer) {
+    for o in &mut result.observations {
+        o.actual = normalizer.text(&o.actual);
+        o.expected = normalizer.text(&o.expected);
+        o.unsupported = o.unsupported.as_deref().map(|r| normalizer.text(r));
+    }
+    tracing::debug!(check = result.name.as_str(), outcome = ?result.outcome, "check");
 }
 
 /// Why a step or check did not run: an earlier step failed, or Ctrl-C asked to stop.

@@ -89,8 +89,8 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Obser
         )
         .await;
     }
-    browser.close().await;
-    tracing::debug!("swagger_browser: closed at {} ms", started.elapsed().as_millis());
+    ctx.browser.give_back(browser).await;
+    tracing::debug!("swagger_browser: done at {} ms", started.elapsed().as_millis());
     Ok(out)
 }
 
@@ -138,7 +138,7 @@ async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &s
         let title = client.title().await.unwrap_or_default();
         return Err(format!("the website did not serve the Swagger page (page title: {title:?})"));
     }
-    authorize(client, key, false).await?;
+    authorize(client, key).await?;
 
     // The operation: expand, Try it out, body, Execute.
     let summary = format!(
@@ -162,7 +162,7 @@ async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &s
 /// On the page `try_it_out` left (the operation open, its body filled, a response shown): authorises with `key`
 /// instead, clears the response and executes again.
 async fn execute_again(client: &Client, key: &str) -> Result<Shown, String> {
-    authorize(client, key, true).await?;
+    authorize(client, key).await?;
     click(client, "button.btn-clear", "Clear").await?;
     // Gone once Swagger UI has dropped the response, so the one waited for next is the new one.
     let started = Instant::now();
@@ -175,12 +175,17 @@ async fn execute_again(client: &Client, key: &str) -> Result<Shown, String> {
     execute(client).await
 }
 
-/// The "Authorize" dialog: logs out what an earlier case authorised (`logout`), then authorises with `key`.
-async fn authorize(client: &Client, key: &str, logout: bool) -> Result<(), String> {
+/// The "Authorize" dialog: logs out what the page was authorised with (an earlier case, or the key `up` gives the
+/// page), then authorises with `key`.
+async fn authorize(client: &Client, key: &str) -> Result<(), String> {
     click(client, "button.authorize", "Authorize").await?;
-    if logout {
-        // Authorised, the dialog shows "Logout" where "Authorize" was.
-        click(client, ".modal-ux .auth-btn-wrapper button.auth:not(.authorize):not(.btn-done)", "Logout").await?;
+    // The dialog's buttons render at once with it; authorised, it shows "Logout" where "Authorize" was.
+    wait_for(client, Locator::Css(".modal-ux .auth-btn-wrapper button"), ELEMENT_WAIT)
+        .await
+        .map_err(|e| format!("the page never showed the Authorize dialog: {e}"))?;
+    const LOGOUT: &str = ".modal-ux .auth-btn-wrapper button.auth:not(.authorize):not(.btn-done)";
+    if let Ok(logout) = client.find(Locator::Css(LOGOUT)).await {
+        logout.click().await.map_err(|e| format!("Logout: {e}"))?;
     }
     let input = wait_for(client, Locator::Css(".modal-ux input[type=text]"), ELEMENT_WAIT)
         .await

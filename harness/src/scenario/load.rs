@@ -148,7 +148,8 @@ fn anchor_path(value: &str, dir: &Path) -> String {
 /// `account_id`, `ecr_registry`); validate with placeholders first, then load again once the target is known.
 /// `overrides` replace the values of variables the scenario declares (`--var`); naming another is an error.
 pub fn load(path: &Path, runtime: &Variables, overrides: &[VarOverride]) -> Result<Scenario, ScenarioError> {
-    let mut resolved = resolve(path, 0, &mut Vec::new())?;
+    let mut files = Vec::new();
+    let mut resolved = resolve(path, 0, &mut files)?;
     let base_dir = repository_root(&resolved.steps_file);
 
     let mut from_command_line = BTreeSet::new();
@@ -233,6 +234,7 @@ pub fn load(path: &Path, runtime: &Variables, overrides: &[VarOverride]) -> Resu
         name: resolved.name.unwrap_or_else(|| file_stem(path)),
         description: resolved.description.unwrap_or_default(),
         path: path.to_path_buf(),
+        files,
         base_dir,
         variables,
         steps,

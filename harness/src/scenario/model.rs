@@ -14,6 +14,8 @@ pub struct Scenario {
     pub description: String,
     /// The file it was loaded from (for messages).
     pub path: PathBuf,
+    /// Every file it was read from: itself, then the ones it `extends` (canonical paths).
+    pub files: Vec<PathBuf>,
     /// The directory that relative fixture paths are resolved against (the repository root for ours).
     pub base_dir: PathBuf,
     /// The scenario's variables in the order they are defined, with their final values.

@@ -189,6 +189,11 @@ impl RunbookStep for BuildAndPush {
         "ecr:BatchGetImage",
         "ecr:GetDownloadUrlForLayer",
     ];
+    const UPDATABLE: bool = true;
+
+    fn inputs(&self) -> Vec<&Path> {
+        vec![&self.context]
+    }
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let login = registry_login(ctx).await?;

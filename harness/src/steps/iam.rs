@@ -38,6 +38,10 @@ impl RunbookStep for CreateRole {
         "iam:DeleteRole",
     ];
 
+    fn inputs(&self) -> Vec<&Path> {
+        vec![&self.trust_policy]
+    }
+
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.trust_policy)?;
         ctx.iam
@@ -145,6 +149,10 @@ impl RunbookStep for AttachPolicy {
         "iam:DetachRolePolicy",
         "iam:DeletePolicy",
     ];
+
+    fn inputs(&self) -> Vec<&Path> {
+        vec![&self.document]
+    }
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let document = read(&self.document)?;

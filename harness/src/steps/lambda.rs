@@ -55,6 +55,43 @@ impl RunbookStep for CreateFunction {
         "lambda:DeleteFunction",
         "logs:DeleteLogGroup",
     ];
+    const UPDATABLE: bool = true;
+
+    fn inputs(&self) -> Vec<&Path> {
+        vec![&self.code]
+    }
+
+    /// New code (UpdateFunctionCode) once its Python compiles, and the configuration the settings give
+    /// (UpdateFunctionConfiguration), each waited for: a handler that does not compile is refused here, naming
+    /// the file and line, and the function keeps the code it had.
+    async fn update(&self, ctx: &mut RunContext) -> Result<(), StepError> {
+        let package = Package::open(Path::new(""), &self.code).map_err(StepError::unexpected)?;
+        let paths = package.paths().map_err(StepError::unexpected)?;
+        check_handler(&self.handler, &paths)
+            .map_err(|e| StepError::unexpected(format!("{}: {e}", package.path().display())))?;
+        crate::package::check_python_syntax(&package).await.map_err(StepError::unexpected)?;
+        let zip = package.lambda_zip().map_err(StepError::unexpected)?;
+        ctx.lambda
+            .update_function_code()
+            .function_name(&self.name)
+            .zip_file(Blob::new(zip))
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("UpdateFunctionCode", e))?;
+        wait_for_update(ctx, &self.name).await?;
+        let role = ctx.iam.get_role().role_name(&self.role).send().await.map_err(|e| StepError::sdk("GetRole", e))?;
+        ctx.lambda
+            .update_function_configuration()
+            .function_name(&self.name)
+            .runtime(Runtime::from(self.runtime.as_str()))
+            .handler(&self.handler)
+            .role(role.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("UpdateFunctionConfiguration", e))?;
+        wait_for_update(ctx, &self.name).await
+    }
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let zip = Package::open(Path::new(""), &self.code)
@@ -145,6 +182,25 @@ impl RunbookStep for CreateFunction {
     }
 }
 
+/// Waits until the function's last update is no longer in progress (AWS applies updates asynchronously).
+async fn wait_for_update(ctx: &RunContext, function: &str) -> Result<(), StepError> {
+    let lambda = ctx.lambda.clone();
+    poll_until(Duration::from_secs(120), || {
+        let lambda = lambda.clone();
+        async move {
+            let out = lambda
+                .get_function_configuration()
+                .function_name(function)
+                .send()
+                .await
+                .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
+            Ok(out.last_update_status().is_none_or(|s| s.as_str() != "InProgress").then_some(()))
+        }
+    })
+    .await?
+    .ok_or_else(|| StepError::unexpected(format!("the update of {function} did not finish within 120 s")))
+}
+
 /// Deletes a function (its permissions go with it) and the log group its invocations wrote.
 pub(crate) async fn remove_function(ctx: &RunContext, name: &str) -> Result<Vec<String>, StepError> {
     let deleted = optional("DeleteFunction", ctx.lambda.delete_function().function_name(name).send().await)?;
@@ -166,6 +222,7 @@ impl Settings for SetEnvironment {}
 impl RunbookStep for SetEnvironment {
     const READS: &'static [&'static str] = &["lambda:GetFunctionConfiguration"];
     const CHANGES: &'static [&'static str] = &["lambda:UpdateFunctionConfiguration"];
+    const UPDATABLE: bool = true;
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         ctx.lambda
@@ -177,23 +234,7 @@ impl RunbookStep for SetEnvironment {
             .send()
             .await
             .map_err(|e| StepError::sdk("UpdateFunctionConfiguration", e))?;
-        let lambda = ctx.lambda.clone();
-        let name = self.function.clone();
-        poll_until(Duration::from_secs(120), || {
-            let lambda = lambda.clone();
-            let name = name.clone();
-            async move {
-                let out = lambda
-                    .get_function_configuration()
-                    .function_name(&name)
-                    .send()
-                    .await
-                    .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
-                Ok(out.last_update_status().is_none_or(|s| s.as_str() != "InProgress").then_some(()))
-            }
-        })
-        .await?
-        .ok_or_else(|| StepError::unexpected(format!("the update of {} did not finish within 120 s", self.function)))
+        wait_for_update(ctx, &self.function).await
     }
 
     async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {

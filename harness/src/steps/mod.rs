@@ -56,6 +56,21 @@ trait RunbookStep: Settings {
         Ok(Vec::new())
     }
 
+    /// Whether `up --watch` can bring what the step made in line with changed settings or files, on a stack
+    /// where it was applied ([`RunbookStep::update`]); otherwise such a change needs `up` to start again.
+    const UPDATABLE: bool = false;
+
+    /// The files and folders the step reads (`up --watch` brings the step up to date when one changes).
+    fn inputs(&self) -> Vec<&Path> {
+        Vec::new()
+    }
+
+    /// Brings what the step made in line with its settings and files (only when [`RunbookStep::UPDATABLE`]).
+    /// Applying again, by default: right for the steps whose `apply` puts (a configuration, objects, an image).
+    async fn update(&self, ctx: &mut RunContext) -> Result<(), StepError> {
+        self.apply(ctx).await
+    }
+
     /// What `apply` made that `tear_down` removes, by kind and name (with the id the target assigned, when it
     /// has one), e.g. `Lambda function crts-crts-3f9a1c`: the journal records it, and a second Ctrl-C lists it.
     fn creates(&self, _ctx: &RunContext) -> Vec<String> {
@@ -105,6 +120,30 @@ macro_rules! step_actions {
                 match self {
                     $( Self::$variant(settings) => {
                         settings.apply(ctx).await?;
+                        settings.observe(ctx).await
+                    } )*
+                }
+            }
+
+            /// Whether `up --watch` can change what the step made in place (see [`RunbookStep::UPDATABLE`]).
+            pub fn updatable(&self) -> bool {
+                match self {
+                    $( Self::$variant(_) => <$settings as RunbookStep>::UPDATABLE, )*
+                }
+            }
+
+            /// The files and folders the step reads (see [`RunbookStep::inputs`]).
+            pub fn inputs(&self) -> Vec<&Path> {
+                match self {
+                    $( Self::$variant(settings) => settings.inputs(), )*
+                }
+            }
+
+            /// Brings what the step made up to date, then reads it back (see [`RunbookStep::update`]).
+            pub async fn update(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
+                match self {
+                    $( Self::$variant(settings) => {
+                        settings.update(ctx).await?;
                         settings.observe(ctx).await
                     } )*
                 }

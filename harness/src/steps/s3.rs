@@ -187,6 +187,7 @@ impl Settings for EnableWebsite {}
 impl RunbookStep for EnableWebsite {
     const READS: &'static [&'static str] = &["s3:GetBucketWebsite"];
     const CHANGES: &'static [&'static str] = &["s3:PutBucketWebsite"];
+    const UPDATABLE: bool = true;
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let index = IndexDocument::builder()
@@ -254,6 +255,11 @@ impl Settings for PutBucketPolicy {
 impl RunbookStep for PutBucketPolicy {
     const READS: &'static [&'static str] = &["s3:GetBucketPolicy"];
     const CHANGES: &'static [&'static str] = &["s3:PutBucketPolicy"];
+    const UPDATABLE: bool = true;
+
+    fn inputs(&self) -> Vec<&Path> {
+        vec![&self.document]
+    }
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         ctx.s3
@@ -366,6 +372,11 @@ fn parse_rules(text: &str) -> Result<Vec<ConsoleCorsRule>, String> {
 impl RunbookStep for PutBucketCors {
     const READS: &'static [&'static str] = &["s3:GetBucketCORS"];
     const CHANGES: &'static [&'static str] = &["s3:PutBucketCORS"];
+    const UPDATABLE: bool = true;
+
+    fn inputs(&self) -> Vec<&Path> {
+        vec![&self.rules]
+    }
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let rules = parse_rules(&read(&self.rules)?).map_err(StepError::unexpected)?;

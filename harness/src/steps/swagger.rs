@@ -40,6 +40,11 @@ impl Settings for UploadUi {
 impl RunbookStep for UploadUi {
     const READS: &'static [&'static str] = &["s3:ListBucket"];
     const CHANGES: &'static [&'static str] = &["s3:PutObject"];
+    const UPDATABLE: bool = true;
+
+    fn inputs(&self) -> Vec<&Path> {
+        vec![&self.code]
+    }
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let code = self.code_entries()?;
@@ -151,6 +156,11 @@ impl Settings for PutApiDefinition {
 impl RunbookStep for PutApiDefinition {
     const READS: &'static [&'static str] = &["s3:GetObject", "apigateway:GET"];
     const CHANGES: &'static [&'static str] = &["s3:PutObject"];
+    const UPDATABLE: bool = true;
+
+    fn inputs(&self) -> Vec<&Path> {
+        vec![&self.definition]
+    }
 
     async fn apply(&self, ctx: &mut RunContext) -> Result<(), StepError> {
         let api_id = super::apigateway::api_id(ctx, &self.api).await?;

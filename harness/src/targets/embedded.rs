@@ -43,3 +43,30 @@ impl Running for crts_emulator::Emulator {
         Box::pin(async move { self.shutdown().await })
     }
 }
+
+/// An emulator this process started itself and keeps after the run (`crts-harness up`, on the port the developer
+/// chose): reached and reported as `embedded`, and not stopped when the run ends.
+#[derive(Debug)]
+pub struct Started {
+    pub endpoint: String,
+}
+
+impl Target for Started {
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+
+    fn start<'a>(&'a self, _region: Option<&'a str>) -> BoxFuture<'a, Result<Up, TargetError>> {
+        Box::pin(async move {
+            Ok(Up {
+                endpoint: Some(self.endpoint.clone()),
+                running: None,
+                known: Some((Capabilities::all(), Hosts::Localhost)),
+            })
+        })
+    }
+
+    fn ephemeral(&self) -> bool {
+        true
+    }
+}

@@ -26,6 +26,18 @@ use serde_json::Value;
 
 pub use containers::JobRunner;
 
+/// A job and its status now, as DescribeJobs would give it (for a log of what jobs do, e.g. `crts-harness up`'s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobState {
+    pub id: String,
+    pub name: String,
+    pub queue_arn: String,
+    pub status: &'static str,
+    pub status_reason: Option<String>,
+    /// Submission time, epoch milliseconds.
+    pub created_at: i64,
+}
+
 use crate::config::BatchConfig;
 use crate::protocol::{AwsError, AwsRequest, AwsResult, Response, rest_json};
 use crate::services::iam::Protocol;
@@ -81,6 +93,30 @@ impl Batch {
     pub(crate) fn with_clock(config: BatchConfig, clock: Clock, logs: Arc<dyn crate::services::logs::LogSink>) -> Self {
         let runner = Arc::new(containers::Runner::new(config.containers));
         Self { config, clock, runner, logs, stores: crate::store::Scoped::default() }
+    }
+
+    /// Every job of every account and region, oldest first, with its status now.
+    pub fn job_states(&self) -> Vec<JobState> {
+        let (now, state_ms) = (self.now(), self.state_ms());
+        let mut states: Vec<JobState> = self.stores.all(|scopes| {
+            scopes
+                .values()
+                .flat_map(|store| store.jobs.values())
+                .map(|job| {
+                    let phase = job.phase(now, state_ms);
+                    JobState {
+                        id: job.id.clone(),
+                        name: job.name.clone(),
+                        queue_arn: job.queue_arn.clone(),
+                        status: phase.status,
+                        status_reason: phase.status_reason,
+                        created_at: job.created_at,
+                    }
+                })
+                .collect()
+        });
+        states.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        states
     }
 
     /// Stops every job container still running (the emulator is stopping).
