@@ -9,6 +9,7 @@
 //! - ECR registry push throughput for a 50 MB image (five 10 MB layers) and the memory that holds it;
 //! - with `--localstack-image`: LocalStack's start time and a full run on it.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -108,10 +109,70 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
         );
     }
 
+    watch_reapply(options).await?;
     warm_posts(options).await?;
     s3_small_objects(options).await?;
     registry_push().await?;
     localstack(options).await
+}
+
+/// `up --watch` after a Lambda edit: from the file written to every check green again (the watcher's settle time,
+/// UpdateFunctionCode once the handler compiles, and all checks, the browser's included, on a browser kept open).
+async fn watch_reapply(options: &BenchOptions) -> Result<(), String> {
+    const ROUNDS: usize = 5;
+    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let code = dir.path().join("lambda_function.py");
+    let scenario = crate::run::validate(&options.scenario, &[]).map_err(|e| e.to_string())?;
+    let original = scenario
+        .variables
+        .iter()
+        .find(|v| v.name == "lambda_code")
+        .map(|v| scenario.base_dir.join(&v.value))
+        .ok_or("the scenario has no lambda_code variable")?;
+    let source = std::fs::read_to_string(&original).map_err(|e| format!("{}: {e}", original.display()))?;
+    std::fs::write(&code, &source).map_err(|e| format!("{}: {e}", code.display()))?;
+    let options = crate::up::UpOptions {
+        scenario: options.scenario.clone(),
+        variables: vec![crate::scenario::VarOverride {
+            name: "lambda_code".into(),
+            value: code.display().to_string(),
+        }],
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        region: None,
+        report_dir: None,
+    };
+    let (mut stack, report) = crate::up::Stack::start(options).await.map_err(|e| e.to_string())?;
+    if !report.passed() {
+        stack.stop().await;
+        return Err(format!("up did not pass:\n{}", crate::report::to_text(&report)));
+    }
+    let mut watcher = crate::up::Watcher::new(&stack.watched())?;
+    let (mut green, mut updates, mut checks) = (Vec::new(), Vec::new(), Vec::new());
+    let mut slowest: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
+    for round in 0..ROUNDS {
+        let started = Instant::now();
+        std::fs::write(&code, format!("{source}\n# edit {round}\n")).map_err(|e| format!("{}: {e}", code.display()))?;
+        let Some(changed) = watcher.next().await else { break };
+        let cycle = stack.apply_change(&changed).await;
+        if !cycle.green() {
+            stack.stop().await;
+            return Err(format!("the checks were not green after edit {round}:\n{}", cycle.to_text(dir.path())));
+        }
+        green.push(started.elapsed());
+        updates.extend(cycle.steps.iter().filter_map(|(_, r)| r.as_ref().ok().copied()));
+        checks.push(cycle.checks_time);
+        for (check, _) in &cycle.checks {
+            slowest.entry(check.name.as_str()).or_default().push(check.duration);
+        }
+    }
+    stack.stop().await;
+    print_stats("watch: Lambda edit to green checks", &mut green, "target <= 1000 ms");
+    print_stats("  of which UpdateFunctionCode", &mut updates, "once the handler compiled");
+    print_stats("  of which the checks (all at once)", &mut checks, "");
+    for (name, mut times) in slowest {
+        print_stats(&format!("    {name}"), &mut times, "");
+    }
+    Ok(())
 }
 
 /// LocalStack's start (container start to "Ready.", then the same readiness calls as any target) and a full run
@@ -513,6 +574,10 @@ async fn warm_posts(options: &BenchOptions) -> Result<(), String> {
 }
 
 fn print_stats(label: &str, samples: &mut [Duration], target: &str) {
+    if samples.is_empty() {
+        println!("{label:<36}: no samples");
+        return;
+    }
     samples.sort();
     let pick = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
     println!(

@@ -197,9 +197,8 @@ for path, source in json.load(sys.stdin):
     try:
         compile(source, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as error:
-        line = getattr(error, "lineno", None)
-        where = "%s, line %s" % (path, line) if line else path
-        print("%s: %s: %s" % (where, type(error).__name__, getattr(error, "msg", None) or error))
+        what = "%s: %s" % (type(error).__name__, getattr(error, "msg", None) or error)
+        print(json.dumps([path, getattr(error, "lineno", None), what]))
         sys.exit(1)
 "#;
     let sources: Vec<(String, String)> = package
@@ -232,12 +231,25 @@ for path, source in json.load(sys.stdin):
     if output.status.success() {
         return Ok(());
     }
-    let said = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    if said.is_empty() {
+    let Ok((entry, line, what)) = serde_json::from_slice::<(String, Option<u64>, String)>(&output.stdout) else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("{} could not compile {}: {}", python.to_string_lossy(), package.path().display(), stderr.trim()));
-    }
-    Err(format!("{}: {said}", package.path().display()))
+        return Err(format!(
+            "{} could not compile {}: {}",
+            python.to_string_lossy(),
+            package.path().display(),
+            stderr.trim()
+        ));
+    };
+    // The file as the developer knows it: the file itself, a file in the folder, or an entry of the zip.
+    let file = match package.kind {
+        Kind::File => package.path().display().to_string(),
+        Kind::Folder => package.path().join(&entry).display().to_string(),
+        Kind::Zip => format!("{} (entry {entry})", package.path().display()),
+    };
+    Err(match line {
+        Some(line) => format!("{file}, line {line}: {what}"),
+        None => format!("{file}: {what}"),
+    })
 }
 
 /// `path` not found, saying where relative paths are looked for.

@@ -102,10 +102,12 @@ impl Cycle {
             return out;
         }
         let passed = self.checks.iter().filter(|(c, _)| c.outcome == Outcome::Passed).count();
+        let slowest = self.checks.iter().map(|(c, _)| c).max_by_key(|c| c.duration);
         out.push_str(&format!(
-            "   checks       {passed}/{} passed in {} ms\n",
+            "   checks       {passed}/{} passed in {} ms{}\n",
             self.checks.len(),
-            self.checks_time.as_millis()
+            self.checks_time.as_millis(),
+            slowest.map(|c| format!(" (all at once; slowest {} {} ms)", c.name.as_str(), c.duration.as_millis())).unwrap_or_default()
         ));
         for (check, before) in &self.checks {
             let now = short(&check.outcome);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime, State};
 
-use crate::support::{emulator, sdk_config};
+use crate::support::{children_of, emulator, running, sdk_config};
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
@@ -165,29 +165,6 @@ async fn live_workers_are_capped_across_functions_and_the_least_recently_used_id
     assert_eq!(emulator.state().lambda.live_workers(), 2);
     assert!(!running(u32::try_from(third).expect("pid")), "the third one's worker, now least recently used, made room");
     emulator.shutdown().await;
-}
-
-/// The processes whose parent is `pid`, from /proc.
-fn children_of(pid: u32) -> Vec<u32> {
-    let mut children = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
-        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
-        // `pid (comm) state ppid ...`: comm may hold spaces, so fields are counted after its closing parenthesis.
-        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-        if ppid == Some(pid) {
-            children.push(child);
-        }
-    }
-    children
-}
-
-/// Alive and not a zombie.
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_owned)))
-        .is_some_and(|state| state != "Z" && state != "X")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,4 +19,5 @@ mod s3_sdk;
 mod scenario_errors;
 mod schema;
 mod support;
+mod up;
 mod verify;

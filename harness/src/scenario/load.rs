@@ -98,6 +98,8 @@ struct Resolved {
     checks: Option<Vec<CheckName>>,
     resource_names: Option<Vec<String>>,
     settings: Option<(Value, PathBuf)>,
+    /// The files read, the end of the `extends` chain first (canonical paths).
+    files: Vec<PathBuf>,
 }
 
 /// `--var NAME=VALUE`: a scenario variable set on the command line. A value starting with `./` or `../` is a path
@@ -148,8 +150,7 @@ fn anchor_path(value: &str, dir: &Path) -> String {
 /// `account_id`, `ecr_registry`); validate with placeholders first, then load again once the target is known.
 /// `overrides` replace the values of variables the scenario declares (`--var`); naming another is an error.
 pub fn load(path: &Path, runtime: &Variables, overrides: &[VarOverride]) -> Result<Scenario, ScenarioError> {
-    let mut files = Vec::new();
-    let mut resolved = resolve(path, 0, &mut files)?;
+    let mut resolved = resolve(path, 0, &mut Vec::new())?;
     let base_dir = repository_root(&resolved.steps_file);
 
     let mut from_command_line = BTreeSet::new();
@@ -234,7 +235,7 @@ pub fn load(path: &Path, runtime: &Variables, overrides: &[VarOverride]) -> Resu
         name: resolved.name.unwrap_or_else(|| file_stem(path)),
         description: resolved.description.unwrap_or_default(),
         path: path.to_path_buf(),
-        files,
+        files: resolved.files.iter().rev().cloned().collect(),
         base_dir,
         variables,
         steps,
@@ -373,7 +374,7 @@ fn resolve(path: &Path, depth: usize, chain: &mut Vec<PathBuf>) -> Result<Resolv
             None => resolved.settings = Some((settings, path.to_path_buf())),
         }
     }
-    chain.pop();
+    resolved.files.extend(chain.pop());
     Ok(resolved)
 }
 

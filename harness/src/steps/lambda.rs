@@ -79,6 +79,21 @@ impl RunbookStep for CreateFunction {
             .await
             .map_err(|e| StepError::sdk("UpdateFunctionCode", e))?;
         wait_for_update(ctx, &self.name).await?;
+        // The configuration only when the settings changed it: every update replaces the function's workers.
+        let config = ctx
+            .lambda
+            .get_function_configuration()
+            .function_name(&self.name)
+            .send()
+            .await
+            .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
+        let same = config.runtime().map(|r| r.as_str()) == Some(self.runtime.as_str())
+            && config.handler() == Some(self.handler.as_str())
+            && config.timeout() == Some(self.timeout)
+            && role_arn_name_of(config.role()) == Some(self.role.as_str());
+        if same {
+            return Ok(());
+        }
         let role = ctx.iam.get_role().role_name(&self.role).send().await.map_err(|e| StepError::sdk("GetRole", e))?;
         ctx.lambda
             .update_function_configuration()

@@ -1,0 +1,220 @@
+//! `crts-harness up --watch` as a CRTS developer uses it: the Swagger page it serves answers "Execute" with a job
+//! at once (no key typed), a saved edit of the Lambda code is what the next "Execute" runs, a broken edit is
+//! reported while the stack keeps serving the last good code, and Ctrl-C ends it all (exit 0, no Lambda worker
+//! left).
+//!
+//! `CRTS_UPDATE_DOCS=1` (see scripts/docs-screenshot) also writes the page's screenshot to docs/up-swagger.png.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator};
+
+use crate::prerequisites::{Prerequisite, require};
+use crate::support::{children_of, harness_binary, repo_root, running};
+
+/// `up` running, its standard output read line by line.
+struct Up {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// Everything it printed so far, for failure messages.
+    seen: Vec<String>,
+}
+
+impl Up {
+    /// The lines up to and including the first one `wanted` accepts (at most `limit` to wait).
+    fn until(&mut self, limit: Duration, wanted: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        while let Some(left) = limit.checked_sub(started.elapsed()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("up did not print the line waited for within {limit:?}; it printed:\n{}", self.seen.join("\n"));
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Saves `text` as editors do: a new file renamed over the old one.
+fn save(path: &std::path::Path, text: &str) {
+    let new = path.with_extension("py.new");
+    std::fs::write(&new, text).expect("write the new version");
+    std::fs::rename(&new, path).expect("rename it over the old one");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
+}
+
+/// The Lambda's answer body, marked so that the page shows which code answered.
+fn edited(source: &str, marker: &str) -> String {
+    let anchor = r#""jobArn": submitted.get("jobArn")}"#;
+    assert!(source.contains(anchor), "the fixture's response line changed: update this test");
+    source.replace(anchor, &format!(r#""jobArn": submitted.get("jobArn"), "code": "{marker}"}}"#))
+}
+
+/// Clears the response shown (if any), presses Execute, and returns what Swagger UI shows: status and body.
+async fn execute(client: &Client) -> (String, String) {
+    if let Ok(clear) = client.find(Locator::Css("button.btn-clear")).await {
+        clear.click().await.expect("Clear");
+        while client.find(Locator::Css(".live-responses-table")).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    client.find(Locator::Css("button.execute")).await.expect("Execute button").click().await.expect("Execute");
+    let status = client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css(".live-responses-table tbody tr.response .response-col_status"))
+        .await
+        .expect("Swagger UI shows the response")
+        .text()
+        .await
+        .expect("status text");
+    let body = client
+        .find(Locator::Css(".live-responses-table tbody tr.response .response-col_description pre.microlight"))
+        .await
+        .expect("the response body")
+        .text()
+        .await
+        .expect("body text");
+    (status.split_whitespace().next().unwrap_or_default().to_owned(), body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_on_ctrl_c() {
+    require(&[Prerequisite::Browser]);
+    let fixtures = tempfile::tempdir().expect("temporary directory");
+    let code = fixtures.path().join("lambda_function.py");
+    let source = std::fs::read_to_string(repo_root().join("fixtures/lambda/lambda_function.py")).expect("fixture");
+    std::fs::write(&code, edited(&source, "first")).expect("copy of the Lambda code");
+
+    let port = free_port();
+    let mut child = Command::new(harness_binary())
+        .arg("up")
+        .arg(repo_root().join("scenarios/crts.yaml"))
+        .args(["--port", &port.to_string(), "--watch", "--var"])
+        .arg(format!("lambda_code={}", code.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start crts-harness up");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut up = Up { child, lines, seen: Vec::new() };
+
+    // The first apply may install boto3 for the Lambda runtime (once per machine).
+    up.until(Duration::from_secs(300), |l| l.starts_with("PASSED: 26/26 steps, 6/6 checks passed"));
+    let site = up.until(Duration::from_secs(10), |l| l.trim_start().starts_with("Swagger site"));
+    let site = site.split_whitespace().nth(2).expect("the site's URL").to_owned();
+    assert_eq!(site, format!("http://cris-swagger-bucket.s3-website.localhost:{port}/"));
+    let invoke = up.until(Duration::from_secs(5), |l| l.trim_start().starts_with("Invoke URL"));
+    assert!(invoke.contains(&format!(".execute-api.localhost:{port}/default/crts")), "{invoke}");
+    let exports = up.until(Duration::from_secs(5), |l| l.contains("export AWS_ENDPOINT_URL="));
+    assert!(exports.contains(&format!("AWS_ENDPOINT_URL=http://127.0.0.1:{port}")), "{exports}");
+    up.until(Duration::from_secs(5), |l| l.trim_start().starts_with("Stop") && l.contains("Ctrl-C"));
+
+    // A developer's browser: open the page, the POST, "Try it out", "Execute". No key is typed.
+    let browser = crts_harness::browser::Browser::start().await.unwrap_or_else(|_| panic!("a headless Chromium"));
+    let client = &browser.client;
+    client.goto(&site).await.expect("open the Swagger site");
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(
+            "//div[contains(@class,'opblock-post')]//div[contains(concat(' ', normalize-space(@class), ' '), ' opblock-summary ')]",
+        ))
+        .await
+        .expect("the POST operation")
+        .click()
+        .await
+        .expect("open the POST operation");
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("button.try-out__btn"))
+        .await
+        .expect("Try it out")
+        .click()
+        .await
+        .expect("Try it out");
+    // The Authorize button shows a closed lock once the page holds a key.
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("button.authorize.locked"))
+        .await
+        .expect("the page is authorised without a key typed");
+    let (status, body) = execute(client).await;
+    assert_eq!(status, "200", "{body}");
+    assert!(body.contains("\"jobId\"") && body.contains("\"first\""), "{body}");
+    if std::env::var_os("CRTS_UPDATE_DOCS").is_some_and(|v| v == "1") {
+        // Execute and the response it got, in one picture.
+        let scrolled = "document.querySelector('.execute-wrapper').scrollIntoView({ block: 'start' });";
+        client.execute(scrolled, Vec::new()).await.expect("scroll to Execute");
+        let png = client.screenshot().await.expect("a screenshot");
+        std::fs::write(repo_root().join("docs/up-swagger.png"), png).expect("docs/up-swagger.png");
+    }
+    // The request log shows the click's request and the job it made.
+    up.until(Duration::from_secs(10), |l| l.contains("POST") && l.contains("/default/crts") && l.contains(" 200 "));
+    up.until(Duration::from_secs(30), |l| l.contains("job crts-smoke") && l.contains("→ SUCCEEDED"));
+
+    // A saved edit: the steps that read the file are updated, the checks run again, the next Execute runs it.
+    save(&code, &edited(&source, "second"));
+    let updated = up.until(Duration::from_secs(30), |l| l.contains("lambda.function"));
+    assert!(updated.contains("updated"), "{updated}");
+    let checks = up.until(Duration::from_secs(60), |l| l.trim_start().starts_with("checks"));
+    assert!(checks.contains("6/6 passed"), "{}", up.seen.join("\n"));
+    let (status, body) = execute(client).await;
+    assert_eq!(status, "200", "{body}");
+    assert!(body.contains("\"second\""), "the new code answers: {body}");
+
+    // A broken edit is reported, with the file and line; the stack keeps serving the last good code.
+    save(&code, &format!("{}\ndef broken(:\n", edited(&source, "third")));
+    let refused = up.until(Duration::from_secs(30), |l| l.contains("lambda.function"));
+    assert!(refused.contains("NOT UPDATED") && refused.contains("SyntaxError"), "{refused}");
+    let lines = source.lines().count() + 2;
+    assert!(refused.contains(&format!("lambda_function.py, line {lines}")), "{refused}");
+    let (status, body) = execute(client).await;
+    assert_eq!(status, "200", "{body}");
+    assert!(body.contains("\"second\""), "the last good code still answers: {body}");
+    browser.close().await;
+
+    // Ctrl-C: exit 0, and every Lambda worker gone with it.
+    let pid = up.child.id();
+    let workers = children_of(pid);
+    assert!(!workers.is_empty(), "up runs the handler in worker processes");
+    let sent = Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill -INT");
+    assert!(sent.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = up.child.try_wait().expect("wait for up") {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "up still runs 15 s after SIGINT");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "up exits 0 on Ctrl-C ({status:?})");
+    assert_eq!(workers.into_iter().filter(|pid| running(*pid)).collect::<Vec<_>>(), Vec::<u32>::new());
+}
