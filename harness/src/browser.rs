@@ -184,6 +184,20 @@ impl Prestart {
     }
 }
 
+/// Swagger UI shows the API key it sends in its curl example: the key is replaced there (in the page's text only)
+/// before any screenshot is taken, so that no picture holds it.
+pub async fn hide_api_keys(client: &Client) {
+    const SCRIPT: &str = "for (const block of document.querySelectorAll('.curl-command')) {
+            const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                node.nodeValue = node.nodeValue.replace(/(x-api-key: *)[A-Za-z0-9]+/gi, '$1(the API key, not shown)');
+            }
+        }";
+    if let Err(e) = client.execute(SCRIPT, Vec::new()).await {
+        tracing::warn!("cannot hide the API key on the page: {e}");
+    }
+}
+
 fn find_binary(variable: &str, names: &[&str]) -> Result<PathBuf, Unavailable> {
     if let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);

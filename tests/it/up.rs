@@ -171,8 +171,9 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     assert!(body.contains("\"jobId\"") && body.contains("\"first\""), "{body}");
     if std::env::var_os("CRTS_UPDATE_DOCS").is_some_and(|v| v == "1") {
         // Execute and the response it got, in one picture.
-        let scrolled = "document.querySelector('.execute-wrapper').scrollIntoView({ block: 'start' });";
+        let scrolled = "document.querySelector('button.execute').scrollIntoView({ block: 'start' });";
         client.execute(scrolled, Vec::new()).await.expect("scroll to Execute");
+        crts_harness::browser::hide_api_keys(client).await;
         let png = client.screenshot().await.expect("a screenshot");
         std::fs::write(repo_root().join("docs/up-swagger.png"), png).expect("docs/up-swagger.png");
     }

@@ -241,6 +241,7 @@ async fn fill(client: &Client, field: &Element, text: &str) -> Result<(), String
 }
 
 async fn save_screenshot(ctx: &RunContext, client: &Client, name: &str) {
+    crate::browser::hide_api_keys(client).await;
     let dir = ctx.artifacts.clone().unwrap_or_else(|| std::env::temp_dir().join("crts-harness"));
     let path = dir.join(name);
     match client.screenshot().await {
