@@ -133,10 +133,7 @@ async fn watch_reapply(options: &BenchOptions) -> Result<(), String> {
     std::fs::write(&code, &source).map_err(|e| format!("{}: {e}", code.display()))?;
     let options = crate::up::UpOptions {
         scenario: options.scenario.clone(),
-        variables: vec![crate::scenario::VarOverride {
-            name: "lambda_code".into(),
-            value: code.display().to_string(),
-        }],
+        variables: vec![crate::scenario::VarOverride { name: "lambda_code".into(), value: code.display().to_string() }],
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         region: None,
         report_dir: None,

@@ -126,7 +126,7 @@ pub struct Prestart {
 /// A browser starting in the background, or one kept open.
 enum Slot {
     Starting(tokio::task::JoinHandle<Result<Browser, Unavailable>>),
-    Ready(Browser),
+    Ready(Box<Browser>),
 }
 
 impl std::fmt::Debug for Prestart {
@@ -150,7 +150,7 @@ impl Prestart {
     pub async fn take(&self) -> Result<Browser, Unavailable> {
         let slot = self.slot.lock().ok().and_then(|mut slot| slot.take());
         match slot {
-            Some(Slot::Ready(browser)) => Ok(browser),
+            Some(Slot::Ready(browser)) => Ok(*browser),
             Some(Slot::Starting(handle)) => handle
                 .await
                 .unwrap_or_else(|e| Err(Unavailable::Failed(format!("the browser start did not finish: {e}")))),
@@ -164,7 +164,7 @@ impl Prestart {
             && let Ok(mut slot) = self.slot.lock()
             && slot.is_none()
         {
-            *slot = Some(Slot::Ready(browser));
+            *slot = Some(Slot::Ready(Box::new(browser)));
             return;
         }
         browser.close().await;
@@ -174,7 +174,7 @@ impl Prestart {
     pub async fn finish(&self) {
         let slot = self.slot.lock().ok().and_then(|mut slot| slot.take());
         let browser = match slot {
-            Some(Slot::Ready(browser)) => Some(browser),
+            Some(Slot::Ready(browser)) => Some(*browser),
             Some(Slot::Starting(handle)) => handle.await.ok().and_then(Result::ok),
             None => None,
         };

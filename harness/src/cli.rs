@@ -244,13 +244,8 @@ pub fn main() -> ExitCode {
                 serve(SocketAddr::new(bind, port), batch_state, grace).await
             }
             Command::Up { scenario, port, bind, variables, watch, region, report_dir } => {
-                let options = crate::up::UpOptions {
-                    scenario,
-                    variables,
-                    bind: SocketAddr::new(bind, port),
-                    region,
-                    report_dir,
-                };
+                let options =
+                    crate::up::UpOptions { scenario, variables, bind: SocketAddr::new(bind, port), region, report_dir };
                 crate::up::up(options, watch).await
             }
             Command::Run {

@@ -225,7 +225,10 @@ for path, source in json.load(sys.stdin):
     let input = serde_json::to_vec(&sources).map_err(|e| e.to_string())?;
     if let Some(mut stdin) = child.stdin.take() {
         use tokio::io::AsyncWriteExt as _;
-        stdin.write_all(&input).await.map_err(|e| format!("cannot give the code to {}: {e}", python.to_string_lossy()))?;
+        stdin
+            .write_all(&input)
+            .await
+            .map_err(|e| format!("cannot give the code to {}: {e}", python.to_string_lossy()))?;
     }
     let output = child.wait_with_output().await.map_err(|e| format!("{}: {e}", python.to_string_lossy()))?;
     if output.status.success() {

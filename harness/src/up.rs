@@ -107,7 +107,9 @@ impl Cycle {
             "   checks       {passed}/{} passed in {} ms{}\n",
             self.checks.len(),
             self.checks_time.as_millis(),
-            slowest.map(|c| format!(" (all at once; slowest {} {} ms)", c.name.as_str(), c.duration.as_millis())).unwrap_or_default()
+            slowest
+                .map(|c| format!(" (all at once; slowest {} {} ms)", c.name.as_str(), c.duration.as_millis()))
+                .unwrap_or_default()
         ));
         for (check, before) in &self.checks {
             let now = short(&check.outcome);
@@ -219,7 +221,12 @@ impl Stack {
             stack.checks.clone()
         } else {
             let failed = steps.iter().find(|s| s.outcome == Outcome::Failed).map_or("?", |s| s.id.as_str());
-            stack.scenario.checks.iter().map(|&name| CheckResult::not_run(name, format!("step {failed} failed"))).collect()
+            stack
+                .scenario
+                .checks
+                .iter()
+                .map(|&name| CheckResult::not_run(name, format!("step {failed} failed")))
+                .collect()
         };
         let report = Report {
             scenario: stack.scenario.name.clone(),
@@ -295,7 +302,9 @@ impl Stack {
             let watched: Vec<String> = self.watched().iter().map(|p| shown(p, root)).collect();
             out.push_str(&format!("  Watching      {}\n", watched.join(", ")));
         }
-        out.push_str("  Stop          Ctrl-C (everything goes with it: the emulator, its Lambda workers and job containers)\n");
+        out.push_str(
+            "  Stop          Ctrl-C (everything goes with it: the emulator, its Lambda workers and job containers)\n",
+        );
         out
     }
 
@@ -411,7 +420,12 @@ impl Stack {
             cycle.refused = Some(format!(
                 "{} cannot be changed in place (`{}`): stop `up` and start it again to apply this change",
                 fixed.join(", "),
-                fixed.iter().filter_map(|id| wanted.steps.iter().find(|s| s.id == *id)).map(|s| s.action.name()).collect::<Vec<_>>().join("`, `")
+                fixed
+                    .iter()
+                    .filter_map(|id| wanted.steps.iter().find(|s| s.id == *id))
+                    .map(|s| s.action.name())
+                    .collect::<Vec<_>>()
+                    .join("`, `")
             ));
             return cycle;
         }
