@@ -37,6 +37,17 @@ pub struct Emulator {
     reaper: JoinHandle<()>,
 }
 
+/// The Batch jobs of one emulator instance (see [`Emulator::jobs`]).
+#[derive(Clone)]
+pub struct Jobs(Arc<AppState>);
+
+impl Jobs {
+    /// Every job, in every account and region, oldest first, with its status now.
+    pub fn states(&self) -> Vec<crate::services::batch::JobState> {
+        self.0.batch.job_states()
+    }
+}
+
 impl Emulator {
     /// Binds the listener and starts serving in the background of the current Tokio runtime.
     pub async fn start(config: Config) -> std::io::Result<Self> {
@@ -89,9 +100,9 @@ impl Emulator {
         self.state.journal.subscribe()
     }
 
-    /// Every Batch job this instance holds, in every account and region, with its status now.
-    pub fn jobs(&self) -> Vec<crate::services::batch::JobState> {
-        self.state.batch.job_states()
+    /// This instance's Batch jobs, as a handle that can be kept (a log that follows their states).
+    pub fn jobs(&self) -> Jobs {
+        Jobs(Arc::clone(&self.state))
     }
 
     /// Failures to inject into the next requests, for tests of clients' retries.

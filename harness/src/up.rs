@@ -640,11 +640,11 @@ fn scratch(path: &Path) -> bool {
 /// harness's own checks are not the developer's clicks: their requests and jobs are left out).
 fn request_log(stack: &Stack, quiet: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
     let mut requests = stack.emulator.subscribe_requests();
-    let state = Arc::clone(stack.emulator.state());
+    let jobs_now = stack.emulator.jobs();
     tokio::spawn(async move {
         // Job id → the status last printed (`None`: a job the harness submitted, never printed).
         let mut jobs: BTreeMap<String, Option<&'static str>> =
-            state.batch.job_states().into_iter().map(|job| (job.id, None)).collect();
+            jobs_now.states().into_iter().map(|job| (job.id, None)).collect();
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         loop {
             tokio::select! {
@@ -663,7 +663,7 @@ fn request_log(stack: &Stack, quiet: Arc<AtomicBool>) -> tokio::task::JoinHandle
                 },
                 _ = tick.tick() => {
                     let hide = quiet.load(Ordering::Relaxed);
-                    for job in state.batch.job_states() {
+                    for job in jobs_now.states() {
                         let known = jobs.entry(job.id.clone()).or_insert_with(|| (!hide).then_some(""));
                         let Some(last) = known else { continue };
                         if *last != job.status {

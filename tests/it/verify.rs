@@ -158,7 +158,8 @@ fn a_stack_made_by_hand_is_in_sync_and_verify_changes_nothing() {
     let stack = Stack::new(None);
     let before = stack.dump();
     let first = stack.requests().len();
-    let verified = stack.verify(&["--format", "json"]);
+    let reports = tempfile::tempdir().expect("temporary directory");
+    let verified = stack.verify(&["--format", "json", "--report-dir", &reports.path().display().to_string()]);
     let made: Vec<Entry> = stack.requests()[first..].to_vec();
     let after = stack.dump();
 
@@ -205,6 +206,10 @@ fn a_stack_made_by_hand_is_in_sync_and_verify_changes_nothing() {
     // The API key's value (read with includeValue) is never printed.
     let value = before["api_keys"][0]["value"].as_str().expect("the dump holds the key's value");
     assert!(!verified.stdout.contains(value) && !verified.stderr.contains(value), "the API key leaked");
+    for file in ["drift.txt", "drift.json", "drift.xml"] {
+        let written = std::fs::read_to_string(reports.path().join(file)).expect("the report directory's files");
+        assert!(!written.contains(value), "the API key leaked into {file}");
+    }
     assert_eq!(made.first().map(|e| e.operation.as_str()), Some("GetCallerIdentity"), "the first call");
 }
 
@@ -438,6 +443,12 @@ fn the_printed_policy_is_enough_and_each_action_in_it_is_needed_where_it_is_name
     }
     let others = report["steps"].as_array().expect("steps").iter().filter(|s| s["status"] != "in_sync").count();
     assert_eq!(others, 2, "only the two steps are affected: {report}");
+    // JUnit fails a denied step, naming the refused action.
+    let junit = stack.verify_as(&as_pairs, &["--account-id", "000000000000", "--format", "junit"]);
+    assert_eq!(junit.code, 1, "{junit:?}");
+    assert!(junit.stdout.contains(r#"<testcase name="s3.cors">"#), "{}", junit.stdout);
+    assert!(junit.stdout.contains("<failure") && junit.stdout.contains("denied: "), "{}", junit.stdout);
+    assert!(junit.stdout.contains("s3:GetBucketCORS"), "{}", junit.stdout);
 
     // `policy verify --trigger-job` is enough for `verify --trigger-job`: every check that runs passes.
     let out = Command::new(harness_binary())
@@ -519,6 +530,17 @@ fn verify_on_the_empty_embedded_target_finds_every_step_missing_and_says_why() {
         ),
         "{stdout}"
     );
+    // What is missing, path by path: what the runbook states, and nothing there.
+    assert!(stdout.contains("REMOVE repository: crts -> (absent)"), "{stdout}");
+    // JUnit fails every missing step.
+    let out = Command::new(harness_binary())
+        .args(["verify", "--format", "junit"])
+        .current_dir(repo_root())
+        .output()
+        .expect("verify --format junit");
+    let junit = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{junit}");
+    assert_eq!(junit.matches("message=\"missing: ").count(), 26, "each step a failure: {junit}");
 }
 
 /// The scenario's report directory gets the drift report in three forms; JUnit fails the drifted step.

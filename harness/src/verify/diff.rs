@@ -92,6 +92,22 @@ pub fn diff(expected: &Expected, observed: &Observed) -> Vec<Difference> {
     out
 }
 
+/// What a step whose resource is missing lacks: every value the runbook states, as REMOVE with `null` actual.
+pub fn absent(expected: &Expected) -> Vec<Difference> {
+    let mut out = Vec::new();
+    for (key, expect) in expected {
+        match expect {
+            Expect::Is(value) => out.push(Difference::new(key, value.clone(), Value::Null, DiffKind::Remove)),
+            Expect::Includes(items) => {
+                out.extend(items.iter().map(|item| Difference::new(key, item.clone(), Value::Null, DiffKind::Remove)));
+            }
+            // Nothing there holds nothing it must not.
+            Expect::Excludes(_) => {}
+        }
+    }
+    out
+}
+
 fn as_list(value: &Value) -> Vec<&Value> {
     match value {
         Value::Array(items) => items.iter().collect(),
@@ -151,6 +167,26 @@ mod tests {
 
     fn observed(pairs: &[(&str, Value)]) -> Observed {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+    }
+
+    /// A missing resource lacks every value the runbook states (REMOVE, actual null), and holds nothing it must not.
+    #[test]
+    fn what_is_missing_lacks_each_stated_value() {
+        let expected = Expected::from([
+            ("index_document".to_owned(), Expect::is("index.html")),
+            ("objects".to_owned(), Expect::includes(["index.html", "crts-swagger.json"])),
+            ("public_access_blocked".to_owned(), Expect::excludes(["BlockPublicPolicy"])),
+        ]);
+        let found: Vec<(String, Value, Value, DiffKind)> =
+            absent(&expected).into_iter().map(|d| (d.path, d.expected, d.actual, d.kind)).collect();
+        assert_eq!(
+            found,
+            [
+                ("index_document".to_owned(), json!("index.html"), Value::Null, DiffKind::Remove),
+                ("objects".to_owned(), json!("index.html"), Value::Null, DiffKind::Remove),
+                ("objects".to_owned(), json!("crts-swagger.json"), Value::Null, DiffKind::Remove),
+            ]
+        );
     }
 
     #[test]

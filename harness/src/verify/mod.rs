@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use diff::{DiffKind, Difference, Expect, Expected, diff};
+pub use diff::{DiffKind, Difference, Expect, Expected, absent, diff};
 pub use ignore::IgnoreRules;
 
 use crate::checks::{self, CheckResult, Outcome};
@@ -286,6 +286,12 @@ async fn verify_step(step: &scenario::Step, ctx: &mut RunContext, ignore: Option
         Ok(read) => read,
         Err(e) => {
             drift.reason = Some(e.message.clone());
+            if e.kind() == ErrorKind::Missing
+                && let Ok(expected) = step.action.expected(ctx).await
+            {
+                // What the runbook states that the target lacks, path by path.
+                drift.differences = absent(&expected);
+            }
             drift.status = match e.kind() {
                 ErrorKind::Missing => match ignore.and_then(|rules| rules.accepting(&step.id, None)) {
                     Some(line) => {
@@ -304,6 +310,13 @@ async fn verify_step(step: &scenario::Step, ctx: &mut RunContext, ignore: Option
             return drift;
         }
     };
+    if expected.is_empty() {
+        // Nothing the runbook states can be read back: in sync would claim more than was compared.
+        drift.status = DriftStatus::NotChecked;
+        drift.reason = Some("nothing the runbook states about this step can be read back".to_owned());
+        drift.observed = observed;
+        return drift;
+    }
     drift.differences = diff(&expected, &observed);
     for difference in &mut drift.differences {
         difference.ignored_by = ignore.and_then(|rules| rules.accepting(&step.id, Some(&difference.path)));
