@@ -87,6 +87,9 @@ impl Browser {
             "browserName": "chrome",
             // `goto` returns once the document is parsed; the checks then wait for what they need on the page.
             "pageLoadStrategy": "eager",
+            // The checks' scripts wait in the page for a response (a Lambda cold start included): WebDriver's
+            // default of 30 s for a script is shorter than that wait.
+            "timeouts": { "script": 120000 },
             "goog:chromeOptions": {
                 "binary": chromium,
                 "args": CHROMIUM_ARGS,

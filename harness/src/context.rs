@@ -30,6 +30,8 @@ pub struct RunContext {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// The browser the swagger_browser check uses, when `run` started it ahead (else the check starts one).
     pub browser: crate::browser::Prestart,
+    /// Whether the browser check saves its screenshots (`up` takes them once, not at every change).
+    pub screenshots: bool,
 }
 
 /// The provisioned run whose resources these are: every resource it creates carries
@@ -103,6 +105,7 @@ impl RunContext {
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             ecr: aws_sdk_ecr::Client::new(config),
             browser: Default::default(),
+            screenshots: true,
             target,
         }
     }

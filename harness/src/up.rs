@@ -217,6 +217,8 @@ impl Stack {
             let checks = stack.run_checks().await;
             stack.checks = checks;
         }
+        // The first round's screenshots are the report's; after a change the developer has the page itself.
+        stack.ctx.screenshots = false;
         let checks = if stack.complete() {
             stack.checks.clone()
         } else {

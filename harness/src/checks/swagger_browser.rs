@@ -5,8 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use fantoccini::elements::Element;
-use fantoccini::error::CmdError;
 use fantoccini::{Client, Locator};
 
 use super::settings::Section;
@@ -19,9 +17,6 @@ use crate::targets::capabilities::Capability;
 const ELEMENT_WAIT: Duration = Duration::from_secs(10);
 /// How long "Execute" may take to show a response (a Lambda cold start included).
 const RESPONSE_WAIT: Duration = Duration::from_secs(60);
-/// How often a wait looks again. Each look is one WebDriver round trip, so a wait ends within this of the page
-/// showing what it waits for, and a busy machine only makes the looks further apart.
-const POLL: Duration = Duration::from_millis(20);
 
 pub struct SwaggerBrowser;
 
@@ -115,22 +110,82 @@ impl Shown {
     }
 }
 
-/// The first element `locator` finds, as soon as the page shows one (looked for every [`POLL`], for at most
-/// `deadline`).
-async fn wait_for(client: &Client, locator: Locator<'_>, deadline: Duration) -> Result<Element, CmdError> {
-    client.wait().at_most(deadline).every(POLL).for_element(locator).await
+/// Runs `script` in the page with `until(what, find, then)` (looks for what `find` returns every 5 ms, in the page
+/// itself, for at most `ELEMENT_WAIT` or `RESPONSE_WAIT` when waiting for a response) and `done(value)` to
+/// answer. The page's own buttons are pressed with their click handlers: one WebDriver round trip for a whole
+/// sequence, where a round trip per button costs tens of milliseconds on a busy machine.
+async fn in_page(client: &Client, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
+    const PRELUDE: &str = "const done = arguments[arguments.length - 1];
+        const args = Array.prototype.slice.call(arguments, 0, arguments.length - 1);
+        const started = Date.now();
+        const q = (css) => document.querySelector(css);
+        const fail = (why) => done({ error: why });
+        const until = (what, find, then, limit) => {
+            const look = () => {
+                let found = null;
+                try { found = find(); } catch (e) { fail(what + ': ' + e); return; }
+                if (found) { try { then(found); } catch (e) { fail(what + ': ' + e); } }
+                else if (Date.now() - started > (limit || ELEMENT_WAIT)) { fail('the page never showed ' + what); }
+                else { setTimeout(look, 5); }
+            };
+            look();
+        };
+        const fill = (field, text) => {
+            const proto = field instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+            Object.getOwnPropertyDescriptor(proto, 'value').set.call(field, text);
+            field.dispatchEvent(new Event('input', { bubbles: true }));
+            if (field.value !== text) { throw new Error('the field holds something else after filling it'); }
+        };
+        const LOGOUT = '.modal-ux .auth-btn-wrapper button.auth:not(.authorize):not(.btn-done)';
+        const authorize = (key, then) => {
+            until('the Authorize button', () => q('button.authorize'), (open) => {
+                open.click();
+                until('the Authorize dialog', () => q('.modal-ux .auth-btn-wrapper button'), () => {
+                    const logout = q(LOGOUT);
+                    if (logout) { logout.click(); }
+                    until('the API key field', () => q('.modal-ux input[type=text]'), (field) => {
+                        fill(field, key);
+                        q('.modal-ux .auth-btn-wrapper button.authorize').click();
+                        until('Logout (the key taken)', () => q(LOGOUT), () => {
+                            q('.modal-ux button.btn-done').click();
+                            until('the Authorize dialog closed', () => !q('.modal-ux'), then);
+                        });
+                    });
+                });
+            });
+        };
+        const CELL = '.live-responses-table tbody tr.response';
+        const execute = () => {
+            q('button.execute').click();
+            until('a server response', () => q(CELL + ' .response-col_status'), (status) => {
+                q('.live-responses-table').scrollIntoView();
+                const body = q(CELL + ' .response-col_description pre.microlight') || q(CELL + ' .response-col_description');
+                done({ status: status.innerText.trim().split(' ')[0].split('\\n')[0], body: body ? body.innerText : '' });
+            }, RESPONSE_WAIT);
+        };
+";
+    let waits = format!(
+        "const ELEMENT_WAIT = {}; const RESPONSE_WAIT = {};\n",
+        ELEMENT_WAIT.as_millis(),
+        RESPONSE_WAIT.as_millis()
+    );
+    let answer = client.execute_async(&format!("{waits}{PRELUDE}{script}"), args).await.map_err(|e| e.to_string())?;
+    match answer.get("error").and_then(|e| e.as_str()) {
+        Some(error) => Err(error.to_owned()),
+        None => Ok(answer),
+    }
 }
 
-/// Waits for the element `css` finds and clicks it; `what` names it in errors.
-async fn click(client: &Client, css: &str, what: &str) -> Result<Element, String> {
-    let element = wait_for(client, Locator::Css(css), ELEMENT_WAIT)
-        .await
-        .map_err(|e| format!("the page never showed `{css}`: {e}"))?;
-    element.click().await.map_err(|e| format!("{what}: {e}"))?;
-    Ok(element)
+/// What Swagger UI showed after Execute, from [`in_page`]'s answer.
+fn shown(answer: &serde_json::Value) -> Shown {
+    Shown {
+        status: answer["status"].as_str().unwrap_or_default().to_owned(),
+        body: answer["body"].as_str().unwrap_or_default().to_owned(),
+    }
 }
 
-/// Loads the page, authorises with `key`, and executes the POST on `path` with `body`.
+/// Loads the page, authorises with `key`, and executes the POST on `path` with `body`: "Authorize", the operation,
+/// "Try it out", the body, "Execute".
 async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &str) -> Result<Shown, String> {
     client.goto(page).await.map_err(|e| format!("cannot open the Swagger page: {e}"))?;
     // `goto` returns once the document is parsed: an error page has no Swagger UI container at all.
@@ -138,109 +193,44 @@ async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &s
         let title = client.title().await.unwrap_or_default();
         return Err(format!("the website did not serve the Swagger page (page title: {title:?})"));
     }
-    authorize(client, key).await?;
-
-    // The operation: expand, Try it out, body, Execute.
-    let summary = format!(
-        "//div[contains(@class,'opblock-post')][.//*[@data-path='{path}']]\
-         //div[contains(concat(' ', normalize-space(@class), ' '), ' opblock-summary ')]"
-    );
-    wait_for(client, Locator::XPath(&summary), ELEMENT_WAIT)
-        .await
-        .map_err(|e| format!("the page shows no POST {path}: {e}"))?
-        .click()
-        .await
-        .map_err(|e| format!("POST {path}: {e}"))?;
-    click(client, "button.try-out__btn", "Try it out").await?;
-    let textarea = wait_for(client, Locator::Css("textarea.body-param__text"), ELEMENT_WAIT)
-        .await
-        .map_err(|e| format!("the page never showed the request body: {e}"))?;
-    fill(client, &textarea, body).await.map_err(|e| format!("request body: {e}"))?;
-    execute(client).await
+    const SCRIPT: &str = "const [key, path, body] = args;
+        authorize(key, () => {
+            const summary = () => Array.from(document.querySelectorAll('.opblock-post'))
+                .filter((op) => op.querySelector('[data-path=\"' + path + '\"]'))
+                // Swagger UI 4 opens an operation with the button in its summary; older ones with the summary itself.
+                .map((op) => op.querySelector('.opblock-summary-control') || op.querySelector('.opblock-summary'))[0];
+            until('POST ' + path, summary, (open) => {
+                open.click();
+                until('Try it out', () => q('button.try-out__btn'), (tryIt) => {
+                    tryIt.click();
+                    until('the request body', () => q('textarea.body-param__text'), (field) => {
+                        fill(field, body);
+                        execute();
+                    });
+                });
+            });
+        });";
+    in_page(client, SCRIPT, vec![key.into(), path.into(), body.into()]).await.map(|answer| shown(&answer))
 }
 
 /// On the page `try_it_out` left (the operation open, its body filled, a response shown): authorises with `key`
 /// instead, clears the response and executes again.
 async fn execute_again(client: &Client, key: &str) -> Result<Shown, String> {
-    authorize(client, key).await?;
-    click(client, "button.btn-clear", "Clear").await?;
-    // Gone once Swagger UI has dropped the response, so the one waited for next is the new one.
-    let started = Instant::now();
-    while client.find(Locator::Css(RESPONSE_TABLE)).await.is_ok() {
-        if started.elapsed() > ELEMENT_WAIT {
-            return Err("Clear left the previous response on the page".to_owned());
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    execute(client).await
-}
-
-/// The "Authorize" dialog: logs out what the page was authorised with (an earlier case, or the key `up` gives the
-/// page), then authorises with `key`.
-async fn authorize(client: &Client, key: &str) -> Result<(), String> {
-    click(client, "button.authorize", "Authorize").await?;
-    // The dialog's buttons render at once with it; authorised, it shows "Logout" where "Authorize" was.
-    wait_for(client, Locator::Css(".modal-ux .auth-btn-wrapper button"), ELEMENT_WAIT)
-        .await
-        .map_err(|e| format!("the page never showed the Authorize dialog: {e}"))?;
-    const LOGOUT: &str = ".modal-ux .auth-btn-wrapper button.auth:not(.authorize):not(.btn-done)";
-    if let Ok(logout) = client.find(Locator::Css(LOGOUT)).await {
-        logout.click().await.map_err(|e| format!("Logout: {e}"))?;
-    }
-    let input = wait_for(client, Locator::Css(".modal-ux input[type=text]"), ELEMENT_WAIT)
-        .await
-        .map_err(|e| format!("the page never showed the API key field: {e}"))?;
-    fill(client, &input, key).await.map_err(|e| format!("API key field: {e}"))?;
-    click(client, ".modal-ux .auth-btn-wrapper button.authorize", "Authorize").await?;
-    click(client, ".modal-ux button.btn-done", "Close").await?;
-    Ok(())
-}
-
-/// How WebDriver represents an element in what a script returns.
-const W3C_ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// The response table Swagger UI shows after "Execute".
-const RESPONSE_TABLE: &str = ".live-responses-table";
-
-/// Presses "Execute" and reads the response Swagger UI shows.
-async fn execute(client: &Client) -> Result<Shown, String> {
-    click(client, "button.execute", "Execute").await?;
-    let status =
-        wait_for(client, Locator::Css(".live-responses-table tbody tr.response .response-col_status"), RESPONSE_WAIT)
-            .await
-            .map_err(|e| format!("no server response shown: {e}"))?;
-    let status = status.text().await.map_err(|e| e.to_string())?;
-    let status = status.split_whitespace().next().unwrap_or("").to_owned();
-    // Brings the response into view for the screenshot, and finds the response body block when there is one,
-    // otherwise the cell (its text is e.g. "Failed to fetch." for CORS).
-    const SCROLL_AND_FIND: &str = "document.querySelector('.live-responses-table').scrollIntoView();
-        const cell = '.live-responses-table tbody tr.response .response-col_description';
-        return document.querySelector(cell + ' pre.microlight') || document.querySelector(cell);";
-    let body = match client.execute(SCROLL_AND_FIND, Vec::new()).await {
-        Ok(found) => match found.get(W3C_ELEMENT).and_then(|id| id.as_str()) {
-            Some(id) => Element::from_element_id(client.clone(), id.to_owned().into()).text().await.unwrap_or_default(),
-            None => String::new(),
-        },
-        Err(_) => String::new(),
-    };
-    Ok(Shown { status, body })
-}
-
-/// Puts `text` in a text field the way typing it would end, in one step: the field's value is set and an `input`
-/// event raised, which is what React (Swagger UI) listens to. Typed key by key, Swagger UI renders the page again
-/// for every key (most of a second for the request body).
-async fn fill(client: &Client, field: &Element, text: &str) -> Result<(), String> {
-    const SCRIPT: &str = "const [field, text] = arguments;
-        const proto = field instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
-        Object.getOwnPropertyDescriptor(proto, 'value').set.call(field, text);
-        field.dispatchEvent(new Event('input', { bubbles: true }));
-        return field.value;";
-    let field = serde_json::to_value(field).map_err(|e| e.to_string())?;
-    let value = client.execute(SCRIPT, vec![field, text.into()]).await.map_err(|e| e.to_string())?;
-    if value.as_str() == Some(text) { Ok(()) } else { Err(format!("the field holds {value} after filling it")) }
+    // The response table is gone once Swagger UI has dropped the response, so the one waited for is the new one.
+    const SCRIPT: &str = "const [key] = args;
+        authorize(key, () => {
+            until('Clear', () => q('button.btn-clear'), (clear) => {
+                clear.click();
+                until('the previous response cleared', () => !q('.live-responses-table'), execute);
+            });
+        });";
+    in_page(client, SCRIPT, vec![key.into()]).await.map(|answer| shown(&answer))
 }
 
 async fn save_screenshot(ctx: &RunContext, client: &Client, name: &str) {
+    if !ctx.screenshots {
+        return;
+    }
     crate::browser::hide_api_keys(client).await;
     let dir = ctx.artifacts.clone().unwrap_or_else(|| std::env::temp_dir().join("crts-harness"));
     let path = dir.join(name);
