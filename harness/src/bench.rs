@@ -33,9 +33,6 @@ pub struct BenchOptions {
 }
 
 pub async fn bench(options: &BenchOptions) -> Result<(), String> {
-    if std::env::var_os("XONLY").is_some() {
-        return watch_reapply(options).await;
-    }
     println!(
         "crts-harness bench ({} build, {} cores)",
         if cfg!(debug_assertions) { "debug" } else { "release" },
