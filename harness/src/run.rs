@@ -179,24 +179,37 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         steps.push(step_report(step, result, &mut ctx, &mut normalizer, step_started));
     }
 
-    let mut checks = Vec::with_capacity(scenario.checks.len());
-    for &name in &scenario.checks {
-        if interrupted() {
-            failed_step.get_or_insert_with(|| "(interrupted)".to_owned());
+    if interrupted() {
+        failed_step.get_or_insert_with(|| "(interrupted)".to_owned());
+    }
+    // As for steps, what the target cannot do is said first; the checks that can run run at once.
+    let mut checks: Vec<Option<CheckResult>> = scenario
+        .checks
+        .iter()
+        .map(|&name| match (ctx.target.lacks(name.requires()), &failed_step) {
+            (Some(reason), _) => Some(CheckResult::unsupported(name, normalizer.text(&reason))),
+            (None, Some(failed)) => Some(CheckResult::not_run(name, not_run_reason(failed))),
+            (None, None) => None,
+        })
+        .collect();
+    let runnable: Vec<checks::CheckName> =
+        scenario.checks.iter().zip(&checks).filter(|(_, done)| done.is_none()).map(|(&name, _)| name).collect();
+    if !runnable.is_empty() {
+        let names: Vec<&str> = runnable.iter().map(|name| name.as_str()).collect();
+        progress::begin(format!("checks {} (at once)", names.join(", ")));
+        let mut results = checks::run_all(&runnable, &ctx, &scenario.check_settings).await.into_iter();
+        for slot in checks.iter_mut().filter(|slot| slot.is_none()) {
+            *slot = results.next();
         }
-        // As for steps, what the target cannot do is said first.
-        let mut result = match (ctx.target.lacks(name.requires()), &failed_step) {
-            (Some(reason), _) => CheckResult::unsupported(name, normalizer.text(&reason)),
-            (None, Some(failed)) => CheckResult::not_run(name, not_run_reason(failed)),
-            (None, None) => {
-                progress::begin(format!("check {}", name.as_str()));
-                let result = checks::run(name, &ctx, &scenario.check_settings).await;
-                progress::end(&result.outcome.to_string());
-                result
-            }
-        };
-        normalize_check(&mut result, &normalizer);
-        checks.push(result);
+    }
+    let mut checks: Vec<CheckResult> = checks.into_iter().flatten().collect();
+    if !runnable.is_empty() {
+        let failed: Vec<&str> =
+            checks.iter().filter(|c| c.outcome == Outcome::Failed).map(|c| c.name.as_str()).collect();
+        progress::end(&if failed.is_empty() { "done".to_owned() } else { format!("FAILED: {}", failed.join(", ")) });
+    }
+    for result in &mut checks {
+        normalize_check(result, &normalizer);
     }
     // The browser started ahead, when the browser check did not run.
     ctx.browser.finish().await;

@@ -342,29 +342,13 @@ impl Stack {
         reports
     }
 
-    /// Runs every check of the scenario at once (they are independent of each other), each result normalized.
+    /// Runs every check of the scenario at once, each result normalized.
     async fn run_checks(&mut self) -> Vec<CheckResult> {
-        let mut running = tokio::task::JoinSet::new();
-        for (index, &name) in self.scenario.checks.iter().enumerate() {
-            let ctx = self.ctx.clone();
-            let settings = self.scenario.check_settings.clone();
-            running.spawn(async move { (index, checks::run(name, &ctx, &settings).await) });
+        let mut results = checks::run_all(&self.scenario.checks, &self.ctx, &self.scenario.check_settings).await;
+        for result in &mut results {
+            normalize_check(result, &self.normalizer);
         }
-        let mut results: Vec<(usize, CheckResult)> = Vec::new();
-        while let Some(done) = running.join_next().await {
-            match done {
-                Ok(done) => results.push(done),
-                Err(e) => tracing::warn!("a check did not finish: {e}"),
-            }
-        }
-        results.sort_by_key(|(index, _)| *index);
         results
-            .into_iter()
-            .map(|(_, mut result)| {
-                normalize_check(&mut result, &self.normalizer);
-                result
-            })
-            .collect()
     }
 
     /// Brings the stack in line with the files after `changed` changed: the scenario is read again (a step

@@ -241,6 +241,40 @@ impl CheckResult {
 }
 
 /// Runs one check against the deployed stack.
+/// Runs `names` all at once (the checks are independent of each other: each asks its own questions), their
+/// results in the order of `names`.
+pub async fn run_all(names: &[CheckName], ctx: &RunContext, settings: &CheckSettings) -> Vec<CheckResult> {
+    let mut running = tokio::task::JoinSet::new();
+    for (index, &name) in names.iter().enumerate() {
+        let (ctx, settings) = (ctx.clone(), settings.clone());
+        running.spawn(async move { (index, run(name, &ctx, &settings).await) });
+    }
+    let mut results: Vec<Option<CheckResult>> = vec![None; names.len()];
+    while let Some(done) = running.join_next().await {
+        match done {
+            Ok((index, result)) => results[index] = Some(result),
+            Err(e) => tracing::warn!("a check did not finish: {e}"),
+        }
+    }
+    results
+        .into_iter()
+        .zip(names)
+        .map(|(result, &name)| {
+            result.unwrap_or_else(|| CheckResult {
+                name,
+                outcome: Outcome::Failed,
+                observations: vec![Observation::new(
+                    "the check",
+                    "to finish",
+                    "it stopped (a bug: see the log)",
+                    false,
+                )],
+                duration: Default::default(),
+            })
+        })
+        .collect()
+}
+
 pub async fn run(name: CheckName, ctx: &RunContext, settings: &CheckSettings) -> CheckResult {
     let started = std::time::Instant::now();
     let mut result = run_check(name, ctx, settings).await;
