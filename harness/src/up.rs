@@ -417,7 +417,9 @@ impl Stack {
         }
         let checks_before: BTreeMap<CheckName, Outcome> =
             self.checks.iter().map(|c| (c.name, c.outcome.clone())).collect();
-        let mut changed_something = false;
+        // New checks or check settings need nothing applied, only the checks run again.
+        let checks_of = |s: &Scenario| format!("{:?} {:?}", s.checks, s.check_settings);
+        let mut changed_something = checks_of(&wanted) != checks_of(&self.scenario);
         let mut failed = false;
         for &index in &due {
             let step = &wanted.steps[index];

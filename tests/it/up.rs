@@ -102,13 +102,19 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     let code = fixtures.path().join("lambda_function.py");
     let source = std::fs::read_to_string(repo_root().join("fixtures/lambda/lambda_function.py")).expect("fixture");
     std::fs::write(&code, edited(&source, "first")).expect("copy of the Lambda code");
+    // The developer's own scenario beside their code, as the README shows it.
+    let scenario = fixtures.path().join("crts-local.yaml");
+    let overlay = format!(
+        "extends: {}\nname: crts-local\nvariables:\n  lambda_code: ./lambda_function.py\n",
+        repo_root().join("scenarios/crts.yaml").display()
+    );
+    std::fs::write(&scenario, &overlay).expect("the developer's scenario");
 
     let port = free_port();
     let mut child = Command::new(harness_binary())
         .arg("up")
-        .arg(repo_root().join("scenarios/crts.yaml"))
-        .args(["--port", &port.to_string(), "--watch", "--var"])
-        .arg(format!("lambda_code={}", code.display()))
+        .arg(&scenario)
+        .args(["--port", &port.to_string(), "--watch"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -200,6 +206,14 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     let (status, body) = execute(client).await;
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("\"second\""), "the last good code still answers: {body}");
+
+    // A scenario that no longer loads is reported, naming the file; nothing changes.
+    std::fs::write(&scenario, format!("{overlay}checks: [image\n")).expect("break the scenario");
+    let refused = up.until(Duration::from_secs(30), |l| l.contains("NOT APPLIED"));
+    assert!(refused.contains("crts-local.yaml"), "{refused}");
+    let (status, body) = execute(client).await;
+    assert_eq!(status, "200", "{body}");
+    assert!(body.contains("\"second\""), "the stack still serves: {body}");
     browser.close().await;
 
     // Ctrl-C: exit 0, and every Lambda worker gone with it.

@@ -477,9 +477,10 @@ fn the_printed_policy_is_enough_and_each_action_in_it_is_needed_where_it_is_name
 fn the_wrong_account_stops_verify_after_get_caller_identity() {
     let stack = Stack::new(None);
     let first = stack.requests().len();
+    // The account named by the environment, as a CI job would set it.
     let verified = stack.verify_as(
-        &[("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")],
-        &["--account-id", "111122223333"],
+        &[("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("CRTS_AWS_ACCOUNT_ID", "111122223333")],
+        &[],
     );
     assert_eq!(verified.code, 2, "{verified:?}");
     assert!(
@@ -495,6 +496,19 @@ fn the_wrong_account_stops_verify_after_get_caller_identity() {
     assert_eq!(unnamed.code, 2, "{unnamed:?}");
     assert!(unnamed.stderr.contains("verify --target aws needs --account-id"), "{unnamed:?}");
     assert_eq!(stack.requests().len(), first + 1, "nothing called without --account-id");
+}
+
+#[test]
+fn verify_of_a_target_that_does_not_answer_exits_2_saying_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let out = Command::new(harness_binary())
+        .args(["verify", &format!("--target=endpoint=http://127.0.0.1:{port}")])
+        .current_dir(repo_root())
+        .output()
+        .expect("verify");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("target endpoint=http://127.0.0.1:{port} is unreachable")), "{stderr}");
 }
 
 #[test]
