@@ -11,8 +11,10 @@ use super::{Check, CheckSettings, Observation, Skip, invoke_url, send};
 use crate::context::{RunContext, SideEffect};
 use crate::targets::capabilities::Capability;
 
-/// What verify's refusal probes send: not JSON, so a function reached by mistake reads no job request.
-const VERIFY_PROBE_BODY: &str = "crts-harness verify: a probe that API Gateway must refuse (not a job request)";
+/// What the key probes send: not JSON, so the function, when a probe reaches it (the valid key, or a key that is
+/// wrongly not required), reads no job request and submits no job (the trigger answers 400 before calling Batch).
+/// Whether a POST becomes a job is the job_trigger check's question.
+const PROBE_BODY: &str = "crts-harness: an API key probe (not a job request)";
 
 /// An obviously wrong key of a valid length.
 const WRONG_KEY: &str = "crts-wrong-key-0000000000000000000000000";
@@ -44,12 +46,7 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
         Ok(url) => url,
         Err(e) => return vec![Observation::new("invoke URL", "the deployed API", e, false)],
     };
-    // On verify, a probe that API Gateway wrongly lets through must not become a job: its body is not JSON, which
-    // the trigger refuses (400) before calling Batch.
-    let body = match ctx.verify {
-        Some(_) => VERIFY_PROBE_BODY.to_owned(),
-        None => settings.trigger.as_ref().map_or_else(|| "{}".to_owned(), |t| t.body.to_string()),
-    };
+    let body = PROBE_BODY.to_owned();
     let Some(key) = ctx.facts.api_keys.get(&api.api_key) else {
         return vec![Observation::new(
             "API key",

@@ -80,13 +80,7 @@ impl RunbookStep for CreateFunction {
             .map_err(|e| StepError::sdk("UpdateFunctionCode", e))?;
         wait_for_update(ctx, &self.name).await?;
         // The configuration only when the settings changed it: every update replaces the function's workers.
-        let config = ctx
-            .lambda
-            .get_function_configuration()
-            .function_name(&self.name)
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
+        let config = configuration(&ctx.lambda, &self.name).await?;
         let same = config.runtime().map(|r| r.as_str()) == Some(self.runtime.as_str())
             && config.handler() == Some(self.handler.as_str())
             && config.timeout() == Some(self.timeout)
@@ -138,12 +132,7 @@ impl RunbookStep for CreateFunction {
             let lambda = lambda.clone();
             let name = name.clone();
             async move {
-                let out = lambda
-                    .get_function_configuration()
-                    .function_name(&name)
-                    .send()
-                    .await
-                    .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
+                let out = configuration(&lambda, &name).await?;
                 Ok((out.state() == Some(&State::Active)).then_some(()))
             }
         })
@@ -152,13 +141,7 @@ impl RunbookStep for CreateFunction {
     }
 
     async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
-        let config = ctx
-            .lambda
-            .get_function_configuration()
-            .function_name(&self.name)
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
+        let config = configuration(&ctx.lambda, &self.name).await?;
         let state = match ctx.target.lacks(&[Capability::LambdaExecution]) {
             Some(reason) => json!(reason),
             None => json!(config.state().map(|s| s.as_str())),
@@ -197,18 +180,26 @@ impl RunbookStep for CreateFunction {
     }
 }
 
+/// The function's configuration (GetFunctionConfiguration).
+async fn configuration(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput, StepError> {
+    lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))
+}
+
 /// Waits until the function's last update is no longer in progress (AWS applies updates asynchronously).
 async fn wait_for_update(ctx: &RunContext, function: &str) -> Result<(), StepError> {
     let lambda = ctx.lambda.clone();
     poll_until(Duration::from_secs(120), || {
         let lambda = lambda.clone();
         async move {
-            let out = lambda
-                .get_function_configuration()
-                .function_name(function)
-                .send()
-                .await
-                .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
+            let out = configuration(&lambda, function).await?;
             Ok(out.last_update_status().is_none_or(|s| s.as_str() != "InProgress").then_some(()))
         }
     })
@@ -253,13 +244,7 @@ impl RunbookStep for SetEnvironment {
     }
 
     async fn observe(&self, ctx: &mut RunContext) -> Result<Observed, StepError> {
-        let config = ctx
-            .lambda
-            .get_function_configuration()
-            .function_name(&self.function)
-            .send()
-            .await
-            .map_err(|e| StepError::sdk("GetFunctionConfiguration", e))?;
+        let config = configuration(&ctx.lambda, &self.function).await?;
         let variables: StringMap = config
             .environment()
             .and_then(|e| e.variables())
