@@ -139,7 +139,6 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
 /// `up --watch` after a Lambda edit: from the file written to every check green again (the watcher's settle time,
 /// UpdateFunctionCode once the handler compiles, and all checks, the browser's included, on a browser kept open).
 async fn watch_reapply(options: &BenchOptions) -> Result<(), String> {
-    const ROUNDS: usize = 5;
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let code = dir.path().join("lambda_function.py");
     let scenario = crate::run::validate(&options.scenario, &[]).map_err(|e| e.to_string())?;
@@ -158,22 +157,45 @@ async fn watch_reapply(options: &BenchOptions) -> Result<(), String> {
         region: None,
         report_dir: None,
     };
-    let (mut stack, report) = crate::up::Stack::start(options).await.map_err(|e| e.to_string())?;
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (mut stack, report) = crate::up::Stack::start(options, stopping).await.map_err(|e| e.to_string())?;
+    let measured = measure_edits(&mut stack, &code, &source, &report, dir.path()).await;
+    stack.stop().await;
+    let (mut green, mut updates, mut checks, slowest) = measured?;
+    print_stats("watch: Lambda edit to green checks", &mut green, "target <= 1000 ms");
+    print_stats("  of which UpdateFunctionCode", &mut updates, "once the handler compiled");
+    print_stats("  of which the checks (all at once)", &mut checks, "");
+    for (name, mut times) in slowest {
+        print_stats(&format!("    {name}"), &mut times, "");
+    }
+    Ok(())
+}
+
+/// What [`watch_reapply`] measures: each edit's time to green, its updates, its checks, and each check's time.
+type EditFigures = (Vec<Duration>, Vec<Duration>, Vec<Duration>, BTreeMap<&'static str, Vec<Duration>>);
+
+/// Edits the Lambda code a few times on a stack that is up, each time waiting for the checks to be green again.
+async fn measure_edits(
+    stack: &mut crate::up::Stack,
+    code: &std::path::Path,
+    source: &str,
+    report: &crate::report::Report,
+    root: &std::path::Path,
+) -> Result<EditFigures, String> {
+    const ROUNDS: usize = 5;
     if !report.passed() {
-        stack.stop().await;
-        return Err(format!("up did not pass:\n{}", crate::report::to_text(&report)));
+        return Err(format!("up did not pass:\n{}", crate::report::to_text(report)));
     }
     let mut watcher = crate::up::Watcher::new(&stack.watched())?;
     let (mut green, mut updates, mut checks) = (Vec::new(), Vec::new(), Vec::new());
     let mut slowest: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
     for round in 0..ROUNDS {
         let started = Instant::now();
-        std::fs::write(&code, format!("{source}\n# edit {round}\n")).map_err(|e| format!("{}: {e}", code.display()))?;
+        std::fs::write(code, format!("{source}\n# edit {round}\n")).map_err(|e| format!("{}: {e}", code.display()))?;
         let Some(changed) = watcher.next().await else { break };
         let cycle = stack.apply_change(&changed).await;
         if !cycle.green() {
-            stack.stop().await;
-            return Err(format!("the checks were not green after edit {round}:\n{}", cycle.to_text(dir.path())));
+            return Err(format!("the checks were not green after edit {round}:\n{}", cycle.to_text(root)));
         }
         green.push(started.elapsed());
         updates.extend(cycle.steps.iter().filter_map(|(_, r)| r.as_ref().ok().copied()));
@@ -182,14 +204,7 @@ async fn watch_reapply(options: &BenchOptions) -> Result<(), String> {
             slowest.entry(check.name.as_str()).or_default().push(check.duration);
         }
     }
-    stack.stop().await;
-    print_stats("watch: Lambda edit to green checks", &mut green, "target <= 1000 ms");
-    print_stats("  of which UpdateFunctionCode", &mut updates, "once the handler compiled");
-    print_stats("  of which the checks (all at once)", &mut checks, "");
-    for (name, mut times) in slowest {
-        print_stats(&format!("    {name}"), &mut times, "");
-    }
-    Ok(())
+    Ok((green, updates, checks, slowest))
 }
 
 /// LocalStack's start (container start to "Ready.", then the same readiness calls as any target) and a full run

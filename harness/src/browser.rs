@@ -187,10 +187,11 @@ impl Prestart {
     }
 }
 
-/// Swagger UI shows the API key it sends in its curl example: the key is replaced there (in the page's text only)
-/// before any screenshot is taken, so that no picture holds it.
+/// Swagger UI shows the API key it sends in its curl example, and in the Authorize dialog's field while it is
+/// open: both are blanked on the page (its text only) before any screenshot is taken, so that no picture holds it.
 pub async fn hide_api_keys(client: &Client) {
-    const SCRIPT: &str = "for (const block of document.querySelectorAll('.curl-command')) {
+    const SCRIPT: &str = "for (const field of document.querySelectorAll('.modal-ux input')) { field.value = ''; }
+        for (const block of document.querySelectorAll('.curl-command')) {
             const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
             for (let node = walker.nextNode(); node; node = walker.nextNode()) {
                 node.nodeValue = node.nodeValue.replace(/(x-api-key: *)[A-Za-z0-9]+/gi, '$1(the API key, not shown)');

@@ -187,20 +187,11 @@ impl Package {
     }
 }
 
-/// Compiles every `.py` file of `package` with Python (`CRTS_PYTHON`, else `python3`), changing nothing, so that
-/// code that cannot even be imported is refused before it is deployed:
-/// `lambda_function.py, line 12: SyntaxError: invalid syntax`. Where no Python answers, nothing is checked.
-pub async fn check_python_syntax(package: &Package) -> Result<(), String> {
-    const COMPILE: &str = r#"
-import json, sys
-for path, source in json.load(sys.stdin):
-    try:
-        compile(source, path, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError) as error:
-        what = "%s: %s" % (type(error).__name__, getattr(error, "msg", None) or error)
-        print(json.dumps([path, getattr(error, "lineno", None), what]))
-        sys.exit(1)
-"#;
+/// Compiles every `.py` file of `package` with Python, changing nothing, so that code that cannot even be imported
+/// is refused before it is deployed: `lambda_function.py, line 12: SyntaxError: invalid syntax`. The interpreter
+/// is the one the emulator would pick for `runtime`: `CRTS_PYTHON`, else `runtime` itself (`python3.8`), else
+/// `python3` (whose grammar may be newer than the runtime's). Where no Python answers, nothing is checked.
+pub async fn check_python_syntax(package: &Package, runtime: &str) -> Result<(), String> {
     let sources: Vec<(String, String)> = package
         .entries()?
         .into_iter()
@@ -210,27 +201,28 @@ for path, source in json.load(sys.stdin):
     if sources.is_empty() {
         return Ok(());
     }
-    let python = std::env::var_os("CRTS_PYTHON").filter(|p| !p.is_empty()).unwrap_or_else(|| "python3".into());
-    let child = tokio::process::Command::new(&python)
-        .args(["-c", COMPILE])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn();
-    let Ok(mut child) = child else {
-        tracing::debug!("no {} to compile the Lambda code with: not checked", python.to_string_lossy());
-        return Ok(());
+    let candidates: Vec<std::ffi::OsString> = match std::env::var_os("CRTS_PYTHON").filter(|p| !p.is_empty()) {
+        Some(python) => vec![python],
+        None => vec![runtime.into(), "python3".into()],
     };
     let input = serde_json::to_vec(&sources).map_err(|e| e.to_string())?;
-    if let Some(mut stdin) = child.stdin.take() {
-        use tokio::io::AsyncWriteExt as _;
-        stdin
-            .write_all(&input)
-            .await
-            .map_err(|e| format!("cannot give the code to {}: {e}", python.to_string_lossy()))?;
+    let mut compiled = None;
+    for python in candidates {
+        // Not there, or a shim with nothing behind it (pyenv's answer 127): the next one.
+        match compile_with(&python, &input).await {
+            Some(Ok(output)) if output.status.code() == Some(127) => {}
+            Some(Ok(output)) => {
+                compiled = Some((python, output));
+                break;
+            }
+            Some(Err(e)) => return Err(format!("{}: {e}", python.to_string_lossy())),
+            None => {}
+        }
     }
-    let output = child.wait_with_output().await.map_err(|e| format!("{}: {e}", python.to_string_lossy()))?;
+    let Some((python, output)) = compiled else {
+        tracing::debug!("no Python to compile the Lambda code with: not checked");
+        return Ok(());
+    };
     if output.status.success() {
         return Ok(());
     }
@@ -252,6 +244,38 @@ for path, source in json.load(sys.stdin):
     Err(match line {
         Some(line) => format!("{file}, line {line}: {what}"),
         None => format!("{file}: {what}"),
+    })
+}
+
+/// Runs [`check_python_syntax`]'s script with `python` on `input`: `None` when `python` cannot be started.
+async fn compile_with(python: &std::ffi::OsStr, input: &[u8]) -> Option<Result<std::process::Output, String>> {
+    const COMPILE: &str = r#"
+import json, sys
+for path, source in json.load(sys.stdin):
+    try:
+        compile(source, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        what = "%s: %s" % (type(error).__name__, getattr(error, "msg", None) or error)
+        print(json.dumps([path, getattr(error, "lineno", None), what]))
+        sys.exit(1)
+"#;
+    use tokio::io::AsyncWriteExt as _;
+    let mut child = tokio::process::Command::new(python)
+        .args(["-c", COMPILE])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    if let Some(mut stdin) = child.stdin.take()
+        && let Err(e) = stdin.write_all(input).await
+    {
+        return Some(Err(format!("cannot give it the code: {e}")));
+    }
+    Some(match tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output()).await {
+        Ok(output) => output.map_err(|e| e.to_string()),
+        Err(_) => Err("took over 60 s to compile the code".to_owned()),
     })
 }
 

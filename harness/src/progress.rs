@@ -106,6 +106,12 @@ pub fn finish() {
     state.item = None;
 }
 
+/// Turns progress off again (after `up`'s start: later changes print their own summary).
+pub fn disable() {
+    finish();
+    state().mode = Mode::Off;
+}
+
 /// A writer for log lines that keeps the spinner intact (log lines are printed above it).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogWriter;

@@ -50,9 +50,13 @@ pub struct Stack {
     normalizer: Normalizer,
     /// The steps before this index are applied (all of them, unless one failed).
     applied: usize,
-    /// Steps whose files changed since they were last brought up to date (an update that failed is retried).
-    pending: BTreeSet<String>,
+    /// Each applied step's files as they were when it was applied or last updated (see [`fingerprint`]): a step
+    /// whose files differ now is due, whatever events said (an update that failed is tried again; a file put
+    /// back as it was is no change).
+    inputs: BTreeMap<String, [u8; 32]>,
     checks: Vec<CheckResult>,
+    /// Set on Ctrl-C or SIGTERM: no further step is started.
+    stopping: Arc<AtomicBool>,
 }
 
 /// What one batch of file changes did.
@@ -156,10 +160,42 @@ fn shown(path: &Path, root: &Path) -> String {
     path.strip_prefix(root).unwrap_or(path).display().to_string()
 }
 
+/// A digest of files and folders (every file under a folder, by path and contents), to tell whether what a step
+/// reads changed since it was applied. What cannot be read counts as its error text, so it differs too.
+fn fingerprint(paths: &[&Path]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut digest = sha2::Sha256::new();
+    for path in paths {
+        let mut files = Vec::new();
+        collect_files(path, &mut files);
+        files.sort();
+        for file in files {
+            digest.update(file.as_os_str().as_encoded_bytes());
+            match std::fs::read(&file) {
+                Ok(bytes) => digest.update(&bytes),
+                Err(e) => digest.update(e.to_string().as_bytes()),
+            }
+            digest.update([0]);
+        }
+    }
+    digest.finalize().into()
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
+    match std::fs::read_dir(path) {
+        Ok(entries) => {
+            for entry in entries.flatten() {
+                collect_files(&entry.path(), out);
+            }
+        }
+        Err(_) => out.push(path.to_path_buf()),
+    }
+}
+
 impl Stack {
     /// Starts the emulator, applies the scenario and runs its checks once. The report says how that went; the
     /// stack stays up whatever it says (a failed step is applied again when its files change).
-    pub async fn start(options: UpOptions) -> Result<(Self, Report), RunError> {
+    pub async fn start(options: UpOptions, stopping: Arc<AtomicBool>) -> Result<(Self, Report), RunError> {
         let started = Instant::now();
         run::validate(&options.scenario, &options.variables)?;
         let containers = crts_emulator::JobRunner::from_env().map_err(RunError::Input)?;
@@ -207,8 +243,9 @@ impl Stack {
             options,
             scenario,
             applied: 0,
-            pending: BTreeSet::new(),
+            inputs: BTreeMap::new(),
             checks: Vec::new(),
+            stopping,
         };
         let steps = stack.apply_remaining();
         let steps = steps.await;
@@ -222,13 +259,11 @@ impl Stack {
         let checks = if stack.complete() {
             stack.checks.clone()
         } else {
-            let failed = steps.iter().find(|s| s.outcome == Outcome::Failed).map_or("?", |s| s.id.as_str());
-            stack
-                .scenario
-                .checks
-                .iter()
-                .map(|&name| CheckResult::not_run(name, format!("step {failed} failed")))
-                .collect()
+            let reason = match steps.iter().find(|s| s.outcome == Outcome::Failed) {
+                Some(failed) => format!("step {} failed", failed.id),
+                None => "interrupted (Ctrl-C)".to_owned(),
+            };
+            stack.scenario.checks.iter().map(|&name| CheckResult::not_run(name, reason.clone())).collect()
         };
         let report = Report {
             scenario: stack.scenario.name.clone(),
@@ -316,11 +351,19 @@ impl Stack {
         let total = self.scenario.steps.len();
         let mut failed: Option<String> = None;
         for (index, step) in self.scenario.steps.iter().enumerate().skip(self.applied) {
+            if failed.is_none() && self.stopping.load(Ordering::Relaxed) {
+                failed = Some("(interrupted)".to_owned());
+            }
             if let Some(failed) = &failed {
+                let reason = if failed == "(interrupted)" {
+                    "interrupted (Ctrl-C)".to_owned()
+                } else {
+                    format!("step {failed} failed")
+                };
                 reports.push(StepReport {
                     id: step.id.clone(),
                     runbook: step.runbook.clone(),
-                    outcome: Outcome::NotRun(format!("step {failed} failed")),
+                    outcome: Outcome::NotRun(reason),
                     observed: Default::default(),
                     error: None,
                     notes: Vec::new(),
@@ -334,6 +377,7 @@ impl Stack {
             progress::end(if result.is_ok() { "passed" } else { "FAILED" });
             if result.is_ok() {
                 self.applied = index + 1;
+                self.inputs.insert(step.id.clone(), fingerprint(&step.action.inputs()));
             } else {
                 failed = Some(step.id.clone());
             }
@@ -382,20 +426,15 @@ impl Stack {
             ));
             return cycle;
         }
-        // What must change: steps whose settings differ, and steps that read a changed file.
-        let changed: Vec<PathBuf> = changed.iter().map(|p| std::path::absolute(p).unwrap_or(p.clone())).collect();
-        for (old, new) in self.scenario.steps.iter().zip(&wanted.steps) {
-            let settings_differ = format!("{:?}", old.action) != format!("{:?}", new.action);
-            let reads_changed = new.action.inputs().iter().any(|input| {
-                let input = std::path::absolute(input).unwrap_or(input.to_path_buf());
-                changed.iter().any(|path| path.starts_with(&input))
-            });
-            if settings_differ || reads_changed {
-                self.pending.insert(new.id.clone());
-            }
-        }
-        let due: Vec<usize> =
-            (0..self.applied).filter(|&index| self.pending.contains(&wanted.steps[index].id)).collect();
+        // What must change: the applied steps whose settings differ, or whose files differ from when they were
+        // applied (the events only say when to look).
+        let due: Vec<usize> = (0..self.applied)
+            .filter(|&index| {
+                let (old, new) = (&self.scenario.steps[index], &wanted.steps[index]);
+                format!("{:?}", old.action) != format!("{:?}", new.action)
+                    || self.inputs.get(&new.id) != Some(&fingerprint(&new.action.inputs()))
+            })
+            .collect();
         let fixed: Vec<&str> = due
             .iter()
             .map(|&index| &wanted.steps[index])
@@ -422,12 +461,20 @@ impl Stack {
         let mut changed_something = checks_of(&wanted) != checks_of(&self.scenario);
         let mut failed = false;
         for &index in &due {
+            if self.stopping.load(Ordering::Relaxed) {
+                failed = true;
+                break;
+            }
             let step = &wanted.steps[index];
+            // The files as they are before the update reads them: a save during it is seen at the next look.
+            let inputs = fingerprint(&step.action.inputs());
             let started = Instant::now();
             match step.action.update(&mut self.ctx).await {
                 Ok(_) => {
                     changed_something = true;
-                    self.pending.remove(&step.id);
+                    // This step is now as the files and settings say, whatever happens to the next ones.
+                    self.inputs.insert(step.id.clone(), inputs);
+                    self.scenario.steps[index] = step.clone();
                     cycle.steps.push((step.id.clone(), Ok(started.elapsed())));
                 }
                 Err(e) => {
@@ -439,7 +486,7 @@ impl Stack {
             self.ctx.notes.clear();
         }
         if failed {
-            // What was updated stays updated; the rest is tried again at the next change.
+            // What was updated is recorded as such; the rest is tried again at the next change.
         } else {
             self.scenario = wanted;
             if !self.complete() {
@@ -583,16 +630,19 @@ impl Watcher {
             }
         })
         .map_err(|e| format!("cannot watch files: {e}"))?;
-        let mut folders = BTreeSet::new();
+        // One watch per folder: recursive when any path needs it (a later watch of a folder replaces its first).
+        let mut folders: BTreeMap<PathBuf, bool> = BTreeMap::new();
         for path in paths {
-            let (folder, mode) = if path.is_dir() {
-                (path.clone(), notify::RecursiveMode::Recursive)
+            let (folder, recursive) = if path.is_dir() {
+                (path.clone(), true)
             } else {
-                (path.parent().map(Path::to_path_buf).unwrap_or_default(), notify::RecursiveMode::NonRecursive)
+                (path.parent().map(Path::to_path_buf).unwrap_or_default(), false)
             };
-            if folders.insert((folder.clone(), mode == notify::RecursiveMode::Recursive)) {
-                watcher.watch(&folder, mode).map_err(|e| format!("cannot watch {}: {e}", folder.display()))?;
-            }
+            *folders.entry(folder).or_default() |= recursive;
+        }
+        for (folder, recursive) in folders {
+            let mode = if recursive { notify::RecursiveMode::Recursive } else { notify::RecursiveMode::NonRecursive };
+            watcher.watch(&folder, mode).map_err(|e| format!("cannot watch {}: {e}", folder.display()))?;
         }
         Ok(Self { _watcher: watcher, events, watched: paths.to_vec() })
     }
@@ -677,9 +727,23 @@ fn say(text: &str) {
 /// and stops everything on Ctrl-C or SIGTERM. Exit 0 when stopped that way; 2 when it could not come up; 1 when
 /// the first apply failed and there is no `--watch` to fix it with.
 pub async fn up(options: UpOptions, watch: bool) -> std::process::ExitCode {
+    // Ctrl-C and SIGTERM are ours from the start: during a step they stop the steps after it; during a change,
+    // the steps after the current one; then everything is stopped and cleaned up.
+    let stopping = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn({
+        let (stopping, stop) = (Arc::clone(&stopping), Arc::clone(&stop));
+        async move {
+            crate::cli::wait_for_stop_signal().await;
+            stopping.store(true, Ordering::Relaxed);
+            // A permit: the main loop sees it even if it is busy with a change right now.
+            stop.notify_one();
+        }
+    });
     progress::enable();
-    let started = Stack::start(options).await;
-    progress::finish();
+    let started = Stack::start(options, Arc::clone(&stopping)).await;
+    // Changes print their own summary.
+    progress::disable();
     let (mut stack, report) = match started {
         Ok(up) => up,
         Err(e) => {
@@ -688,6 +752,11 @@ pub async fn up(options: UpOptions, watch: bool) -> std::process::ExitCode {
         }
     };
     print!("{}", crate::report::to_text(&report));
+    if stopping.load(Ordering::Relaxed) {
+        say("stopping: the emulator, its Lambda workers and job containers");
+        stack.stop().await;
+        return std::process::ExitCode::SUCCESS;
+    }
     if !stack.complete() && !watch {
         eprintln!("error: a step failed (see above): fix it and run `up` again, or use `up --watch` to fix it live");
         stack.stop().await;
@@ -710,8 +779,6 @@ pub async fn up(options: UpOptions, watch: bool) -> std::process::ExitCode {
         None
     };
     let root = stack.scenario.base_dir.clone();
-    let stop = crate::cli::wait_for_stop_signal();
-    tokio::pin!(stop);
     loop {
         let change = async {
             match watcher.as_mut() {
@@ -720,12 +787,15 @@ pub async fn up(options: UpOptions, watch: bool) -> std::process::ExitCode {
             }
         };
         tokio::select! {
-            () = &mut stop => break,
+            () = stop.notified() => break,
             changed = change => {
                 let Some(changed) = changed else { break };
                 quiet.store(true, Ordering::Relaxed);
                 let cycle = stack.apply_change(&changed).await;
                 quiet.store(false, Ordering::Relaxed);
+                if stopping.load(Ordering::Relaxed) {
+                    break;
+                }
                 say(cycle.to_text(&root).trim_end());
                 // The scenario may now read other files.
                 let now = stack.watched();

@@ -214,6 +214,25 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     let (status, body) = execute(client).await;
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("\"second\""), "the stack still serves: {body}");
+
+    // A change that cannot be made in place is refused, saying what to do, and stays refused while it is there
+    // (a fixed handler waits for it); put back, the fixed handler is applied.
+    std::fs::write(&scenario, format!("{overlay}  job_queue: crts-other-jq\n")).expect("rename the job queue");
+    let refused = up.until(Duration::from_secs(30), |l| l.contains("NOT APPLIED"));
+    assert!(
+        refused.contains("batch.job-queue cannot be changed in place") && refused.contains("start it again"),
+        "{refused}"
+    );
+    save(&code, &edited(&source, "fourth"));
+    up.until(Duration::from_secs(30), |l| l.contains("NOT APPLIED") && l.contains("batch.job-queue"));
+    std::fs::write(&scenario, &overlay).expect("put the scenario back");
+    let updated = up.until(Duration::from_secs(30), |l| l.contains("lambda.function"));
+    assert!(updated.contains("updated"), "{updated}");
+    let checks = up.until(Duration::from_secs(60), |l| l.trim_start().starts_with("checks"));
+    assert!(checks.contains("6/6 passed"), "{}", up.seen.join("\n"));
+    let (status, body) = execute(client).await;
+    assert_eq!(status, "200", "{body}");
+    assert!(body.contains("\"fourth\""), "the fixed handler answers: {body}");
     browser.close().await;
 
     // Ctrl-C: exit 0, and every Lambda worker gone with it.
@@ -231,5 +250,37 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "up exits 0 on Ctrl-C ({status:?})");
+    assert_eq!(workers.into_iter().filter(|pid| running(*pid)).collect::<Vec<_>>(), Vec::<u32>::new());
+}
+
+/// Ctrl-C while the stack is still coming up: the step under way ends, no other starts, and everything the
+/// steps started goes (exit 0, no Lambda worker left).
+#[test]
+fn up_stopped_while_it_starts_exits_0_and_leaves_no_worker() {
+    let mut child = Command::new(harness_binary())
+        .arg("up")
+        .arg(repo_root().join("scenarios/crts.yaml"))
+        .args(["--port", &free_port().to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start crts-harness up");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let printed = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
+    // The function's step has started a worker for it (its first invocation's).
+    let seen: Vec<String> = lines.by_ref().take_while(|l| !l.contains("step lambda.function: passed")).collect();
+    let pid = child.id();
+    let workers = children_of(pid);
+    assert!(!workers.is_empty(), "the function's worker runs: {}", seen.join("\n"));
+    let sent = Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill -INT");
+    assert!(sent.success());
+    let rest: Vec<String> = lines.collect();
+    let status = child.wait().expect("up exits");
+    let report = printed.join().unwrap_or_default();
+    assert!(status.success(), "up exits 0 on Ctrl-C ({status:?}): {}", rest.join("\n"));
+    assert!(report.contains("not run   interrupted (Ctrl-C)"), "{report}");
+    assert!(!report.contains("CRTS is up"), "{report}");
     assert_eq!(workers.into_iter().filter(|pid| running(*pid)).collect::<Vec<_>>(), Vec::<u32>::new());
 }

@@ -84,7 +84,12 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Obser
         )
         .await;
     }
-    ctx.browser.give_back(browser).await;
+    // A browser that failed to show the page may be broken: the next round starts a new one.
+    if opened {
+        ctx.browser.give_back(browser).await;
+    } else {
+        browser.close().await;
+    }
     tracing::debug!("swagger_browser: done at {} ms", started.elapsed().as_millis());
     Ok(out)
 }
@@ -111,16 +116,16 @@ impl Shown {
 }
 
 /// Runs `script` in the page with `until(what, find, then)` (looks for what `find` returns every 5 ms, in the page
-/// itself, for at most `ELEMENT_WAIT` or `RESPONSE_WAIT` when waiting for a response) and `done(value)` to
+/// itself, each wait for at most `ELEMENT_WAIT`, or `RESPONSE_WAIT` when waiting for a response) and `done(value)` to
 /// answer. The page's own buttons are pressed with their click handlers: one WebDriver round trip for a whole
 /// sequence, where a round trip per button costs tens of milliseconds on a busy machine.
 async fn in_page(client: &Client, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
     const PRELUDE: &str = "const done = arguments[arguments.length - 1];
         const args = Array.prototype.slice.call(arguments, 0, arguments.length - 1);
-        const started = Date.now();
         const q = (css) => document.querySelector(css);
         const fail = (why) => done({ error: why });
         const until = (what, find, then, limit) => {
+            const started = Date.now();
             const look = () => {
                 let found = null;
                 try { found = find(); } catch (e) { fail(what + ': ' + e); return; }

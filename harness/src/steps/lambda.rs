@@ -69,7 +69,7 @@ impl RunbookStep for CreateFunction {
         let paths = package.paths().map_err(StepError::unexpected)?;
         check_handler(&self.handler, &paths)
             .map_err(|e| StepError::unexpected(format!("{}: {e}", package.path().display())))?;
-        crate::package::check_python_syntax(&package).await.map_err(StepError::unexpected)?;
+        crate::package::check_python_syntax(&package, &self.runtime).await.map_err(StepError::unexpected)?;
         let zip = package.lambda_zip().map_err(StepError::unexpected)?;
         ctx.lambda
             .update_function_code()
