@@ -250,7 +250,7 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "up exits 0 on Ctrl-C ({status:?})");
-    assert_eq!(workers.into_iter().filter(|pid| running(*pid)).collect::<Vec<_>>(), Vec::<u32>::new());
+    assert_gone(workers);
 }
 
 /// Ctrl-C while the stack is still coming up: the step under way ends, no other starts, and everything the
@@ -282,5 +282,21 @@ fn up_stopped_while_it_starts_exits_0_and_leaves_no_worker() {
     assert!(status.success(), "up exits 0 on Ctrl-C ({status:?}): {}", rest.join("\n"));
     assert!(report.contains("not run   interrupted (Ctrl-C)"), "{report}");
     assert!(!report.contains("CRTS is up"), "{report}");
-    assert_eq!(workers.into_iter().filter(|pid| running(*pid)).collect::<Vec<_>>(), Vec::<u32>::new());
+    assert_gone(workers);
+}
+
+/// Every process of `pids` is gone (killed processes take a moment to be), else which are left, by command line.
+fn assert_gone(mut pids: Vec<u32>) {
+    for _ in 0..60 {
+        pids.retain(|pid| running(*pid));
+        if pids.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left: Vec<String> = pids
+        .iter()
+        .map(|pid| std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default().replace('\0', " "))
+        .collect();
+    panic!("still running 3 s after up exited: {left:?}");
 }

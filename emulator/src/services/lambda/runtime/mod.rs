@@ -190,7 +190,16 @@ impl Pool {
         let Ok(_slot) = self.slots.try_acquire() else { return };
         let Some(place) = self.capacity.try_take() else { return };
         match self.spawn(place) {
-            Ok(worker) => self.idle.lock().await.push(worker),
+            Ok(mut worker) => {
+                let mut idle = self.idle.lock().await;
+                // Stopped while it started (the emulator stopping, the function updated): it goes too, or it
+                // would outlive `shutdown`, which has already emptied the idle list.
+                if *self.closing.borrow() {
+                    let _ = worker.child.start_kill();
+                } else {
+                    idle.push(worker);
+                }
+            }
             Err(e) => tracing::warn!("pre-starting a worker for {} failed: {e}", self.spec.function_arn),
         }
     }
@@ -286,7 +295,12 @@ impl Pool {
                 Some(mut invocation) => {
                     invocation.log_stream = Some(worker.log_stream.clone());
                     worker.idle_since = Instant::now();
-                    self.idle.lock().await.push(worker);
+                    let mut idle = self.idle.lock().await;
+                    if *self.closing.borrow() {
+                        let _ = worker.child.start_kill();
+                    } else {
+                        idle.push(worker);
+                    }
                     invocation
                 }
                 None => runtime_error("Runtime.InvalidResponse", format!("the runtime answered {answer:?}")),
@@ -346,6 +360,7 @@ impl Pool {
     /// Kills every worker now: idle ones here, busy ones in their invocation, which answers Runtime.ExitError
     /// instead of waiting for the handler (so stopping the emulator never waits for a sleeping function).
     pub async fn shutdown(&self) {
+        // `closing` before the idle list is emptied: a worker that finishes starting after this sees it.
         self.closing.send_replace(true);
         self.slots.close();
         for mut worker in self.idle.lock().await.drain(..) {
