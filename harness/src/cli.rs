@@ -204,7 +204,7 @@ pub enum Command {
         watch: bool,
         #[arg(long, env = "AWS_REGION")]
         region: Option<String>,
-        /// Where the browser check saves its screenshots (else the temporary directory).
+        /// Where the browser check saves its screenshots, from the first round of checks (none without it).
         #[arg(long)]
         report_dir: Option<PathBuf>,
     },

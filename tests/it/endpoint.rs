@@ -35,6 +35,11 @@ fn the_endpoint_target_runs_the_runbook_against_crts_harness_serve() {
     // An endpoint that is not LocalStack keeps every capability: nothing is reported unsupported.
     assert!(!stdout.contains("unsupp."), "{stdout}");
     assert!(!dir.path().join("endpoint.log").exists(), "no container, no container logs");
+    // The browser check's screenshots are in the report directory, as PNG.
+    for name in ["swagger-browser-api-key.png", "swagger-browser-wrong-key.png"] {
+        let png = std::fs::read(dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+    }
 
     // What `run` made, `verify` finds in sync, changing nothing (README: "Validate a real account").
     let out = Command::new(harness_binary())

@@ -1,7 +1,7 @@
 //! swagger_browser: what the runbook's last figures show, done by a real browser. Headless Chromium opens the
 //! Swagger page from the bucket website, authorises with the API key, and uses "Try it out" → "Execute" on the
 //! job-trigger POST: the page must show 200 with a jobId; with a wrong key it must show 403. A screenshot of each
-//! is saved (report directory, else the temporary directory).
+//! is saved in the report directory, when there is one.
 
 use std::time::{Duration, Instant};
 
@@ -123,13 +123,15 @@ async fn in_page(client: &Client, script: &str, args: Vec<serde_json::Value>) ->
     const PRELUDE: &str = "const done = arguments[arguments.length - 1];
         const args = Array.prototype.slice.call(arguments, 0, arguments.length - 1);
         const q = (css) => document.querySelector(css);
-        const fail = (why) => done({ error: why });
+        // When each wait ended, in ms since the page started loading (debug log).
+        const marks = [];
+        const fail = (why) => done({ error: why, marks });
         const until = (what, find, then, limit) => {
             const started = Date.now();
             const look = () => {
                 let found = null;
                 try { found = find(); } catch (e) { fail(what + ': ' + e); return; }
-                if (found) { try { then(found); } catch (e) { fail(what + ': ' + e); } }
+                if (found) { marks.push(what + ' ' + Math.round(performance.now())); try { then(found); } catch (e) { fail(what + ': ' + e); } }
                 else if (Date.now() - started > (limit || ELEMENT_WAIT)) { fail('the page never showed ' + what); }
                 else { setTimeout(look, 5); }
             };
@@ -165,7 +167,7 @@ async fn in_page(client: &Client, script: &str, args: Vec<serde_json::Value>) ->
             until('a server response', () => q(CELL + ' .response-col_status'), (status) => {
                 q('.live-responses-table').scrollIntoView();
                 const body = q(CELL + ' .response-col_description pre.microlight') || q(CELL + ' .response-col_description');
-                done({ status: status.innerText.trim().split(' ')[0].split('\\n')[0], body: body ? body.innerText : '' });
+                done({ status: status.innerText.trim().split(' ')[0].split('\\n')[0], body: body ? body.innerText : '', marks });
             }, RESPONSE_WAIT);
         };
 ";
@@ -175,6 +177,7 @@ async fn in_page(client: &Client, script: &str, args: Vec<serde_json::Value>) ->
         RESPONSE_WAIT.as_millis()
     );
     let answer = client.execute_async(&format!("{waits}{PRELUDE}{script}"), args).await.map_err(|e| e.to_string())?;
+    tracing::debug!("swagger_browser: in the page: {}", answer["marks"]);
     match answer.get("error").and_then(|e| e.as_str()) {
         Some(error) => Err(error.to_owned()),
         None => Ok(answer),
@@ -237,7 +240,8 @@ async fn save_screenshot(ctx: &RunContext, client: &Client, name: &str) {
         return;
     }
     crate::browser::hide_api_keys(client).await;
-    let dir = ctx.artifacts.clone().unwrap_or_else(|| std::env::temp_dir().join("crts-harness"));
+    // Taken for the report directory only: a run without one keeps nothing (a screenshot costs a tenth of a second).
+    let Some(dir) = ctx.artifacts.clone() else { return };
     let path = dir.join(name);
     match client.screenshot().await {
         Ok(png) => match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, png)) {
