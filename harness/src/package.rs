@@ -201,39 +201,22 @@ pub async fn check_python_syntax(package: &Package, runtime: &str) -> Result<(),
     if sources.is_empty() {
         return Ok(());
     }
-    let candidates: Vec<std::ffi::OsString> = match std::env::var_os("CRTS_PYTHON").filter(|p| !p.is_empty()) {
-        Some(python) => vec![python],
-        None => vec![runtime.into(), "python3".into()],
-    };
-    let input = serde_json::to_vec(&sources).map_err(|e| e.to_string())?;
-    let mut compiled = None;
-    for python in candidates {
-        // Not there, or a shim with nothing behind it (pyenv's answer 127): the next one.
-        match compile_with(&python, &input).await {
-            Some(Ok(output)) if output.status.code() == Some(127) => {}
-            Some(Ok(output)) => {
-                compiled = Some((python, output));
-                break;
-            }
-            Some(Err(e)) => return Err(format!("{}: {e}", python.to_string_lossy())),
-            None => {}
-        }
-    }
-    let Some((python, output)) = compiled else {
+    let Some(python) = python_for(runtime).await else {
         tracing::debug!("no Python to compile the Lambda code with: not checked");
         return Ok(());
+    };
+    let input = serde_json::to_vec(&sources).map_err(|e| e.to_string())?;
+    let output = match compile_with(python.as_os_str(), &input).await {
+        Some(Ok(output)) => output,
+        Some(Err(e)) => return Err(format!("{}: {e}", python.display())),
+        None => return Ok(()),
     };
     if output.status.success() {
         return Ok(());
     }
     let Ok((entry, line, what)) = serde_json::from_slice::<(String, Option<u64>, String)>(&output.stdout) else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!(
-            "{} could not compile {}: {}",
-            python.to_string_lossy(),
-            package.path().display(),
-            stderr.trim()
-        ));
+        return Err(format!("{} could not compile {}: {}", python.display(), package.path().display(), stderr.trim()));
     };
     // The file as the developer knows it: the file itself, a file in the folder, or an entry of the zip.
     let file = match package.kind {
@@ -245,6 +228,43 @@ pub async fn check_python_syntax(package: &Package, runtime: &str) -> Result<(),
         Some(line) => format!("{file}, line {line}: {what}"),
         None => format!("{file}: {what}"),
     })
+}
+
+/// The interpreter that compiles code for `runtime`, as a real path: `CRTS_PYTHON`, else `runtime` itself
+/// (`python3.8`), else `python3`, the first that starts (a pyenv shim with nothing behind it answers 127, so the
+/// next is tried). Asked once per runtime: a shim costs a tenth of a second at every start.
+async fn python_for(runtime: &str) -> Option<PathBuf> {
+    static FOUND: std::sync::Mutex<Vec<(String, Option<PathBuf>)>> = std::sync::Mutex::new(Vec::new());
+    let known = FOUND.lock().ok().and_then(|found| found.iter().find(|(r, _)| r == runtime).map(|(_, p)| p.clone()));
+    if let Some(known) = known {
+        return known;
+    }
+    let candidates: Vec<std::ffi::OsString> = match std::env::var_os("CRTS_PYTHON").filter(|p| !p.is_empty()) {
+        Some(python) => vec![python],
+        None => vec![runtime.into(), "python3".into()],
+    };
+    let mut found = None;
+    for candidate in candidates {
+        let asked = tokio::process::Command::new(&candidate)
+            .args(["-c", "import sys; print(sys.executable)"])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        if let Ok(Ok(output)) = tokio::time::timeout(std::time::Duration::from_secs(30), asked).await
+            && output.status.success()
+        {
+            let path = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            if !path.is_empty() {
+                found = Some(PathBuf::from(path));
+                break;
+            }
+        }
+    }
+    if let Ok(mut known) = FOUND.lock() {
+        known.push((runtime.to_owned(), found.clone()));
+    }
+    found
 }
 
 /// Runs [`check_python_syntax`]'s script with `python` on `input`: `None` when `python` cannot be started.
