@@ -650,11 +650,7 @@ async fn serve(bind: SocketAddr, batch_state: Duration, shutdown_grace: Duration
     // Whoever started us may stop reading stdout (tests read the first line): never die of a closed pipe.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "crts-emulator listening on {}", emulator.endpoint());
-    let _ = writeln!(
-        out,
-        "  export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1",
-        emulator.endpoint()
-    );
+    let _ = writeln!(out, "  {}", crate::targets::emulator_exports(emulator.endpoint(), "us-east-1"));
     let _ = out.flush();
     wait_for_stop_signal().await;
     tracing::info!("stopping");

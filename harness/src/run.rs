@@ -138,7 +138,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     let interrupted = || interrupt.as_ref().is_some_and(provision::Interrupt::requested);
     for (number, step) in scenario.steps.iter().enumerate() {
         if interrupted() {
-            failed_step.get_or_insert_with(|| "(interrupted)".to_owned());
+            failed_step.get_or_insert_with(|| INTERRUPTED.to_owned());
         }
         // What the target cannot do is said first: the earlier steps would not have made it possible.
         let skipped = match (ctx.target.lacks(step.action.requires()), &failed_step) {
@@ -147,15 +147,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
             (None, None) => None,
         };
         if let Some(outcome) = skipped {
-            steps.push(StepReport {
-                id: step.id.clone(),
-                runbook: step.runbook.clone(),
-                outcome,
-                observed: Default::default(),
-                error: None,
-                notes: Vec::new(),
-                duration: Default::default(),
-            });
+            steps.push(StepReport::skipped(step, outcome));
             continue;
         }
         let step_started = Instant::now();
@@ -180,7 +172,7 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     }
 
     if interrupted() {
-        failed_step.get_or_insert_with(|| "(interrupted)".to_owned());
+        failed_step.get_or_insert_with(|| INTERRUPTED.to_owned());
     }
     // As for steps, what the target cannot do is said first; the checks that can run run at once.
     let mut checks: Vec<Option<CheckResult>> = scenario
@@ -197,17 +189,16 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
     if !runnable.is_empty() {
         let names: Vec<&str> = runnable.iter().map(|name| name.as_str()).collect();
         progress::begin(format!("checks {} (at once)", names.join(", ")));
-        let mut results = checks::run_all(&runnable, &ctx, &scenario.check_settings).await.into_iter();
+        let results = checks::run_all(&runnable, &ctx, &scenario.check_settings).await;
+        let failed: Vec<&str> =
+            results.iter().filter(|c| c.outcome == Outcome::Failed).map(|c| c.name.as_str()).collect();
+        progress::end(&if failed.is_empty() { "done".to_owned() } else { format!("FAILED: {}", failed.join(", ")) });
+        let mut results = results.into_iter();
         for slot in checks.iter_mut().filter(|slot| slot.is_none()) {
             *slot = results.next();
         }
     }
     let mut checks: Vec<CheckResult> = checks.into_iter().flatten().collect();
-    if !runnable.is_empty() {
-        let failed: Vec<&str> =
-            checks.iter().filter(|c| c.outcome == Outcome::Failed).map(|c| c.name.as_str()).collect();
-        progress::end(&if failed.is_empty() { "done".to_owned() } else { format!("FAILED: {}", failed.join(", ")) });
-    }
     for result in &mut checks {
         normalize_check(result, &normalizer);
     }
@@ -304,9 +295,12 @@ pub(crate) fn normalize_check(result: &mut CheckResult, normalizer: &Normalizer)
     tracing::debug!(check = result.name.as_str(), outcome = ?result.outcome, "check");
 }
 
-/// Why a step or check did not run: an earlier step failed, or Ctrl-C asked to stop.
-fn not_run_reason(failed: &str) -> String {
-    if failed == "(interrupted)" { "interrupted (Ctrl-C)".to_owned() } else { format!("step {failed} failed") }
+/// What stands for the failed step when Ctrl-C stopped the steps (see [`not_run_reason`]).
+pub(crate) const INTERRUPTED: &str = "(interrupted)";
+
+/// Why a step or check did not run: an earlier step failed, or Ctrl-C asked to stop ([`INTERRUPTED`]).
+pub(crate) fn not_run_reason(failed: &str) -> String {
+    if failed == INTERRUPTED { "interrupted (Ctrl-C)".to_owned() } else { format!("step {failed} failed") }
 }
 
 /// How long the embedded emulator takes to become usable, measured as [`targets::start`] measures any target.

@@ -259,10 +259,9 @@ impl Stack {
         let checks = if stack.complete() {
             stack.checks.clone()
         } else {
-            let reason = match steps.iter().find(|s| s.outcome == Outcome::Failed) {
-                Some(failed) => format!("step {} failed", failed.id),
-                None => "interrupted (Ctrl-C)".to_owned(),
-            };
+            let failed =
+                steps.iter().find(|s| s.outcome == Outcome::Failed).map_or(run::INTERRUPTED, |s| s.id.as_str());
+            let reason = run::not_run_reason(failed);
             stack.scenario.checks.iter().map(|&name| CheckResult::not_run(name, reason.clone())).collect()
         };
         let report = Report {
@@ -330,9 +329,8 @@ impl Stack {
             ));
         }
         out.push_str(&format!(
-            "  AWS CLI/boto3 export AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION={}\n",
-            self.endpoint(),
-            self.ctx.target.region
+            "  AWS CLI/boto3 {}\n",
+            crate::targets::emulator_exports(self.endpoint(), &self.ctx.target.region)
         ));
         if watching {
             let root = &self.scenario.base_dir;
@@ -352,23 +350,10 @@ impl Stack {
         let mut failed: Option<String> = None;
         for (index, step) in self.scenario.steps.iter().enumerate().skip(self.applied) {
             if failed.is_none() && self.stopping.load(Ordering::Relaxed) {
-                failed = Some("(interrupted)".to_owned());
+                failed = Some(run::INTERRUPTED.to_owned());
             }
             if let Some(failed) = &failed {
-                let reason = if failed == "(interrupted)" {
-                    "interrupted (Ctrl-C)".to_owned()
-                } else {
-                    format!("step {failed} failed")
-                };
-                reports.push(StepReport {
-                    id: step.id.clone(),
-                    runbook: step.runbook.clone(),
-                    outcome: Outcome::NotRun(reason),
-                    observed: Default::default(),
-                    error: None,
-                    notes: Vec::new(),
-                    duration: Duration::ZERO,
-                });
+                reports.push(StepReport::skipped(step, Outcome::NotRun(run::not_run_reason(failed))));
                 continue;
             }
             let started = Instant::now();
@@ -435,22 +420,15 @@ impl Stack {
                     || self.inputs.get(&new.id) != Some(&fingerprint(&new.action.inputs()))
             })
             .collect();
-        let fixed: Vec<&str> = due
-            .iter()
-            .map(|&index| &wanted.steps[index])
-            .filter(|step| !step.action.updatable())
-            .map(|step| step.id.as_str())
-            .collect();
+        let fixed: Vec<&scenario::Step> =
+            due.iter().map(|&index| &wanted.steps[index]).filter(|step| !step.action.updatable()).collect();
         if !fixed.is_empty() {
+            let ids: Vec<&str> = fixed.iter().map(|step| step.id.as_str()).collect();
+            let actions: Vec<&str> = fixed.iter().map(|step| step.action.name()).collect();
             cycle.refused = Some(format!(
                 "{} cannot be changed in place (`{}`): stop `up` and start it again to apply this change",
-                fixed.join(", "),
-                fixed
-                    .iter()
-                    .filter_map(|id| wanted.steps.iter().find(|s| s.id == *id))
-                    .map(|s| s.action.name())
-                    .collect::<Vec<_>>()
-                    .join("`, `")
+                ids.join(", "),
+                actions.join("`, `")
             ));
             return cycle;
         }
@@ -485,9 +463,8 @@ impl Stack {
             }
             self.ctx.notes.clear();
         }
-        if failed {
-            // What was updated is recorded as such; the rest is tried again at the next change.
-        } else {
+        // After a failure, what was updated is recorded as such and the rest is tried again at the next change.
+        if !failed {
             self.scenario = wanted;
             if !self.complete() {
                 let before = self.applied;

@@ -67,6 +67,16 @@ fn edited(source: &str, marker: &str) -> String {
     source.replace(anchor, &format!(r#""jobArn": submitted.get("jobArn"), "code": "{marker}"}}"#))
 }
 
+/// The element `locator` finds, once the page shows it (at most 60 s: a response may wait for a Lambda cold start).
+async fn shown(client: &Client, locator: Locator<'_>, what: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(locator)
+        .await
+        .unwrap_or_else(|e| panic!("the page never showed {what}: {e}"))
+}
+
 /// Clears the response shown (if any), presses Execute, and returns what Swagger UI shows: status and body.
 async fn execute(client: &Client) -> (String, String) {
     if let Ok(clear) = client.find(Locator::Css("button.btn-clear")).await {
@@ -76,15 +86,12 @@ async fn execute(client: &Client) -> (String, String) {
         }
     }
     client.find(Locator::Css("button.execute")).await.expect("Execute button").click().await.expect("Execute");
-    let status = client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css(".live-responses-table tbody tr.response .response-col_status"))
-        .await
-        .expect("Swagger UI shows the response")
-        .text()
-        .await
-        .expect("status text");
+    let status =
+        shown(client, Locator::Css(".live-responses-table tbody tr.response .response-col_status"), "a response")
+            .await
+            .text()
+            .await
+            .expect("status text");
     let body = client
         .find(Locator::Css(".live-responses-table tbody tr.response .response-col_description pre.microlight"))
         .await
@@ -145,33 +152,12 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     let browser = crts_harness::browser::Browser::start().await.unwrap_or_else(|_| panic!("a headless Chromium"));
     let client = &browser.client;
     client.goto(&site).await.expect("open the Swagger site");
-    client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::XPath(
-            "//div[contains(@class,'opblock-post')]//div[contains(concat(' ', normalize-space(@class), ' '), ' opblock-summary ')]",
-        ))
-        .await
-        .expect("the POST operation")
-        .click()
-        .await
-        .expect("open the POST operation");
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("button.try-out__btn"))
-        .await
-        .expect("Try it out")
-        .click()
-        .await
-        .expect("Try it out");
+    const OPERATION: &str = "//div[contains(@class,'opblock-post')]\
+        //div[contains(concat(' ', normalize-space(@class), ' '), ' opblock-summary ')]";
+    shown(client, Locator::XPath(OPERATION), "the POST operation").await.click().await.expect("open the operation");
+    shown(client, Locator::Css("button.try-out__btn"), "Try it out").await.click().await.expect("Try it out");
     // The Authorize button shows a closed lock once the page holds a key.
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("button.authorize.locked"))
-        .await
-        .expect("the page is authorised without a key typed");
+    shown(client, Locator::Css("button.authorize.locked"), "the page authorised without a key typed").await;
     let (status, body) = execute(client).await;
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("\"jobId\"") && body.contains("\"first\""), "{body}");

@@ -240,7 +240,6 @@ impl CheckResult {
     }
 }
 
-/// Runs one check against the deployed stack.
 /// Runs `names` all at once (the checks are independent of each other: each asks its own questions), their
 /// results in the order of `names`.
 pub async fn run_all(names: &[CheckName], ctx: &RunContext, settings: &CheckSettings) -> Vec<CheckResult> {
@@ -275,6 +274,7 @@ pub async fn run_all(names: &[CheckName], ctx: &RunContext, settings: &CheckSett
         .collect()
 }
 
+/// Runs one check against the deployed stack.
 pub async fn run(name: CheckName, ctx: &RunContext, settings: &CheckSettings) -> CheckResult {
     let started = std::time::Instant::now();
     let mut result = run_check(name, ctx, settings).await;

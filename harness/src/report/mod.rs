@@ -54,6 +54,21 @@ pub struct StepReport {
     pub duration: Duration,
 }
 
+impl StepReport {
+    /// A step that was not attempted, and why (`outcome`: not run, unsupported).
+    pub fn skipped(step: &crate::scenario::Step, outcome: Outcome) -> Self {
+        Self {
+            id: step.id.clone(),
+            runbook: step.runbook.clone(),
+            outcome,
+            observed: Default::default(),
+            error: None,
+            notes: Vec::new(),
+            duration: Default::default(),
+        }
+    }
+}
+
 #[allow(clippy::ref_option)] // serde's serialize_with passes `&Option<T>`
 fn optional_millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {

@@ -353,6 +353,12 @@ pub async fn start_for(
     }
 }
 
+/// The shell line that points boto3 and the AWS CLI at an emulator (which takes any credentials; `test` is
+/// account 000000000000, as `connect` uses it).
+pub fn emulator_exports(endpoint: &str, region: &str) -> String {
+    format!("export AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION={region}")
+}
+
 /// Reaches a target that is up: the SDK's configuration, the caller's account (GetCallerIdentity, the first
 /// call; it must be `account` when given), what the target can do and how it names hosts.
 async fn connect(
