@@ -120,7 +120,7 @@ pub async fn bench(options: &BenchOptions) -> Result<(), String> {
         print_stats("  of which the image build and push", &mut image_builds, "Docker's CLI when an engine answers");
     }
     if browser.is_empty() {
-        println!("swagger_browser check                : skipped (no browser: install chromium and chromium-driver)");
+        println!("swagger_browser check                : skipped (no browser: install chromium)");
     } else {
         print_stats(
             "swagger_browser check",

@@ -1,18 +1,28 @@
-//! A real browser for the checks: headless Chromium driven over WebDriver (Debian's `chromium` and
-//! `chromium-driver`, through the `fantoccini` client).
+//! A real browser for the checks: headless Chromium (Debian's `chromium`) driven over the Chrome DevTools
+//! Protocol, on the WebSocket Chromium opens with `--remote-debugging-port=0`.
 //!
-//! `CRTS_CHROMIUM` and `CRTS_CHROMEDRIVER` name the binaries when they are not on PATH as `chromium` /
-//! `chromedriver`. Chromium resolves `*.localhost` to loopback by itself, so the emulator's website and
+//! The checks need five of the protocol's commands (open a page, wait for its document, run a script in it and
+//! wait for its promise, take a screenshot, close), so they are spoken here, over `tokio-tungstenite`, rather than
+//! through a WebDriver server (chromedriver: a second program to install, and half a second of CPU a session on a
+//! two-core machine) or a client crate generated from the whole protocol (minutes of build for those five).
+//!
+//! `CRTS_CHROMIUM` names the binary when it is not on PATH as `chromium` (or `chromium-browser`,
+//! `google-chrome`). Chromium resolves `*.localhost` to loopback by itself, so the emulator's website and
 //! execute-api host forms work without DNS.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
-use serde_json::json;
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::{broadcast, oneshot};
+use tokio_tungstenite::tungstenite::Message;
 
 /// Why there is no browser session: not installed here (checks are then skipped, never passed), or installed
 /// but failing (checks fail).
@@ -22,21 +32,11 @@ pub enum Unavailable {
     Failed(String),
 }
 
-/// A headless Chromium session; the driver process is killed when this is dropped.
-pub struct Browser {
-    pub client: Client,
-    _driver: Child,
-}
-
-/// Chromium and chromedriver as the swagger_browser check finds them, or why they are not installed.
-pub fn installed() -> Result<(PathBuf, PathBuf), String> {
-    let not_installed = |e: Unavailable| match e {
+/// Chromium as the swagger_browser check finds it, or why it is not installed.
+pub fn installed() -> Result<PathBuf, String> {
+    find_binary("CRTS_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]).map_err(|e| match e {
         Unavailable::NotInstalled(reason) | Unavailable::Failed(reason) => reason,
-    };
-    let chromium =
-        find_binary("CRTS_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]).map_err(not_installed)?;
-    let chromedriver = find_binary("CRTS_CHROMEDRIVER", &["chromedriver"]).map_err(not_installed)?;
-    Ok((chromium, chromedriver))
+    })
 }
 
 /// Chromium's switches: headless, and nothing started that a check does not use (first-run
@@ -62,56 +62,239 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--password-store=basic",
     "--use-mock-keychain",
     "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
+    // The DevTools endpoint, on a port Chromium picks and prints.
+    "--remote-debugging-port=0",
+    "about:blank",
 ];
 
+/// How long Chromium may take to open its DevTools endpoint (a busy machine included).
+const START_WAIT: Duration = Duration::from_secs(30);
+/// How long a protocol command may take: a script waits in the page for a response (a Lambda cold start
+/// included), and says itself when something never appeared.
+const COMMAND_WAIT: Duration = Duration::from_secs(120);
+/// How long a page's document may take to be parsed after the navigation.
+const DOCUMENT_WAIT: Duration = Duration::from_secs(30);
+
+/// A headless Chromium with one page; the process is killed, and its profile removed, when this is dropped.
+pub struct Browser {
+    devtools: DevTools,
+    /// The page's session on the browser's connection.
+    page: String,
+    chromium: Child,
+    _profile: tempfile::TempDir,
+}
+
 impl Browser {
-    /// Starts chromedriver on a free port and opens a headless Chromium session through it. chromedriver gives
-    /// each session a fresh profile in a temporary directory and removes it when the session ends (a profile
-    /// directory of our own makes Chromium's shutdown slower, for nothing).
+    /// Starts Chromium with a fresh profile in a temporary directory, connects to its DevTools endpoint and
+    /// attaches to its page.
     pub async fn start() -> Result<Self, Unavailable> {
         let chromium = find_binary("CRTS_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"])?;
-        let chromedriver = find_binary("CRTS_CHROMEDRIVER", &["chromedriver"])?;
         let started = Instant::now();
-        let port = free_port().map_err(|e| Unavailable::Failed(format!("no free port for chromedriver: {e}")))?;
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
+        let failed = |what: String| Unavailable::Failed(format!("{what} ({})", chromium.display()));
+        let profile = tempfile::Builder::new()
+            .prefix("crts-chromium-")
+            .tempdir()
+            .map_err(|e| failed(format!("no temporary profile directory: {e}")))?;
+        let mut child = Command::new(&chromium)
+            .args(CHROMIUM_ARGS)
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| Unavailable::Failed(format!("cannot start {}: {e}", chromedriver.display())))?;
-        let url = format!("http://127.0.0.1:{port}");
-        wait_until_ready(&url).await?;
-        tracing::debug!("chromedriver ready in {} ms", started.elapsed().as_millis());
-        let capabilities = json!({
-            "browserName": "chrome",
-            // `goto` returns once the document is parsed; the checks then wait for what they need on the page.
-            "pageLoadStrategy": "eager",
-            // The checks' scripts wait in the page for a response (a Lambda cold start included): WebDriver's
-            // default of 30 s for a script is shorter than that wait.
-            "timeouts": { "script": 120000 },
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": CHROMIUM_ARGS,
-                // chromedriver's verbose browser log, written for every run otherwise.
-                "excludeSwitches": ["enable-logging"],
-            },
-        });
-        let capabilities = match capabilities {
-            serde_json::Value::Object(map) => map,
-            _ => serde_json::Map::new(),
+            .map_err(|e| failed(format!("cannot start Chromium: {e}")))?;
+        let endpoint = match tokio::time::timeout(START_WAIT, devtools_endpoint(&mut child)).await {
+            Ok(Ok(endpoint)) => endpoint,
+            Ok(Err(said)) => return Err(failed(format!("Chromium did not open its DevTools endpoint: {said}"))),
+            Err(_) => return Err(failed(format!("Chromium did not open its DevTools endpoint within {START_WAIT:?}"))),
         };
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector).capabilities(capabilities).connect(&url).await.map_err(|e| {
-            Unavailable::Failed(format!("chromedriver could not start Chromium ({}): {e}", chromium.display()))
-        })?;
-        tracing::debug!("Chromium session open in {} ms", started.elapsed().as_millis());
-        Ok(Self { client, _driver: driver })
+        let devtools =
+            DevTools::connect(&endpoint).await.map_err(|e| failed(format!("DevTools at {endpoint}: {e}")))?;
+        let page = devtools.attach_page().await.map_err(|e| failed(format!("no page to drive: {e}")))?;
+        tracing::debug!("Chromium ready in {} ms", started.elapsed().as_millis());
+        Ok(Self { devtools, page, chromium: child, _profile: profile })
     }
 
-    /// Ends the browser session (the driver goes with `self`).
-    pub async fn close(self) {
-        let _ = self.client.close().await;
+    /// Opens `url` and waits until its document is parsed (its scripts run); an error when the page cannot be
+    /// reached at all (connection refused, unknown host).
+    pub async fn goto(&self, url: &str) -> Result<(), String> {
+        let mut events = self.devtools.events.subscribe();
+        let navigated = self.command("Page.navigate", json!({ "url": url })).await?;
+        if let Some(error) = navigated["errorText"].as_str().filter(|e| !e.is_empty()) {
+            return Err(format!("{url}: {error}"));
+        }
+        let parsed = async {
+            loop {
+                match events.recv().await {
+                    Ok(event) if event["method"] == "Page.domContentEventFired" && event["sessionId"] == *self.page => {
+                        return Ok(());
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Err("the browser went away".to_owned()),
+                }
+            }
+        };
+        tokio::time::timeout(DOCUMENT_WAIT, parsed)
+            .await
+            .map_err(|_| format!("{url}: the document was not parsed within {DOCUMENT_WAIT:?}"))?
+    }
+
+    /// Evaluates `expression` in the page; a promise is waited for. Its value (as JSON), or what it threw.
+    pub async fn evaluate(&self, expression: &str) -> Result<Value, String> {
+        let answer = self
+            .command(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "awaitPromise": true, "returnByValue": true, "userGesture": true }),
+            )
+            .await?;
+        if let Some(thrown) = answer.get("exceptionDetails") {
+            let what = thrown["exception"]["description"].as_str().or_else(|| thrown["text"].as_str());
+            return Err(format!("the page's script failed: {}", what.unwrap_or("(no description)")));
+        }
+        Ok(answer["result"].get("value").cloned().unwrap_or(Value::Null))
+    }
+
+    /// The page as a PNG.
+    pub async fn screenshot(&self) -> Result<Vec<u8>, String> {
+        let shot = self.command("Page.captureScreenshot", json!({ "format": "png" })).await?;
+        let data = shot["data"].as_str().ok_or("the screenshot came without data")?;
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).map_err(|e| e.to_string())
+    }
+
+    /// Ends Chromium (asked to close, then killed if it does not) and removes its profile.
+    pub async fn close(mut self) {
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), self.devtools.call("Browser.close", json!({}), None)).await;
+        if tokio::time::timeout(Duration::from_secs(3), self.chromium.wait()).await.is_err() {
+            let _ = self.chromium.start_kill();
+            let _ = self.chromium.wait().await;
+        }
+    }
+
+    async fn command(&self, method: &str, params: Value) -> Result<Value, String> {
+        self.devtools.call(method, params, Some(&self.page)).await
+    }
+}
+
+/// Reads Chromium's error output until it names its DevTools endpoint (`DevTools listening on ws://...`); the
+/// rest of that output is read (and dropped) in the background, so that Chromium never blocks on a full pipe.
+async fn devtools_endpoint(child: &mut Child) -> Result<String, String> {
+    let stderr = child.stderr.take().ok_or("no error output to read")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let mut said = Vec::new();
+    while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+        if let Some(at) = line.find("ws://") {
+            let endpoint = line[at..].trim().to_owned();
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Ok(endpoint);
+        }
+        said.push(line);
+    }
+    let status = child.wait().await.map(|s| s.to_string()).unwrap_or_default();
+    Err(format!("it exited ({status}): {}", said.join(" | ")))
+}
+
+/// The commands sent and not yet answered, by id: where each answer goes.
+type Pending = Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>;
+
+/// One DevTools connection: commands answered by id, events broadcast to whoever waits for one.
+struct DevTools {
+    outgoing: tokio::sync::mpsc::UnboundedSender<Message>,
+    pending: Arc<Pending>,
+    events: broadcast::Sender<Value>,
+    next_id: AtomicU64,
+    _connection: tokio::task::JoinHandle<()>,
+}
+
+impl DevTools {
+    async fn connect(endpoint: &str) -> Result<Self, String> {
+        let (socket, _) = tokio_tungstenite::connect_async(endpoint).await.map_err(|e| e.to_string())?;
+        let (mut sink, mut stream) = socket.split();
+        let (outgoing, mut queue) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        let pending: Arc<Pending> = Arc::default();
+        let (events, _) = broadcast::channel(256);
+        let (answers, published) = (Arc::clone(&pending), events.clone());
+        let connection = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    message = queue.recv() => match message {
+                        Some(message) => if sink.send(message).await.is_err() { break },
+                        None => break,
+                    },
+                    message = stream.next() => match message {
+                        Some(Ok(Message::Text(text))) => dispatch(&text, &answers, &published),
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => break,
+                    },
+                }
+            }
+            // Whoever still waits learns that the browser is gone.
+            for (_, waiting) in lock(&answers).drain() {
+                let _ = waiting.send(Err("the browser closed its DevTools connection".to_owned()));
+            }
+        });
+        Ok(Self { outgoing, pending, events, next_id: AtomicU64::new(1), _connection: connection })
+    }
+
+    /// The page Chromium opened with (`about:blank`), attached in flat mode: its commands carry its session id.
+    async fn attach_page(&self) -> Result<String, String> {
+        let targets = self.call("Target.getTargets", json!({}), None).await?;
+        let page = targets["targetInfos"].as_array().and_then(|all| all.iter().find(|t| t["type"] == "page"));
+        let target = match page {
+            Some(page) => page["targetId"].clone(),
+            None => self.call("Target.createTarget", json!({ "url": "about:blank" }), None).await?["targetId"].clone(),
+        };
+        let attached = self.call("Target.attachToTarget", json!({ "targetId": target, "flatten": true }), None).await?;
+        let session = attached["sessionId"].as_str().ok_or("Chromium gave no session for the page")?.to_owned();
+        // Page events (a document parsed) are what `goto` waits for.
+        self.call("Page.enable", json!({}), Some(&session)).await?;
+        Ok(session)
+    }
+
+    async fn call(&self, method: &str, params: Value, session: Option<&str>) -> Result<Value, String> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut message = json!({ "id": id, "method": method, "params": params });
+        if let Some(session) = session {
+            message["sessionId"] = json!(session);
+        }
+        let (answer, answered) = oneshot::channel();
+        lock(&self.pending).insert(id, answer);
+        if self.outgoing.send(Message::text(message.to_string())).is_err() {
+            lock(&self.pending).remove(&id);
+            return Err("the browser is gone".to_owned());
+        }
+        match tokio::time::timeout(COMMAND_WAIT, answered).await {
+            Ok(Ok(answer)) => answer.map_err(|e| format!("{method}: {e}")),
+            Ok(Err(_)) => Err(format!("{method}: the browser is gone")),
+            Err(_) => {
+                lock(&self.pending).remove(&id);
+                Err(format!("{method}: no answer within {COMMAND_WAIT:?}"))
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A message from Chromium: the answer to a command (by its id), or an event.
+fn dispatch(text: &str, pending: &Pending, events: &broadcast::Sender<Value>) {
+    let Ok(message) = serde_json::from_str::<Value>(text) else { return };
+    match message["id"].as_u64() {
+        Some(id) => {
+            if let Some(waiting) = lock(pending).remove(&id) {
+                let answer = match message.get("error") {
+                    Some(error) => Err(error["message"].as_str().unwrap_or("an error").to_owned()),
+                    None => Ok(message["result"].clone()),
+                };
+                let _ = waiting.send(answer);
+            }
+        }
+        None => {
+            let _ = events.send(message);
+        }
     }
 }
 
@@ -126,10 +309,11 @@ pub struct Prestart {
     keep: bool,
 }
 
-/// A browser starting in the background, or one kept open.
+/// A browser starting in the background, one kept open, or one closing in the background.
 enum Slot {
     Starting(tokio::task::JoinHandle<Result<Browser, Unavailable>>),
     Ready(Box<Browser>),
+    Closing(tokio::task::JoinHandle<()>),
 }
 
 impl std::fmt::Debug for Prestart {
@@ -157,20 +341,34 @@ impl Prestart {
             Some(Slot::Starting(handle)) => handle
                 .await
                 .unwrap_or_else(|e| Err(Unavailable::Failed(format!("the browser start did not finish: {e}")))),
+            Some(Slot::Closing(handle)) => {
+                let _ = handle.await;
+                Browser::start().await
+            }
             None => Browser::start().await,
         }
     }
 
-    /// A check is done with `browser`: kept for the next one, or closed.
+    /// A check is done with `browser`: kept for the next one, or closed in the background (the run's other
+    /// checks go on meanwhile; [`Prestart::finish`] waits for it).
     pub async fn give_back(&self, browser: Browser) {
-        if self.keep
-            && let Ok(mut slot) = self.slot.lock()
-            && slot.is_none()
-        {
-            *slot = Some(Slot::Ready(Box::new(browser)));
-            return;
+        let unused = {
+            let mut slot = lock(&self.slot);
+            match &*slot {
+                None if self.keep => {
+                    *slot = Some(Slot::Ready(Box::new(browser)));
+                    None
+                }
+                None => {
+                    *slot = Some(Slot::Closing(tokio::spawn(browser.close())));
+                    None
+                }
+                Some(_) => Some(browser),
+            }
+        };
+        if let Some(browser) = unused {
+            browser.close().await;
         }
-        browser.close().await;
     }
 
     /// Closes the browser started ahead or kept, if there is one.
@@ -179,6 +377,10 @@ impl Prestart {
         let browser = match slot {
             Some(Slot::Ready(browser)) => Some(*browser),
             Some(Slot::Starting(handle)) => handle.await.ok().and_then(Result::ok),
+            Some(Slot::Closing(handle)) => {
+                let _ = handle.await;
+                None
+            }
             None => None,
         };
         if let Some(browser) = browser {
@@ -189,7 +391,7 @@ impl Prestart {
 
 /// Swagger UI shows the API key it sends in its curl example, and in the Authorize dialog's field while it is
 /// open: both are blanked on the page (its text only) before any screenshot is taken, so that no picture holds it.
-pub async fn hide_api_keys(client: &Client) {
+pub async fn hide_api_keys(browser: &Browser) {
     const SCRIPT: &str = "for (const field of document.querySelectorAll('.modal-ux input')) { field.value = ''; }
         for (const block of document.querySelectorAll('.curl-command')) {
             const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
@@ -197,7 +399,7 @@ pub async fn hide_api_keys(client: &Client) {
                 node.nodeValue = node.nodeValue.replace(/(x-api-key: *)[A-Za-z0-9]+/gi, '$1(the API key, not shown)');
             }
         }";
-    if let Err(e) = client.execute(SCRIPT, Vec::new()).await {
+    if let Err(e) = browser.evaluate(SCRIPT).await {
         tracing::warn!("cannot hide the API key on the page: {e}");
     }
 }
@@ -221,7 +423,7 @@ fn find_binary(variable: &str, names: &[&str]) -> Result<PathBuf, Unavailable> {
         }
     }
     Err(Unavailable::NotInstalled(format!(
-        "no browser: {} not found on PATH (install Debian's chromium and chromium-driver, or set {variable})",
+        "no browser: {} not found on PATH (install Debian's chromium, or set {variable})",
         names.join(" / ")
     )))
 }
@@ -231,25 +433,26 @@ fn is_executable(path: &Path) -> bool {
     path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// How long chromedriver may take to answer (a busy machine included), and how often it is asked: it answers
-/// within a few milliseconds of starting, so the wait ends about then.
-const DRIVER_READY: Duration = Duration::from_secs(20);
-const DRIVER_POLL: Duration = Duration::from_millis(5);
-
-async fn wait_until_ready(url: &str) -> Result<(), Unavailable> {
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    while started.elapsed() < DRIVER_READY {
-        if let Ok(response) = http.get(format!("{url}/status")).send().await
-            && response.status().is_success()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(DRIVER_POLL).await;
+    #[test]
+    fn an_answer_goes_to_its_command_and_an_event_to_everyone_waiting() {
+        let pending = Pending::default();
+        let (events, mut received) = broadcast::channel(4);
+        let (answer, mut answered) = oneshot::channel();
+        let (refusal, mut refused) = oneshot::channel();
+        lock(&pending).insert(7, answer);
+        lock(&pending).insert(8, refusal);
+        dispatch(r#"{"method":"Page.domContentEventFired","params":{},"sessionId":"S"}"#, &pending, &events);
+        dispatch(r#"{"id":7,"result":{"frameId":"F"}}"#, &pending, &events);
+        dispatch(r#"{"id":8,"error":{"code":-32000,"message":"Cannot navigate to invalid URL"}}"#, &pending, &events);
+        dispatch("not JSON", &pending, &events);
+        assert_eq!(received.try_recv().expect("the event")["method"], "Page.domContentEventFired");
+        assert!(received.try_recv().is_err(), "answers are not events");
+        assert_eq!(answered.try_recv().expect("answered"), Ok(json!({"frameId": "F"})));
+        assert_eq!(refused.try_recv().expect("answered"), Err("Cannot navigate to invalid URL".to_owned()));
+        assert!(lock(&pending).is_empty());
     }
-    Err(Unavailable::Failed(format!("chromedriver did not answer on {url} within {} s", DRIVER_READY.as_secs())))
 }

@@ -4,9 +4,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// Calls `attempt` until it returns `Ok(Some(_))`, an error, or `limit` passes (then `Ok(None)`).
-/// The delay starts at 5 ms and doubles up to 250 ms, so emulators answer in milliseconds, a wait overshoots what
-/// it waits for by at most a quarter of a second, and AWS is asked at most four times a second.
-pub async fn poll_until<T, E, F, Fut>(limit: Duration, mut attempt: F) -> Result<Option<T>, E>
+/// The delay starts at 5 ms and doubles up to `longest` ([`TargetSession::poll_interval`]: a wait on AWS asks at
+/// most four times a second, one on an emulator, whose answers cost a millisecond, overshoots by at most 20 ms).
+///
+/// [`TargetSession::poll_interval`]: crate::targets::TargetSession::poll_interval
+pub async fn poll_until<T, E, F, Fut>(limit: Duration, longest: Duration, mut attempt: F) -> Result<Option<T>, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, E>>,
@@ -21,6 +23,6 @@ where
             return Ok(None);
         }
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_millis(250));
+        delay = (delay * 2).min(longest);
     }
 }

@@ -30,3 +30,35 @@ fn without_a_browser_the_swagger_browser_check_is_skipped_not_passed() {
     let junit = std::fs::read_to_string(report_dir.path().join("report.xml")).expect("report.xml written");
     assert!(junit.contains("<skipped"), "{junit}");
 }
+
+/// A browser that is installed but does not start (here, one that says why and exits) fails the check, saying
+/// what Chromium said; it is not skipped.
+#[test]
+fn a_browser_that_does_not_start_fails_the_check_with_what_it_said() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let chromium = dir.path().join("chromium");
+    std::fs::write(&chromium, "#!/bin/sh\necho 'Missing X server or $DISPLAY' >&2\nexit 1\n").expect("a fake browser");
+    let mut permissions = std::fs::metadata(&chromium).expect("its metadata").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&chromium, permissions).expect("make it executable");
+    let out = Command::new(harness_binary())
+        .args(["run", "--format", "json"])
+        .arg(repo_root().join("scenarios/crts.yaml"))
+        .env("CRTS_CHROMIUM", &chromium)
+        .output()
+        .expect("run the harness");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report");
+    let browser = report["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["name"] == "swagger_browser"))
+        .expect("the swagger_browser check is reported");
+    assert_eq!(browser["outcome"]["status"], "failed", "{browser}");
+    let observed = browser["observations"][0]["actual"].as_str().unwrap_or_default();
+    assert!(
+        observed
+            .starts_with("Chromium did not open its DevTools endpoint: it exited (exit status: 1): Missing X server"),
+        "{browser}"
+    );
+}

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 /// Something a test needs that a fresh machine may not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prerequisite {
-    /// Chromium and chromedriver, for the swagger_browser check (whose snapshots record a real browser's view).
+    /// Chromium, for the swagger_browser check (whose snapshots record a real browser's view).
     Browser,
     /// boto3 and PyYAML for `python3`, for the boto3 client tests (PyYAML reads API Gateway's YAML exports).
     Boto3,
@@ -33,11 +33,9 @@ impl Prerequisite {
 
     fn check(self) -> Option<String> {
         let (present, what) = match self {
-            Prerequisite::Browser => (
-                crts_harness::browser::installed().is_ok(),
-                "chromium and chromedriver (Debian packages chromium, chromium-driver; or set CRTS_CHROMIUM and \
-                 CRTS_CHROMEDRIVER)",
-            ),
+            Prerequisite::Browser => {
+                (crts_harness::browser::installed().is_ok(), "chromium (Debian package chromium; or set CRTS_CHROMIUM)")
+            }
             Prerequisite::Boto3 => (
                 succeeds("python3", &["-c", "import boto3, yaml"]),
                 "boto3 and PyYAML for python3 (pip install boto3 pyyaml)",

@@ -15,7 +15,7 @@ async fn the_crts_runbook_passes_every_check_on_the_embedded_target() {
     assert!(report.passed(), "the runbook must pass on the embedded target:\n{text}");
     assert!(
         report.checks.iter().all(|c| c.outcome == Outcome::Passed),
-        "every check must run and pass (swagger_browser needs Debian's chromium and chromium-driver):\n{text}"
+        "every check must run and pass (swagger_browser needs Debian's chromium):\n{text}"
     );
     snapshot_settings().bind(|| insta::assert_yaml_snapshot!("crts_embedded", report.snapshot_view()));
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, Locator};
+use crts_harness::browser::Browser;
 
 use crate::prerequisites::{Prerequisite, require};
 use crate::support::{children_of, harness_binary, repo_root, running};
@@ -67,38 +67,41 @@ fn edited(source: &str, marker: &str) -> String {
     source.replace(anchor, &format!(r#""jobArn": submitted.get("jobArn"), "code": "{marker}"}}"#))
 }
 
-/// The element `locator` finds, once the page shows it (at most 60 s: a response may wait for a Lambda cold start).
-async fn shown(client: &Client, locator: Locator<'_>, what: &str) -> fantoccini::elements::Element {
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(locator)
-        .await
-        .unwrap_or_else(|e| panic!("the page never showed {what}: {e}"))
+/// Waits until the page shows an element `css` selects (at most 60 s: a response may wait for a Lambda cold
+/// start), then clicks it when `click` says so; returns its text.
+async fn shown(browser: &Browser, css: &str, click: bool, what: &str) -> String {
+    let script = format!(
+        "new Promise((done, fail) => {{ const started = Date.now(); const look = () => {{
+            const found = document.querySelector({css});
+            if (found) {{ if ({click}) {{ found.click(); }} done(found.innerText); }}
+            else if (Date.now() - started > 60000) {{ fail(new Error('not shown')); }}
+            else {{ setTimeout(look, 20); }}
+        }}; look(); }})",
+        css = serde_json::to_string(css).expect("a selector")
+    );
+    match browser.evaluate(&script).await {
+        Ok(text) => text.as_str().unwrap_or_default().to_owned(),
+        Err(e) => panic!("the page never showed {what}: {e}"),
+    }
 }
 
 /// Clears the response shown (if any), presses Execute, and returns what Swagger UI shows: status and body.
-async fn execute(client: &Client) -> (String, String) {
-    if let Ok(clear) = client.find(Locator::Css("button.btn-clear")).await {
-        clear.click().await.expect("Clear");
-        while client.find(Locator::Css(".live-responses-table")).await.is_ok() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    client.find(Locator::Css("button.execute")).await.expect("Execute button").click().await.expect("Execute");
+async fn execute(browser: &Browser) -> (String, String) {
+    const CLEAR: &str = "new Promise((done) => { const clear = document.querySelector('button.btn-clear');
+        if (clear) { clear.click(); }
+        const gone = () => document.querySelector('.live-responses-table') ? setTimeout(gone, 20) : done(true);
+        gone(); })";
+    browser.evaluate(CLEAR).await.expect("Clear");
+    shown(browser, "button.execute", true, "the Execute button").await;
     let status =
-        shown(client, Locator::Css(".live-responses-table tbody tr.response .response-col_status"), "a response")
-            .await
-            .text()
-            .await
-            .expect("status text");
-    let body = client
-        .find(Locator::Css(".live-responses-table tbody tr.response .response-col_description pre.microlight"))
-        .await
-        .expect("the response body")
-        .text()
-        .await
-        .expect("body text");
+        shown(browser, ".live-responses-table tbody tr.response .response-col_status", false, "a response").await;
+    let body = shown(
+        browser,
+        ".live-responses-table tbody tr.response .response-col_description pre.microlight",
+        false,
+        "the response body",
+    )
+    .await;
     (status.split_whitespace().next().unwrap_or_default().to_owned(), body)
 }
 
@@ -149,22 +152,20 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     up.until(Duration::from_secs(5), |l| l.trim_start().starts_with("Stop") && l.contains("Ctrl-C"));
 
     // A developer's browser: open the page, the POST, "Try it out", "Execute". No key is typed.
-    let browser = crts_harness::browser::Browser::start().await.unwrap_or_else(|_| panic!("a headless Chromium"));
-    let client = &browser.client;
+    let browser = Browser::start().await.unwrap_or_else(|_| panic!("a headless Chromium"));
+    let client = &browser;
     client.goto(&site).await.expect("open the Swagger site");
-    const OPERATION: &str = "//div[contains(@class,'opblock-post')]\
-        //div[contains(concat(' ', normalize-space(@class), ' '), ' opblock-summary ')]";
-    shown(client, Locator::XPath(OPERATION), "the POST operation").await.click().await.expect("open the operation");
-    shown(client, Locator::Css("button.try-out__btn"), "Try it out").await.click().await.expect("Try it out");
+    shown(client, ".opblock-post .opblock-summary-control", true, "the POST operation").await;
+    shown(client, "button.try-out__btn", true, "Try it out").await;
     // The Authorize button shows a closed lock once the page holds a key.
-    shown(client, Locator::Css("button.authorize.locked"), "the page authorised without a key typed").await;
+    shown(client, "button.authorize.locked", false, "the page authorised without a key typed").await;
     let (status, body) = execute(client).await;
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("\"jobId\"") && body.contains("\"first\""), "{body}");
     if std::env::var_os("CRTS_UPDATE_DOCS").is_some_and(|v| v == "1") {
         // Execute and the response it got, in one picture.
         let scrolled = "document.querySelector('button.execute').scrollIntoView({ block: 'start' });";
-        client.execute(scrolled, Vec::new()).await.expect("scroll to Execute");
+        client.evaluate(scrolled).await.expect("scroll to Execute");
         crts_harness::browser::hide_api_keys(client).await;
         let png = client.screenshot().await.expect("a screenshot");
         std::fs::write(repo_root().join("docs/up-swagger.png"), png).expect("docs/up-swagger.png");

@@ -144,7 +144,7 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Vec<Observation>
     ));
 
     let batch = ctx.batch.clone();
-    let finished = poll_until(Duration::from_secs(trigger.job_timeout_seconds), || {
+    let finished = poll_until(Duration::from_secs(trigger.job_timeout_seconds), ctx.target.poll_interval(), || {
         let batch = batch.clone();
         let job_id = job_id.clone();
         async move {
@@ -207,7 +207,7 @@ async fn output_shows(ctx: &RunContext, job: &JobDetail, values: &[String]) -> R
         .to_owned();
     let logs = ctx.logs.clone();
     let last_read = std::sync::Mutex::new(String::new());
-    let read = poll_until(Duration::from_secs(15), || {
+    let read = poll_until(Duration::from_secs(15), ctx.target.poll_interval(), || {
         let (logs, stream, last_read) = (logs.clone(), stream.clone(), &last_read);
         async move {
             let out = logs

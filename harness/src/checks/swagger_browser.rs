@@ -5,11 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, Locator};
-
 use super::settings::Section;
 use super::{Check, CheckSettings, Observation, Skip};
-use crate::browser::Unavailable;
+use crate::browser::{Browser, Unavailable};
 use crate::context::{RunContext, SideEffect};
 use crate::targets::capabilities::Capability;
 
@@ -45,7 +43,7 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Obser
             return Ok(vec![Observation::new("browser", "headless Chromium", reason, false)]);
         }
     };
-    let client = &browser.client;
+    let client = &browser;
     let started = Instant::now();
     let key = ctx.facts.api_keys.get(&api.api_key).map(|k| k.value.clone()).unwrap_or_default();
     let page = format!("{}/", ctx.target.website_url(&swagger.bucket));
@@ -115,14 +113,12 @@ impl Shown {
     }
 }
 
-/// Runs `script` in the page with `until(what, find, then)` (looks for what `find` returns every 5 ms, in the page
-/// itself, each wait for at most `ELEMENT_WAIT`, or `RESPONSE_WAIT` when waiting for a response) and `done(value)` to
-/// answer. The page's own buttons are pressed with their click handlers: one WebDriver round trip for a whole
-/// sequence, where a round trip per button costs tens of milliseconds on a busy machine.
-async fn in_page(client: &Client, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
-    const PRELUDE: &str = "const done = arguments[arguments.length - 1];
-        const args = Array.prototype.slice.call(arguments, 0, arguments.length - 1);
-        const q = (css) => document.querySelector(css);
+/// Runs `script` in the page with `args`, `until(what, find, then)` (looks for what `find` returns every 5 ms, in
+/// the page itself, each wait for at most `ELEMENT_WAIT`, or `RESPONSE_WAIT` when waiting for a response) and
+/// `done(value)` to answer. The page's own buttons are pressed with their click handlers: one round trip to the
+/// browser for a whole sequence, where a round trip per button costs tens of milliseconds on a busy machine.
+async fn in_page(client: &Browser, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
+    const PRELUDE: &str = "const q = (css) => document.querySelector(css);
         // When each wait ended, in ms since the page started loading (debug log).
         const marks = [];
         const fail = (why) => done({ error: why, marks });
@@ -171,12 +167,14 @@ async fn in_page(client: &Client, script: &str, args: Vec<serde_json::Value>) ->
             }, RESPONSE_WAIT);
         };
 ";
-    let waits = format!(
-        "const ELEMENT_WAIT = {}; const RESPONSE_WAIT = {};\n",
+    // A promise the script settles with `done`, which the browser waits for.
+    let expression = format!(
+        "new Promise((done) => {{ const args = {}; const ELEMENT_WAIT = {}; const RESPONSE_WAIT = {};\n{PRELUDE}{script}\n}})",
+        serde_json::Value::Array(args),
         ELEMENT_WAIT.as_millis(),
         RESPONSE_WAIT.as_millis()
     );
-    let answer = client.execute_async(&format!("{waits}{PRELUDE}{script}"), args).await.map_err(|e| e.to_string())?;
+    let answer = client.evaluate(&expression).await?;
     tracing::debug!("swagger_browser: in the page: {}", answer["marks"]);
     match answer.get("error").and_then(|e| e.as_str()) {
         Some(error) => Err(error.to_owned()),
@@ -194,11 +192,11 @@ fn shown(answer: &serde_json::Value) -> Shown {
 
 /// Loads the page, authorises with `key`, and executes the POST on `path` with `body`: "Authorize", the operation,
 /// "Try it out", the body, "Execute".
-async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &str) -> Result<Shown, String> {
+async fn try_it_out(client: &Browser, page: &str, path: &str, key: &str, body: &str) -> Result<Shown, String> {
     client.goto(page).await.map_err(|e| format!("cannot open the Swagger page: {e}"))?;
     // `goto` returns once the document is parsed: an error page has no Swagger UI container at all.
-    if client.find(Locator::Css("#swagger-ui")).await.is_err() {
-        let title = client.title().await.unwrap_or_default();
+    let missing = client.evaluate("document.querySelector('#swagger-ui') ? null : document.title").await?;
+    if let Some(title) = missing.as_str() {
         return Err(format!("the website did not serve the Swagger page (page title: {title:?})"));
     }
     const SCRIPT: &str = "const [key, path, body] = args;
@@ -223,7 +221,7 @@ async fn try_it_out(client: &Client, page: &str, path: &str, key: &str, body: &s
 
 /// On the page `try_it_out` left (the operation open, its body filled, a response shown): authorises with `key`
 /// instead, clears the response and executes again.
-async fn execute_again(client: &Client, key: &str) -> Result<Shown, String> {
+async fn execute_again(client: &Browser, key: &str) -> Result<Shown, String> {
     // The response table is gone once Swagger UI has dropped the response, so the one waited for is the new one.
     const SCRIPT: &str = "const [key] = args;
         authorize(key, () => {
@@ -235,7 +233,7 @@ async fn execute_again(client: &Client, key: &str) -> Result<Shown, String> {
     in_page(client, SCRIPT, vec![key.into()]).await.map(|answer| shown(&answer))
 }
 
-async fn save_screenshot(ctx: &RunContext, client: &Client, name: &str) {
+async fn save_screenshot(ctx: &RunContext, client: &Browser, name: &str) {
     if !ctx.screenshots {
         return;
     }

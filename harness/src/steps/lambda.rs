@@ -128,7 +128,7 @@ impl RunbookStep for CreateFunction {
         }
         let lambda = ctx.lambda.clone();
         let name = self.name.clone();
-        poll_until(Duration::from_secs(120), || {
+        poll_until(Duration::from_secs(120), ctx.target.poll_interval(), || {
             let lambda = lambda.clone();
             let name = name.clone();
             async move {
@@ -196,7 +196,7 @@ async fn configuration(
 /// Waits until the function's last update is no longer in progress (AWS applies updates asynchronously).
 async fn wait_for_update(ctx: &RunContext, function: &str) -> Result<(), StepError> {
     let lambda = ctx.lambda.clone();
-    poll_until(Duration::from_secs(120), || {
+    poll_until(Duration::from_secs(120), ctx.target.poll_interval(), || {
         let lambda = lambda.clone();
         async move {
             let out = configuration(&lambda, function).await?;

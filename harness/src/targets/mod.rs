@@ -216,6 +216,13 @@ pub struct TargetSession {
 }
 
 impl TargetSession {
+    /// The longest pause between two polls of a wait (a job finishing, a function becoming Active): AWS is asked
+    /// at most four times a second; an emulator (the embedded one, LocalStack, an endpoint), which answers in a
+    /// millisecond, every 20 ms, so that a wait ends within 20 ms of what it waits for.
+    pub fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(if self.endpoint.is_some() { 20 } else { 250 })
+    }
+
     /// The invoke URL of `path` on an API stage, in the form the target serves.
     pub fn invoke_url(&self, api_id: &str, stage: &str, path: &str) -> String {
         let path = path.trim_start_matches('/');
