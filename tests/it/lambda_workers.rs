@@ -209,3 +209,49 @@ async fn serve_stopped_with_sigterm_or_ctrl_c_exits_0_within_its_grace_and_leave
         assert_eq!(failure(&answer).1, serde_json::json!("Runtime.ExitError"), "SIG{signal}");
     }
 }
+
+/// A burst of quick requests on a function just created (its one pre-started worker still starting) is served by
+/// that worker in turn, not by one Python start per request; requests that keep workers busy still get workers of
+/// their own, so long handlers run side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_waits_for_the_starting_worker_and_long_handlers_still_run_side_by_side() {
+    const NAPPING: &str = "import os, time\n\ndef lambda_handler(event, context):\n    time.sleep(event.get('nap', 0))\n    return {'pid': os.getpid()}\n";
+    let emulator = emulator().await;
+    let lambda = function(emulator.endpoint(), "burst", NAPPING).await;
+    let invoke = |nap: f64| {
+        let lambda = lambda.clone();
+        async move {
+            let answer = lambda
+                .invoke()
+                .function_name("burst")
+                .payload(Blob::new(format!(r#"{{"nap": {nap}}}"#)))
+                .send()
+                .await
+                .expect("Invoke");
+            assert_eq!(answer.function_error(), None, "{:?}", failure(&answer));
+            let payload: serde_json::Value =
+                serde_json::from_slice(answer.payload().expect("a payload").as_ref()).expect("JSON");
+            payload["pid"].as_u64().expect("a pid")
+        }
+    };
+    let burst: Vec<_> = (0..8).map(|_| tokio::spawn(invoke(0.0))).collect();
+    let mut pids = std::collections::BTreeSet::new();
+    for answer in burst {
+        pids.insert(answer.await.expect("joined"));
+    }
+    assert_eq!(pids.len(), 1, "eight quick requests, one worker: {pids:?}");
+    assert_eq!(emulator.state().lambda.live_workers(), 1);
+
+    // Three handlers of 3 s each at once: each gets a worker (after waiting for a busy one about as long as a
+    // start takes), so together they take about 3 s and some starts, not 9 s.
+    let started = Instant::now();
+    let long: Vec<_> = (0..3).map(|_| tokio::spawn(invoke(3.0))).collect();
+    let mut pids = std::collections::BTreeSet::new();
+    for answer in long {
+        pids.insert(answer.await.expect("joined"));
+    }
+    let took = started.elapsed();
+    assert_eq!(pids.len(), 3, "three long handlers, three workers: {pids:?}");
+    assert!(took < Duration::from_secs(7), "the long handlers ran side by side ({took:?})");
+    emulator.shutdown().await;
+}

@@ -3,7 +3,11 @@
 //!
 //! A [`Pool`] belongs to one version of one function's code and configuration; updating the function makes
 //! a new pool, and the old one's workers end when the last invocation using them does. Under concurrent load
-//! a pool starts more workers, up to its limit; a worker that crashes is dropped (and a new one started on
+//! a pool starts more workers, up to its limit, one at a time: an invocation that finds no idle worker waits for
+//! one while another is starting (that one is partway through the start a new one would begin), and for a busy
+//! one to finish for as long as a start takes, before it starts one itself. So a burst of requests on a pool that
+//! just started (a function just updated) is served by its first worker in turn, in milliseconds, instead of by as
+//! many Python starts at once, each slowed by the others; a worker that crashes is dropped (and a new one started on
 //! the next invocation); a worker that exceeds the function's timeout is killed. Every worker of an emulator
 //! holds a place of its [`Capacity`]: when none is free, the least recently used idle worker of any function is
 //! stopped to make room.
@@ -12,6 +16,7 @@ pub mod interpreter;
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -141,6 +146,61 @@ pub struct Pool {
     slots: Semaphore,
     /// Set when the pool shuts down: busy invocations stop waiting and kill their worker.
     closing: tokio::sync::watch::Sender<bool>,
+    census: Arc<Census>,
+}
+
+/// How many workers a pool has and how many are still starting, for invocations deciding whether to wait for
+/// one or start one; `changed` wakes them when a worker is put back idle, finishes starting, or ends.
+#[derive(Default)]
+struct Census {
+    live: AtomicUsize,
+    starting: AtomicUsize,
+    changed: tokio::sync::Notify,
+    /// How long the last start took (Python, the handler's imports): how long waiting for a busy worker is
+    /// worth it.
+    last_start: std::sync::Mutex<Option<Duration>>,
+}
+
+impl Census {
+    /// How long an invocation waits for a busy worker before it starts one: as long as a start takes.
+    fn patience(&self) -> Duration {
+        let last = *self.last_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        last.unwrap_or(Duration::from_millis(500)).clamp(Duration::from_millis(20), Duration::from_secs(1))
+    }
+}
+
+/// A worker's place in its pool's [`Census`]: counted live until dropped, and starting until [`Counted::started`].
+struct Counted {
+    census: Arc<Census>,
+    spawned: Instant,
+    starting: bool,
+}
+
+impl Counted {
+    fn new(census: &Arc<Census>) -> Self {
+        census.live.fetch_add(1, Ordering::SeqCst);
+        census.starting.fetch_add(1, Ordering::SeqCst);
+        Self { census: Arc::clone(census), spawned: Instant::now(), starting: true }
+    }
+
+    fn started(&mut self) {
+        if std::mem::replace(&mut self.starting, false) {
+            *self.census.last_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(self.spawned.elapsed());
+            self.census.starting.fetch_sub(1, Ordering::SeqCst);
+            self.census.changed.notify_waiters();
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if self.starting {
+            self.census.starting.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.census.live.fetch_sub(1, Ordering::SeqCst);
+        self.census.changed.notify_waiters();
+    }
 }
 
 impl std::fmt::Debug for Pool {
@@ -163,6 +223,7 @@ struct Worker {
     _place: OwnedSemaphorePermit,
     /// Its CloudWatch Logs stream.
     log_stream: String,
+    counted: Counted,
 }
 
 impl Pool {
@@ -180,6 +241,7 @@ impl Pool {
             idle: Mutex::new(Vec::new()),
             slots: Semaphore::new(max_workers.max(1)),
             closing: tokio::sync::watch::Sender::new(false),
+            census: Arc::default(),
         });
         crate::store::lock(&capacity.pools).push(Arc::downgrade(&pool));
         pool
@@ -189,7 +251,15 @@ impl Pool {
     pub async fn prewarm(&self) {
         let Ok(_slot) = self.slots.try_acquire() else { return };
         let Some(place) = self.capacity.try_take() else { return };
-        match self.spawn(place) {
+        let counted = {
+            let idle = self.idle.lock().await;
+            // A worker is already there or on its way (the first invocation came first).
+            if !idle.is_empty() || self.census.live.load(Ordering::SeqCst) > 0 {
+                return;
+            }
+            Counted::new(&self.census)
+        };
+        match self.spawn(place, counted) {
             Ok(mut worker) => {
                 let mut idle = self.idle.lock().await;
                 // Stopped while it started (the emulator stopping, the function updated): it goes too, or it
@@ -198,6 +268,7 @@ impl Pool {
                     let _ = worker.child.start_kill();
                 } else {
                     idle.push(worker);
+                    self.census.changed.notify_waiters();
                 }
             }
             Err(e) => tracing::warn!("pre-starting a worker for {} failed: {e}", self.spec.function_arn),
@@ -228,18 +299,9 @@ impl Pool {
         let Ok(_slot) = self.slots.acquire().await else {
             return runtime_error("Runtime.Unavailable", "the function's workers are shutting down".to_owned());
         };
-        let idle = self.idle.lock().await.pop();
-        let mut worker = match idle {
-            Some(worker) => worker,
-            None => {
-                let Some(place) = self.capacity.take().await else {
-                    return runtime_error("Runtime.Unavailable", "the emulator is shutting down".to_owned());
-                };
-                match self.spawn(place) {
-                    Ok(worker) => worker,
-                    Err(e) => return runtime_error("Runtime.StartError", e),
-                }
-            }
+        let mut worker = match self.worker().await {
+            Ok(worker) => worker,
+            Err(refused) => return refused,
         };
         let mut closing = self.closing.subscribe();
         // The init phase (Python starting, the handler's module imported) is not the function's time, as on AWS,
@@ -300,6 +362,7 @@ impl Pool {
                         let _ = worker.child.start_kill();
                     } else {
                         idle.push(worker);
+                        self.census.changed.notify_waiters();
                     }
                     invocation
                 }
@@ -338,6 +401,53 @@ impl Pool {
         }
     }
 
+    /// A worker for one invocation: an idle one; else, while another is starting, the first to be idle or started;
+    /// else, while all are busy, the first to be idle within [`Census::patience`]; else a new one.
+    async fn worker(&self) -> Result<Worker, Invocation> {
+        // Since when every worker has been busy (none starting): waiting for one of them is worth a start's time.
+        let mut all_busy_since: Option<Instant> = None;
+        loop {
+            let changed = self.census.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if *self.closing.borrow() {
+                return Err(runtime_error(
+                    "Runtime.Unavailable",
+                    "the function's workers are shutting down".to_owned(),
+                ));
+            }
+            let (starting, left, counted) = {
+                // Decided under the idle list's lock, and counted before it is released: two invocations never
+                // both see no worker and both start one.
+                let mut idle = self.idle.lock().await;
+                if let Some(worker) = idle.pop() {
+                    return Ok(worker);
+                }
+                let (live, starting) =
+                    (self.census.live.load(Ordering::SeqCst), self.census.starting.load(Ordering::SeqCst));
+                let since = if starting > 0 { None } else { Some(*all_busy_since.get_or_insert_with(Instant::now)) };
+                all_busy_since = since;
+                let left = since.map_or(Duration::MAX, |since| self.census.patience().saturating_sub(since.elapsed()));
+                let start = live == 0 || left.is_zero();
+                (starting, left, start.then(|| Counted::new(&self.census)))
+            };
+            if let Some(counted) = counted {
+                let Some(place) = self.capacity.take().await else {
+                    return Err(runtime_error("Runtime.Unavailable", "the emulator is shutting down".to_owned()));
+                };
+                return self.spawn(place, counted).map_err(|e| runtime_error("Runtime.StartError", e));
+            }
+            if starting > 0 {
+                changed.await;
+            } else {
+                tokio::select! {
+                    () = changed => {}
+                    () = tokio::time::sleep(left) => {}
+                }
+            }
+        }
+    }
+
     /// Stops the workers that have been idle longer than `max_idle`; returns how many.
     pub async fn reap_idle(&self, max_idle: Duration) -> usize {
         let mut idle = self.idle.lock().await;
@@ -363,12 +473,13 @@ impl Pool {
         // `closing` before the idle list is emptied: a worker that finishes starting after this sees it.
         self.closing.send_replace(true);
         self.slots.close();
+        self.census.changed.notify_waiters();
         for mut worker in self.idle.lock().await.drain(..) {
             let _ = worker.child.start_kill();
         }
     }
 
-    fn spawn(&self, place: OwnedSemaphorePermit) -> Result<Worker, String> {
+    fn spawn(&self, place: OwnedSemaphorePermit, counted: Counted) -> Result<Worker, String> {
         let log_stream = log_stream_name();
         let mut child = Command::new(&self.interpreter.python)
             .arg(&self.spec.bootstrap)
@@ -403,6 +514,7 @@ impl Pool {
             idle_since: Instant::now(),
             _place: place,
             log_stream,
+            counted,
         })
     }
 }
@@ -424,6 +536,7 @@ async fn read_ready(worker: &mut Worker) -> std::io::Result<()> {
     let line = std::mem::take(&mut worker.ready_line);
     if serde_json::from_str::<serde_json::Value>(&line).is_ok_and(|v| v["ready"] == true) {
         worker.ready = true;
+        worker.counted.started();
         Ok(())
     } else {
         Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("expected the ready line, got {line:?}")))
