@@ -4,10 +4,10 @@
 //! A [`Pool`] belongs to one version of one function's code and configuration; updating the function makes
 //! a new pool, and the old one's workers end when the last invocation using them does. Under concurrent load
 //! a pool starts more workers, up to its limit, one at a time: an invocation that finds no idle worker waits for
-//! one while another is starting (that one is partway through the start a new one would begin), and for a busy
-//! one to finish for as long as a start takes, before it starts one itself. So a burst of requests on a pool that
-//! just started (a function just updated) is served by its first worker in turn, in milliseconds, instead of by as
-//! many Python starts at once, each slowed by the others; a worker that crashes is dropped (and a new one started on
+//! one while another is starting (that one is partway through the start a new one would begin), and starts one
+//! only once every worker has been busy for as long as a start takes. So a burst of requests on a pool that just
+//! started (a function just updated) is served by its first worker in turn, in milliseconds, instead of by as many
+//! Python starts at once, each slowed by the others, while a load that keeps the workers busy still adds one; a worker that crashes is dropped (and a new one started on
 //! the next invocation); a worker that exceeds the function's timeout is killed. Every worker of an emulator
 //! holds a place of its [`Capacity`]: when none is free, the least recently used idle worker of any function is
 //! stopped to make room.
@@ -156,6 +156,10 @@ struct Census {
     live: AtomicUsize,
     starting: AtomicUsize,
     changed: tokio::sync::Notify,
+    /// Invocations waiting for a worker.
+    waiting: AtomicUsize,
+    /// Since when invocations have been waiting with every worker busy (reset when one is started).
+    saturated_since: std::sync::Mutex<Option<Instant>>,
     /// How long the last start took (Python, the handler's imports): how long waiting for a busy worker is
     /// worth it.
     last_start: std::sync::Mutex<Option<Duration>>,
@@ -164,9 +168,29 @@ struct Census {
 impl Census {
     /// How long an invocation waits for a busy worker before it starts one: as long as a start takes.
     fn patience(&self) -> Duration {
-        let last = *self.last_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = *lock(&self.last_start);
         last.unwrap_or(Duration::from_millis(500)).clamp(Duration::from_millis(20), Duration::from_secs(1))
     }
+}
+
+/// An invocation waiting for a worker, counted in its pool's [`Census`] while it waits.
+struct Waiting(Arc<Census>);
+
+impl Waiting {
+    fn new(census: &Arc<Census>) -> Self {
+        census.waiting.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(census))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A worker's place in its pool's [`Census`]: counted live until dropped, and starting until [`Counted::started`].
@@ -185,8 +209,7 @@ impl Counted {
 
     fn started(&mut self) {
         if std::mem::replace(&mut self.starting, false) {
-            *self.census.last_start.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                Some(self.spawned.elapsed());
+            *lock(&self.census.last_start) = Some(self.spawned.elapsed());
             self.census.starting.fetch_sub(1, Ordering::SeqCst);
             self.census.changed.notify_waiters();
         }
@@ -362,6 +385,9 @@ impl Pool {
                         let _ = worker.child.start_kill();
                     } else {
                         idle.push(worker);
+                        if self.census.waiting.load(Ordering::SeqCst) == 0 {
+                            *lock(&self.census.saturated_since) = None;
+                        }
                         self.census.changed.notify_waiters();
                     }
                     invocation
@@ -402,10 +428,9 @@ impl Pool {
     }
 
     /// A worker for one invocation: an idle one; else, while another is starting, the first to be idle or started;
-    /// else, while all are busy, the first to be idle within [`Census::patience`]; else a new one.
+    /// else the first to be idle, unless every worker has been busy for [`Census::patience`]: then a new one.
     async fn worker(&self) -> Result<Worker, Invocation> {
-        // Since when every worker has been busy (none starting): waiting for one of them is worth a start's time.
-        let mut all_busy_since: Option<Instant> = None;
+        let _waiting = Waiting::new(&self.census);
         loop {
             let changed = self.census.changed.notified();
             tokio::pin!(changed);
@@ -425,10 +450,18 @@ impl Pool {
                 }
                 let (live, starting) =
                     (self.census.live.load(Ordering::SeqCst), self.census.starting.load(Ordering::SeqCst));
-                let since = if starting > 0 { None } else { Some(*all_busy_since.get_or_insert_with(Instant::now)) };
-                all_busy_since = since;
-                let left = since.map_or(Duration::MAX, |since| self.census.patience().saturating_sub(since.elapsed()));
+                // The time a worker spends starting does not count: waiting for it beats starting another.
+                let mut saturated = lock(&self.census.saturated_since);
+                let left = if starting > 0 {
+                    *saturated = None;
+                    Duration::MAX
+                } else {
+                    self.census.patience().saturating_sub(saturated.get_or_insert_with(Instant::now).elapsed())
+                };
                 let start = live == 0 || left.is_zero();
+                if start {
+                    *saturated = None;
+                }
                 (starting, left, start.then(|| Counted::new(&self.census)))
             };
             if let Some(counted) = counted {
