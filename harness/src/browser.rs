@@ -104,16 +104,30 @@ impl Browser {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| failed(format!("cannot start Chromium: {e}")))?;
-        let endpoint = match tokio::time::timeout(START_WAIT, devtools_endpoint(&mut child)).await {
-            Ok(Ok(endpoint)) => endpoint,
-            Ok(Err(said)) => return Err(failed(format!("Chromium did not open its DevTools endpoint: {said}"))),
-            Err(_) => return Err(failed(format!("Chromium did not open its DevTools endpoint within {START_WAIT:?}"))),
+        let said = Arc::new(Mutex::new(Vec::new()));
+        let connected = async {
+            let endpoint = devtools_endpoint(&mut child, &said)
+                .await
+                .map_err(|e| format!("Chromium did not open its DevTools endpoint: {e}"))?;
+            let devtools = DevTools::connect(&endpoint).await.map_err(|e| format!("DevTools at {endpoint}: {e}"))?;
+            let page = devtools.attach_page().await.map_err(|e| format!("no page to drive: {e}"))?;
+            Ok::<_, String>((devtools, page))
         };
-        let devtools =
-            DevTools::connect(&endpoint).await.map_err(|e| failed(format!("DevTools at {endpoint}: {e}")))?;
-        let page = devtools.attach_page().await.map_err(|e| failed(format!("no page to drive: {e}")))?;
-        tracing::debug!("Chromium ready in {} ms", started.elapsed().as_millis());
-        Ok(Self { devtools, page, chromium: child, _profile: profile })
+        let connected = tokio::time::timeout(START_WAIT, connected).await.unwrap_or_else(|_| {
+            Err(format!("Chromium was not ready within {START_WAIT:?}; it said: {}", lock(&said).join(" | ")))
+        });
+        match connected {
+            Ok((devtools, page)) => {
+                tracing::debug!("Chromium ready in {} ms", started.elapsed().as_millis());
+                Ok(Self { devtools, page, chromium: child, _profile: profile })
+            }
+            Err(error) => {
+                // Ended and waited for before its profile is removed (its processes may still be writing there).
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                Err(failed(error))
+            }
+        }
     }
 
     /// Opens `url` and waits until its document is parsed (its scripts run); an error when the page cannot be
@@ -129,6 +143,9 @@ impl Browser {
                 match events.recv().await {
                     Ok(event) if event["method"] == "Page.domContentEventFired" && event["sessionId"] == *self.page => {
                         return Ok(());
+                    }
+                    Ok(event) if event["method"] == CONNECTION_ENDED => {
+                        return Err("the browser went away".to_owned());
                     }
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => return Err("the browser went away".to_owned()),
@@ -177,23 +194,31 @@ impl Browser {
     }
 }
 
-/// Reads Chromium's error output until it names its DevTools endpoint (`DevTools listening on ws://...`); the
-/// rest of that output is read (and dropped) in the background, so that Chromium never blocks on a full pipe.
-async fn devtools_endpoint(child: &mut Child) -> Result<String, String> {
+/// Reads Chromium's error output (kept in `said`) until it names its DevTools endpoint (`DevTools listening on
+/// ws://...`); the rest of that output is read (and dropped) in the background, so that Chromium never blocks on a
+/// full pipe.
+async fn devtools_endpoint(child: &mut Child, said: &Mutex<Vec<String>>) -> Result<String, String> {
     let stderr = child.stderr.take().ok_or("no error output to read")?;
-    let mut lines = BufReader::new(stderr).lines();
-    let mut said = Vec::new();
-    while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
-        if let Some(at) = line.find("ws://") {
-            let endpoint = line[at..].trim().to_owned();
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return Ok(endpoint);
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).await.map_err(|e| e.to_string())? == 0 {
+            break;
         }
-        said.push(line);
+        let text = String::from_utf8_lossy(&line).trim().to_owned();
+        if let Some(at) = text.find("ws://") {
+            tokio::spawn(async move { tokio::io::copy(&mut reader, &mut tokio::io::sink()).await });
+            return Ok(text[at..].to_owned());
+        }
+        lock(said).push(text);
     }
     let status = child.wait().await.map(|s| s.to_string()).unwrap_or_default();
-    Err(format!("it exited ({status}): {}", said.join(" | ")))
+    Err(format!("it exited ({status}): {}", lock(said).join(" | ")))
 }
+
+/// The event the connection publishes when it ends: whoever waits for an event learns that the browser is gone.
+const CONNECTION_ENDED: &str = "crts.connectionEnded";
 
 /// The commands sent and not yet answered, by id: where each answer goes.
 type Pending = Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>;
@@ -229,7 +254,9 @@ impl DevTools {
                     },
                 }
             }
-            // Whoever still waits learns that the browser is gone.
+            // Whoever still waits learns that the browser is gone; nothing more is sent.
+            queue.close();
+            let _ = published.send(json!({ "method": CONNECTION_ENDED }));
             for (_, waiting) in lock(&answers).drain() {
                 let _ = waiting.send(Err("the browser closed its DevTools connection".to_owned()));
             }

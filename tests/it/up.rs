@@ -152,7 +152,7 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     up.until(Duration::from_secs(5), |l| l.trim_start().starts_with("Stop") && l.contains("Ctrl-C"));
 
     // A developer's browser: open the page, the POST, "Try it out", "Execute". No key is typed.
-    let browser = Browser::start().await.unwrap_or_else(|_| panic!("a headless Chromium"));
+    let browser = Browser::start().await.unwrap_or_else(|e| panic!("a headless Chromium: {e:?}"));
     let client = &browser;
     client.goto(&site).await.expect("open the Swagger site");
     shown(client, ".opblock-post .opblock-summary-control", true, "the POST operation").await;

@@ -217,8 +217,8 @@ pub struct TargetSession {
 
 impl TargetSession {
     /// The longest pause between two polls of a wait (a job finishing, a function becoming Active): AWS is asked
-    /// at most four times a second; an emulator (the embedded one, LocalStack, an endpoint), which answers in a
-    /// millisecond, every 20 ms, so that a wait ends within 20 ms of what it waits for.
+    /// at most four times a second; an emulator (the embedded one, LocalStack, an endpoint), which answers in
+    /// milliseconds, every 20 ms, so that a wait ends within 20 ms of what it waits for.
     pub fn poll_interval(&self) -> std::time::Duration {
         std::time::Duration::from_millis(if self.endpoint.is_some() { 20 } else { 250 })
     }

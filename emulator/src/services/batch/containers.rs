@@ -147,6 +147,8 @@ pub(crate) struct Runner {
     engine: tokio::sync::OnceCell<Option<Docker>>,
     /// One pull at a time (so that naming and un-naming pulled images never races another job's).
     pulls: tokio::sync::Mutex<()>,
+    /// Set by [`Runner::shutdown`]: no container is created from then on.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) const LOG_GROUP: &str = "/aws/batch/job";
@@ -166,10 +168,26 @@ impl Runner {
         }
         self.engine
             .get_or_init(|| async {
-                let docker = Docker::connect_with_defaults().ok()?;
-                let docker = tokio::time::timeout(ENGINE_WAIT, docker.negotiate_version()).await.ok()?.ok()?;
-                tokio::time::timeout(ENGINE_WAIT, docker.ping()).await.ok()?.ok()?;
-                Some(docker)
+                let answered = async {
+                    let docker = Docker::connect_with_defaults().map_err(|e| e.to_string())?;
+                    let docker = tokio::time::timeout(ENGINE_WAIT, docker.negotiate_version())
+                        .await
+                        .map_err(|_| "no answer".to_owned())?
+                        .map_err(|e| e.to_string())?;
+                    tokio::time::timeout(ENGINE_WAIT, docker.ping())
+                        .await
+                        .map_err(|_| "no answer".to_owned())?
+                        .map_err(|e| e.to_string())?;
+                    Ok::<_, String>(docker)
+                };
+                match answered.await {
+                    Ok(docker) => Some(docker),
+                    Err(error) => {
+                        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "the default socket".to_owned());
+                        tracing::info!("no Docker engine answers on {host} ({error}): Batch jobs are simulated");
+                        None
+                    }
+                }
             })
             .await
             .as_ref()
@@ -189,6 +207,7 @@ impl Runner {
 
     /// Removes every container of this emulator, running or being created (the emulator is stopping).
     pub async fn shutdown(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
         let Some(Some(docker)) = self.engine.get() else { return };
         let filters = HashMap::from([("label".to_owned(), vec![format!("crts-emulator.runner={}", self.id)])]);
         let listed = docker
@@ -250,6 +269,9 @@ impl Runner {
                 Attempt::Stopped(code) => ("Job terminated".to_owned(), *code, Some("Task stopped by user".to_owned())),
                 Attempt::DidNotStart(error) => {
                     ("Task failed to start".to_owned(), None, Some(format!("CannotStartContainerError: {error}")))
+                }
+                Attempt::Lost(error) => {
+                    ("Task stopped".to_owned(), None, Some(format!("the container engine lost the container: {error}")))
                 }
             };
             let succeeded = matches!(outcome, Attempt::Exited(0));
@@ -362,9 +384,18 @@ impl Runner {
             host_config: Some(host_config),
             ..Default::default()
         };
+        let stopping = || self.stopping.load(std::sync::atomic::Ordering::SeqCst);
+        if stopping() {
+            return Attempt::DidNotStart("the emulator is stopping".to_owned());
+        }
         let options = CreateContainerOptions { name: Some(name.to_owned()), ..Default::default() };
         if let Err(error) = docker.create_container(Some(options), body).await {
             return Attempt::DidNotStart(engine_error(&error));
+        }
+        // Created while the emulator stopped: shutdown may have listed the containers before this one.
+        if stopping() {
+            remove(docker, name).await;
+            return Attempt::DidNotStart("the emulator is stopping".to_owned());
         }
         if let Err(error) = docker.start_container(name, None).await {
             return Attempt::DidNotStart(engine_error(&error));
@@ -385,7 +416,7 @@ impl Runner {
         let outcome = tokio::select! {
             code = exit_code(docker, name) => match code {
                 Ok(code) => Attempt::Exited(code),
-                Err(error) => Attempt::DidNotStart(error),
+                Err(error) => Attempt::Lost(error),
             },
             () = tokio::time::sleep(timeout) => {
                 let _ = docker.kill_container(name, None::<KillContainerOptions>).await;
@@ -406,7 +437,10 @@ impl Runner {
 async fn exit_code(docker: &Docker, name: &str) -> Result<i64, String> {
     let options = WaitContainerOptions { condition: "not-running".to_owned() };
     match docker.wait_container(name, Some(options)).next().await {
-        Some(Ok(waited)) => Ok(waited.status_code),
+        Some(Ok(waited)) => match waited.error.and_then(|e| e.message).filter(|m| !m.is_empty()) {
+            Some(error) => Err(error),
+            None => Ok(waited.status_code),
+        },
         // bollard reports a non-zero exit as an error carrying the code.
         Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
         Some(Err(error)) => Err(engine_error(&error)),
@@ -432,8 +466,17 @@ async fn ship_output(
 ) {
     let options = LogsOptions { follow: true, stdout: true, stderr: true, timestamps: true, ..Default::default() };
     let mut output = docker.logs(&name, Some(options));
-    let mut partial = String::new();
-    while let Some(Ok(frame)) = output.next().await {
+    // What has arrived of each stream's current line (a long line comes in several frames).
+    let (mut out, mut err) = (String::new(), String::new());
+    while let Some(frame) = output.next().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(error) => {
+                tracing::warn!("the output of {name} stopped arriving: {}", engine_error(&error));
+                break;
+            }
+        };
+        let partial = if matches!(frame, bollard::container::LogOutput::StdErr { .. }) { &mut err } else { &mut out };
         partial.push_str(&String::from_utf8_lossy(&frame.into_bytes()));
         let mut events = Vec::new();
         while let Some(end) = partial.find('\n') {
@@ -444,8 +487,9 @@ async fn ship_output(
             logs.append(&account, &region, LOG_GROUP, &stream, events, true);
         }
     }
-    if let Some(event) = timestamped(partial.trim_end()) {
-        logs.append(&account, &region, LOG_GROUP, &stream, vec![event], true);
+    let rest: Vec<_> = [out, err].iter().filter_map(|partial| timestamped(partial.trim_end())).collect();
+    if !rest.is_empty() {
+        logs.append(&account, &region, LOG_GROUP, &stream, rest, true);
     }
 }
 
@@ -463,6 +507,8 @@ enum Attempt {
     TimedOut(Option<i64>),
     Stopped(Option<i64>),
     DidNotStart(String),
+    /// Started, then no exit code could be had from the engine.
+    Lost(String),
 }
 
 /// `<definition name>/default/<task id>`, the stream AWS Batch names for a job's container.

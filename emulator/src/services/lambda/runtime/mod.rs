@@ -158,7 +158,8 @@ struct Census {
     changed: tokio::sync::Notify,
     /// Invocations waiting for a worker.
     waiting: AtomicUsize,
-    /// Since when invocations have been waiting with every worker busy (reset when one is started).
+    /// Since when invocations have been waiting with every worker busy: none while a worker is starting, reset
+    /// when one is started or a worker is put back with nobody waiting.
     saturated_since: std::sync::Mutex<Option<Instant>>,
     /// How long the last start took (Python, the handler's imports): how long waiting for a busy worker is
     /// worth it.
@@ -284,6 +285,19 @@ impl Pool {
         };
         match self.spawn(place, counted) {
             Ok(mut worker) => {
+                // Put where invocations look once it has started (meanwhile they wait for it), so that its start
+                // is measured as it happens, not when the first invocation happens to read its ready line.
+                let mut closing = self.closing.subscribe();
+                let started = tokio::select! {
+                    started = tokio::time::timeout(INIT_LIMIT, read_ready(&mut worker)) => started,
+                    _ = closing.wait_for(|closing| *closing) => Ok(Ok(())),
+                };
+                if !matches!(started, Ok(Ok(()))) {
+                    // The first invocation starts another, and reports what goes wrong there.
+                    tracing::debug!("a pre-started worker for {} did not start: {started:?}", self.spec.function_arn);
+                    let _ = worker.child.start_kill();
+                    return;
+                }
                 let mut idle = self.idle.lock().await;
                 // Stopped while it started (the emulator stopping, the function updated): it goes too, or it
                 // would outlive `shutdown`, which has already emptied the idle list.
@@ -427,8 +441,9 @@ impl Pool {
         }
     }
 
-    /// A worker for one invocation: an idle one; else, while another is starting, the first to be idle or started;
-    /// else the first to be idle, unless every worker has been busy for [`Census::patience`]: then a new one.
+    /// A worker for one invocation: an idle one; else, while another is starting, wait (it goes to the invocation
+    /// that started it, which then frees it or another); else the first to be idle, unless every worker has been
+    /// busy for [`Census::patience`]: then a new one.
     async fn worker(&self) -> Result<Worker, Invocation> {
         let _waiting = Waiting::new(&self.census);
         loop {
@@ -464,10 +479,19 @@ impl Pool {
                 }
                 (starting, left, start.then(|| Counted::new(&self.census)))
             };
-            if let Some(counted) = counted {
-                let Some(place) = self.capacity.take().await else {
-                    return Err(runtime_error("Runtime.Unavailable", "the emulator is shutting down".to_owned()));
+            if let Some(mut counted) = counted {
+                let Some(place) = self.capacity.take().await.filter(|_| !*self.closing.borrow()) else {
+                    return Err(runtime_error(
+                        "Runtime.Unavailable",
+                        "the function's workers are shutting down".to_owned(),
+                    ));
                 };
+                // A worker of this pool freed meanwhile is taken rather than started (waiting for a place may have
+                // taken a while).
+                if let Some(worker) = self.idle.lock().await.pop() {
+                    return Ok(worker);
+                }
+                counted.spawned = Instant::now();
                 return self.spawn(place, counted).map_err(|e| runtime_error("Runtime.StartError", e));
             }
             if starting > 0 {
