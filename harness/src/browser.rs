@@ -1,10 +1,12 @@
 //! A real browser for the checks: headless Chromium (Debian's `chromium`) driven over the Chrome DevTools
-//! Protocol, on the WebSocket Chromium opens with `--remote-debugging-port=0`.
+//! Protocol, on the pipe Chromium reads with `--remote-debugging-pipe` (commands on its descriptor 3, answers and
+//! events on its descriptor 4, each message ended by a NUL byte). Chromium ends when that pipe closes, so it never
+//! outlives this process, however this process ends (a second Ctrl-C, a kill).
 //!
 //! The checks need five of the protocol's commands (open a page, wait for its document, run a script in it and
-//! wait for its promise, take a screenshot, close), so they are spoken here, over `tokio-tungstenite`, rather than
-//! through a WebDriver server (chromedriver: a second program to install, and half a second of CPU a session on a
-//! two-core machine) or a client crate generated from the whole protocol (minutes of build for those five).
+//! wait for its promise, take a screenshot, close), so they are spoken here rather than through a WebDriver server
+//! (chromedriver: a second program to install, and half a second of CPU a session on a two-core machine) or a
+//! client crate generated from the whole protocol (minutes of build for those five).
 //!
 //! `CRTS_CHROMIUM` names the binary when it is not on PATH as `chromium` (or `chromium-browser`,
 //! `google-chrome`). Chromium resolves `*.localhost` to loopback by itself, so the emulator's website and
@@ -17,12 +19,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt as _, StreamExt as _};
+use command_fds::{CommandFdExt as _, FdMapping};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
 use tokio::sync::{broadcast, oneshot};
-use tokio_tungstenite::tungstenite::Message;
 
 /// Why there is no browser session: not installed here (checks are then skipped, never passed), or installed
 /// but failing (checks fail).
@@ -62,12 +64,12 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--password-store=basic",
     "--use-mock-keychain",
     "--disable-features=Translate,MediaRouter,OptimizationHints,AutofillServerCommunication,CertificateTransparencyComponentUpdater",
-    // The DevTools endpoint, on a port Chromium picks and prints.
-    "--remote-debugging-port=0",
+    // The DevTools Protocol on descriptors 3 and 4.
+    "--remote-debugging-pipe",
     "about:blank",
 ];
 
-/// How long Chromium may take to open its DevTools endpoint (a busy machine included).
+/// How long Chromium may take to answer its first command (a busy machine included).
 const START_WAIT: Duration = Duration::from_secs(30);
 /// How long a protocol command may take: a script waits in the page for a response (a Lambda cold start
 /// included), and says itself when something never appeared.
@@ -95,27 +97,36 @@ impl Browser {
             .prefix("crts-chromium-")
             .tempdir()
             .map_err(|e| failed(format!("no temporary profile directory: {e}")))?;
-        let mut child = Command::new(&chromium)
+        let (commands, their_commands) = std::io::pipe().map_err(|e| failed(format!("no pipe: {e}")))?;
+        let (their_answers, answers) = std::io::pipe().map_err(|e| failed(format!("no pipe: {e}")))?;
+        let mut command = Command::new(&chromium);
+        command
             .args(CHROMIUM_ARGS)
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| failed(format!("cannot start Chromium: {e}")))?;
+            .fd_mappings(vec![
+                FdMapping { parent_fd: commands.into(), child_fd: 3 },
+                FdMapping { parent_fd: answers.into(), child_fd: 4 },
+            ])
+            .map_err(|e| failed(format!("cannot give Chromium its pipe: {e}")))?;
+        let mut child = command.spawn().map_err(|e| failed(format!("cannot start Chromium: {e}")))?;
+        // Chromium's ends of the pipes are its own now: closing ours here lets each side see the other end.
+        drop(command);
         let said = Arc::new(Mutex::new(Vec::new()));
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(keep_what_it_says(stderr, Arc::clone(&said)));
+        }
         let connected = async {
-            let endpoint = devtools_endpoint(&mut child, &said)
-                .await
-                .map_err(|e| format!("Chromium did not open its DevTools endpoint: {e}"))?;
-            let devtools = DevTools::connect(&endpoint).await.map_err(|e| format!("DevTools at {endpoint}: {e}"))?;
-            let page = devtools.attach_page().await.map_err(|e| format!("no page to drive: {e}"))?;
+            let devtools = DevTools::over(their_commands, their_answers)?;
+            let page = devtools.attach_page().await?;
             Ok::<_, String>((devtools, page))
         };
-        let connected = tokio::time::timeout(START_WAIT, connected).await.unwrap_or_else(|_| {
-            Err(format!("Chromium was not ready within {START_WAIT:?}; it said: {}", lock(&said).join(" | ")))
-        });
+        let connected = tokio::time::timeout(START_WAIT, connected)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {START_WAIT:?}")));
         match connected {
             Ok((devtools, page)) => {
                 tracing::debug!("Chromium ready in {} ms", started.elapsed().as_millis());
@@ -123,9 +134,18 @@ impl Browser {
             }
             Err(error) => {
                 // Ended and waited for before its profile is removed (its processes may still be writing there).
+                // A Chromium that closed its pipe is ending by itself: its exit status says how.
+                let exited =
+                    tokio::time::timeout(Duration::from_millis(500), child.wait()).await.ok().and_then(Result::ok);
                 let _ = child.start_kill();
                 let _ = child.wait().await;
-                Err(failed(error))
+                // What it printed arrives with its end.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let said = lock(&said).join(" | ");
+                Err(failed(match exited {
+                    Some(status) => format!("Chromium did not start: it exited ({status}): {said}"),
+                    None => format!("Chromium did not start: {error}; it said: {said}"),
+                }))
             }
         }
     }
@@ -194,27 +214,19 @@ impl Browser {
     }
 }
 
-/// Reads Chromium's error output (kept in `said`) until it names its DevTools endpoint (`DevTools listening on
-/// ws://...`); the rest of that output is read (and dropped) in the background, so that Chromium never blocks on a
-/// full pipe.
-async fn devtools_endpoint(child: &mut Child, said: &Mutex<Vec<String>>) -> Result<String, String> {
-    let stderr = child.stderr.take().ok_or("no error output to read")?;
+/// Keeps the last lines Chromium prints on its error output (for a start that fails), reading all of it, so that
+/// Chromium never blocks on a full pipe.
+async fn keep_what_it_says(stderr: tokio::process::ChildStderr, said: Arc<Mutex<Vec<String>>>) {
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
-    loop {
+    while reader.read_until(b'\n', &mut line).await.is_ok_and(|read| read > 0) {
+        let mut kept = lock(&said);
+        if kept.len() == 20 {
+            kept.remove(0);
+        }
+        kept.push(String::from_utf8_lossy(&line).trim().to_owned());
         line.clear();
-        if reader.read_until(b'\n', &mut line).await.map_err(|e| e.to_string())? == 0 {
-            break;
-        }
-        let text = String::from_utf8_lossy(&line).trim().to_owned();
-        if let Some(at) = text.find("ws://") {
-            tokio::spawn(async move { tokio::io::copy(&mut reader, &mut tokio::io::sink()).await });
-            return Ok(text[at..].to_owned());
-        }
-        lock(said).push(text);
     }
-    let status = child.wait().await.map(|s| s.to_string()).unwrap_or_default();
-    Err(format!("it exited ({status}): {}", lock(said).join(" | ")))
 }
 
 /// The event the connection publishes when it ends: whoever waits for an event learns that the browser is gone.
@@ -225,7 +237,7 @@ type Pending = Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>;
 
 /// One DevTools connection: commands answered by id, events broadcast to whoever waits for one.
 struct DevTools {
-    outgoing: tokio::sync::mpsc::UnboundedSender<Message>,
+    outgoing: tokio::sync::mpsc::UnboundedSender<String>,
     pending: Arc<Pending>,
     events: broadcast::Sender<Value>,
     next_id: AtomicU64,
@@ -233,31 +245,38 @@ struct DevTools {
 }
 
 impl DevTools {
-    async fn connect(endpoint: &str) -> Result<Self, String> {
-        let (socket, _) = tokio_tungstenite::connect_async(endpoint).await.map_err(|e| e.to_string())?;
-        let (mut sink, mut stream) = socket.split();
-        let (outgoing, mut queue) = tokio::sync::mpsc::unbounded_channel::<Message>();
+    /// The connection on Chromium's pipe: `commands` is what it reads, `answers` what it writes.
+    fn over(commands: std::io::PipeWriter, answers: std::io::PipeReader) -> Result<Self, String> {
+        let mut sink = pipe::Sender::from_owned_fd(commands.into()).map_err(|e| e.to_string())?;
+        let mut stream = BufReader::new(pipe::Receiver::from_owned_fd(answers.into()).map_err(|e| e.to_string())?);
+        let (outgoing, mut queue) = tokio::sync::mpsc::unbounded_channel::<String>();
         let pending: Arc<Pending> = Arc::default();
         let (events, _) = broadcast::channel(256);
-        let (answers, published) = (Arc::clone(&pending), events.clone());
+        let (waiting, published) = (Arc::clone(&pending), events.clone());
         let connection = tokio::spawn(async move {
+            let mut message = Vec::new();
             loop {
                 tokio::select! {
-                    message = queue.recv() => match message {
-                        Some(message) => if sink.send(message).await.is_err() { break },
+                    command = queue.recv() => match command {
+                        Some(mut command) => {
+                            command.push('\0');
+                            if sink.write_all(command.as_bytes()).await.is_err() { break }
+                        }
                         None => break,
                     },
-                    message = stream.next() => match message {
-                        Some(Ok(Message::Text(text))) => dispatch(&text, &answers, &published),
-                        Some(Ok(_)) => {}
-                        Some(Err(_)) | None => break,
+                    read = stream.read_until(0, &mut message) => match read {
+                        Ok(read) if read > 0 => {
+                            dispatch(&String::from_utf8_lossy(message.strip_suffix(b"\0").unwrap_or(&message)), &waiting, &published);
+                            message.clear();
+                        }
+                        _ => break,
                     },
                 }
             }
             // Whoever still waits learns that the browser is gone; nothing more is sent.
             queue.close();
             let _ = published.send(json!({ "method": CONNECTION_ENDED }));
-            for (_, waiting) in lock(&answers).drain() {
+            for (_, waiting) in lock(&waiting).drain() {
                 let _ = waiting.send(Err("the browser closed its DevTools connection".to_owned()));
             }
         });
@@ -287,7 +306,7 @@ impl DevTools {
         }
         let (answer, answered) = oneshot::channel();
         lock(&self.pending).insert(id, answer);
-        if self.outgoing.send(Message::text(message.to_string())).is_err() {
+        if self.outgoing.send(message.to_string()).is_err() {
             lock(&self.pending).remove(&id);
             return Err("the browser is gone".to_owned());
         }
