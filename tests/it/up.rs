@@ -153,21 +153,20 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
 
     // A developer's browser: open the page, the POST, "Try it out", "Execute". No key is typed.
     let browser = Browser::start().await.unwrap_or_else(|e| panic!("a headless Chromium: {e:?}"));
-    let client = &browser;
-    client.goto(&site).await.expect("open the Swagger site");
-    shown(client, ".opblock-post .opblock-summary-control", true, "the POST operation").await;
-    shown(client, "button.try-out__btn", true, "Try it out").await;
+    browser.goto(&site).await.expect("open the Swagger site");
+    shown(&browser, ".opblock-post .opblock-summary-control", true, "the POST operation").await;
+    shown(&browser, "button.try-out__btn", true, "Try it out").await;
     // The Authorize button shows a closed lock once the page holds a key.
-    shown(client, "button.authorize.locked", false, "the page authorised without a key typed").await;
-    let (status, body) = execute(client).await;
+    shown(&browser, "button.authorize.locked", false, "the page authorised without a key typed").await;
+    let (status, body) = execute(&browser).await;
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("\"jobId\"") && body.contains("\"first\""), "{body}");
     if std::env::var_os("CRTS_UPDATE_DOCS").is_some_and(|v| v == "1") {
         // Execute and the response it got, in one picture.
         let scrolled = "document.querySelector('button.execute').scrollIntoView({ block: 'start' });";
-        client.evaluate(scrolled).await.expect("scroll to Execute");
-        crts_harness::browser::hide_api_keys(client).await;
-        let png = client.screenshot().await.expect("a screenshot");
+        browser.evaluate(scrolled).await.expect("scroll to Execute");
+        crts_harness::browser::hide_api_keys(&browser).await;
+        let png = browser.screenshot().await.expect("a screenshot");
         std::fs::write(repo_root().join("docs/up-swagger.png"), png).expect("docs/up-swagger.png");
     }
     // The request log shows the click's request and the job it made.
@@ -180,7 +179,7 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     assert!(updated.contains("updated"), "{updated}");
     let checks = up.until(Duration::from_secs(60), |l| l.trim_start().starts_with("checks"));
     assert!(checks.contains("6/6 passed"), "{}", up.seen.join("\n"));
-    let (status, body) = execute(client).await;
+    let (status, body) = execute(&browser).await;
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("\"second\""), "the new code answers: {body}");
 
@@ -190,7 +189,7 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     assert!(refused.contains("NOT UPDATED") && refused.contains("SyntaxError"), "{refused}");
     let lines = source.lines().count() + 2;
     assert!(refused.contains(&format!("lambda_function.py, line {lines}")), "{refused}");
-    let (status, body) = execute(client).await;
+    let (status, body) = execute(&browser).await;
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("\"second\""), "the last good code still answers: {body}");
 
@@ -198,7 +197,7 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     std::fs::write(&scenario, format!("{overlay}checks: [image\n")).expect("break the scenario");
     let refused = up.until(Duration::from_secs(30), |l| l.contains("NOT APPLIED"));
     assert!(refused.contains("crts-local.yaml"), "{refused}");
-    let (status, body) = execute(client).await;
+    let (status, body) = execute(&browser).await;
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("\"second\""), "the stack still serves: {body}");
 
@@ -217,7 +216,7 @@ async fn up_serves_a_swagger_page_that_executes_at_once_follows_edits_and_stops_
     assert!(updated.contains("updated"), "{updated}");
     let checks = up.until(Duration::from_secs(60), |l| l.trim_start().starts_with("checks"));
     assert!(checks.contains("6/6 passed"), "{}", up.seen.join("\n"));
-    let (status, body) = execute(client).await;
+    let (status, body) = execute(&browser).await;
     assert_eq!(status, "200", "{body}");
     assert!(body.contains("\"fourth\""), "the fixed handler answers: {body}");
     browser.close().await;

@@ -43,7 +43,6 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Obser
             return Ok(vec![Observation::new("browser", "headless Chromium", reason, false)]);
         }
     };
-    let client = &browser;
     let started = Instant::now();
     let key = ctx.facts.api_keys.get(&api.api_key).map(|k| k.value.clone()).unwrap_or_default();
     let page = format!("{}/", ctx.target.website_url(&swagger.bucket));
@@ -56,9 +55,9 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Obser
         let what = format!("Swagger UI Execute with the {label}");
         let expected = if expect_ok { "200 with a jobId" } else { "403 Forbidden" };
         let shown = if opened {
-            execute_again(client, key).await
+            execute_again(&browser, key).await
         } else {
-            try_it_out(client, &page, &api.path, key, &body).await
+            try_it_out(&browser, &page, &api.path, key, &body).await
         };
         opened = shown.is_ok();
         tracing::debug!("swagger_browser: Execute with the {label} shown at {} ms", started.elapsed().as_millis());
@@ -77,7 +76,7 @@ async fn observe(ctx: &RunContext, settings: &CheckSettings) -> Result<Vec<Obser
         }
         save_screenshot(
             ctx,
-            client,
+            &browser,
             if expect_ok { "swagger-browser-api-key.png" } else { "swagger-browser-wrong-key.png" },
         )
         .await;
@@ -117,7 +116,7 @@ impl Shown {
 /// the page itself, each wait for at most `ELEMENT_WAIT`, or `RESPONSE_WAIT` when waiting for a response) and
 /// `done(value)` to answer. The page's own buttons are pressed with their click handlers: one round trip to the
 /// browser for a whole sequence, where a round trip per button costs tens of milliseconds on a busy machine.
-async fn in_page(client: &Browser, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
+async fn in_page(browser: &Browser, script: &str, args: Vec<serde_json::Value>) -> Result<serde_json::Value, String> {
     const PRELUDE: &str = "const q = (css) => document.querySelector(css);
         // When each wait ended, in ms since the page started loading (debug log).
         const marks = [];
@@ -174,7 +173,7 @@ async fn in_page(client: &Browser, script: &str, args: Vec<serde_json::Value>) -
         ELEMENT_WAIT.as_millis(),
         RESPONSE_WAIT.as_millis()
     );
-    let answer = client.evaluate(&expression).await?;
+    let answer = browser.evaluate(&expression).await?;
     tracing::debug!("swagger_browser: in the page: {}", answer["marks"]);
     match answer.get("error").and_then(|e| e.as_str()) {
         Some(error) => Err(error.to_owned()),
@@ -192,10 +191,10 @@ fn shown(answer: &serde_json::Value) -> Shown {
 
 /// Loads the page, authorises with `key`, and executes the POST on `path` with `body`: "Authorize", the operation,
 /// "Try it out", the body, "Execute".
-async fn try_it_out(client: &Browser, page: &str, path: &str, key: &str, body: &str) -> Result<Shown, String> {
-    client.goto(page).await.map_err(|e| format!("cannot open the Swagger page: {e}"))?;
+async fn try_it_out(browser: &Browser, page: &str, path: &str, key: &str, body: &str) -> Result<Shown, String> {
+    browser.goto(page).await.map_err(|e| format!("cannot open the Swagger page: {e}"))?;
     // `goto` returns once the document is parsed: an error page has no Swagger UI container at all.
-    let missing = client.evaluate("document.querySelector('#swagger-ui') ? null : document.title").await?;
+    let missing = browser.evaluate("document.querySelector('#swagger-ui') ? null : document.title").await?;
     if let Some(title) = missing.as_str() {
         return Err(format!("the website did not serve the Swagger page (page title: {title:?})"));
     }
@@ -216,12 +215,12 @@ async fn try_it_out(client: &Browser, page: &str, path: &str, key: &str, body: &
                 });
             });
         });";
-    in_page(client, SCRIPT, vec![key.into(), path.into(), body.into()]).await.map(|answer| shown(&answer))
+    in_page(browser, SCRIPT, vec![key.into(), path.into(), body.into()]).await.map(|answer| shown(&answer))
 }
 
 /// On the page `try_it_out` left (the operation open, its body filled, a response shown): authorises with `key`
 /// instead, clears the response and executes again.
-async fn execute_again(client: &Browser, key: &str) -> Result<Shown, String> {
+async fn execute_again(browser: &Browser, key: &str) -> Result<Shown, String> {
     // The response table is gone once Swagger UI has dropped the response, so the one waited for is the new one.
     const SCRIPT: &str = "const [key] = args;
         authorize(key, () => {
@@ -230,18 +229,18 @@ async fn execute_again(client: &Browser, key: &str) -> Result<Shown, String> {
                 until('the previous response cleared', () => !q('.live-responses-table'), execute);
             });
         });";
-    in_page(client, SCRIPT, vec![key.into()]).await.map(|answer| shown(&answer))
+    in_page(browser, SCRIPT, vec![key.into()]).await.map(|answer| shown(&answer))
 }
 
-async fn save_screenshot(ctx: &RunContext, client: &Browser, name: &str) {
+async fn save_screenshot(ctx: &RunContext, browser: &Browser, name: &str) {
     if !ctx.screenshots {
         return;
     }
-    crate::browser::hide_api_keys(client).await;
+    crate::browser::hide_api_keys(browser).await;
     // Taken for the report directory only: a run without one keeps nothing (a screenshot costs a tenth of a second).
     let Some(dir) = ctx.artifacts.clone() else { return };
     let path = dir.join(name);
-    match client.screenshot().await {
+    match browser.screenshot().await {
         Ok(png) => match std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, png)) {
             Ok(()) => tracing::info!("screenshot saved: {}", path.display()),
             Err(e) => tracing::warn!("cannot save the screenshot {}: {e}", path.display()),

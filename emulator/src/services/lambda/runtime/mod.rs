@@ -26,6 +26,8 @@ use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use interpreter::Interpreter;
 
+use crate::store::lock;
+
 /// The bootstrap every worker runs, written to the cache directory once per emulator.
 pub const BOOTSTRAP: &str = include_str!("bootstrap.py");
 
@@ -103,7 +105,7 @@ impl Capacity {
     /// Stops the idle worker that has been idle longest, across all functions; false when none is idle.
     async fn stop_least_recently_used(&self) -> bool {
         let pools: Vec<Arc<Pool>> = {
-            let mut pools = crate::store::lock(&self.pools);
+            let mut pools = lock(&self.pools);
             pools.retain(|pool| pool.strong_count() > 0);
             pools.iter().filter_map(Weak::upgrade).collect()
         };
@@ -190,10 +192,6 @@ impl Drop for Waiting {
     }
 }
 
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// A worker's place in its pool's [`Census`]: counted live until dropped, and starting until [`Counted::started`].
 struct Counted {
     census: Arc<Census>,
@@ -267,7 +265,7 @@ impl Pool {
             closing: tokio::sync::watch::Sender::new(false),
             census: Arc::default(),
         });
-        crate::store::lock(&capacity.pools).push(Arc::downgrade(&pool));
+        lock(&capacity.pools).push(Arc::downgrade(&pool));
         pool
     }
 
