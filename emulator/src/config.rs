@@ -64,6 +64,14 @@ pub struct LambdaConfig {
     /// How long a warm worker may sit idle before it is stopped (AWS reclaims idle execution environments after
     /// some minutes too); the next invocation starts a new one.
     pub idle_timeout: std::time::Duration,
+    /// Runtimes (`python3.8`) to get ready as the emulator starts, before any function of them is created: the
+    /// interpreter found and a spare runtime started (see `services::lambda::runtime::spare`). A harness that knows
+    /// what its scenario will create sets it; nothing is started for runtimes never used otherwise.
+    pub prestart: Vec<String>,
+    /// Whether a spare runtime that becomes a worker is replaced at once, for the next new worker of its runtime (a
+    /// function updated again, another function). The default; a one-shot run that will not need another sets it
+    /// off, so that no Python starts for nothing while its checks run.
+    pub replace_spares: bool,
 }
 
 impl Default for LambdaConfig {
@@ -78,6 +86,8 @@ impl Default for LambdaConfig {
             max_workers_per_function: (2 * cores).max(4),
             max_workers: (8 * cores).max(16),
             idle_timeout: std::time::Duration::from_secs(300),
+            prestart: Vec::new(),
+            replace_spares: true,
         }
     }
 }

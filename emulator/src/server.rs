@@ -77,6 +77,10 @@ impl Emulator {
                 }
             }
         });
+        for runtime in state.config.lambda.prestart.clone() {
+            let state = Arc::clone(&state);
+            tokio::spawn(async move { state.lambda.prestart(&runtime).await });
+        }
         tracing::debug!(%endpoint, "emulator listening");
         Ok(Self { addr, endpoint, state, shutdown: Some(tx), task: Some(task), reaper })
     }

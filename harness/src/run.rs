@@ -112,7 +112,9 @@ pub async fn run(options: &RunOptions) -> Result<Report, RunError> {
         None => None,
     };
     progress::begin(format!("starting the {} target", options.target));
-    let target = targets::start_for(&options.target, options.region.as_deref(), options.account_id.as_deref()).await;
+    // The embedded emulator starts the scenario's Lambda runtimes while the first steps run.
+    let spec = options.target.with_lambda_runtimes(&validated.lambda_runtimes());
+    let target = targets::start_for(&spec, options.region.as_deref(), options.account_id.as_deref()).await;
     progress::end(if target.is_ok() { "ready" } else { "failed" });
     let target = target?;
     let session = target.session.clone();

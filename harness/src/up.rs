@@ -197,12 +197,15 @@ impl Stack {
     /// stack stays up whatever it says (a failed step is applied again when its files change).
     pub async fn start(options: UpOptions, stopping: Arc<AtomicBool>) -> Result<(Self, Report), RunError> {
         let started = Instant::now();
-        run::validate(&options.scenario, &options.variables)?;
+        let validated = run::validate(&options.scenario, &options.variables)?;
         let containers = crts_emulator::JobRunner::from_env().map_err(RunError::Input)?;
         let config = crts_emulator::Config {
             bind: options.bind,
             default_region: options.region.clone().unwrap_or_else(|| "us-east-1".to_owned()),
-            lambda: crts_emulator::LambdaConfig::from_env(),
+            lambda: crts_emulator::LambdaConfig {
+                prestart: validated.lambda_runtimes(),
+                ..crts_emulator::LambdaConfig::from_env()
+            },
             batch: crts_emulator::BatchConfig { containers, ..Default::default() },
             ..Default::default()
         };

@@ -14,16 +14,29 @@ const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","P
 /// A handler that is still running when the emulator stops.
 const SLEEPING: &str = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(20)\n    return {}\n";
 
-fn handler(source: &str) -> Vec<u8> {
+/// A deployment package of `files` (path, source).
+fn package(files: &[(&str, &str)]) -> Vec<u8> {
     use std::io::Write as _;
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    writer.start_file("lambda_function.py", zip::write::SimpleFileOptions::default()).expect("zip entry");
-    writer.write_all(source.as_bytes()).expect("zip write");
+    for (path, source) in files {
+        writer.start_file(*path, zip::write::SimpleFileOptions::default()).expect("zip entry");
+        writer.write_all(source.as_bytes()).expect("zip write");
+    }
     writer.finish().expect("zip finish").into_inner()
 }
 
 /// Creates the function `name` from `source` on the emulator at `endpoint` and waits until it is Active.
 async fn function(endpoint: &str, name: &str, source: &str) -> aws_sdk_lambda::Client {
+    function_with(endpoint, name, &[("lambda_function.py", source)], &[]).await
+}
+
+/// As [`function`], from a package of `files` and with environment variables `env`.
+async fn function_with(
+    endpoint: &str,
+    name: &str,
+    files: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> aws_sdk_lambda::Client {
     let config = sdk_config(endpoint).await;
     let iam = aws_sdk_iam::Client::new(&config);
     let role = iam.create_role().role_name(name).assume_role_policy_document(TRUST).send().await.expect("role");
@@ -35,7 +48,12 @@ async fn function(endpoint: &str, name: &str, source: &str) -> aws_sdk_lambda::C
         .handler("lambda_function.lambda_handler")
         .role(role.role().expect("role").arn())
         .timeout(30)
-        .code(FunctionCode::builder().zip_file(Blob::new(handler(source))).build())
+        .code(FunctionCode::builder().zip_file(Blob::new(package(files))).build())
+        .environment(
+            aws_sdk_lambda::types::Environment::builder()
+                .set_variables(Some(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()))
+                .build(),
+        )
         .send()
         .await
         .expect("CreateFunction");
@@ -253,5 +271,137 @@ async fn a_burst_waits_for_the_starting_worker_and_long_handlers_still_run_side_
     let took = started.elapsed();
     assert_eq!(pids.len(), 3, "three long handlers, three workers: {pids:?}");
     assert!(took < Duration::from_secs(7), "the long handlers ran side by side ({took:?})");
+    emulator.shutdown().await;
+}
+
+/// What a handler saw of its runtime: whether boto3 was imported before its module was (a spare's), its environment,
+/// working directory and first import path, and how Python started (hash randomisation, off with PYTHONHASHSEED=0).
+const INTROSPECT: &str = r#"import os, sys
+PRELOADED = "boto3" in sys.modules
+import boto3
+
+def lambda_handler(event, context):
+    return {
+        "preloaded": PRELOADED,
+        "boto3": getattr(boto3, "ORIGIN", "installed"),
+        "colour": os.environ.get("COLOUR"),
+        "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        "stream": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+        "tz": os.environ.get("TZ"),
+        "cwd_is_task_root": os.getcwd() == os.environ.get("LAMBDA_TASK_ROOT"),
+        "path0_is_task_root": sys.path[0] == os.environ.get("LAMBDA_TASK_ROOT"),
+        "hash_randomization": sys.flags.hash_randomization,
+        "pid": os.getpid(),
+    }
+"#;
+
+/// Invokes `name` and gives its JSON answer and its log's REPORT line.
+async fn introspect(lambda: &aws_sdk_lambda::Client, name: &str) -> (serde_json::Value, String) {
+    let answer = lambda
+        .invoke()
+        .function_name(name)
+        .log_type(aws_sdk_lambda::types::LogType::Tail)
+        .send()
+        .await
+        .expect("Invoke");
+    assert_eq!(answer.function_error(), None, "{:?}", failure(&answer));
+    let log = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, answer.log_result().unwrap_or(""))
+        .expect("base64 log");
+    let report = String::from_utf8_lossy(&log).lines().find(|l| l.starts_with("REPORT")).unwrap_or("").to_owned();
+    (serde_json::from_slice(answer.payload().expect("a payload").as_ref()).expect("JSON"), report)
+}
+
+/// Waits until the emulator has `n` spare runtimes ready.
+async fn spares(emulator: &crts_emulator::Emulator, n: usize) {
+    for _ in 0..200 {
+        if emulator.state().lambda.spares() == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} spares ready, not {n}", emulator.state().lambda.spares());
+}
+
+/// A runtime started ahead (`LambdaConfig::prestart`) becomes the function's worker: boto3 already imported, and the
+/// function's own environment, working directory and import path, as if started for it; another is started for the
+/// next. A function shipping its own boto3, or setting a variable Python reads as it starts, gets a start of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spare_runtime_becomes_a_worker_only_for_functions_it_cannot_behave_differently_for() {
+    let config = crts_emulator::Config {
+        lambda: crts_emulator::LambdaConfig { prestart: vec!["python3.8".into()], ..Default::default() },
+        ..Default::default()
+    };
+    let emulator = crts_emulator::Emulator::start(config).await.expect("start");
+    spares(&emulator, 1).await;
+
+    let lambda =
+        function_with(emulator.endpoint(), "spared", &[("lambda_function.py", INTROSPECT)], &[("COLOUR", "blue")])
+            .await;
+    let (seen, report) = introspect(&lambda, "spared").await;
+    assert_eq!(seen["preloaded"], true, "served by the spare: {seen}");
+    assert_eq!(seen["colour"], "blue", "{seen}");
+    assert_eq!(seen["function"], "spared", "{seen}");
+    assert!(seen["stream"].as_str().is_some_and(|s| s.contains("/[$LATEST]")), "its own log stream: {seen}");
+    assert_eq!(seen["tz"], ":UTC", "{seen}");
+    assert_eq!(seen["cwd_is_task_root"], true, "{seen}");
+    assert_eq!(seen["path0_is_task_root"], true, "{seen}");
+    assert!(report.contains("\tInit Duration: "), "the first invocation reports its init: {report}");
+    spares(&emulator, 1).await;
+
+    // Its own boto3 in the package: a spare would have imported the installed one.
+    let vendored = [("lambda_function.py", INTROSPECT), ("boto3/__init__.py", "ORIGIN = 'vendored'\n")];
+    let lambda = function_with(emulator.endpoint(), "vendored", &vendored, &[]).await;
+    let (seen, _) = introspect(&lambda, "vendored").await;
+    assert_eq!((&seen["preloaded"], &seen["boto3"]), (&serde_json::json!(false), &serde_json::json!("vendored")));
+
+    // PYTHONHASHSEED is read as Python starts: set afterwards, it would change nothing.
+    let lambda =
+        function_with(emulator.endpoint(), "seeded", &[("lambda_function.py", INTROSPECT)], &[("PYTHONHASHSEED", "0")])
+            .await;
+    let (seen, _) = introspect(&lambda, "seeded").await;
+    assert_eq!((&seen["preloaded"], &seen["hash_randomization"]), (&serde_json::json!(false), &serde_json::json!(0)));
+    assert_eq!(emulator.state().lambda.spares(), 1, "the spare waits for a function it suits");
+    emulator.shutdown().await;
+}
+
+/// A spare is a process too: stopping serve stops it, and an idle one is stopped after the idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spares_end_with_the_emulator_and_after_the_idle_timeout() {
+    let mut served = crate::support::serve();
+    // Creating a function gets a spare of its runtime ready for its first invocation.
+    function(&served.endpoint, "waiting", PID).await;
+    let runtimes = || -> Vec<u32> {
+        let bootstrap = |pid: &u32| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("bootstrap.py"))
+        };
+        children_of(served.pid()).into_iter().filter(bootstrap).collect()
+    };
+    let mut spare = Vec::new();
+    for _ in 0..100 {
+        spare = runtimes();
+        if !spare.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(runtimes(), spare, "one spare, and no worker before an invocation");
+    assert_eq!(spare.len(), 1);
+    let status = served.stop_with("TERM", Duration::from_secs(5));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(!running(spare[0]), "the spare ended with serve");
+
+    let config = crts_emulator::Config {
+        lambda: crts_emulator::LambdaConfig {
+            prestart: vec!["python3.8".into()],
+            idle_timeout: Duration::from_secs(1),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let emulator = crts_emulator::Emulator::start(config).await.expect("start");
+    spares(&emulator, 1).await;
+    spares(&emulator, 0).await;
     emulator.shutdown().await;
 }

@@ -133,7 +133,8 @@ pub fn build(context: &Path) -> Result<OciImage, String> {
     }
     let tar = tar.into_inner().map_err(|e| e.to_string())?;
     let diff_id = digest(&tar);
-    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Compressed fast: the layer is made on every run and read back once, by the job that pulls it.
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gzip.write_all(&tar).map_err(|e| e.to_string())?;
     let layer = Bytes::from(gzip.finish().map_err(|e| e.to_string())?);
     let layer = Layer { digest: digest(&layer), data: layer };

@@ -27,6 +27,23 @@ pub struct Scenario {
     pub resource_names: Vec<String>,
 }
 
+impl Scenario {
+    /// The Lambda runtimes its steps create functions of (`python3.8`), for a target that can get them ready ahead.
+    pub fn lambda_runtimes(&self) -> Vec<String> {
+        let mut runtimes: Vec<String> = self
+            .steps
+            .iter()
+            .filter_map(|step| match &step.action {
+                StepAction::LambdaCreateFunction(create) => Some(create.runtime.clone()),
+                _ => None,
+            })
+            .collect();
+        runtimes.sort();
+        runtimes.dedup();
+        runtimes
+    }
+}
+
 /// A scenario variable as the run used it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScenarioVariable {

@@ -6,8 +6,11 @@ use super::{BoxFuture, Hosts, Kind, Running, Target, TargetError, TargetSpec, Up
 
 pub const KIND: Kind = Kind { usage: "embedded", parse: |s| (s == "embedded").then(|| Ok(TargetSpec::embedded())) };
 
-#[derive(Debug)]
-pub struct Embedded;
+#[derive(Debug, Default)]
+pub struct Embedded {
+    /// Lambda runtimes to get ready as the emulator starts ([`crts_emulator::LambdaConfig::prestart`]).
+    pub lambda_runtimes: Vec<String>,
+}
 
 impl Target for Embedded {
     fn kind(&self) -> &'static str {
@@ -20,7 +23,12 @@ impl Target for Embedded {
                 .map_err(|e| TargetError::EmbeddedStart(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
             let config = crts_emulator::Config {
                 default_region: region.unwrap_or("us-east-1").to_owned(),
-                lambda: crts_emulator::LambdaConfig::from_env(),
+                // A run creates its functions once: the spare started for them is not replaced once used.
+                lambda: crts_emulator::LambdaConfig {
+                    prestart: self.lambda_runtimes.clone(),
+                    replace_spares: false,
+                    ..crts_emulator::LambdaConfig::from_env()
+                },
                 batch: crts_emulator::BatchConfig { containers, ..Default::default() },
                 ..Default::default()
             };
@@ -35,6 +43,10 @@ impl Target for Embedded {
 
     fn ephemeral(&self) -> bool {
         true
+    }
+
+    fn with_lambda_runtimes(&self, runtimes: &[String]) -> Option<TargetSpec> {
+        Some(TargetSpec::new(Embedded { lambda_runtimes: runtimes.to_vec() }))
     }
 }
 

@@ -57,6 +57,12 @@ pub trait Target: Send + Sync + std::fmt::Debug {
     fn with_image(&self, _image: &str) -> Option<TargetSpec> {
         None
     }
+
+    /// The same target, told which Lambda runtimes the scenario's functions use, for the kinds that can get them
+    /// ready while the first steps run (the embedded emulator).
+    fn with_lambda_runtimes(&self, _runtimes: &[String]) -> Option<TargetSpec> {
+        None
+    }
 }
 
 /// How the command line names each kind of target: `parse` recognises its argument (or says it is not its own
@@ -99,7 +105,7 @@ impl TargetSpec {
 
     /// The default: our own emulator, in-process.
     pub fn embedded() -> Self {
-        Self::new(embedded::Embedded)
+        Self::new(embedded::Embedded::default())
     }
 
     /// Anything AWS-compatible already running at `url`.
@@ -134,6 +140,11 @@ impl TargetSpec {
     /// See [`Target::with_image`]: the same target for the kinds without an image.
     pub fn with_image(self, image: &str) -> Self {
         self.0.with_image(image).unwrap_or(self)
+    }
+
+    /// See [`Target::with_lambda_runtimes`]: the same target for the kinds that cannot use them.
+    pub fn with_lambda_runtimes(&self, runtimes: &[String]) -> Self {
+        self.0.with_lambda_runtimes(runtimes).unwrap_or_else(|| self.clone())
     }
 }
 

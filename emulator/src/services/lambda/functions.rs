@@ -470,7 +470,7 @@ pub(super) async fn ensure_pool(
         return Ok(pool);
     }
     let interpreter = runtime::interpreter::resolve(&state.lambda().config, &function.runtime).await?;
-    let bootstrap = write_bootstrap(&state.lambda().work_dir).await?;
+    let bootstrap = runtime::bootstrap_file(&state.lambda().work_dir).await?;
     let session = state.issue_session(&function.role, &function.name);
     let spec = WorkerSpec {
         bootstrap,
@@ -492,17 +492,6 @@ pub(super) async fn ensure_pool(
     Ok(stored.unwrap_or(pool))
 }
 
-async fn write_bootstrap(work_dir: &std::path::Path) -> Result<std::path::PathBuf, String> {
-    let path = work_dir.join("bootstrap.py");
-    if tokio::fs::metadata(&path).await.is_err() {
-        tokio::fs::create_dir_all(work_dir).await.map_err(|e| format!("creating {}: {e}", work_dir.display()))?;
-        let temporary = work_dir.join(format!("bootstrap.py.{}", crate::identity::random_lower_alnum(6)));
-        tokio::fs::write(&temporary, runtime::BOOTSTRAP).await.map_err(|e| format!("writing the bootstrap: {e}"))?;
-        tokio::fs::rename(&temporary, &path).await.map_err(|e| format!("writing the bootstrap: {e}"))?;
-    }
-    Ok(path)
-}
-
 /// The worker's whole environment: the function's variables, Lambda's reserved ones, the role session's
 /// credentials, and the emulator as the AWS endpoint. Nothing of the emulator's own AWS settings leaks in.
 fn worker_env(
@@ -511,10 +500,7 @@ fn worker_env(
     endpoint: &str,
     session: &crate::identity::RoleSession,
 ) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
-        .collect();
+    let mut env = runtime::spare::host_env();
     env.extend(f.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
     let reserved = [
         ("AWS_LAMBDA_FUNCTION_NAME", f.name.clone()),
@@ -527,9 +513,6 @@ fn worker_env(
         ("LAMBDA_TASK_ROOT", f.code_dir.display().to_string()),
         ("LAMBDA_RUNTIME_DIR", f.code_dir.display().to_string()),
         ("_HANDLER", f.handler.clone()),
-        ("TZ", ":UTC".to_owned()),
-        ("PYTHONUNBUFFERED", "1".to_owned()),
-        ("PYTHONDONTWRITEBYTECODE", "1".to_owned()),
         ("AWS_ACCESS_KEY_ID", session.access_key_id.clone()),
         ("AWS_SECRET_ACCESS_KEY", session.secret_access_key.clone()),
         ("AWS_SESSION_TOKEN", session.session_token.clone()),
@@ -538,5 +521,6 @@ fn worker_env(
         ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
     ];
     env.extend(reserved.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    env.extend(runtime::spare::RUNTIME_ENV.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     env
 }

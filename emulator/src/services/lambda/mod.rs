@@ -201,7 +201,7 @@ impl Lambda {
             std::process::id(),
             crate::identity::random_lower_alnum(8)
         ));
-        let capacity = runtime::Capacity::new(config.max_workers);
+        let capacity = runtime::Capacity::new(config.max_workers, config.replace_spares);
         Self { config, functions: crate::store::Scoped::default(), work_dir, capacity }
     }
 
@@ -232,6 +232,7 @@ impl Lambda {
         for pool in self.pools() {
             stopped += pool.reap_idle(self.config.idle_timeout).await;
         }
+        stopped += self.capacity.spares.reap(self.config.idle_timeout);
         if stopped > 0 {
             tracing::debug!("stopped {stopped} Lambda workers idle for over {:?}", self.config.idle_timeout);
         }
@@ -255,6 +256,25 @@ impl Lambda {
     /// Live workers (busy and idle) across all functions.
     pub fn live_workers(&self) -> usize {
         self.capacity.live_workers(self.config.max_workers)
+    }
+
+    /// Gets `runtime` ready before any function of it exists ([`LambdaConfig::prestart`]): its interpreter found
+    /// (boto3 provisioned if needed) and a spare runtime started, so the first invocation only imports its handler.
+    pub async fn prestart(&self, runtime: &str) {
+        let interpreter = match runtime::interpreter::resolve(&self.config, runtime).await {
+            Ok(interpreter) => interpreter,
+            // CreateFunction says what is wrong, to the client that asks for the runtime.
+            Err(_) => return,
+        };
+        match runtime::bootstrap_file(&self.work_dir).await {
+            Ok(bootstrap) => self.capacity.spares.keep(&interpreter, &bootstrap),
+            Err(e) => tracing::warn!("pre-starting the {runtime} runtime: {e}"),
+        }
+    }
+
+    /// Spare runtimes ready now (see [`runtime::spare`]).
+    pub fn spares(&self) -> usize {
+        self.capacity.spares.ready()
     }
 
     /// Stops every warm worker and removes the extracted code.

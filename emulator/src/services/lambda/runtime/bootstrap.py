@@ -1,10 +1,15 @@
-"""crts-emulator's Lambda runtime bootstrap: loads one handler, then serves invocations forever.
+"""crts-emulator's Lambda runtime bootstrap: starts the runtime, loads one function's handler, then serves its
+invocations forever.
 
-Protocol (one JSON object per line): once the handler is loaded (the init phase, which AWS does not count in the
-function's timeout), {"ready": true} on the original stdout; then requests on stdin {"payload": <str>,
-"request_id", "deadline_ms", ...}, results on the original stdout {"ok": <str json>} or {"error": {errorMessage,
-errorType, stackTrace}}, each with "log" (what the handler printed). The handler's own print() goes to a capture buffer and stderr,
-never to the protocol channel. Keep this file compatible with Python 3.8 (the runbook's runtime).
+Protocol (one JSON object per line). `python bootstrap.py [MODULE...]` first imports the modules named (boto3: what
+the runtime has ready before any function's code is loaded) and says {"loaded": [top-level modules it imported]} on
+the original stdout. It then waits on stdin for {"init": {"env": {...}, "task_root": ...}}: the execution
+environment it becomes (the emulator starts one ahead, a "spare", and gives it to the function that needs a new
+worker). It takes that environment, imports the handler (the init phase, which AWS does not count in the function's
+timeout) and says {"ready": true}; then requests come on stdin {"payload": <str>, "request_id", "deadline_ms", ...},
+results go to the original stdout {"ok": <str json>} or {"error": {errorMessage, errorType, stackTrace}}, each with
+"log" (what the handler printed). The handler's own print() goes to a capture buffer and stderr, never to the
+protocol channel. Keep this file compatible with Python 3.8 (the runbook's runtime).
 """
 import importlib
 import io
@@ -117,16 +122,41 @@ def seconds_since_process_start():
         return None
 
 
-def main():
-    init_started = time.time()
-    sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()))
-    handler, init_error = load_handler()
-    init_ms = (time.time() - init_started) * 1000
-    since_start = seconds_since_process_start()
-    if since_start is not None:
-        init_ms = max(init_ms, since_start * 1000)
-    PROTOCOL.write(json.dumps({"ready": True}) + "\n")
+def send(message):
+    PROTOCOL.write(json.dumps(message) + "\n")
     PROTOCOL.flush()
+
+
+def top_level(modules):
+    return set(name.partition(".")[0] for name in modules)
+
+
+def main():
+    before = set(sys.modules)
+    for name in sys.argv[1:]:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass  # the handler's own import of it fails the same way, and says so
+    # What a function's code could otherwise have imported from its own files: the emulator gives this runtime
+    # only to functions whose code holds none of these names.
+    send({"loaded": sorted(top_level(sys.modules) - top_level(before))})
+    since_start = seconds_since_process_start()
+    boot_ms = since_start * 1000 if since_start is not None else 0.0
+
+    line = sys.stdin.readline()
+    if not line:
+        return
+    init = json.loads(line)["init"]
+    init_started = time.time()
+    os.environ.clear()
+    os.environ.update(init["env"])
+    os.chdir(init["task_root"])
+    sys.path.insert(0, init["task_root"])
+    handler, init_error = load_handler()
+    # Lambda's "Init Duration": the runtime's start and the handler's import, not the time spent waiting as a spare.
+    init_ms = boot_ms + (time.time() - init_started) * 1000
+    send({"ready": True})
     for line in sys.stdin:
         request = json.loads(line)
         tee = Tee()
@@ -165,8 +195,7 @@ def main():
         result["log"] = "START RequestId: %s Version: $LATEST\n%sEND RequestId: %s\n%s" % (
             request_id, log, request_id, report_line(request_id, elapsed, init_ms))
         init_ms = None
-        PROTOCOL.write(json.dumps(result) + "\n")
-        PROTOCOL.flush()
+        send(result)
 
 
 if __name__ == "__main__":

@@ -65,13 +65,13 @@ pub async fn resolve(config: &LambdaConfig, runtime: &str) -> Result<Arc<Interpr
 
 async fn find_and_provision(config: &LambdaConfig, runtime: &str) -> Result<Interpreter, String> {
     let (python, why) = find(config, runtime).await?;
-    if imports_boto3(&python).await {
-        return Ok(Interpreter { description: format!("{} ({why}; boto3 importable)", python.display()), python });
+    if has_boto3(&python).await {
+        return Ok(Interpreter { description: format!("{} ({why}; boto3 installed)", python.display()), python });
     }
     let version = version_of(&python).await.unwrap_or_else(|| "unknown".to_owned());
     let venv = config.cache_dir.join(format!("venv-python{version}"));
     let venv_python = venv.join("bin").join("python");
-    if imports_boto3(&venv_python).await {
+    if has_boto3(&venv_python).await {
         return Ok(Interpreter {
             description: format!("{} ({why}; boto3 from the managed virtualenv {})", python.display(), venv.display()),
             python: venv_python,
@@ -160,8 +160,15 @@ async fn runs(python: &Path) -> bool {
     python_ok(python, "import sys").await
 }
 
-async fn imports_boto3(python: &Path) -> bool {
-    python_ok(python, "import boto3").await
+/// Whether boto3 and botocore are installed for the interpreter (found on its import path). Importing them would
+/// take a quarter of a second each time an emulator starts; the runtime imports them anyway (a spare does at once,
+/// see [`super::spare`]), and a broken install fails there with the import's own error.
+async fn has_boto3(python: &Path) -> bool {
+    python_ok(
+        python,
+        "import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ('boto3', 'botocore')))",
+    )
+    .await
 }
 
 async fn python_ok(python: &Path, code: &str) -> bool {
@@ -215,7 +222,7 @@ async fn provision(python: &Path, venv: &Path) -> Result<(), String> {
     if tokio::fs::rename(&temporary, venv).await.is_err() {
         // Someone else finished first: theirs is as good as ours.
         let _ = tokio::fs::remove_dir_all(&temporary).await;
-        if !imports_boto3(&venv.join("bin").join("python")).await {
+        if !has_boto3(&venv.join("bin").join("python")).await {
             return Err(format!("{} exists but its python cannot import boto3; delete it to retry", venv.display()));
         }
     }

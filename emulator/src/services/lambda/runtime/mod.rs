@@ -10,14 +10,17 @@
 //! Python starts at once, each slowed by the others, while a load that keeps the workers busy still adds one; a worker that crashes is dropped (and a new one started on
 //! the next invocation); a worker that exceeds the function's timeout is killed. Every worker of an emulator
 //! holds a place of its [`Capacity`]: when none is free, the least recently used idle worker of any function is
-//! stopped to make room.
+//! stopped to make room. A new worker is a [`spare`] runtime when one suits the function: Python and boto3 already
+//! started, so only the handler's import is left.
 
 pub mod interpreter;
+pub mod spare;
 
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -25,11 +28,50 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 
 use interpreter::Interpreter;
+use spare::Spares;
 
 use crate::store::lock;
 
-/// The bootstrap every worker runs, written to the cache directory once per emulator.
+/// The bootstrap every worker runs, written to the emulator's work directory once.
 pub const BOOTSTRAP: &str = include_str!("bootstrap.py");
+
+/// Writes [`BOOTSTRAP`] into `work_dir` (once) and gives its path.
+pub async fn bootstrap_file(work_dir: &Path) -> Result<PathBuf, String> {
+    let path = work_dir.join("bootstrap.py");
+    if tokio::fs::metadata(&path).await.is_err() {
+        tokio::fs::create_dir_all(work_dir).await.map_err(|e| format!("creating {}: {e}", work_dir.display()))?;
+        let temporary = work_dir.join(format!("bootstrap.py.{}", crate::identity::random_lower_alnum(6)));
+        tokio::fs::write(&temporary, BOOTSTRAP).await.map_err(|e| format!("writing the bootstrap: {e}"))?;
+        tokio::fs::rename(&temporary, &path).await.map_err(|e| format!("writing the bootstrap: {e}"))?;
+    }
+    Ok(path)
+}
+
+/// A runtime's process, its protocol pipes, and whose worker it is.
+pub struct Process {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    label: Label,
+}
+
+/// Whose output a worker's standard error is, for its log lines (a spare's is set when a function takes it).
+pub type Label = Arc<OnceLock<String>>;
+
+/// Reads a worker's standard error (the handler's prints, tracebacks) into debug log lines, so the worker never
+/// blocks on a full pipe.
+fn drain_stderr(child: &mut Child, label: &Label) {
+    if let Some(mut stderr) = child.stderr.take() {
+        let label = Arc::clone(label);
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(&mut stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let function = label.get().map_or("(a spare runtime)", String::as_str);
+                tracing::debug!(%function, "{line}");
+            }
+        });
+    }
+}
 
 /// Everything a worker of one function version needs.
 #[derive(Debug, Clone)]
@@ -66,14 +108,21 @@ pub struct Invocation {
 /// The cap on live workers across every function of one emulator (busy and idle alike). A new worker takes a
 /// place; when none is free, the least recently used idle worker of any function is stopped for it, and when every
 /// worker is busy, the new one waits for a place.
+/// The emulator's [`Spares`] live here too: they become workers of whichever pool takes them.
 pub struct Capacity {
     places: Arc<Semaphore>,
     pools: std::sync::Mutex<Vec<Weak<Pool>>>,
+    pub spares: Arc<Spares>,
 }
 
 impl Capacity {
-    pub fn new(max_workers: usize) -> Arc<Self> {
-        Arc::new(Self { places: Arc::new(Semaphore::new(max_workers.max(1))), pools: Default::default() })
+    /// `replace_spares`: see [`crate::LambdaConfig::replace_spares`].
+    pub fn new(max_workers: usize, replace_spares: bool) -> Arc<Self> {
+        Arc::new(Self {
+            places: Arc::new(Semaphore::new(max_workers.max(1))),
+            pools: Default::default(),
+            spares: Spares::new(replace_spares),
+        })
     }
 
     /// A place for a new worker, stopping the least recently used idle worker if there is none; `None` once
@@ -133,9 +182,10 @@ impl Capacity {
         max_workers.max(1) - self.places.available_permits()
     }
 
-    /// Refuses new workers from now on (the emulator is stopping).
+    /// Refuses new workers from now on, and stops the spares (the emulator is stopping).
     pub fn close(&self) {
         self.places.close();
+        self.spares.close();
     }
 }
 
@@ -149,6 +199,10 @@ pub struct Pool {
     /// Set when the pool shuts down: busy invocations stop waiting and kill their worker.
     closing: tokio::sync::watch::Sender<bool>,
     census: Arc<Census>,
+    /// The top-level modules the function's code provides, and what of its environment Python reads as it
+    /// starts: what decides whether a spare suits it.
+    modules: BTreeSet<String>,
+    start_env: BTreeMap<String, String>,
 }
 
 /// How many workers a pool has and how many are still starting, for invocations deciding whether to wait for
@@ -259,6 +313,8 @@ impl Pool {
         let pool = Arc::new(Self {
             interpreter,
             capacity: Arc::clone(capacity),
+            modules: spare::modules_in(&spec.code_dir),
+            start_env: spare::start_env(&spec.env),
             spec,
             idle: Mutex::new(Vec::new()),
             slots: Semaphore::new(max_workers.max(1)),
@@ -269,8 +325,15 @@ impl Pool {
         pool
     }
 
-    /// Starts one worker ahead of the first invocation, so its Python start-up is not on the request path.
+    /// Gets the first invocation's worker ready ahead: a spare of the interpreter when one suits the function (the
+    /// first invocation takes it and imports the handler: a function updated again at once, as the runbook's
+    /// environment variables follow its creation, costs no start), else a worker of its own, started now.
     pub async fn prewarm(&self) {
+        self.capacity.spares.keep(&self.interpreter, &self.spec.bootstrap);
+        let loaded = self.capacity.spares.loaded(&self.interpreter.python);
+        if self.suits(&spare::start_env(&spare::base_env()), loaded.as_deref()) {
+            return;
+        }
         let Ok(_slot) = self.slots.try_acquire() else { return };
         let Some(place) = self.capacity.try_take() else { return };
         let counted = {
@@ -281,7 +344,7 @@ impl Pool {
             }
             Counted::new(&self.census)
         };
-        match self.spawn(place, counted) {
+        match self.start(place, counted).await {
             Ok(mut worker) => {
                 // Put where invocations look once it has started (meanwhile they wait for it), so that its start
                 // is measured as it happens, not when the first invocation happens to read its ready line.
@@ -490,7 +553,7 @@ impl Pool {
                     return Ok(worker);
                 }
                 counted.spawned = Instant::now();
-                return self.spawn(place, counted).map_err(|e| runtime_error("Runtime.StartError", e));
+                return self.start(place, counted).await.map_err(|e| runtime_error("Runtime.StartError", e));
             }
             if starting > 0 {
                 changed.await;
@@ -534,14 +597,70 @@ impl Pool {
         }
     }
 
-    fn spawn(&self, place: OwnedSemaphorePermit, counted: Counted) -> Result<Worker, String> {
+    /// Whether a spare that imported `loaded` behaves for this function as a start of its own would: the same
+    /// environment as Python starts, and none of the function's modules shadowed by one already imported.
+    /// (`loaded` is unknown before the interpreter's first spare has started.)
+    fn suits(&self, start_env: &BTreeMap<String, String>, loaded: Option<&BTreeSet<String>>) -> bool {
+        *start_env == self.start_env && loaded.is_none_or(|loaded| loaded.is_disjoint(&self.modules))
+    }
+
+    /// A new worker: the interpreter's spare when one suits the function (and another spare is started for the
+    /// next), else a Python process of its own; either is then given the function's environment and code.
+    async fn start(&self, place: OwnedSemaphorePermit, counted: Counted) -> Result<Worker, String> {
         let log_stream = log_stream_name();
+        let mut env = self.spec.env.clone();
+        env.push(("AWS_LAMBDA_LOG_STREAM_NAME".to_owned(), log_stream.clone()));
+        let spare = self
+            .capacity
+            .spares
+            .take(&self.interpreter.python, |spare| self.suits(&spare.start_env, Some(&spare.loaded)))
+            .await;
+        let Process { mut child, mut stdin, stdout, label } = match spare {
+            Some(spare) => {
+                self.capacity.spares.replace(&self.interpreter, &self.spec.bootstrap);
+                spare.process
+            }
+            None => self.spawn(&env)?,
+        };
+        let _ = label.set(self.spec.function_arn.clone());
+        let init = serde_json::json!({
+            "init": {
+                "env": env.iter().cloned().collect::<BTreeMap<String, String>>(),
+                "task_root": self.spec.code_dir,
+            }
+        });
+        let mut line = init.to_string();
+        line.push('\n');
+        if let Err(e) = async {
+            stdin.write_all(line.as_bytes()).await?;
+            stdin.flush().await
+        }
+        .await
+        {
+            let _ = child.start_kill();
+            return Err(format!("the runtime ended before its init: {e}"));
+        }
+        Ok(Worker {
+            child,
+            stdin,
+            stdout,
+            ready: false,
+            ready_line: String::new(),
+            idle_since: Instant::now(),
+            _place: place,
+            log_stream,
+            counted,
+        })
+    }
+
+    /// A Python process of the function's own, started with its environment (what Python reads as it starts
+    /// included), in its code's directory, with nothing imported ahead.
+    fn spawn(&self, env: &[(String, String)]) -> Result<Process, String> {
         let mut child = Command::new(&self.interpreter.python)
             .arg(&self.spec.bootstrap)
             .current_dir(&self.spec.code_dir)
             .env_clear()
-            .envs(self.spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", &log_stream)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -550,27 +669,9 @@ impl Pool {
             .map_err(|e| format!("starting {} failed: {e}", self.interpreter.python.display()))?;
         let stdin = child.stdin.take().ok_or("the worker has no stdin")?;
         let stdout = child.stdout.take().ok_or("the worker has no stdout")?;
-        // Drain stderr (the handler's prints, tracebacks) so the worker never blocks on a full pipe.
-        if let Some(mut stderr) = child.stderr.take() {
-            let function = self.spec.function_arn.clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(&mut stderr).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    tracing::debug!(%function, "{line}");
-                }
-            });
-        }
-        Ok(Worker {
-            child,
-            stdin,
-            stdout: BufReader::new(stdout),
-            ready: false,
-            ready_line: String::new(),
-            idle_since: Instant::now(),
-            _place: place,
-            log_stream,
-            counted,
-        })
+        let label = Label::default();
+        drain_stderr(&mut child, &label);
+        Ok(Process { child, stdin, stdout: BufReader::new(stdout), label })
     }
 }
 
@@ -583,18 +684,28 @@ pub fn log_stream_name() -> String {
 /// How long a worker's init phase may take before it counts against the function's timeout (AWS: 10 s).
 const INIT_LIMIT: Duration = Duration::from_secs(10);
 
-/// Waits for the bootstrap's `{"ready": true}` line (the handler is loaded).
+/// Waits for the bootstrap's `{"ready": true}` line (the handler is loaded), past its `{"loaded": [...]}` line
+/// when the worker did not start as a spare.
 async fn read_ready(worker: &mut Worker) -> std::io::Result<()> {
-    if worker.stdout.read_line(&mut worker.ready_line).await? == 0 {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker exited"));
-    }
-    let line = std::mem::take(&mut worker.ready_line);
-    if serde_json::from_str::<serde_json::Value>(&line).is_ok_and(|v| v["ready"] == true) {
-        worker.ready = true;
-        worker.counted.started();
-        Ok(())
-    } else {
-        Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("expected the ready line, got {line:?}")))
+    loop {
+        if worker.stdout.read_line(&mut worker.ready_line).await? == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the worker exited"));
+        }
+        let line = std::mem::take(&mut worker.ready_line);
+        match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(v) if v["ready"] == true => {
+                worker.ready = true;
+                worker.counted.started();
+                return Ok(());
+            }
+            Ok(v) if v.get("loaded").is_some() => {}
+            _ => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("expected the ready line, got {line:?}"),
+                ));
+            }
+        }
     }
 }
 
