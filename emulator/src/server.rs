@@ -35,6 +35,8 @@ pub struct Emulator {
     task: Option<JoinHandle<()>>,
     /// Stops idle Lambda workers periodically; aborted when the emulator stops.
     reaper: JoinHandle<()>,
+    /// Runtimes being got ready ([`crate::LambdaConfig::prestart`]): stopped with the emulator.
+    prestarts: Vec<tokio::task::AbortHandle>,
 }
 
 /// The Batch jobs of one emulator instance (see [`Emulator::jobs`]).
@@ -77,12 +79,18 @@ impl Emulator {
                 }
             }
         });
-        for runtime in state.config.lambda.prestart.clone() {
-            let state = Arc::clone(&state);
-            tokio::spawn(async move { state.lambda.prestart(&runtime).await });
-        }
+        let prestarts = state
+            .config
+            .lambda
+            .prestart
+            .iter()
+            .map(|runtime| {
+                let (state, runtime) = (Arc::clone(&state), runtime.clone());
+                tokio::spawn(async move { state.lambda.prestart(&runtime).await }).abort_handle()
+            })
+            .collect();
         tracing::debug!(%endpoint, "emulator listening");
-        Ok(Self { addr, endpoint, state, shutdown: Some(tx), task: Some(task), reaper })
+        Ok(Self { addr, endpoint, state, shutdown: Some(tx), task: Some(task), reaper, prestarts })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -144,6 +152,7 @@ impl Emulator {
 
     fn stop_listener(&mut self) {
         self.reaper.abort();
+        self.prestarts.iter().for_each(tokio::task::AbortHandle::abort);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -291,6 +291,7 @@ def lambda_handler(event, context):
         "cwd_is_task_root": os.getcwd() == os.environ.get("LAMBDA_TASK_ROOT"),
         "path0_is_task_root": sys.path[0] == os.environ.get("LAMBDA_TASK_ROOT"),
         "hash_randomization": sys.flags.hash_randomization,
+        "argv": sys.argv[1:],
         "pid": os.getpid(),
     }
 "#;
@@ -313,7 +314,8 @@ async fn introspect(lambda: &aws_sdk_lambda::Client, name: &str) -> (serde_json:
 
 /// Waits until the emulator has `n` spare runtimes ready.
 async fn spares(emulator: &crts_emulator::Emulator, n: usize) {
-    for _ in 0..200 {
+    // Resolving the interpreter may first install boto3 into the managed virtualenv.
+    for _ in 0..1200 {
         if emulator.state().lambda.spares() == n {
             return;
         }
@@ -333,6 +335,9 @@ async fn a_spare_runtime_becomes_a_worker_only_for_functions_it_cannot_behave_di
     };
     let emulator = crts_emulator::Emulator::start(config).await.expect("start");
     spares(&emulator, 1).await;
+    // The spare waits: that time is not the function's init.
+    let waited = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
 
     let lambda =
         function_with(emulator.endpoint(), "spared", &[("lambda_function.py", INTROSPECT)], &[("COLOUR", "blue")])
@@ -345,7 +350,16 @@ async fn a_spare_runtime_becomes_a_worker_only_for_functions_it_cannot_behave_di
     assert_eq!(seen["tz"], ":UTC", "{seen}");
     assert_eq!(seen["cwd_is_task_root"], true, "{seen}");
     assert_eq!(seen["path0_is_task_root"], true, "{seen}");
-    assert!(report.contains("\tInit Duration: "), "the first invocation reports its init: {report}");
+    assert_eq!(seen["argv"], serde_json::json!([]), "the argv of a runtime started for it: {seen}");
+    let init_ms: f64 = report
+        .split("Init Duration: ")
+        .nth(1)
+        .and_then(|rest| rest.split(" ms").next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("the first invocation reports its init: {report}"));
+    let waited_ms = waited.elapsed().as_secs_f64() * 1e3;
+    // Its own start and the handler's import; counting the wait would make it longer than `waited` itself.
+    assert!(init_ms > 0.0 && init_ms < waited_ms, "Init Duration {init_ms} ms, the spare waited {waited_ms} ms");
     spares(&emulator, 1).await;
 
     // Its own boto3 in the package: a spare would have imported the installed one.

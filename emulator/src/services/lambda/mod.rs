@@ -266,6 +266,10 @@ impl Lambda {
             // CreateFunction says what is wrong, to the client that asks for the runtime.
             Err(_) => return,
         };
+        // Stopped meanwhile: its work directory is gone, and stays gone.
+        if self.capacity.spares.closed() {
+            return;
+        }
         match runtime::bootstrap_file(&self.work_dir).await {
             Ok(bootstrap) => self.capacity.spares.keep(&interpreter, &bootstrap),
             Err(e) => tracing::warn!("pre-starting the {runtime} runtime: {e}"),

@@ -141,6 +141,7 @@ def main():
     # What a function's code could otherwise have imported from its own files: the emulator gives this runtime
     # only to functions whose code holds none of these names.
     send({"loaded": sorted(top_level(sys.modules) - top_level(before))})
+    del sys.argv[1:]  # the handler sees the argv of a runtime started for it
     since_start = seconds_since_process_start()
     boot_ms = since_start * 1000 if since_start is not None else 0.0
 

@@ -251,18 +251,22 @@ struct Counted {
     census: Arc<Census>,
     spawned: Instant,
     starting: bool,
+    /// A Python start of its own (not a spare's): its time is what the next start would cost.
+    cold: bool,
 }
 
 impl Counted {
     fn new(census: &Arc<Census>) -> Self {
         census.live.fetch_add(1, Ordering::SeqCst);
         census.starting.fetch_add(1, Ordering::SeqCst);
-        Self { census: Arc::clone(census), spawned: Instant::now(), starting: true }
+        Self { census: Arc::clone(census), spawned: Instant::now(), starting: true, cold: false }
     }
 
     fn started(&mut self) {
         if std::mem::replace(&mut self.starting, false) {
-            *lock(&self.census.last_start) = Some(self.spawned.elapsed());
+            if self.cold {
+                *lock(&self.census.last_start) = Some(self.spawned.elapsed());
+            }
             self.census.starting.fetch_sub(1, Ordering::SeqCst);
             self.census.changed.notify_waiters();
         }
@@ -329,9 +333,8 @@ impl Pool {
     /// first invocation takes it and imports the handler: a function updated again at once, as the runbook's
     /// environment variables follow its creation, costs no start), else a worker of its own, started now.
     pub async fn prewarm(&self) {
-        self.capacity.spares.keep(&self.interpreter, &self.spec.bootstrap);
-        let loaded = self.capacity.spares.loaded(&self.interpreter.python);
-        if self.suits(&spare::start_env(&spare::base_env()), loaded.as_deref()) {
+        if self.spares_suit() {
+            self.capacity.spares.keep(&self.interpreter, &self.spec.bootstrap);
             return;
         }
         let Ok(_slot) = self.slots.try_acquire() else { return };
@@ -599,9 +602,20 @@ impl Pool {
 
     /// Whether a spare that imported `loaded` behaves for this function as a start of its own would: the same
     /// environment as Python starts, and none of the function's modules shadowed by one already imported.
-    /// (`loaded` is unknown before the interpreter's first spare has started.)
+    /// (`loaded` is unknown before the interpreter's first spare has started: then the modules a spare imports
+    /// first stand for it.)
     fn suits(&self, start_env: &BTreeMap<String, String>, loaded: Option<&BTreeSet<String>>) -> bool {
-        *start_env == self.start_env && loaded.is_none_or(|loaded| loaded.is_disjoint(&self.modules))
+        *start_env == self.start_env
+            && match loaded {
+                Some(loaded) => loaded.is_disjoint(&self.modules),
+                None => spare::PRELOAD.iter().all(|module| !self.modules.contains(*module)),
+            }
+    }
+
+    /// Whether this interpreter's spares suit the function, as far as can be told before one is there.
+    fn spares_suit(&self) -> bool {
+        let loaded = self.capacity.spares.loaded(&self.interpreter.python);
+        self.suits(&spare::start_env(&spare::base_env()), loaded.as_deref())
     }
 
     /// A new worker: the interpreter's spare when one suits the function (and another spare is started for the
@@ -610,19 +624,14 @@ impl Pool {
         let log_stream = log_stream_name();
         let mut env = self.spec.env.clone();
         env.push(("AWS_LAMBDA_LOG_STREAM_NAME".to_owned(), log_stream.clone()));
-        let spare = self
-            .capacity
-            .spares
-            .take(&self.interpreter.python, |spare| self.suits(&spare.start_env, Some(&spare.loaded)))
-            .await;
-        let Process { mut child, mut stdin, stdout, label } = match spare {
-            Some(spare) => {
-                self.capacity.spares.replace(&self.interpreter, &self.spec.bootstrap);
-                spare.process
+        // A function spares cannot serve does not wait for one that is starting.
+        let spare = match self.spares_suit() {
+            true => {
+                let python = &self.interpreter.python;
+                self.capacity.spares.take(python, |spare| self.suits(&spare.start_env, Some(&spare.loaded))).await
             }
-            None => self.spawn(&env)?,
+            false => None,
         };
-        let _ = label.set(self.spec.function_arn.clone());
         let init = serde_json::json!({
             "init": {
                 "env": env.iter().cloned().collect::<BTreeMap<String, String>>(),
@@ -631,15 +640,29 @@ impl Pool {
         });
         let mut line = init.to_string();
         line.push('\n');
-        if let Err(e) = async {
-            stdin.write_all(line.as_bytes()).await?;
-            stdin.flush().await
-        }
-        .await
-        {
-            let _ = child.start_kill();
-            return Err(format!("the runtime ended before its init: {e}"));
-        }
+        let mut counted = counted;
+        let process = match spare {
+            Some(spare) => {
+                self.capacity.spares.replace(&self.interpreter, &self.spec.bootstrap);
+                match give_init(spare.process, &line, &self.spec.function_arn).await {
+                    Ok(process) => Ok(process),
+                    // It ended after it was taken (killed from outside): a start of the function's own instead.
+                    Err(e) => {
+                        tracing::debug!("a spare ended before its init ({e}): starting a worker of its own");
+                        Err(())
+                    }
+                }
+            }
+            None => Err(()),
+        };
+        let Process { child, stdin, stdout, .. } = match process {
+            Ok(process) => process,
+            Err(()) => {
+                // Only a start of its own measures what the next one would cost (see `Census::patience`).
+                counted.cold = true;
+                give_init(self.spawn(&env)?, &line, &self.spec.function_arn).await?
+            }
+        };
         Ok(Worker {
             child,
             stdin,
@@ -672,6 +695,23 @@ impl Pool {
         let label = Label::default();
         drain_stderr(&mut child, &label);
         Ok(Process { child, stdin, stdout: BufReader::new(stdout), label })
+    }
+}
+
+/// Gives a runtime its function's environment and code (the bootstrap's init line), and its log lines' label.
+async fn give_init(process: Process, line: &str, function_arn: &str) -> Result<Process, String> {
+    let Process { mut child, mut stdin, stdout, label } = process;
+    let _ = label.set(function_arn.to_owned());
+    let written = async {
+        stdin.write_all(line.as_bytes()).await?;
+        stdin.flush().await
+    };
+    match written.await {
+        Ok(()) => Ok(Process { child, stdin, stdout, label }),
+        Err(e) => {
+            let _ = child.start_kill();
+            Err(format!("the runtime ended before its init: {e}"))
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 use super::interpreter::Interpreter;
 use super::{INIT_LIMIT, Label, Process};
@@ -27,7 +27,7 @@ use crate::store::lock;
 
 /// What a spare imports before any function's code: what the Python runtime on AWS has at hand, and what our
 /// handlers import first.
-const PRELOAD: &[&str] = &["boto3"];
+pub const PRELOAD: &[&str] = &["boto3"];
 
 /// The variables of the machine that every worker gets (its own environment is otherwise not inherited).
 pub const HOST_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"];
@@ -47,14 +47,14 @@ pub fn base_env() -> Vec<(String, String)> {
     env
 }
 
-/// Whether Python (or the dynamic loader) reads the variable as the process starts, so that setting it afterwards
-/// would not have the same effect: interpreter options (`PYTHONPATH`, `PYTHONHASHSEED`, ...), the locale, the
-/// user site directory (`HOME`), the loader's `LD_*`, the time zone and the temporary directory.
+/// Whether the variable is read as the process starts or as a spare imports [`PRELOAD`], so that setting it
+/// afterwards would not have the same effect: interpreter options (`PYTHONPATH`, `PYTHONHASHSEED`, ...), the
+/// locale, the user site directory (`HOME`), the dynamic loader's `LD_*` and glibc's `MALLOC_*`/`GLIBC_TUNABLES`,
+/// OpenSSL's `OPENSSL_*` (read as `ssl` is imported), botocore's `BOTO_DISABLE_CRT`, the time zone and the
+/// temporary directory.
 pub fn read_at_start(name: &str) -> bool {
-    name.starts_with("PYTHON")
-        || name.starts_with("LD_")
-        || name.starts_with("LC_")
-        || matches!(name, "LANG" | "LANGUAGE" | "HOME" | "TZ" | "TMPDIR")
+    ["PYTHON", "LD_", "LC_", "MALLOC_", "OPENSSL_"].iter().any(|prefix| name.starts_with(prefix))
+        || matches!(name, "LANG" | "LANGUAGE" | "HOME" | "TZ" | "TMPDIR" | "GLIBC_TUNABLES" | "BOTO_DISABLE_CRT")
 }
 
 /// The part of an environment (later entries win, as for a process) that [`read_at_start`].
@@ -70,8 +70,8 @@ pub fn modules_in(code_dir: &Path) -> BTreeSet<String> {
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if is_dir {
+            // A link to a folder (a package unzipped as `boto3 -> vendor/boto3`) is a package too.
+            if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir()) {
                 return Some(name);
             }
             let (stem, _) = name.split_once('.')?;
@@ -91,8 +91,8 @@ pub struct Spare {
 }
 
 impl Spare {
-    /// Starts one and waits until it has imported [`PRELOAD`].
-    async fn start(python: &Path, bootstrap: &Path) -> Result<Self, String> {
+    /// Starts one and waits until it has imported [`PRELOAD`] (or `closing` is set: it is then killed).
+    async fn start(python: &Path, bootstrap: &Path, mut closing: watch::Receiver<bool>) -> Result<Self, String> {
         let env = base_env();
         let mut child = Command::new(python)
             .arg(bootstrap)
@@ -111,10 +111,12 @@ impl Spare {
         let label = Label::default();
         super::drain_stderr(&mut child, &label);
         let mut line = String::new();
-        let read = tokio::time::timeout(INIT_LIMIT, stdout.read_line(&mut line))
-            .await
-            .map_err(|_| format!("no answer in {INIT_LIMIT:?}"))?
-            .map_err(|e| e.to_string())?;
+        let read = tokio::select! {
+            read = tokio::time::timeout(INIT_LIMIT, stdout.read_line(&mut line)) => read,
+            // Dropped, so killed (kill_on_drop).
+            _ = closing.wait_for(|closing| *closing) => return Err("the emulator is stopping".to_owned()),
+        };
+        let read = read.map_err(|_| format!("no answer in {INIT_LIMIT:?}"))?.map_err(|e| e.to_string())?;
         let answer: serde_json::Value = serde_json::from_str(&line)
             .map_err(|_| format!("expected the loaded line, got {line:?} ({read} bytes)"))?;
         let loaded = answer["loaded"]
@@ -133,11 +135,12 @@ impl Spare {
 }
 
 /// The spares of one emulator: at most one per interpreter, starting or ready.
-#[derive(Default)]
 pub struct Spares {
     state: std::sync::Mutex<State>,
     /// Whether a spare that becomes a worker is replaced at once ([`crate::LambdaConfig::replace_spares`]).
     replace: bool,
+    /// Set when the emulator stops: a spare still starting is killed at once.
+    closing: watch::Sender<bool>,
 }
 
 #[derive(Default)]
@@ -150,14 +153,14 @@ struct State {
 }
 
 enum Slot {
-    /// Woken when it is ready or failed.
-    Starting(Arc<Notify>),
+    /// Set to true when it is ready or failed (a watch keeps its value: a waiter that comes late sees it).
+    Starting(watch::Receiver<bool>),
     Ready(Box<Spare>),
 }
 
 impl Spares {
     pub fn new(replace: bool) -> Arc<Self> {
-        Arc::new(Self { replace, ..Self::default() })
+        Arc::new(Self { state: Default::default(), replace, closing: watch::Sender::new(false) })
     }
 
     /// After a spare of `interpreter` became a worker: another, when they are replaced.
@@ -170,18 +173,18 @@ impl Spares {
     /// Makes sure a spare of `interpreter` is ready or on its way.
     pub fn keep(self: &Arc<Self>, interpreter: &Arc<Interpreter>, bootstrap: &Path) {
         let python = interpreter.python.clone();
-        let done = Arc::new(Notify::new());
+        let (done, starting) = watch::channel(false);
         {
             let mut state = lock(&self.state);
             if state.closed || state.slots.contains_key(&python) {
                 return;
             }
-            state.slots.insert(python.clone(), Slot::Starting(Arc::clone(&done)));
+            state.slots.insert(python.clone(), Slot::Starting(starting));
         }
         let (spares, bootstrap) = (Arc::clone(self), bootstrap.to_path_buf());
         tokio::spawn(async move {
             let started = Instant::now();
-            let spare = Spare::start(&python, &bootstrap).await;
+            let spare = Spare::start(&python, &bootstrap, spares.closing.subscribe()).await;
             let mut state = lock(&spares.state);
             match spare {
                 Ok(spare) if !state.closed => {
@@ -197,7 +200,7 @@ impl Spares {
                     state.slots.remove(&python);
                 }
             }
-            done.notify_waiters();
+            done.send_replace(true);
         });
     }
 
@@ -218,23 +221,19 @@ impl Spares {
                 _ => None,
             }
         };
-        let done = {
+        let mut starting = {
             let mut state = lock(&self.state);
             if let Some(spare) = ready(&mut state) {
                 return Some(spare);
             }
             match state.slots.get(python) {
-                Some(Slot::Starting(done)) => Arc::clone(done),
+                Some(Slot::Starting(starting)) => starting.clone(),
                 _ => return None,
             }
         };
-        // Waiting for the one starting beats a start of our own, which would begin where it already is.
-        let notified = done.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if matches!(lock(&self.state).slots.get(python), Some(Slot::Starting(_))) {
-            notified.await;
-        }
+        // Waiting for the one starting beats a start of our own, which would begin where it already is (its own
+        // start is bounded; the bound here only guards against a start that never says how it ended).
+        let _ = tokio::time::timeout(INIT_LIMIT, starting.wait_for(|done| *done)).await;
         ready(&mut lock(&self.state))
     }
 
@@ -243,11 +242,17 @@ impl Spares {
         lock(&self.state).loaded.get(python).cloned()
     }
 
-    /// Stops the spares that have waited longer than `max_idle`; returns how many.
+    /// Stops the spares that have waited longer than `max_idle`; returns how many (a spare that ended meanwhile
+    /// is removed too).
     pub fn reap(&self, max_idle: Duration) -> usize {
         let mut state = lock(&self.state);
         let before = state.slots.len();
-        state.slots.retain(|_, slot| !matches!(slot, Slot::Ready(spare) if spare.ready_since.elapsed() >= max_idle));
+        state.slots.retain(|_, slot| match slot {
+            Slot::Ready(spare) => {
+                spare.ready_since.elapsed() < max_idle && matches!(spare.process.child.try_wait(), Ok(None))
+            }
+            Slot::Starting(_) => true,
+        });
         before - state.slots.len()
     }
 
@@ -255,8 +260,14 @@ impl Spares {
     pub fn close(&self) {
         let mut state = lock(&self.state);
         state.closed = true;
-        // Dropped, so killed (kill_on_drop); one still starting is stopped when it is ready.
+        // Dropped, so killed (kill_on_drop); one still starting is killed by its start, told by `closing`.
         state.slots.retain(|_, slot| matches!(slot, Slot::Starting(_)));
+        self.closing.send_replace(true);
+    }
+
+    /// Whether the emulator is stopping.
+    pub fn closed(&self) -> bool {
+        lock(&self.state).closed
     }
 
     /// Spares ready now, for tests.
@@ -271,7 +282,9 @@ mod tests {
 
     #[test]
     fn what_python_reads_as_it_starts() {
-        for name in ["PYTHONPATH", "PYTHONHASHSEED", "LD_PRELOAD", "LC_CTYPE", "LANG", "HOME", "TZ", "TMPDIR"] {
+        for name in
+            ["PYTHONPATH", "PYTHONHASHSEED", "LD_PRELOAD", "LC_CTYPE", "LANG", "HOME", "TZ", "TMPDIR", "OPENSSL_CONF"]
+        {
             assert!(read_at_start(name), "{name}");
         }
         for name in ["PATH", "aws_jobqueue", "AWS_REGION", "_HANDLER", "LAMBDA_TASK_ROOT"] {
@@ -286,6 +299,7 @@ mod tests {
     fn the_modules_a_function_ships() {
         let dir = std::env::temp_dir().join(format!("crts-modules-{}", crate::identity::random_lower_alnum(8)));
         std::fs::create_dir_all(dir.join("boto3")).expect("package");
+        std::os::unix::fs::symlink(dir.join("boto3"), dir.join("linked")).expect("a link to a package");
         for file in
             ["lambda_function.py", "helpers.pyc", "fast.cpython-38-x86_64-linux-gnu.so", "README.md", "data.json"]
         {
@@ -293,6 +307,6 @@ mod tests {
         }
         let names: Vec<String> = modules_in(&dir).into_iter().collect();
         let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(names, ["boto3", "fast", "helpers", "lambda_function"]);
+        assert_eq!(names, ["boto3", "fast", "helpers", "lambda_function", "linked"]);
     }
 }
