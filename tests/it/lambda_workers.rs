@@ -228,9 +228,9 @@ async fn serve_stopped_with_sigterm_or_ctrl_c_exits_0_within_its_grace_and_leave
     }
 }
 
-/// A burst of quick requests on a function just created (its one pre-started worker still starting) is served by
-/// that worker in turn, not by one Python start per request; requests that keep workers busy still get workers of
-/// their own, so long handlers run side by side.
+/// A burst of quick requests on a function just created (the worker its first request took still starting) is
+/// served by that worker in turn, not by one Python start per request; requests that keep workers busy still get
+/// workers of their own, so long handlers run side by side.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_waits_for_the_starting_worker_and_long_handlers_still_run_side_by_side() {
     const NAPPING: &str = "import os, time\n\ndef lambda_handler(event, context):\n    time.sleep(event.get('nap', 0))\n    return {'pid': os.getpid()}\n";

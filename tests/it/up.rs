@@ -255,7 +255,8 @@ fn up_stopped_while_it_starts_exits_0_and_leaves_no_worker() {
     let stdout = child.stdout.take().expect("piped stdout");
     let printed = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
     let mut lines = BufReader::new(stderr).lines().map_while(Result::ok);
-    // The function's step has started a worker for it (its first invocation's).
+    // By the function's step, a Python runtime for it runs: the spare up started with the emulator, which its first
+    // invocation takes.
     let seen: Vec<String> = lines.by_ref().take_while(|l| !l.contains("step lambda.function: passed")).collect();
     let pid = child.id();
     let workers = children_of(pid);
