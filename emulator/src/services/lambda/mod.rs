@@ -234,7 +234,10 @@ impl Lambda {
         }
         stopped += self.capacity.spares.reap(self.config.idle_timeout);
         if stopped > 0 {
-            tracing::debug!("stopped {stopped} Lambda workers idle for over {:?}", self.config.idle_timeout);
+            tracing::debug!(
+                "stopped {stopped} Lambda workers and spare runtimes idle for over {:?}",
+                self.config.idle_timeout
+            );
         }
     }
 
