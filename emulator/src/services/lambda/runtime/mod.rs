@@ -55,6 +55,35 @@ pub struct Process {
     label: Label,
 }
 
+impl Process {
+    /// `python bootstrap [PRELOAD...]` in `dir` with exactly `env`; killed when dropped.
+    fn spawn(
+        python: &Path,
+        bootstrap: &Path,
+        preload: &[&str],
+        dir: &Path,
+        env: &[(String, String)],
+    ) -> Result<Self, String> {
+        let mut child = Command::new(python)
+            .arg(bootstrap)
+            .args(preload)
+            .current_dir(dir)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("starting {} failed: {e}", python.display()))?;
+        let stdin = child.stdin.take().ok_or("the runtime has no stdin")?;
+        let stdout = child.stdout.take().ok_or("the runtime has no stdout")?;
+        let label = Label::default();
+        drain_stderr(&mut child, &label);
+        Ok(Self { child, stdin, stdout: BufReader::new(stdout), label })
+    }
+}
+
 /// Whose output a worker's standard error is, for its log lines (a spare's is set when a function takes it).
 pub type Label = Arc<OnceLock<String>>;
 
@@ -679,22 +708,7 @@ impl Pool {
     /// A Python process of the function's own, started with its environment (what Python reads as it starts
     /// included), in its code's directory, with nothing imported ahead.
     fn spawn(&self, env: &[(String, String)]) -> Result<Process, String> {
-        let mut child = Command::new(&self.interpreter.python)
-            .arg(&self.spec.bootstrap)
-            .current_dir(&self.spec.code_dir)
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("starting {} failed: {e}", self.interpreter.python.display()))?;
-        let stdin = child.stdin.take().ok_or("the worker has no stdin")?;
-        let stdout = child.stdout.take().ok_or("the worker has no stdout")?;
-        let label = Label::default();
-        drain_stderr(&mut child, &label);
-        Ok(Process { child, stdin, stdout: BufReader::new(stdout), label })
+        Process::spawn(&self.interpreter.python, &self.spec.bootstrap, &[], &self.spec.code_dir, env)
     }
 }
 

@@ -13,16 +13,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
+use tokio::io::AsyncBufReadExt;
 use tokio::sync::watch;
 
 use super::interpreter::Interpreter;
-use super::{INIT_LIMIT, Label, Process};
+use super::{INIT_LIMIT, Process};
 use crate::store::lock;
 
 /// What a spare imports before any function's code: what the Python runtime on AWS has at hand, and what our
@@ -94,22 +92,8 @@ impl Spare {
     /// Starts one and waits until it has imported [`PRELOAD`] (or `closing` is set: it is then killed).
     async fn start(python: &Path, bootstrap: &Path, mut closing: watch::Receiver<bool>) -> Result<Self, String> {
         let env = base_env();
-        let mut child = Command::new(python)
-            .arg(bootstrap)
-            .args(PRELOAD)
-            .current_dir(bootstrap.parent().unwrap_or(Path::new("/")))
-            .env_clear()
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("starting {} failed: {e}", python.display()))?;
-        let stdin = child.stdin.take().ok_or("the spare has no stdin")?;
-        let mut stdout = BufReader::new(child.stdout.take().ok_or("the spare has no stdout")?);
-        let label = Label::default();
-        super::drain_stderr(&mut child, &label);
+        let dir = bootstrap.parent().unwrap_or(Path::new("/"));
+        let Process { child, stdin, mut stdout, label } = Process::spawn(python, bootstrap, PRELOAD, dir, &env)?;
         let mut line = String::new();
         let read = tokio::select! {
             read = tokio::time::timeout(INIT_LIMIT, stdout.read_line(&mut line)) => read,
