@@ -87,8 +87,8 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts Chromium with a fresh profile in a temporary directory, connects to its DevTools endpoint and
-    /// attaches to its page.
+    /// Starts Chromium with a fresh profile in a temporary directory, speaks the DevTools Protocol with it on its
+    /// pipe (descriptors 3 and 4) and attaches to its page.
     pub async fn start() -> Result<Self, Unavailable> {
         let chromium = find_binary("CRTS_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"])?;
         let started = Instant::now();

@@ -259,8 +259,7 @@ impl Runner {
             });
             tokio::time::sleep(spec.state_duration).await;
             execution.update(|s| s.status = "STARTING");
-            let name = format!("crts-batch-{task_id}");
-            let outcome = self.attempt(docker, spec, &image, &name, &task_id, attempt, execution, logs).await;
+            let outcome = self.attempt(docker, spec, &image, &task_id, attempt, execution, logs).await;
             tracing::debug!(job = %spec.job_id, attempt, "attempt ended after {:?}", began.elapsed());
             let stopped = now();
             let (status_reason, exit_code, reason) = match &outcome {
@@ -302,7 +301,7 @@ impl Runner {
                 }
             });
             // The container goes once its state is told: its removal is not the job's time.
-            remove(docker, &name).await;
+            remove(docker, &container_name(&task_id)).await;
             if last {
                 return;
             }
@@ -352,12 +351,12 @@ impl Runner {
         docker: &Docker,
         spec: &JobSpec,
         image: &str,
-        name: &str,
         task_id: &str,
         attempt: u32,
         execution: &Execution,
         logs: &Arc<dyn LogSink>,
     ) -> Attempt {
+        let name = &container_name(task_id);
         let batch_env = [
             ("AWS_BATCH_JOB_ID", spec.job_id.clone()),
             ("AWS_BATCH_JOB_ATTEMPT", attempt.to_string()),
@@ -516,7 +515,12 @@ pub(crate) fn log_stream(definition_name: &str, task_id: &str) -> String {
     format!("{definition_name}/default/{task_id}")
 }
 
-/// A `docker logs --timestamps` line as a log event: its RFC 3339 timestamp in milliseconds, and the rest.
+/// The container of one attempt (its task).
+fn container_name(task_id: &str) -> String {
+    format!("crts-batch-{task_id}")
+}
+
+/// A line of the engine's log stream (asked with timestamps) as a log event: its RFC 3339 timestamp in milliseconds, and the rest.
 fn timestamped(line: &str) -> Option<(i64, String)> {
     let (stamp, message) = line.split_once(' ').unwrap_or((line, ""));
     let at = chrono::DateTime::parse_from_rfc3339(stamp).ok()?.timestamp_millis();

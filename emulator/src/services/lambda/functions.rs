@@ -293,7 +293,7 @@ fn read(call: &Call<'_, Arc<dyn Env>>, reference: &str) -> AwsResult<Function> {
         .ok_or_else(|| not_found(&arn))
 }
 
-/// Applies a change to a function: new revision, workers retired, a new worker pre-started.
+/// Applies a change to a function: new revision, workers retired, the next worker got ready (see [`prewarm`]).
 fn update(
     call: &Call<'_, Arc<dyn Env>>,
     reference: &str,
@@ -446,7 +446,8 @@ async fn extract(zip: &[u8], dir: &std::path::Path) -> AwsResult<()> {
     })
 }
 
-/// Starts the function's interpreter and one worker in the background, so the first invocation is warm.
+/// Resolves the function's interpreter and gets its first worker ready in the background ([`Pool::prewarm`]: a
+/// spare runtime, or a worker of its own), so the first invocation does not pay a Python start.
 pub(super) fn prewarm(state: &Arc<dyn Env>, account: &str, region: &str, name: &str) {
     let (state, account, region, name) = (Arc::clone(state), account.to_owned(), region.to_owned(), name.to_owned());
     tokio::spawn(async move {

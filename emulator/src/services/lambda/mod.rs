@@ -274,7 +274,7 @@ impl Lambda {
             return;
         }
         match runtime::bootstrap_file(&self.work_dir).await {
-            Ok(bootstrap) => self.capacity.spares.keep(&interpreter, &bootstrap),
+            Ok(bootstrap) => self.capacity.spares.keep(&interpreter.python, &bootstrap),
             Err(e) => tracing::warn!("pre-starting the {runtime} runtime: {e}"),
         }
     }

@@ -1,4 +1,4 @@
-//! Which Python runs a function, and making sure it can `import boto3`.
+//! Which Python runs a function, and making sure it has boto3 installed.
 //!
 //! Preference: the configured interpreter (`CRTS_PYTHON`), else one matching the runtime (`python3.8` for
 //! `python3.8`, found on PATH or under pyenv), else `python3`. If it lacks boto3, a virtualenv is made in the
@@ -223,7 +223,10 @@ async fn provision(python: &Path, venv: &Path) -> Result<(), String> {
         // Someone else finished first: theirs is as good as ours.
         let _ = tokio::fs::remove_dir_all(&temporary).await;
         if !has_boto3(&venv.join("bin").join("python")).await {
-            return Err(format!("{} exists but its python cannot import boto3; delete it to retry", venv.display()));
+            return Err(format!(
+                "{} exists but boto3 is not installed for its python; delete it to retry",
+                venv.display()
+            ));
         }
     }
     Ok(())

@@ -363,7 +363,7 @@ impl Pool {
     /// environment variables follow its creation, costs no start), else a worker of its own, started now.
     pub async fn prewarm(&self) {
         if self.spares_suit() {
-            self.capacity.spares.keep(&self.interpreter, &self.spec.bootstrap);
+            self.capacity.spares.keep(&self.interpreter.python, &self.spec.bootstrap);
             return;
         }
         let Ok(_slot) = self.slots.try_acquire() else { return };
@@ -427,7 +427,7 @@ impl Pool {
 
     async fn invoke_on_a_worker(&self, request_id: &str, payload: &str) -> Invocation {
         let Ok(_slot) = self.slots.acquire().await else {
-            return runtime_error("Runtime.Unavailable", "the function's workers are shutting down".to_owned());
+            return shutting_down();
         };
         let mut worker = match self.worker().await {
             Ok(worker) => worker,
@@ -544,10 +544,7 @@ impl Pool {
             tokio::pin!(changed);
             changed.as_mut().enable();
             if *self.closing.borrow() {
-                return Err(runtime_error(
-                    "Runtime.Unavailable",
-                    "the function's workers are shutting down".to_owned(),
-                ));
+                return Err(shutting_down());
             }
             let (starting, left, counted) = {
                 // Decided under the idle list's lock, and counted before it is released: two invocations never
@@ -574,10 +571,7 @@ impl Pool {
             };
             if let Some(mut counted) = counted {
                 let Some(place) = self.capacity.take().await.filter(|_| !*self.closing.borrow()) else {
-                    return Err(runtime_error(
-                        "Runtime.Unavailable",
-                        "the function's workers are shutting down".to_owned(),
-                    ));
+                    return Err(shutting_down());
                 };
                 // A worker of this pool freed meanwhile is taken rather than started (waiting for a place may have
                 // taken a while).
@@ -633,8 +627,8 @@ impl Pool {
     /// environment as Python starts, and none of the function's modules shadowed by one already imported.
     /// (`loaded` is unknown before the interpreter's first spare has started: then the modules a spare imports
     /// first stand for it.)
-    fn suits(&self, start_env: &BTreeMap<String, String>, loaded: Option<&BTreeSet<String>>) -> bool {
-        *start_env == self.start_env
+    fn suits(&self, loaded: Option<&BTreeSet<String>>) -> bool {
+        self.capacity.spares.start_env == self.start_env
             && match loaded {
                 Some(loaded) => loaded.is_disjoint(&self.modules),
                 None => spare::PRELOAD.iter().all(|module| !self.modules.contains(*module)),
@@ -643,24 +637,15 @@ impl Pool {
 
     /// Whether this interpreter's spares suit the function, as far as can be told before one is there.
     fn spares_suit(&self) -> bool {
-        let loaded = self.capacity.spares.loaded(&self.interpreter.python);
-        self.suits(&spare::start_env(&spare::base_env()), loaded.as_deref())
+        self.suits(self.capacity.spares.loaded(&self.interpreter.python).as_deref())
     }
 
     /// A new worker: the interpreter's spare when one suits the function (and another spare is started for the
     /// next), else a Python process of its own; either is then given the function's environment and code.
-    async fn start(&self, place: OwnedSemaphorePermit, counted: Counted) -> Result<Worker, String> {
+    async fn start(&self, place: OwnedSemaphorePermit, mut counted: Counted) -> Result<Worker, String> {
         let log_stream = log_stream_name();
         let mut env = self.spec.env.clone();
         env.push(("AWS_LAMBDA_LOG_STREAM_NAME".to_owned(), log_stream.clone()));
-        // A function spares cannot serve does not wait for one that is starting.
-        let spare = match self.spares_suit() {
-            true => {
-                let python = &self.interpreter.python;
-                self.capacity.spares.take(python, |spare| self.suits(&spare.start_env, Some(&spare.loaded))).await
-            }
-            false => None,
-        };
         let init = serde_json::json!({
             "init": {
                 "env": env.iter().cloned().collect::<BTreeMap<String, String>>(),
@@ -669,24 +654,29 @@ impl Pool {
         });
         let mut line = init.to_string();
         line.push('\n');
-        let mut counted = counted;
-        let process = match spare {
-            Some(spare) => {
-                self.capacity.spares.replace(&self.interpreter, &self.spec.bootstrap);
-                match give_init(spare.process, &line, &self.spec.function_arn).await {
-                    Ok(process) => Ok(process),
-                    // It ended after it was taken (killed from outside): a start of the function's own instead.
-                    Err(e) => {
-                        tracing::debug!("a spare ended before its init ({e}): starting a worker of its own");
-                        Err(())
-                    }
-                }
-            }
-            None => Err(()),
+        // A function spares cannot serve does not wait for one that is starting.
+        let spare = if self.spares_suit() {
+            let python = &self.interpreter.python;
+            self.capacity.spares.take(python, |spare| self.suits(Some(&spare.loaded))).await
+        } else {
+            None
         };
-        let Process { child, stdin, stdout, .. } = match process {
-            Ok(process) => process,
-            Err(()) => {
+        let from_spare = match spare {
+            Some(spare) => {
+                self.capacity.spares.replace(&self.interpreter.python, &self.spec.bootstrap);
+                // One that ended after it was taken (killed from outside) gives way to a start of the function's own.
+                give_init(spare.process, &line, &self.spec.function_arn)
+                    .await
+                    .inspect_err(|e| {
+                        tracing::debug!("a spare ended before its init ({e}): starting a worker of its own")
+                    })
+                    .ok()
+            }
+            None => None,
+        };
+        let Process { child, stdin, stdout, .. } = match from_spare {
+            Some(process) => process,
+            None => {
                 // Only a start of its own measures what the next one would cost (see `Census::patience`).
                 counted.cold = true;
                 give_init(self.spawn(&env)?, &line, &self.spec.function_arn).await?
@@ -713,17 +703,16 @@ impl Pool {
 }
 
 /// Gives a runtime its function's environment and code (the bootstrap's init line), and its log lines' label.
-async fn give_init(process: Process, line: &str, function_arn: &str) -> Result<Process, String> {
-    let Process { mut child, mut stdin, stdout, label } = process;
-    let _ = label.set(function_arn.to_owned());
+async fn give_init(mut process: Process, line: &str, function_arn: &str) -> Result<Process, String> {
+    let _ = process.label.set(function_arn.to_owned());
     let written = async {
-        stdin.write_all(line.as_bytes()).await?;
-        stdin.flush().await
+        process.stdin.write_all(line.as_bytes()).await?;
+        process.stdin.flush().await
     };
     match written.await {
-        Ok(()) => Ok(Process { child, stdin, stdout, label }),
+        Ok(()) => Ok(process),
         Err(e) => {
-            let _ = child.start_kill();
+            let _ = process.child.start_kill();
             Err(format!("the runtime ended before its init: {e}"))
         }
     }
@@ -781,6 +770,11 @@ fn sandbox_died(request_id: &str) -> Invocation {
         "Runtime.ExitError",
         format!("RequestId: {request_id} Error: Runtime exited with error: signal: killed"),
     )
+}
+
+/// The answer of an invocation that comes while the function's workers are shutting down.
+fn shutting_down() -> Invocation {
+    runtime_error("Runtime.Unavailable", "the function's workers are shutting down".to_owned())
 }
 
 fn runtime_error(error_type: &str, message: String) -> Invocation {

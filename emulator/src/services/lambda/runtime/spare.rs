@@ -1,5 +1,5 @@
 //! Spares: a Python runtime started before a function needs it. A new execution environment of ours costs a
-//! Python start and `import boto3` (about 0.25 s, most of a cold start) before the function's own handler is
+//! Python start and `import boto3` (most of a cold start of about 0.4 s) before the function's own handler is
 //! imported; a spare has done that part ahead, with no function's code or environment, and waits. The next pool
 //! that needs a worker of that interpreter takes it, gives it its environment and code (`{"init": ...}`, see
 //! `bootstrap.py`), and a new spare is started for the start after that. So a function updated while a developer
@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::watch;
 
-use super::interpreter::Interpreter;
 use super::{INIT_LIMIT, Process};
 use crate::store::lock;
 
@@ -83,8 +82,6 @@ pub struct Spare {
     pub process: Process,
     /// The top-level modules it imported (see `bootstrap.py`).
     pub loaded: Arc<BTreeSet<String>>,
-    /// What of its environment [`read_at_start`].
-    pub start_env: BTreeMap<String, String>,
     ready_since: Instant,
 }
 
@@ -112,7 +109,6 @@ impl Spare {
         Ok(Self {
             process: Process { child, stdin, stdout, label },
             loaded: Arc::new(loaded),
-            start_env: start_env(&env),
             ready_since: Instant::now(),
         })
     }
@@ -125,6 +121,8 @@ pub struct Spares {
     replace: bool,
     /// Set when the emulator stops: a spare still starting is killed at once.
     closing: watch::Sender<bool>,
+    /// What of a spare's environment (every spare's: [`base_env`]) [`read_at_start`].
+    pub start_env: BTreeMap<String, String>,
 }
 
 #[derive(Default)]
@@ -144,19 +142,24 @@ enum Slot {
 
 impl Spares {
     pub fn new(replace: bool) -> Arc<Self> {
-        Arc::new(Self { state: Default::default(), replace, closing: watch::Sender::new(false) })
+        Arc::new(Self {
+            state: Default::default(),
+            replace,
+            closing: watch::Sender::new(false),
+            start_env: start_env(&base_env()),
+        })
     }
 
-    /// After a spare of `interpreter` became a worker: another, when they are replaced.
-    pub fn replace(self: &Arc<Self>, interpreter: &Arc<Interpreter>, bootstrap: &Path) {
+    /// After a spare of `python` became a worker: another, when they are replaced.
+    pub fn replace(self: &Arc<Self>, python: &Path, bootstrap: &Path) {
         if self.replace {
-            self.keep(interpreter, bootstrap);
+            self.keep(python, bootstrap);
         }
     }
 
-    /// Makes sure a spare of `interpreter` is ready or on its way.
-    pub fn keep(self: &Arc<Self>, interpreter: &Arc<Interpreter>, bootstrap: &Path) {
-        let python = interpreter.python.clone();
+    /// Makes sure a spare of `python` is ready or on its way.
+    pub fn keep(self: &Arc<Self>, python: &Path, bootstrap: &Path) {
+        let python = python.to_path_buf();
         let (done, starting) = watch::channel(false);
         {
             let mut state = lock(&self.state);
